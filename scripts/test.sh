@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command (README and CI run exactly this).
+# Sets up .venv, builds the Fabric binaries this machine can build, runs the linters, then every test
+# (including the slow ones marked `fabric`). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh
+scripts/build-fabric.sh --ca-only
+
+echo "test: ruff"
+.venv/bin/ruff check .
+echo "test: mypy"
+.venv/bin/mypy chaincode client
+echo "test: pytest"
+exec .venv/bin/python -m pytest "$@"
