@@ -1,0 +1,44 @@
+"""An in-process ledger with Hyperledger Fabric's semantics, for running Python chaincode unchanged.
+
+Chaincode runs through the ordinary `fabric_shim.stub.ChaincodeStub`, whose requests are answered
+by `TxSimulator` exactly as a LevelDB-backed peer answers them: no read-your-writes, read/write
+sets with versions, MVCC and phantom validation at commit, history, events, private data, paginated
+range queries. State, blocks and events are kept durably in SQLite. Generic: no chaincode knowledge.
+
+    with EmbeddedLedger.open("./ledger") as ledger:
+        ledger.install("mycc", MyChaincode())
+        alice = ledger.identities.enroll("alice", "Org1MSP", {"role": "member"})
+        ledger.submit(alice, "mycc", "put", ["k", "v"])
+"""
+
+from embedded_ledger.blocks import Block, ChaincodeEventRecord, TransactionRecord
+from embedded_ledger.identities import Identity, IdentityRegistry, LocalCA
+from embedded_ledger.ledger import (
+    ChaincodeNotFoundError,
+    CommitError,
+    EmbeddedLedger,
+    EndorsedTransaction,
+    EndorsementError,
+)
+from embedded_ledger.rwset import Height, KeyWrite, RangeQueryRead, ReadWriteSet, StateKey
+from embedded_ledger.simulator import TxSimulator
+
+__all__ = [
+    "Block",
+    "ChaincodeEventRecord",
+    "ChaincodeNotFoundError",
+    "CommitError",
+    "EmbeddedLedger",
+    "EndorsedTransaction",
+    "EndorsementError",
+    "Height",
+    "Identity",
+    "IdentityRegistry",
+    "KeyWrite",
+    "LocalCA",
+    "RangeQueryRead",
+    "ReadWriteSet",
+    "StateKey",
+    "TransactionRecord",
+    "TxSimulator",
+]

@@ -1,0 +1,303 @@
+"""`EmbeddedLedger`: run Python chaincode unchanged, in-process, with Fabric's transaction semantics.
+
+A transaction goes through the same phases as on a network: a signed proposal is built for an
+identity, the chaincode is executed against a `TxSimulator` through the ordinary `ChaincodeStub`
+(endorsement), and the endorsed transactions are committed as one block after MVCC validation.
+Everything is stored durably in SQLite (see `store.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2
+from fabric_protos.peer.transaction_pb2 import TxValidationCode
+from fabric_shim.calls import PeerError
+from fabric_shim.chaincode import INTERNAL_ERROR, Chaincode, Response
+from fabric_shim.handler import GENERIC_FAILURE_MESSAGE
+from fabric_shim.stub import ChaincodeStub
+
+from embedded_ledger import blocks
+from embedded_ledger.blocks import Block, ChaincodeEventRecord, TransactionRecord
+from embedded_ledger.identities import Identity, IdentityRegistry
+from embedded_ledger.keystore import DatabaseKeyStore, DirectoryKeyStore, KeyStore
+from embedded_ledger.proposal import build_proposal
+from embedded_ledger.rwset import ReadWriteSet
+from embedded_ledger.simulator import TxSimulator
+from embedded_ledger.store import LedgerStore
+from embedded_ledger.validator import CandidateTransaction, validate_block
+
+logger = logging.getLogger(__name__)
+
+DATABASE_FILE = "ledger.sqlite"
+KEYSTORE_DIRECTORY = "keystore"
+
+
+class ChaincodeNotFoundError(LookupError):
+    """No chaincode is installed under that name."""
+
+
+class EndorsementError(Exception):
+    """The chaincode answered with status >= 400, so the transaction cannot be submitted."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(f"endorsement failed with status {response.status}: {response.message}")
+        self.response = response
+
+
+class CommitError(Exception):
+    """The transaction was ordered but invalidated at commit (e.g. MVCC_READ_CONFLICT)."""
+
+    def __init__(self, tx_id: str, code: int) -> None:
+        self.tx_id = tx_id
+        self.code = code
+        self.code_name = TxValidationCode.Name(code)
+        super().__init__(f"transaction {tx_id} was invalidated: {self.code_name} ({code})")
+
+
+@dataclass(frozen=True)
+class EndorsedTransaction:
+    """A simulated transaction with a successful response, ready to be committed."""
+
+    tx_id: str
+    chaincode_name: str
+    function: str
+    creator_msp: str
+    timestamp: datetime
+    response: Response
+    rwset: ReadWriteSet
+    event: chaincode_event_pb2.ChaincodeEvent | None
+    proposal: proposal_pb2.SignedProposal
+
+
+class EmbeddedLedger:
+    """A single-channel, single-peer ledger living in one SQLite database.
+
+    Use `EmbeddedLedger.open(directory)` (or `open(None)` for an in-memory ledger), `install`
+    chaincode, enroll identities with `ledger.identities.enroll(...)`, then `evaluate`/`submit`.
+    All methods are thread-safe; transactions are simulated and committed one at a time.
+    """
+
+    def __init__(self, store: LedgerStore, keys: KeyStore, channel_id: str) -> None:
+        self.channel_id = channel_id
+        self._store = store
+        self._lock = threading.RLock()
+        self._chaincodes: dict[str, Chaincode] = {}
+        self.identities = IdentityRegistry(store, keys)
+        if store.height == 0:
+            self._write_block([], [])  # the genesis block, so transaction blocks start at 1 as on a channel
+
+    @classmethod
+    def open(cls, path: str | Path | None, channel_id: str = "seocho") -> EmbeddedLedger:
+        """Open (or create) the ledger kept in directory `path`; None = in memory, gone on close."""
+        if path is None:
+            store = LedgerStore(None)
+            return cls(store, DatabaseKeyStore(store), channel_id)
+        directory = Path(path)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        store = LedgerStore(directory / DATABASE_FILE)
+        return cls(store, DirectoryKeyStore(directory / KEYSTORE_DIRECTORY), channel_id)
+
+    def __enter__(self) -> EmbeddedLedger:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._store.close()
+
+    def install(self, name: str, chaincode: Chaincode) -> None:
+        """Make `chaincode` callable as `name` (replacing any chaincode installed under that name)."""
+        with self._lock:
+            self._chaincodes[name] = chaincode
+
+    # -- transactions -----------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        identity: Identity,
+        chaincode_name: str,
+        function: str,
+        args: Sequence[str | bytes] = (),
+        transient: Mapping[str, bytes] | None = None,
+    ) -> Response:
+        """Run a query: simulate and return the chaincode's response, whatever its status."""
+        return self._simulate(identity, chaincode_name, function, args, transient).response
+
+    def endorse(
+        self,
+        identity: Identity,
+        chaincode_name: str,
+        function: str,
+        args: Sequence[str | bytes] = (),
+        transient: Mapping[str, bytes] | None = None,
+    ) -> EndorsedTransaction:
+        """Simulate a transaction for later `commit`; raises `EndorsementError` when status >= 400."""
+        endorsed = self._simulate(identity, chaincode_name, function, args, transient)
+        if not endorsed.response.ok:
+            raise EndorsementError(endorsed.response)
+        return endorsed
+
+    def commit(self, transactions: Sequence[EndorsedTransaction]) -> Block:
+        """Validate `transactions` in order and commit them as one block; only valid ones apply."""
+        for tx in transactions:
+            if not tx.response.ok:
+                raise ValueError(f"transaction {tx.tx_id} failed endorsement and cannot be ordered")
+        with self._lock:
+            return self._write_block(list(transactions), [tx.rwset.digest_lines() for tx in transactions])
+
+    def submit(
+        self,
+        identity: Identity,
+        chaincode_name: str,
+        function: str,
+        args: Sequence[str | bytes] = (),
+        transient: Mapping[str, bytes] | None = None,
+    ) -> Response:
+        """Endorse and commit in a block of its own; raises `EndorsementError` or `CommitError`."""
+        with self._lock:
+            endorsed = self.endorse(identity, chaincode_name, function, args, transient)
+            block = self.commit([endorsed])
+        code = block.transactions[0].validation_code
+        if code != TxValidationCode.VALID:
+            raise CommitError(endorsed.tx_id, code)
+        return endorsed.response
+
+    # -- queries of the ledger itself -------------------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        """Number of blocks, genesis included (the next block's number)."""
+        return self._store.height
+
+    def get_block(self, number: int) -> Block:
+        block = self._store.get_block(number)
+        if block is None:
+            raise IndexError(f"block {number} does not exist (height {self.height})")
+        return block
+
+    def transaction_status(self, tx_id: str) -> TransactionRecord | None:
+        """Where and how `tx_id` was committed, or None when it never was."""
+        return self._store.transaction(tx_id)
+
+    def chaincode_events(self, chaincode_name: str, start_block: int = 0) -> Iterator[ChaincodeEventRecord]:
+        """Events of valid transactions of `chaincode_name`, in commit order, from `start_block` on."""
+        return self._store.events(chaincode_name, start_block)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _simulate(
+        self,
+        identity: Identity,
+        chaincode_name: str,
+        function: str,
+        args: Sequence[str | bytes],
+        transient: Mapping[str, bytes] | None,
+    ) -> EndorsedTransaction:
+        with self._lock:
+            chaincode = self._chaincode(chaincode_name)
+            built = build_proposal(identity, self.channel_id, chaincode_name, function, args, transient)
+            signed = built.signed_proposal
+
+            def invoke_nested(
+                name: str, chaincode_input: chaincode_pb2.ChaincodeInput, calls: TxSimulator
+            ) -> Response:
+                try:
+                    called = self._chaincode(name)
+                except ChaincodeNotFoundError as exc:
+                    raise PeerError(str(exc)) from None
+                return self._execute(called, calls, chaincode_input, signed)[0]
+
+            simulator = TxSimulator(
+                self._store, self.channel_id, built.tx_id, chaincode_name, invoke_chaincode=invoke_nested
+            )
+            try:
+                response, event = self._execute(chaincode, simulator, built.chaincode_input, signed)
+            finally:
+                simulator.finish()
+        if event is not None:
+            event.chaincode_id = chaincode_name
+            event.tx_id = built.tx_id
+        return EndorsedTransaction(
+            tx_id=built.tx_id,
+            chaincode_name=chaincode_name,
+            function=function,
+            creator_msp=identity.msp_id,
+            timestamp=built.timestamp,
+            response=response,
+            rwset=simulator.rwset,
+            event=event,
+            proposal=signed,
+        )
+
+    def _chaincode(self, name: str) -> Chaincode:
+        try:
+            return self._chaincodes[name]
+        except KeyError:
+            raise ChaincodeNotFoundError(f"chaincode {name!r} is not installed") from None
+
+    def _execute(
+        self,
+        chaincode: Chaincode,
+        calls: TxSimulator,
+        chaincode_input: chaincode_pb2.ChaincodeInput,
+        signed: proposal_pb2.SignedProposal,
+    ) -> tuple[Response, chaincode_event_pb2.ChaincodeEvent | None]:
+        """Run one chaincode as the shim's handler does: an exception becomes a generic 500."""
+        stub = ChaincodeStub(calls, self.channel_id, calls.tx_id, chaincode_input, signed)
+        try:
+            response = chaincode.invoke(stub)
+            if not isinstance(response, Response):
+                raise TypeError(f"chaincode returned {type(response).__name__}, not a Response")
+        except Exception as exc:
+            logger.warning("tx %s: chaincode %s raised %s", calls.tx_id, calls.namespace, type(exc).__name__)
+            logger.debug("tx %s: chaincode exception", calls.tx_id, exc_info=True)
+            return Response(status=INTERNAL_ERROR, message=GENERIC_FAILURE_MESSAGE), None
+        return response, stub.event
+
+    def _write_block(self, transactions: list[EndorsedTransaction], digests: list[list[bytes]]) -> Block:
+        number = self._store.height
+        previous = self._store.get_block(number - 1) if number else None
+        candidates = [CandidateTransaction(tx.tx_id, tx.rwset, tx.timestamp) for tx in transactions]
+        validation = validate_block(self._store, number, candidates)
+        records: list[TransactionRecord] = []
+        events: list[ChaincodeEventRecord] = []
+        tx_digests: list[bytes] = []
+        for tx_num, (tx, code, lines) in enumerate(zip(transactions, validation.codes, digests, strict=True)):
+            records.append(
+                TransactionRecord(
+                    tx.tx_id, number, tx_num, code, tx.chaincode_name, tx.function, tx.creator_msp,
+                    tx.response.status, tx.timestamp,
+                )
+            )  # fmt: skip
+            tx_digests.append(hashlib.sha256(tx.proposal.SerializeToString() + b"\n".join(lines)).digest())
+            if code == TxValidationCode.VALID and tx.event is not None:
+                events.append(
+                    ChaincodeEventRecord(
+                        number, tx.tx_id, tx.chaincode_name, tx.event.event_name, tx.event.payload
+                    )
+                )
+        previous_hash = b"" if previous is None else previous.hash
+        data_hash = blocks.data_hash(tx_digests)
+        block = Block(
+            number=number,
+            hash=blocks.block_header_hash(number, previous_hash, data_hash),
+            previous_hash=previous_hash,
+            data_hash=data_hash,
+            timestamp=datetime.now(UTC),
+            transactions=records,
+        )
+        self._store.write_block(block, list(validation.updates.values()), validation.history, events)
+        logger.debug("committed block %d with %d transactions", number, len(records))
+        return block
