@@ -107,7 +107,9 @@ class ChaincodeServer:
         server.start()
         self._server, self._port = server, port
         mode = "plaintext" if config.tls is None else ("mutual TLS" if config.tls.mutual else "TLS")
-        logger.info("chaincode %s serving on %s (%s)", config.chaincode_id, config.address, mode)
+        logger.info(
+            "chaincode %s serving on port %d of %s (%s)", config.chaincode_id, port, config.address, mode
+        )
 
     def stop(self, grace: float | None = DEFAULT_STOP_GRACE_SECONDS) -> None:
         """Stop accepting streams; running RPCs get `grace` seconds before they are cancelled."""

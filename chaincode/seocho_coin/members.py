@@ -1,0 +1,81 @@
+"""Members: pseudonymous ids with registrar-attested categories, bound to one client identity.
+
+The ledger stores only the member id, its categories (e.g. "senior", never a birth date) and the
+SHA-256 digest of the bound client identity id. Rebinding replaces the identity (a lost phone);
+deactivation blocks every transaction of the member, while their coins stay outstanding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fabric_shim.contract_errors import Conflict
+
+from seocho_coin import ids, keys, roles
+from seocho_coin.records import Member
+from seocho_coin.txn import Tx, client_digest
+
+
+def register_member(tx: Tx, member_id: str, categories: list[str], client_id: str) -> dict[str, Any]:
+    ids.require_id("member_id", member_id)
+    cats = ids.require_categories("categories", categories)
+    ids.require_client_id("client_id", client_id)
+    roles.require_district_role(tx, roles.REGISTRAR)
+    key = keys.member(member_id)
+    if tx.exists(key):
+        raise Conflict(f"member {member_id} is already registered")
+    member = Member(member_id, cats, client_digest(client_id), active=True, registered_at=tx.timestamp)
+    tx.put(key, member)
+    return view(member)
+
+
+def rebind_member(tx: Tx, member_id: str, client_id: str) -> dict[str, Any]:
+    ids.require_id("member_id", member_id)
+    ids.require_client_id("client_id", client_id)
+    roles.require_district_role(tx, roles.REGISTRAR)
+    member = _active(tx, member_id)
+    member.client_digest = client_digest(client_id)
+    tx.put(keys.member(member_id), member)
+    return view(member)
+
+
+def set_member_categories(tx: Tx, member_id: str, categories: list[str]) -> dict[str, Any]:
+    ids.require_id("member_id", member_id)
+    cats = ids.require_categories("categories", categories)
+    roles.require_district_role(tx, roles.REGISTRAR)
+    member = _active(tx, member_id)
+    member.categories = cats
+    tx.put(keys.member(member_id), member)
+    return view(member)
+
+
+def deactivate_member(tx: Tx, member_id: str) -> dict[str, Any]:
+    ids.require_id("member_id", member_id)
+    roles.require_district_role(tx, roles.REGISTRAR)
+    member = _active(tx, member_id)
+    member.active = False
+    tx.put(keys.member(member_id), member)
+    return view(member)
+
+
+def get_member(tx: Tx, member_id: str) -> dict[str, Any]:
+    """The member record: the member, the registrar, an admin or an auditor."""
+    ids.require_id("member_id", member_id)
+    member = roles.require_member_or_roles(tx, member_id, roles.REGISTRAR, roles.ADMIN, roles.AUDITOR)
+    return view(member)
+
+
+def _active(tx: Tx, member_id: str) -> Member:
+    member = tx.require(Member, keys.member(member_id), f"member {member_id}")
+    if not member.active:
+        raise Conflict(f"member {member_id} is deactivated")
+    return member
+
+
+def view(member: Member) -> dict[str, Any]:
+    return {
+        "member_id": member.member_id,
+        "categories": member.categories,
+        "active": member.active,
+        "registered_at": member.registered_at,
+    }

@@ -1,0 +1,179 @@
+"""Paying for a service with coins, directly or through a kiosk's payment request.
+
+Only the member's bound identity can pay. The coins must be a multiple of the payment unit and worth
+no more than the price; the rest of the price is paid in cash and recorded. The institution's side is
+a blind receipt row (`receipt~institution~txid`), so payments by different members to one institution
+never share a written key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fabric_shim.contract_errors import BadRequest, Conflict, Forbidden, NotFound
+
+from seocho_coin import balances, events, ids, keys, roles
+from seocho_coin.records import Institution, PaymentRequest, Receipt, RequestClaim
+from seocho_coin.txn import Tx
+
+
+def pay(
+    tx: Tx,
+    member_id: str,
+    institution_id: str,
+    price_krw: int,
+    coins: int,
+    service_code: str,
+    request_id: str,
+) -> dict[str, Any]:
+    ids.require_id("member_id", member_id)
+    ids.require_id("institution_id", institution_id)
+    ids.require_amount("price_krw", price_krw)
+    ids.require_amount("coins", coins)
+    ids.require_code("service_code", service_code)
+    ids.require_id("request_id", request_id)
+    roles.require_member_self(tx, member_id)
+    institution = _seller(tx, institution_id)
+    return _settle_payment(tx, member_id, institution, price_krw, coins, service_code, request_id)
+
+
+def create_payment_request(
+    tx: Tx, request_id: str, price_krw: int, coins: int, service_code: str, expires_at: str
+) -> dict[str, Any]:
+    """A kiosk (staff of a selling institution) asks for a payment that one member will sign."""
+    ids.require_id("request_id", request_id)
+    ids.require_amount("price_krw", price_krw)
+    ids.require_amount("coins", coins)
+    ids.require_code("service_code", service_code)
+    expiry = ids.require_timestamp("expires_at", expires_at)
+    institution = roles.require_staff(tx)
+    if not institution.sells_services:
+        raise Forbidden(f"institution {institution.institution_id} does not sell services")
+    if expiry <= tx.now:
+        raise BadRequest("expires_at must be in the future")
+    _check_amounts(tx, price_krw, coins)
+    institution_id = institution.institution_id
+    key = keys.payment_request(institution_id, request_id)
+    if tx.exists(key) or tx.exists(keys.request(institution_id, request_id)):
+        raise Conflict(f"request {request_id} of institution {institution_id} already exists")
+    request = PaymentRequest(
+        institution_id=institution_id,
+        request_id=request_id,
+        price_krw=price_krw,
+        coins=coins,
+        service_code=service_code,
+        expires_at=ids.format_timestamp(expiry),
+        created_tx=tx.tx_id,
+    )
+    tx.put(key, request)
+    return payment_request_view(request)
+
+
+def pay_request(tx: Tx, institution_id: str, request_id: str, member_id: str) -> dict[str, Any]:
+    """The member signs a kiosk's payment request; it is paid at most once."""
+    ids.require_id("institution_id", institution_id)
+    ids.require_id("request_id", request_id)
+    ids.require_id("member_id", member_id)
+    roles.require_member_self(tx, member_id)
+    key = keys.payment_request(institution_id, request_id)
+    request = tx.get(PaymentRequest, key)
+    if request is None:
+        raise NotFound(f"payment request {request_id} of institution {institution_id} does not exist")
+    if request.status != "open":
+        raise Conflict(f"payment request {request_id} was already paid")
+    if request.expires_at <= tx.timestamp:
+        raise Conflict(f"payment request {request_id} expired at {request.expires_at}")
+    institution = _seller(tx, institution_id)
+    result = _settle_payment(
+        tx, member_id, institution, request.price_krw, request.coins, request.service_code, request_id
+    )
+    request.status = "paid"
+    request.paid_by = member_id
+    request.paid_tx = tx.tx_id
+    tx.put(key, request)
+    return result
+
+
+def get_payment_request(tx: Tx, institution_id: str, request_id: str) -> dict[str, Any]:
+    """Readable by any channel identity: the member's app shows it before the member signs pay_request.
+
+    It holds no personal data (the payer appears only as a pseudonymous member id once paid).
+    """
+    ids.require_id("institution_id", institution_id)
+    ids.require_id("request_id", request_id)
+    request = tx.get(PaymentRequest, keys.payment_request(institution_id, request_id))
+    if request is None:
+        raise NotFound(f"payment request {request_id} of institution {institution_id} does not exist")
+    return payment_request_view(request)
+
+
+def payment_request_view(request: PaymentRequest) -> dict[str, Any]:
+    return {
+        "institution_id": request.institution_id,
+        "request_id": request.request_id,
+        "price_krw": request.price_krw,
+        "coins": request.coins,
+        "service_code": request.service_code,
+        "expires_at": request.expires_at,
+        "status": request.status,
+        "paid_by": request.paid_by,
+        "paid_tx": request.paid_tx,
+    }
+
+
+def _seller(tx: Tx, institution_id: str) -> Institution:
+    institution = roles.active_institution(tx, institution_id)
+    if not institution.sells_services:
+        raise Forbidden(f"institution {institution_id} does not accept coin payments")
+    return institution
+
+
+def _check_amounts(tx: Tx, price_krw: int, coins: int) -> None:
+    policy = tx.policy
+    if coins % policy.payment_unit:
+        raise BadRequest(f"coins must be a multiple of {policy.payment_unit} under policy {policy.version}")
+    if coins * policy.coin_value_krw > price_krw:
+        raise BadRequest(
+            f"{coins} coins are worth {coins * policy.coin_value_krw} KRW, over the price {price_krw}"
+        )
+
+
+def _settle_payment(
+    tx: Tx,
+    member_id: str,
+    institution: Institution,
+    price_krw: int,
+    coins: int,
+    service_code: str,
+    request_id: str,
+) -> dict[str, Any]:
+    institution_id = institution.institution_id
+    _check_amounts(tx, price_krw, coins)
+    claim_key = keys.request(institution_id, request_id)
+    if tx.exists(claim_key):
+        raise Conflict(f"request {request_id} of institution {institution_id} was already processed")
+    balance = balances.load(tx, member_id)
+    balances.debit(tx, balance, coins)
+    value = tx.policy.coin_value_krw
+    krw = coins * value
+    balances.save(tx, balance)
+    tx.put(claim_key, RequestClaim(institution_id, request_id, events.PAY, tx.tx_id))
+    tx.put(
+        keys.receipt(institution_id, tx.tx_id),
+        Receipt(institution_id, tx.tx_id, events.PAY, coins, value, krw, tx.policy.version, tx.timestamp),
+    )
+    return events.record_movement(
+        tx,
+        events.PAY,
+        coins,
+        krw,
+        member_id=member_id,
+        institution_id=institution_id,
+        extra={
+            "price_krw": price_krw,
+            "cash_krw": price_krw - krw,
+            "service_code": service_code,
+            "request_id": request_id,
+            "coin_value_krw": value,
+        },
+    )

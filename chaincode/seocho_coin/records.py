@@ -1,0 +1,202 @@
+"""The records the coin stores, and their one deterministic JSON encoding.
+
+Every endorsing peer must write byte-identical values, so records are encoded with sorted keys and no
+whitespace, hold only ints, strings, bools, lists and dicts (never floats), and take every timestamp
+from the transaction proposal rather than a clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+
+def encode(record: Any) -> bytes:
+    """Deterministic JSON of a record dataclass (or a plain JSON value)."""
+    is_record = dataclasses.is_dataclass(record) and not isinstance(record, type)
+    value = dataclasses.asdict(record) if is_record else record
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode(cls: type[R], raw: bytes) -> R:
+    """The record `cls` stored as `raw`; unknown fields are ignored so old records stay readable."""
+    data = json.loads(raw)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Config:
+    """Written once by init_ledger: which MSP speaks for the district."""
+
+    district_msp: str
+    initialized_tx: str
+    initialized_at: str
+
+
+@dataclass
+class Institution:
+    institution_id: str
+    type: str
+    activities: list[str]
+    sells_services: bool
+    takes_donations: bool
+    annual_quota: int
+    active: bool
+    registered_at: str
+
+
+@dataclass
+class QuotaPool:
+    """An institution's issuance quota for one year and how much of it is allocated to staff."""
+
+    institution_id: str
+    year: str
+    quota: int
+    allocated: int = 0
+
+
+@dataclass
+class Allowance:
+    """The part of a quota one staff identity may attest; only that staff's earnings touch it."""
+
+    institution_id: str
+    year: str
+    staff_digest: str
+    allocated: int = 0
+    used: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.allocated - self.used
+
+
+@dataclass
+class Member:
+    member_id: str
+    categories: list[str]
+    client_digest: str
+    active: bool
+    registered_at: str
+
+
+@dataclass
+class Balance:
+    """A member's coins as lots by local earning year (spent oldest first) and yearly earnings."""
+
+    member_id: str
+    lots: dict[str, int] = field(default_factory=dict)
+    earned_by_year: dict[str, int] = field(default_factory=dict)
+    earned_total: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.lots.values())
+
+
+@dataclass
+class DailyHours:
+    member_id: str
+    date: str
+    hours: int = 0
+
+
+@dataclass
+class RequestClaim:
+    """Marks a request id of an institution as used, so it never credits or debits twice."""
+
+    institution_id: str
+    request_id: str
+    kind: str
+    tx_id: str
+
+
+@dataclass
+class PaymentRequest:
+    """A kiosk's payment request, paid at most once by whichever member signs it."""
+
+    institution_id: str
+    request_id: str
+    price_krw: int
+    coins: int
+    service_code: str
+    expires_at: str
+    created_tx: str
+    status: str = "open"
+    paid_by: str = ""
+    paid_tx: str = ""
+
+
+@dataclass
+class Receipt:
+    """Coins an institution received (payment or donation), valued when received; a delta row."""
+
+    institution_id: str
+    tx_id: str
+    kind: str
+    coins: int
+    coin_value_krw: int
+    krw: int
+    policy_version: int
+    timestamp: str
+
+
+@dataclass
+class Settlement:
+    institution_id: str
+    settlement_id: str
+    coins: int
+    krw: int
+    receipts: int
+    status: str
+    requested_tx: str
+    requested_at: str
+    policy_version: int
+    payment_reference: str = ""
+    paid_at: str = ""
+    paid_tx: str = ""
+
+
+@dataclass
+class DonationReceipt:
+    tx_id: str
+    member_id: str
+    charity_id: str
+    coins: int
+    coin_value_krw: int
+    krw: int
+    policy_version: int
+    timestamp: str
+
+
+@dataclass
+class Movement:
+    """One line of a member's history; `coins` is positive for credits and negative for debits."""
+
+    tx_id: str
+    kind: str
+    coins: int
+    krw: int
+    timestamp: str
+    policy_version: int
+    institution_id: str = ""
+    activity: str = ""
+    service_code: str = ""
+    cash_krw: int = 0
+
+
+@dataclass
+class StatRow:
+    """One coin movement for the statistics; coins and krw are positive amounts of `kind`."""
+
+    kind: str
+    coins: int
+    krw: int
+    policy_version: int
+    institution_id: str = ""
+    activity: str = ""
+    member_id: str = ""

@@ -1,0 +1,194 @@
+"""One transaction's view of the ledger: buffered writes, the caller, the clock and the policy in force.
+
+Writes are buffered and reach the stub only when the transaction function returns normally
+(`Tx.commit`), so a rule that fails halfway (400/403/404/409) never leaves a partial write set behind,
+whoever runs the chaincode. Reads go to the stub and are recorded in the read set as usual; a buffered
+write is returned to a later read in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from fabric_shim.contract_errors import Conflict, NotFound
+
+from seocho_coin import ids, keys
+from seocho_coin.policy import Policy, decode_index, version_in_force
+from seocho_coin.records import Config, decode, encode
+
+R = TypeVar("R")
+
+
+class KeyValue(Protocol):
+    key: str
+    value: bytes
+
+
+class Page(Protocol):
+    fetched_records_count: int
+    bookmark: str
+
+
+class Stub(Protocol):
+    """The part of `fabric_shim.stub.ChaincodeStub` the coin uses."""
+
+    tx_id: str
+    tx_timestamp: datetime
+
+    def get_state(self, key: str) -> bytes | None: ...
+    def put_state(self, key: str, value: bytes) -> None: ...
+    def del_state(self, key: str) -> None: ...
+    def get_state_by_partial_composite_key(self, object_type: str, attributes: list[str]) -> Any: ...
+    def get_state_by_partial_composite_key_with_pagination(
+        self, object_type: str, attributes: list[str], page_size: int, bookmark: str = ""
+    ) -> tuple[Any, Any]: ...
+    def set_event(self, name: str, payload: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed the proposal: MSP, `cid` id and Fabric CA attributes."""
+
+    msp_id: str
+    id: str
+    attributes: dict[str, str]
+
+    @classmethod
+    def from_identity(cls, identity: Any) -> Caller:
+        return cls(msp_id=identity.msp_id, id=identity.id, attributes=dict(identity.attributes))
+
+    @property
+    def digest(self) -> str:
+        return client_digest(self.id)
+
+    @property
+    def role(self) -> str | None:
+        return self.attributes.get("seocho.role")
+
+    @property
+    def institution_id(self) -> str | None:
+        return self.attributes.get("seocho.institution")
+
+    @property
+    def is_manager(self) -> bool:
+        return self.attributes.get("seocho.manager") == "true"
+
+
+def client_digest(client_id: str) -> str:
+    """What the ledger stores instead of a client identity id (which holds certificate names)."""
+    return hashlib.sha256(client_id.encode("utf-8")).hexdigest()
+
+
+class Tx:
+    """The context every coin rule receives."""
+
+    def __init__(self, stub: Stub, caller: Caller) -> None:
+        self.stub = stub
+        self.caller = caller
+        self.tx_id: str = stub.tx_id
+        self.now: datetime = stub.tx_timestamp
+        self.timestamp = ids.format_timestamp(self.now)
+        self._writes: dict[str, bytes | None] = {}
+        self._event: tuple[str, bytes] | None = None
+        self._config: Config | None = None
+        self._policy: Policy | None = None
+
+    # ---- state --------------------------------------------------------------------------------------
+
+    def raw(self, key: str) -> bytes | None:
+        if key in self._writes:
+            return self._writes[key]
+        return self.stub.get_state(key)
+
+    def get(self, cls: type[R], key: str) -> R | None:
+        raw = self.raw(key)
+        return None if raw is None else decode(cls, raw)
+
+    def require(self, cls: type[R], key: str, what: str) -> R:
+        found = self.get(cls, key)
+        if found is None:
+            raise NotFound(f"{what} does not exist")
+        return found
+
+    def exists(self, key: str) -> bool:
+        return self.raw(key) is not None
+
+    def put(self, key: str, record: Any) -> None:
+        self._writes[key] = encode(record)
+
+    def put_raw(self, key: str, value: bytes) -> None:
+        self._writes[key] = value
+
+    def delete(self, key: str) -> None:
+        self._writes[key] = None
+
+    def scan(self, object_type: str, attributes: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Committed rows under a partial composite key (buffered writes are not merged in)."""
+        with self.stub.get_state_by_partial_composite_key(object_type, attributes) as rows:
+            for row in rows:
+                yield row.key, row.value
+
+    def page(
+        self, object_type: str, attributes: list[str], page_size: int, bookmark: str
+    ) -> tuple[list[tuple[str, bytes]], str]:
+        rows, page = self.stub.get_state_by_partial_composite_key_with_pagination(
+            object_type, attributes, page_size, bookmark
+        )
+        with rows:
+            found = [(row.key, row.value) for row in rows]
+        return found, page.bookmark
+
+    def emit(self, name: str, payload: dict[str, Any]) -> None:
+        """The transaction's one chaincode event (a second call is a programming error)."""
+        if self._event is not None:
+            raise RuntimeError("a coin transaction emits exactly one event")
+        self._event = (name, json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+    def commit(self) -> None:
+        """Hand the buffered writes (in key order, for determinism) and the event to the stub."""
+        for key in sorted(self._writes):
+            value = self._writes[key]
+            if value is None:
+                self.stub.del_state(key)
+            else:
+                self.stub.put_state(key, value)
+        if self._event is not None:
+            self.stub.set_event(*self._event)
+
+    # ---- configuration and policy ---------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            config = self.get(Config, keys.CONFIG)
+            if config is None:
+                raise Conflict("the ledger is not initialised; a district admin must call init_ledger first")
+            self._config = config
+        return self._config
+
+    @property
+    def policy(self) -> Policy:
+        """The policy version in force at the proposal's timestamp."""
+        if self._policy is None:
+            raw_index = self.raw(keys.POLICY_INDEX)
+            entries = decode_index(raw_index) if raw_index is not None else []
+            version = version_in_force(entries, self.now)
+            if version is None:
+                raise Conflict(f"no policy is in force at {self.timestamp}")
+            self._policy = self.policy_version(version)
+        return self._policy
+
+    def policy_version(self, version: int) -> Policy:
+        raw = self.raw(keys.policy(version))
+        if raw is None:
+            raise NotFound(f"policy version {version} does not exist")
+        return Policy.from_dict(json.loads(raw))
+
+    def policy_versions(self) -> list[tuple[int, str]]:
+        raw_index = self.raw(keys.POLICY_INDEX)
+        return decode_index(raw_index) if raw_index is not None else []

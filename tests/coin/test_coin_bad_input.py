@@ -1,0 +1,52 @@
+"""Bad input fails with a 4xx and a clear message, and the simulation writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from coin_network import CHAINCODE, EVIDENCE, CoinNetwork, encode_arg
+
+TOO_LONG_ID = "M" * 65
+
+CASES = [
+    ("cc_staff", "earn", ["M-001", "volunteer_hour", 0, EVIDENCE, "r1"], 400),
+    ("cc_staff", "earn", ["M-001", "volunteer_hour", -3, EVIDENCE, "r1"], 400),
+    ("cc_staff", "earn", ["M-001", "volunteer_hour", 10**12, EVIDENCE, "r1"], 400),
+    ("cc_staff", "earn", ["M-001", "volunteer_hour", "two", EVIDENCE, "r1"], 400),
+    ("cc_staff", "earn", ["M-001", "volunteer_hour", 1, "not-a-hash", "r1"], 400),
+    ("cc_staff", "earn", [TOO_LONG_ID, "volunteer_hour", 1, EVIDENCE, "r1"], 400),
+    ("cc_staff", "earn", ["M 001", "volunteer_hour", 1, EVIDENCE, "r1"], 400),
+    ("cc_staff", "earn", ["M-001", "x" * 300, 1, EVIDENCE, "r1"], 400),
+    ("cc_staff", "earn", ["M-001", "volunteer_hour", 1, EVIDENCE], 400),  # missing argument
+    ("cc_staff", "earn", ["M-404", "volunteer_hour", 1, EVIDENCE, "r1"], 404),
+    ("m1", "pay", ["M-001", "cc-01", 0, 1, "gym", "p1"], 400),
+    ("m1", "pay", ["M-001", "cc-01", 1000, 10**10, "gym", "p1"], 400),
+    ("m1", "pay", ["M-001", "cc-01", 1000, 2, "gym", "p1"], 409),  # no coins yet
+    ("m1", "donate", ["M-001", "charity-01", 1, "../../etc"], 400),
+    ("registrar", "register_member", ["M-009", ["senior", "martian"], "QUJD"], 400),
+    ("registrar", "register_member", ["M-009", "senior", "QUJD"], 400),  # not JSON
+    ("registrar", "register_member", ["M-009", [], "QUJD"], 400),
+    ("registrar", "register_member", ["M-009", ["senior"], "not base64!"], 400),
+    ("registrar", "register_member", ["M-001", ["senior"], "QUJD"], 409),
+    ("admin", "register_institution", ["x-1", "bank", [], False, False, 0], 400),
+    ("admin", "register_institution", ["x-1", "other", ["no_such"], False, False, 0], 400),
+    ("admin", "register_institution", ["x-1", "other", [], "maybe", False, 0], 400),
+    ("admin", "register_institution", ["cc-01", "other", [], False, False, 0], 409),
+    ("admin", "set_policy", ["{not json"], 400),
+    ("admin", "allocate_allowance", ["cc-01", "QUJD", "24", 1], 400),
+    ("admin", "compact_stats", ["March"], 400),
+    ("admin", "no_such_function", [], 400),
+]
+
+
+@pytest.mark.parametrize(("who", "fn", "args", "status"), CASES)
+def test_bad_input_fails_cleanly_and_writes_nothing(
+    net: CoinNetwork, who: str, fn: str, args: list[object], status: int
+) -> None:
+    before = net.query("auditor", "audit_supply")
+    # The ledger's own simulation entry point shows the write set a failed proposal would have had.
+    simulated = net.ledger._simulate(net.people[who], CHAINCODE, fn, [encode_arg(a) for a in args], None)
+    assert simulated.response.status == status, simulated.response.message
+    assert simulated.response.message and "internal" not in simulated.response.message
+    assert simulated.rwset.is_read_only
+    assert simulated.event is None
+    assert net.query("auditor", "audit_supply") == before

@@ -1,0 +1,95 @@
+"""No hot keys: concurrent movements touching one institution commit in ONE block, all VALID.
+
+Fabric validates a block's transactions in order against the state before the block plus the writes
+of the earlier valid transactions in it; a transaction that read a key an earlier one wrote is
+MVCC_READ_CONFLICT. The embedded ledger applies the same rule.
+"""
+
+from __future__ import annotations
+
+from coin_network import DISTRICT, EVIDENCE, CoinNetwork
+from fabric_protos.peer.transaction_pb2 import TxValidationCode
+
+N = 16
+
+
+def crowd(net: CoinNetwork) -> None:
+    """N members with coins and N staff of cc-01 with allowances."""
+    for n in range(N):
+        net.enroll(f"member{n}", DISTRICT, role="member")
+        net.submit("registrar", "register_member", f"M-{n:03d}x", ["senior"], net.client_id(f"member{n}"))
+        net.enroll(f"staff{n}", DISTRICT, role="staff", institution="cc-01")
+        net.submit("cc_manager", "allocate_allowance", "cc-01", net.client_id(f"staff{n}"), "2024", 100)
+        net.submit("cc_manager", "earn", f"M-{n:03d}x", "volunteer_hour", 2, EVIDENCE, f"seed{n}")
+
+
+def test_concurrent_payments_to_one_institution_all_commit(net: CoinNetwork) -> None:
+    crowd(net)
+    endorsed = [
+        net.endorse(f"member{n}", "pay", f"M-{n:03d}x", "cc-01", 1000, 5, "gym", f"pay{n}") for n in range(N)
+    ]
+    block = net.ledger.commit(endorsed)
+    assert block.validation_codes == [TxValidationCode.VALID] * N
+    assert net.query("cc_manager", "get_institution_statement", "cc-01")["unredeemed"]["coins"] == 5 * N
+    assert net.query("auditor", "audit_supply")["ok"]
+
+
+def test_concurrent_earnings_attested_by_one_institution_all_commit(net: CoinNetwork) -> None:
+    crowd(net)
+    endorsed = [
+        net.endorse(f"staff{n}", "earn", f"M-{n:03d}x", "course_session", 2, EVIDENCE, f"earn{n}")
+        for n in range(N)
+    ]
+    block = net.ledger.commit(endorsed)
+    assert block.validation_codes == [TxValidationCode.VALID] * N
+    assert net.query("auditor", "get_report")["coins"]["earned"] == N * 6 + N * 2
+
+
+def test_mixed_block_of_earnings_payments_and_donations_all_commit(net: CoinNetwork) -> None:
+    crowd(net)
+    endorsed = []
+    for n in range(N):
+        member = f"M-{n:03d}x"
+        if n % 3 == 0:
+            endorsed.append(net.endorse(f"staff{n}", "earn", member, "course_session", 1, EVIDENCE, f"m{n}"))
+        elif n % 3 == 1:
+            endorsed.append(net.endorse(f"member{n}", "pay", member, "cc-01", 1000, 3, "gym", f"m{n}"))
+        else:
+            endorsed.append(net.endorse(f"member{n}", "donate", member, "charity-01", 2, f"m{n}"))
+    assert net.ledger.commit(endorsed).validation_codes == [TxValidationCode.VALID] * N
+    assert net.query("auditor", "audit_supply")["ok"]
+
+
+def test_contrast_same_member_twice_in_one_block_conflicts(net: CoinNetwork) -> None:
+    crowd(net)
+    first = net.endorse("member0", "pay", "M-000x", "cc-01", 1000, 1, "gym", "a")
+    second = net.endorse("member0", "pay", "M-000x", "cc-01", 1000, 1, "gym", "b")
+    block = net.ledger.commit([first, second])
+    assert block.validation_codes == [TxValidationCode.VALID, TxValidationCode.MVCC_READ_CONFLICT]
+    assert net.query("member0", "get_balance", "M-000x")["coins"] == 5
+
+
+def test_contrast_one_staff_attesting_twice_in_one_block_conflicts(net: CoinNetwork) -> None:
+    """Documented limit: a staff terminal attests sequentially (its allowance key is read and written)."""
+    crowd(net)
+    first = net.endorse("staff0", "earn", "M-000x", "course_session", 1, EVIDENCE, "a")
+    second = net.endorse("staff0", "earn", "M-001x", "course_session", 1, EVIDENCE, "b")
+    block = net.ledger.commit([first, second])
+    assert block.validation_codes == [TxValidationCode.VALID, TxValidationCode.MVCC_READ_CONFLICT]
+
+
+def test_settlement_never_invalidates_payments(net: CoinNetwork) -> None:
+    crowd(net)
+    net.submit("member0", "pay", "M-000x", "cc-01", 1000, 1, "gym", "before")
+    settle = net.endorse("cc_manager", "request_settlement", "cc-01", "S-1")
+    pay = net.endorse("member1", "pay", "M-001x", "cc-01", 1000, 1, "gym", "during")
+    block = net.ledger.commit([settle, pay])
+    assert block.validation_codes == [TxValidationCode.VALID, TxValidationCode.VALID]
+    statement = net.query("cc_manager", "get_institution_statement", "cc-01")
+    assert statement["unredeemed"]["coins"] == 1 and statement["settlements"][0]["coins"] == 1
+    # Ordered the other way round, the settlement (a range reader) is the one that must retry.
+    pay2 = net.endorse("member2", "pay", "M-002x", "cc-01", 1000, 1, "gym", "during2")
+    settle2 = net.endorse("cc_manager", "request_settlement", "cc-01", "S-2")
+    codes = net.ledger.commit([pay2, settle2]).validation_codes
+    assert codes == [TxValidationCode.VALID, TxValidationCode.PHANTOM_READ_CONFLICT]
+    assert net.query("auditor", "audit_supply")["ok"]

@@ -1,0 +1,84 @@
+"""Random operation sequences keep the supply invariant, never go negative, never credit a request twice.
+
+A tiny model (balances and used request ids) predicts each outcome; after every step the ledger's
+balances must equal the model's and `audit_supply` must be ok.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import embedded_ledger.proposal
+import pytest
+from coin_network import EVIDENCE, CallFailed, Clock, CoinNetwork, build_world, kst
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+MEMBERS = {"M-001": "m1", "M-002": "m2"}
+
+member = st.sampled_from(sorted(MEMBERS))
+request = st.sampled_from(["r1", "r2", "r3", "r4"])  # few ids, so duplicates happen
+operation = st.one_of(
+    st.tuples(st.just("earn"), member, st.integers(1, 4), request),
+    st.tuples(st.just("pay"), member, st.integers(1, 12), request),
+    st.tuples(st.just("donate"), member, st.integers(1, 12), request),
+    st.tuples(st.just("settle"), st.sampled_from(["cc-01", "charity-01"]), st.just(0), request),
+)
+
+
+def attempt(net: CoinNetwork, op: tuple[str, str, int, str], n: int) -> tuple[bool, Any]:
+    kind, target, amount, req = op
+    try:
+        if kind == "earn":
+            return True, net.submit("cc_staff", "earn", target, "course_session", amount, EVIDENCE, req)
+        if kind == "pay":
+            return True, net.submit(MEMBERS[target], "pay", target, "cc-01", 10_000, amount, "gym", req)
+        if kind == "donate":
+            return True, net.submit(MEMBERS[target], "donate", target, "charity-01", amount, req)
+        manager = "cc_manager" if target == "cc-01" else "charity_manager"
+        return True, net.submit(manager, "request_settlement", target, f"S-{n}")
+    except CallFailed as failure:
+        assert failure.status in (409,), failure
+        return False, None
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(operation, min_size=1, max_size=14))
+def test_random_sequences_keep_every_invariant(ops: list[tuple[str, str, int, str]]) -> None:
+    clock = Clock(kst(2024, 3, 4, 10))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(embedded_ledger.proposal, "datetime", clock.datetime_class())
+        net = build_world(CoinNetwork.open(clock))
+        try:
+            run(net, ops)
+        finally:
+            net.ledger.close()
+
+
+def run(net: CoinNetwork, ops: list[tuple[str, str, int, str]]) -> None:
+    balances = dict.fromkeys(MEMBERS, 0)
+    unredeemed = {"cc-01": 0, "charity-01": 0}
+    used: set[tuple[str, str]] = set()
+    for n, op in enumerate(ops):
+        kind, target, amount, req = op
+        institution = {"earn": "cc-01", "pay": "cc-01", "donate": "charity-01"}.get(kind, target)
+        ok, _result = attempt(net, op, n)
+        if kind == "earn":
+            assert ok == ((institution, req) not in used)
+            if ok:
+                balances[target] += amount
+        elif kind in ("pay", "donate"):
+            assert ok == ((institution, req) not in used and balances[target] >= amount)
+            if ok:
+                balances[target] -= amount
+                unredeemed[institution] += amount
+        else:
+            assert ok == (unredeemed[target] > 0)
+            unredeemed[target] = 0
+        if ok and kind != "settle":
+            used.add((institution, req))
+        for member_id, expected in balances.items():
+            assert net.query("auditor", "get_balance", member_id)["coins"] == expected >= 0
+        audit = net.query("auditor", "audit_supply")
+        assert audit["ok"], audit
+        assert audit["institution_unredeemed"] == sum(unredeemed.values())
