@@ -1,0 +1,62 @@
+"""Where coin transactions go: the embedded ledger today, a Fabric network through the Gateway next.
+
+A backend takes a transaction name and string arguments, submits or evaluates it as one identity, and
+returns the chaincode's payload; a refusal becomes a `RejectedError`, a commit failure a
+`CommitConflictError`. The coin API above it is the same whichever backend it runs on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from embedded_ledger import EmbeddedLedger, Identity
+from embedded_ledger.ledger import CommitError, EndorsementError
+from fabric_shim.contract import ContractChaincode
+from seocho_coin.contract import SeochoCoinContract
+
+from seocho.errors import CommitConflictError, rejected
+
+CHAINCODE_NAME = "seocho"
+
+
+class Backend(Protocol):
+    """Submits and evaluates coin transactions as one identity."""
+
+    def submit(self, function: str, args: Sequence[str]) -> bytes: ...
+
+    def evaluate(self, function: str, args: Sequence[str]) -> bytes: ...
+
+
+def open_embedded_ledger(path: str | Path | None) -> EmbeddedLedger:
+    """Open (or create) an embedded ledger at `path` (None: in memory) with the coin chaincode installed."""
+    ledger = EmbeddedLedger.open(path)
+    ledger.install(CHAINCODE_NAME, ContractChaincode(SeochoCoinContract()))
+    return ledger
+
+
+class EmbeddedBackend:
+    """Runs the coin chaincode in-process on an `EmbeddedLedger`, signing as `identity`."""
+
+    def __init__(
+        self, ledger: EmbeddedLedger, identity: Identity, chaincode_name: str = CHAINCODE_NAME
+    ) -> None:
+        self.ledger = ledger
+        self.identity = identity
+        self.chaincode_name = chaincode_name
+
+    def submit(self, function: str, args: Sequence[str]) -> bytes:
+        try:
+            response = self.ledger.submit(self.identity, self.chaincode_name, function, list(args))
+        except EndorsementError as exc:
+            raise rejected(exc.response.status, exc.response.message) from None
+        except CommitError as exc:
+            raise CommitConflictError(exc.tx_id, exc.code_name) from None
+        return response.payload
+
+    def evaluate(self, function: str, args: Sequence[str]) -> bytes:
+        response = self.ledger.evaluate(self.identity, self.chaincode_name, function, list(args))
+        if not response.ok:
+            raise rejected(response.status, response.message)
+        return response.payload

@@ -1,0 +1,222 @@
+"""`seocho`: the Seocho Coin command line.
+
+Every coin operation and query, on the embedded ledger (`--ledger DIR`, default `$SEOCHO_HOME/ledger`) as a
+local identity (`--as NAME`). Results print as text, or as JSON with `--json`. Errors print one line and
+exit with the codes listed in `seocho.errors`, so scripts can test them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from seocho.backend import EmbeddedBackend, open_embedded_ledger
+from seocho.coin import Coin
+from seocho.demo import run_demo
+from seocho.errors import ConnectionFailedError, SeochoError
+
+
+def default_ledger_dir() -> Path:
+    return Path(os.environ.get("SEOCHO_HOME", Path.home() / ".seocho")) / "ledger"
+
+
+class Settings:
+    def __init__(self, ledger_dir: Path, identity: str | None, as_json: bool) -> None:
+        self.ledger_dir = ledger_dir
+        self.identity = identity
+        self.as_json = as_json
+
+    @contextmanager
+    def coin(self) -> Iterator[Coin]:
+        if not self.identity:
+            raise click.UsageError("say which local identity signs: --as NAME (or SEOCHO_IDENTITY)")
+        with self.ledger() as ledger:
+            try:
+                identity = ledger.identities.get(self.identity)
+            except KeyError:
+                raise SeochoError(
+                    f"no identity named {self.identity!r}; see `seocho identity list`"
+                ) from None
+            yield Coin(EmbeddedBackend(ledger, identity))
+
+    @contextmanager
+    def ledger(self) -> Iterator[Any]:
+        try:
+            ledger = open_embedded_ledger(self.ledger_dir)
+        except OSError as exc:
+            raise ConnectionFailedError(
+                f"cannot open the ledger at {self.ledger_dir}: {exc.strerror}"
+            ) from None
+        with ledger:
+            yield ledger
+
+    def show(self, result: Any) -> None:
+        if self.as_json:
+            click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
+        elif isinstance(result, dict):
+            for key, value in result.items():
+                shown = (
+                    value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)
+                )
+                click.echo(f"{key}: {shown}")
+        elif isinstance(result, list):
+            for item in result:
+                click.echo(json.dumps(item, ensure_ascii=False, sort_keys=True))
+        elif result is not None:
+            click.echo(result)
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+def _run(settings: Settings, call: Callable[[Coin], Any]) -> None:
+    with settings.coin() as coin:
+        settings.show(call(coin))
+
+
+class SeochoGroup(click.Group):
+    """Turns SDK errors into one-line messages and exit codes instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SeochoError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=SeochoGroup)
+@click.option(
+    "--ledger",
+    "ledger_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SEOCHO_LEDGER",
+    default=None,
+    help="Embedded ledger directory [default: $SEOCHO_HOME/ledger].",
+)
+@click.option("--as", "identity", envvar="SEOCHO_IDENTITY", help="Local identity that signs.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.version_option(package_name="seocho-coin")
+@click.pass_context
+def cli(ctx: click.Context, ledger_dir: Path | None, identity: str | None, as_json: bool) -> None:
+    """Seocho Coin: earn coins for good deeds, pay and donate at partner institutions."""
+    ctx.obj = Settings(ledger_dir or default_ledger_dir(), identity, as_json)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the demo ledger in this (new) directory instead of a temporary one.",
+)
+@pass_settings
+def demo(settings: Settings, as_json: bool, keep: Path | None) -> None:
+    """Tell the district's 2023 story on a fresh embedded ledger and print the district's report."""
+    as_json = as_json or settings.as_json
+
+    def say(line: str) -> None:
+        click.echo(line, err=as_json)
+
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise SeochoError(f"{keep} is not empty; the demo needs a fresh ledger")
+    with (
+        tempfile.TemporaryDirectory(prefix="seocho-demo-") as scratch,
+        open_embedded_ledger(keep or Path(scratch) / "ledger") as ledger,
+    ):
+        report = run_demo(ledger, say)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, sort_keys=True))
+    else:
+        click.echo("")
+        click.echo(format_report(report))
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [
+        "Seocho Coin — district report",
+        f"  members       {report['members']:>10,}",
+        f"  participants  {report['participants']:>10,}",
+        f"  {'':12}  {'coins':>10}  {'KRW':>12}",
+    ]
+    for key in ("earned", "spent", "donated", "redeemed", "expired", "outstanding"):
+        lines.append(f"  {key:<12}  {report['coins'][key]:>10,}  {report['krw'][key]:>12,}")
+    return "\n".join(lines)
+
+
+# ---- identities (embedded ledger) ------------------------------------------------------------------
+
+
+@cli.group()
+def identity() -> None:
+    """Local identities of the embedded ledger (certificates from its own CAs)."""
+
+
+@identity.command("enroll")
+@click.argument("name")
+@click.option("--msp", required=True, help="MSP id, e.g. SeochoDistrictMSP or PartnersMSP.")
+@click.option(
+    "--attr",
+    "attrs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Certificate attribute, e.g. seocho.role=staff (repeatable).",
+)
+@pass_settings
+def identity_enroll(settings: Settings, name: str, msp: str, attrs: tuple[str, ...]) -> None:
+    """Issue a certificate for NAME with attributes."""
+    attributes = {}
+    for item in attrs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--attr")
+        attributes[key] = value
+    with settings.ledger() as ledger:
+        try:
+            enrolled = ledger.identities.enroll(name, msp, attributes)
+        except ValueError as exc:
+            raise SeochoError(str(exc)) from None
+        from fabric_shim.cid import ClientIdentity
+
+        settings.show({"name": name, "msp_id": msp, "client_id": ClientIdentity(enrolled.serialized()).id})
+
+
+@identity.command("list")
+@pass_settings
+def identity_list(settings: Settings) -> None:
+    """List the enrolled local identities."""
+    with settings.ledger() as ledger:
+        settings.show(ledger.identities.names())
+
+
+@identity.command("client-id")
+@click.argument("name")
+@pass_settings
+def identity_client_id(settings: Settings, name: str) -> None:
+    """Print NAME's client id (what register-member and allowances bind to)."""
+    with settings.ledger() as ledger:
+        try:
+            enrolled = ledger.identities.get(name)
+        except KeyError as exc:
+            raise SeochoError(str(exc.args[0])) from None
+        from fabric_shim.cid import ClientIdentity
+
+        click.echo(ClientIdentity(enrolled.serialized()).id)
+
+
+from seocho import cli_commands  # noqa: E402,F401  (registers the coin commands on `cli`)
+
+
+def main() -> None:
+    cli(prog_name="seocho")
+
+
+if __name__ == "__main__":
+    main()

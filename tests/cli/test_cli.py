@@ -1,0 +1,192 @@
+"""The `seocho` command line: the demo story, coin commands on a kept ledger, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from seocho.cli import cli
+
+MOVEMENTS = ("earned", "spent", "donated", "redeemed", "expired", "outstanding")
+
+
+def run(*args: str, ledger: Path | None = None, identity: str | None = None) -> tuple[int, str, str]:
+    prefix = [] if ledger is None else ["--ledger", str(ledger)]
+    if identity:
+        prefix += ["--as", identity]
+    result = CliRunner().invoke(cli, [*prefix, *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_demo_json_is_one_consistent_report() -> None:
+    code, out, err = run("demo", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["members"] == 7
+    assert report["participants"] == 7
+    coins, krw = report["coins"], report["krw"]
+    assert all(isinstance(coins[k], int) and isinstance(krw[k], int) for k in MOVEMENTS)
+    assert coins["outstanding"] == coins["earned"] - coins["redeemed"] - coins["expired"]
+    assert coins["earned"] > 0 and coins["spent"] > 0 and coins["donated"] > 0 and coins["redeemed"] > 0
+    assert krw["earned"] == coins["earned"] * 200  # every earning happened at 200 KRW per coin
+    assert "ordinance" in err  # the story goes to stderr when stdout carries JSON
+
+
+def test_demo_text_tells_the_story_and_prints_the_report() -> None:
+    code, out, _ = run("demo")
+    assert code == 0
+    assert "cannot earn yet" in out and "never credits twice" in out
+    assert "district report" in out and "outstanding" in out
+
+
+def test_demo_keeps_its_ledger_when_asked(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    assert run("demo", "--json", "--keep", str(kept))[0] == 0
+    code, out, _ = run("--json", "balance", "S-0005", ledger=kept, identity="district-auditor")
+    assert code == 0
+    assert json.loads(out)["coins"] > 0
+    code, _, err = run("demo", "--keep", str(kept))
+    assert code == 1 and "not empty" in err
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger"
+    for name, msp, attrs in [
+        ("admin", "SeochoDistrictMSP", ["seocho.role=admin"]),
+        ("registrar", "SeochoDistrictMSP", ["seocho.role=registrar"]),
+        ("staff", "PartnersMSP", ["seocho.role=staff", "seocho.institution=wc-01", "seocho.manager=true"]),
+        ("alice", "SeochoDistrictMSP", ["seocho.role=member"]),
+    ]:
+        args = ["identity", "enroll", name, "--msp", msp]
+        for attr in attrs:
+            args += ["--attr", attr]
+        assert run(*args, ledger=path)[0] == 0
+    assert run("init", ledger=path, identity="admin")[0] == 0
+    assert (
+        run(
+            "institution",
+            "register",
+            "wc-01",
+            "welfare_centre",
+            "--activity",
+            "volunteer_hour",
+            "--sells-services",
+            "--quota",
+            "1000",
+            ledger=path,
+            identity="admin",
+        )[0]
+        == 0
+    )
+    return path
+
+
+def client_id(ledger: Path, name: str) -> str:
+    code, out, _ = run("identity", "client-id", name, ledger=ledger)
+    assert code == 0
+    return out.strip()
+
+
+def test_a_member_earns_and_pays_through_the_cli(ledger: Path) -> None:
+    staff_id = client_id(ledger, "staff")
+    year = str((datetime.now(UTC) + timedelta(hours=9)).year)  # allowances are per Korean calendar year
+    assert (
+        run("institution", "allowance", "wc-01", staff_id, year, "100", ledger=ledger, identity="admin")[0]
+        == 0
+    )
+    assert (
+        run(
+            "member",
+            "register",
+            "M-1",
+            client_id(ledger, "alice"),
+            "--category",
+            "senior",
+            ledger=ledger,
+            identity="registrar",
+        )[0]
+        == 0
+    )
+    code, _, err = run(
+        "earn",
+        "M-1",
+        "volunteer_hour",
+        "2",
+        "--evidence",
+        "ab" * 32,
+        "--request-id",
+        "R1",
+        ledger=ledger,
+        identity="staff",
+    )
+    assert code == 0, err
+    code, out, _ = run(
+        "--json",
+        "pay",
+        "M-1",
+        "wc-01",
+        "--price",
+        "1000",
+        "--coins",
+        "5",
+        "--service",
+        "gym",
+        "--request-id",
+        "P1",
+        ledger=ledger,
+        identity="alice",
+    )
+    assert code == 0, out
+    code, out, _ = run("--json", "balance", "M-1", ledger=ledger, identity="alice")
+    assert json.loads(out)["coins"] == 1
+    events = run("events", ledger=ledger)[1].splitlines()
+    assert [json.loads(line)["name"] for line in events][-2:] == ["earn", "pay"]
+
+
+@pytest.mark.parametrize(
+    ("args", "who", "exit_code", "message"),
+    [
+        (("institution", "register", "wc-02", "welfare_centre"), "alice", 4, "error: "),
+        (("balance", "NOPE"), "admin", 5, "error: "),
+        (("init",), "admin", 6, "error: "),
+        (("policy", "show", "99"), "admin", 5, "error: "),
+        (
+            ("earn", "M-9", "volunteer_hour", "1", "--evidence", "xyz", "--request-id", "R"),
+            "staff",
+            3,
+            "error: ",
+        ),
+        (("balance", "M-1"), "ghost", 1, "error: no identity named 'ghost'"),
+    ],
+)
+def test_errors_are_one_line_with_exit_codes(
+    ledger: Path, args: tuple[str, ...], who: str, exit_code: int, message: str
+) -> None:
+    code, _out, err = run(*args, ledger=ledger, identity=who)
+    assert code == exit_code, err
+    assert err.startswith(message) and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(ledger: Path) -> None:
+    assert (
+        run(
+            "earn",
+            "M-1",
+            "volunteer_hour",
+            "0",
+            "--evidence",
+            "ab" * 32,
+            "--request-id",
+            "R",
+            ledger=ledger,
+            identity="staff",
+        )[0]
+        == 2
+    )
+    assert run("policy", "set", "[1]", ledger=ledger, identity="admin")[0] == 2
+    assert run("balance", "M-1", ledger=ledger)[0] == 2  # no --as
