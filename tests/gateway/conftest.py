@@ -1,0 +1,102 @@
+"""Fixtures for the Gateway client tests.
+
+By default they run against `gateway_double` (a Gateway servicer over an embedded ledger) on
+127.0.0.1 with TLS. To run the same tests against a real peer with the `assets` test contract
+deployed, set FABRIC_GATEWAY_TARGET (host:port), FABRIC_GATEWAY_TLS_ROOT_CERT (PEM path),
+FABRIC_GATEWAY_MSP_ID, FABRIC_GATEWAY_MSP_DIR, FABRIC_GATEWAY_CHANNEL and optionally
+FABRIC_GATEWAY_SERVER_NAME; tests that need the double's knobs are then skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import fabric_gateway as fg
+import pytest
+from asset_chaincode import CHAINCODE_NAME, new_chaincode
+from embedded_ledger import EmbeddedLedger
+from gateway_double import GatewayDouble, RunningGateway, serve
+from gateway_target import GatewayTarget
+from tls_pki import TlsMaterial, make_tls_material
+
+CHANNEL = "seocho"
+
+
+@pytest.fixture(scope="session")
+def tls() -> TlsMaterial:
+    return make_tls_material()
+
+
+@pytest.fixture
+def ledger() -> Iterator[EmbeddedLedger]:
+    with EmbeddedLedger.open(None, channel_id=CHANNEL) as opened:
+        opened.install(CHAINCODE_NAME, new_chaincode())
+        yield opened
+
+
+@pytest.fixture
+def running(ledger: EmbeddedLedger, tls: TlsMaterial) -> Iterator[RunningGateway]:
+    server = serve(ledger, tls)
+    yield server
+    server.stop()
+
+
+def _real_peer() -> GatewayTarget | None:
+    target = os.environ.get("FABRIC_GATEWAY_TARGET")
+    if not target:
+        return None
+    identity, signer = fg.load_msp_directory(
+        os.environ["FABRIC_GATEWAY_MSP_ID"], os.environ["FABRIC_GATEWAY_MSP_DIR"]
+    )
+    with open(os.environ["FABRIC_GATEWAY_TLS_ROOT_CERT"], "rb") as stream:
+        root = stream.read()
+    return GatewayTarget(
+        target,
+        root,
+        identity,
+        signer,
+        os.environ.get("FABRIC_GATEWAY_CHANNEL", CHANNEL),
+        CHAINCODE_NAME,
+        server_name=os.environ.get("FABRIC_GATEWAY_SERVER_NAME"),
+    )
+
+
+@pytest.fixture
+def gateway_target(request: pytest.FixtureRequest, tls: TlsMaterial) -> GatewayTarget:
+    real = _real_peer()
+    if real is not None:
+        return real
+    running: RunningGateway = request.getfixturevalue("running")
+    alice = running.double.ledger.identities.enroll("alice", "Org1MSP")
+    # The embedded ledger keeps the key inside its Identity; the client gets its own ECDSA signer over it.
+    signer = fg.new_private_key_signer(alice._private_key)
+    return GatewayTarget(
+        running.target,
+        tls.ca_pem,
+        fg.X509Identity(alice.msp_id, alice.certificate_pem.encode()),
+        signer,
+        CHANNEL,
+        CHAINCODE_NAME,
+        double=running.double,
+        tls=tls,
+    )
+
+
+@pytest.fixture
+def double(gateway_target: GatewayTarget) -> GatewayDouble:
+    """The double behind `gateway_target`; skips against a real peer (its knobs do not exist there)."""
+    if gateway_target.double is None:
+        pytest.skip("needs the gateway double")
+    return gateway_target.double
+
+
+@pytest.fixture
+def gateway(gateway_target: GatewayTarget) -> Iterator[fg.Gateway]:
+    with gateway_target.connect() as connected:
+        yield connected
+
+
+@pytest.fixture
+def contract(gateway: fg.Gateway, gateway_target: GatewayTarget) -> fg.Contract:
+    return gateway.get_network(gateway_target.channel).get_contract(gateway_target.chaincode)

@@ -1,0 +1,360 @@
+"""A Fabric Gateway servicer over an embedded ledger, checking requests as a real peer does.
+
+It verifies every signature against the creator's certificate (and refuses high-S signatures),
+recomputes the transaction id from nonce and creator, runs proposals on an `EmbeddedLedger`, keeps
+endorsed transactions until Submit, commits each submitted transaction in its own block, answers
+CommitStatus once committed and streams chaincode events. Failures carry `gateway.ErrorDetail`s in
+the rich gRPC status, like Fabric's gateway.
+
+The ledger builds its own proposal for the same identity, function, arguments and transient data, so
+its transaction ids differ from the client's; the double maps one to the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import grpc
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from embedded_ledger import EmbeddedLedger, EndorsedTransaction, EndorsementError, Identity
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
+from fabric_protos.msp import identities_pb2
+from fabric_protos.peer import (
+    chaincode_event_pb2,
+    chaincode_pb2,
+    proposal_pb2,
+    proposal_response_pb2,
+    transaction_pb2,
+)
+from tls_pki import TlsMaterial
+
+PEER_ADDRESS = "peer0.org1.test:7051"
+PEER_MSP = "Org1MSP"
+_HALF_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551 // 2
+
+
+# -- the rich status, encoded by hand so the client's decoder is tested against independent bytes ----
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _length_delimited(field_number: int, data: bytes) -> bytes:
+    return _varint(field_number << 3 | 2) + _varint(len(data)) + data
+
+
+def encode_rich_status(code: grpc.StatusCode, message: str, details: list[gateway_pb2.ErrorDetail]) -> bytes:
+    status = _varint(1 << 3) + _varint(code.value[0]) + _length_delimited(2, message.encode())
+    for detail in details:
+        any_bytes = _length_delimited(1, b"type.googleapis.com/gateway.ErrorDetail") + _length_delimited(
+            2, detail.SerializeToString()
+        )
+        status += _length_delimited(3, any_bytes)
+    return status
+
+
+def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str, peer_message: str) -> NoReturn:
+    detail = gateway_pb2.ErrorDetail(address=PEER_ADDRESS, msp_id=PEER_MSP, message=peer_message)
+    context.set_trailing_metadata((("grpc-status-details-bin", encode_rich_status(code, message, [detail])),))
+    context.abort(code, message)
+    raise AssertionError("unreachable")
+
+
+# -- checks a peer makes ----------------------------------------------------------------------------
+
+
+class Refused(Exception):
+    """A request a peer would refuse; the message is what the peer says."""
+
+
+def verify_signature(creator: bytes, message: bytes, signature: bytes) -> identities_pb2.SerializedIdentity:
+    identity = identities_pb2.SerializedIdentity.FromString(creator)
+    public_key = x509.load_pem_x509_certificate(identity.id_bytes).public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    try:
+        public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        raise Refused("access denied: the creator's signature is invalid") from None
+    if decode_dss_signature(signature)[1] > _HALF_ORDER:
+        raise Refused("access denied: signature is not in low-S form")
+    return identity
+
+
+@dataclass(frozen=True)
+class ParsedProposal:
+    channel_header: common_pb2.ChannelHeader
+    signature_header: common_pb2.SignatureHeader
+    header_bytes: bytes
+    payload: proposal_pb2.ChaincodeProposalPayload
+    chaincode_name: str
+    args: list[bytes]
+
+
+def parse_signed_proposal(signed: proposal_pb2.SignedProposal, request_tx_id: str) -> ParsedProposal:
+    proposal = proposal_pb2.Proposal.FromString(signed.proposal_bytes)
+    header = common_pb2.Header.FromString(proposal.header)
+    channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
+    signature_header = common_pb2.SignatureHeader.FromString(header.signature_header)
+    verify_signature(signature_header.creator, signed.proposal_bytes, signed.signature)
+    expected_tx_id = hashlib.sha256(signature_header.nonce + signature_header.creator).hexdigest()
+    if channel_header.tx_id != expected_tx_id:
+        raise Refused(f"incorrect txID: got {channel_header.tx_id}, expected {expected_tx_id}")
+    if request_tx_id != channel_header.tx_id:
+        raise Refused("the request's transaction id differs from the proposal's")
+    if channel_header.type != common_pb2.HeaderType.ENDORSER_TRANSACTION:
+        raise Refused("invalid header type")
+    payload = proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload)
+    spec = chaincode_pb2.ChaincodeInvocationSpec.FromString(payload.input).chaincode_spec
+    return ParsedProposal(
+        channel_header,
+        signature_header,
+        proposal.header,
+        payload,
+        spec.chaincode_id.name,
+        list(spec.input.args),
+    )
+
+
+# -- the servicer ------------------------------------------------------------------------------------
+
+
+class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
+    """Test knobs: `stall_seconds["Evaluate"] = 2.0`; `before_next_commits.append(fn)`."""
+
+    def __init__(self, ledger: EmbeddedLedger) -> None:
+        self.ledger = ledger
+        self.peer_identity = ledger.identities.enroll("peer0", PEER_MSP, role="peer")
+        self.stall_seconds: dict[str, float] = {}
+        self.before_next_commits: list[Callable[[], None]] = []
+        self._lock = threading.Condition()
+        self._pending: dict[str, EndorsedTransaction] = {}
+        self._ledger_tx_of: dict[str, str] = {}
+        self._client_tx_of: dict[str, str] = {}
+
+    # helpers
+
+    def _stall(self, method: str, context: grpc.ServicerContext) -> None:
+        deadline = time.monotonic() + self.stall_seconds.get(method, 0.0)
+        while time.monotonic() < deadline and context.is_active():
+            time.sleep(0.01)
+
+    def _ledger_identity(self, creator: identities_pb2.SerializedIdentity) -> Identity:
+        for name in self.ledger.identities.names():
+            identity = self.ledger.identities.get(name)
+            if identity.certificate_pem.encode() == creator.id_bytes and identity.msp_id == creator.mspid:
+                return identity
+        raise Refused("access denied: the creator is not a member of the channel")
+
+    def _check_request(self, identity: bytes, request: bytes, signature: bytes, channel_id: str) -> None:
+        verify_signature(identity, request, signature)
+        if channel_id != self.ledger.channel_id:
+            raise Refused(f"channel {channel_id!r} not found")
+
+    def _run(self, request: Any, context: grpc.ServicerContext) -> tuple[ParsedProposal, Identity]:
+        try:
+            parsed = parse_signed_proposal(request.proposed_transaction, request.transaction_id)
+            if parsed.channel_header.channel_id != self.ledger.channel_id:
+                raise Refused(f"channel {parsed.channel_header.channel_id!r} not found")
+            creator = identities_pb2.SerializedIdentity.FromString(parsed.signature_header.creator)
+            return parsed, self._ledger_identity(creator)
+        except Refused as refused:
+            abort(context, grpc.StatusCode.ABORTED, "failed to endorse transaction", str(refused))
+
+    # RPCs
+
+    def Evaluate(self, request: gateway_pb2.EvaluateRequest, context: grpc.ServicerContext) -> Any:
+        self._stall("Evaluate", context)
+        parsed, identity = self._run(request, context)
+        fn, *args = parsed.args
+        response = self.ledger.evaluate(
+            identity, parsed.chaincode_name, fn.decode(), args, dict(parsed.payload.TransientMap)
+        )
+        if not response.ok:
+            abort(
+                context, grpc.StatusCode.UNKNOWN, "evaluate call to endorser returned an error",
+                f"chaincode response {response.status}, {response.message}",
+            )  # fmt: skip
+        return gateway_pb2.EvaluateResponse(result=_response(response))
+
+    def Endorse(self, request: gateway_pb2.EndorseRequest, context: grpc.ServicerContext) -> Any:
+        self._stall("Endorse", context)
+        parsed, identity = self._run(request, context)
+        fn, *args = parsed.args
+        try:
+            endorsed = self.ledger.endorse(
+                identity, parsed.chaincode_name, fn.decode(), args, dict(parsed.payload.TransientMap)
+            )
+        except EndorsementError as failed:
+            abort(
+                context, grpc.StatusCode.ABORTED, "failed to endorse transaction, see attached details",
+                f"chaincode response {failed.response.status}, {failed.response.message}",
+            )  # fmt: skip
+        with self._lock:
+            self._pending[request.transaction_id] = endorsed
+        return gateway_pb2.EndorseResponse(prepared_transaction=self._envelope(parsed, endorsed))
+
+    def Submit(self, request: gateway_pb2.SubmitRequest, context: grpc.ServicerContext) -> Any:
+        self._stall("Submit", context)
+        envelope = request.prepared_transaction
+        try:
+            payload = common_pb2.Payload.FromString(envelope.payload)
+            signature_header = common_pb2.SignatureHeader.FromString(payload.header.signature_header)
+            channel_header = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+            verify_signature(signature_header.creator, envelope.payload, envelope.signature)
+            if channel_header.tx_id != request.transaction_id:
+                raise Refused("the request's transaction id differs from the envelope's")
+        except Refused as refused:
+            abort(
+                context, grpc.StatusCode.ABORTED, "failed to submit transaction to the orderer", str(refused)
+            )
+        with self._lock:
+            endorsed = self._pending.pop(request.transaction_id, None)
+        if endorsed is None:
+            abort(context, grpc.StatusCode.FAILED_PRECONDITION, "unknown transaction", "not endorsed here")
+        hooks, self.before_next_commits[:] = list(self.before_next_commits), []
+        for hook in hooks:
+            hook()
+        self.ledger.commit([endorsed])
+        with self._lock:
+            self._ledger_tx_of[request.transaction_id] = endorsed.tx_id
+            self._client_tx_of[endorsed.tx_id] = request.transaction_id
+            self._lock.notify_all()
+        return gateway_pb2.SubmitResponse()
+
+    def CommitStatus(
+        self, request: gateway_pb2.SignedCommitStatusRequest, context: grpc.ServicerContext
+    ) -> Any:
+        self._stall("CommitStatus", context)
+        inner = gateway_pb2.CommitStatusRequest.FromString(request.request)
+        try:
+            self._check_request(inner.identity, request.request, request.signature, inner.channel_id)
+        except Refused as refused:
+            abort(context, grpc.StatusCode.PERMISSION_DENIED, "commit status request refused", str(refused))
+        with self._lock:
+            while inner.transaction_id not in self._ledger_tx_of and context.is_active():
+                self._lock.wait(0.05)
+            ledger_tx_id = self._ledger_tx_of.get(inner.transaction_id)
+        record = self.ledger.transaction_status(ledger_tx_id) if ledger_tx_id else None
+        if record is None:
+            abort(context, grpc.StatusCode.DEADLINE_EXCEEDED, "not committed", "transaction not committed")
+        return gateway_pb2.CommitStatusResponse(result=record.validation_code, block_number=record.block_num)
+
+    def ChaincodeEvents(
+        self, request: gateway_pb2.SignedChaincodeEventsRequest, context: grpc.ServicerContext
+    ) -> Iterator[gateway_pb2.ChaincodeEventsResponse]:
+        inner = gateway_pb2.ChaincodeEventsRequest.FromString(request.request)
+        try:
+            self._check_request(inner.identity, request.request, request.signature, inner.channel_id)
+        except Refused as refused:
+            abort(context, grpc.StatusCode.PERMISSION_DENIED, "events request refused", str(refused))
+        position = inner.start_position
+        start = position.specified.number if position.HasField("specified") else self.ledger.height - 1
+        next_block = start
+        while context.is_active():
+            height = self.ledger.height
+            by_block: dict[int, list[chaincode_event_pb2.ChaincodeEvent]] = {}
+            for record in self.ledger.chaincode_events(inner.chaincode_id, next_block):
+                if record.block_num >= height:
+                    break
+                event = chaincode_event_pb2.ChaincodeEvent(
+                    chaincode_id=record.chaincode_name,
+                    tx_id=self._client_tx_of.get(record.tx_id, record.tx_id),
+                    event_name=record.name,
+                    payload=record.payload,
+                )
+                by_block.setdefault(record.block_num, []).append(event)
+            for number in sorted(by_block):
+                events = by_block[number]
+                if number == start and inner.after_transaction_id:
+                    # Resuming from a checkpoint: drop what the client already processed in that block.
+                    processed = [e.tx_id for e in events]
+                    if inner.after_transaction_id in processed:
+                        events = events[processed.index(inner.after_transaction_id) + 1 :]
+                if events:
+                    yield gateway_pb2.ChaincodeEventsResponse(events=events, block_number=number)
+            next_block = max(next_block, height)
+            with self._lock:
+                self._lock.wait(0.05)
+
+    # the prepared transaction, shaped as Fabric's gateway shapes it
+
+    def _envelope(self, parsed: ParsedProposal, endorsed: EndorsedTransaction) -> common_pb2.Envelope:
+        without_transient = proposal_pb2.ChaincodeProposalPayload(input=parsed.payload.input)
+        payload_bytes = without_transient.SerializeToString()
+        chaincode_action = proposal_pb2.ChaincodeAction(
+            response=_response(endorsed.response),
+            chaincode_id=chaincode_pb2.ChaincodeID(name=parsed.chaincode_name),
+        )
+        response_payload = proposal_response_pb2.ProposalResponsePayload(
+            proposal_hash=hashlib.sha256(parsed.header_bytes + payload_bytes).digest(),
+            extension=chaincode_action.SerializeToString(),
+        ).SerializeToString()
+        endorser = self.peer_identity.serialized()
+        endorsement = proposal_response_pb2.Endorsement(
+            endorser=endorser, signature=self.peer_identity.sign(response_payload + endorser)
+        )
+        action_payload = transaction_pb2.ChaincodeActionPayload(
+            chaincode_proposal_payload=payload_bytes,
+            action=transaction_pb2.ChaincodeEndorsedAction(
+                proposal_response_payload=response_payload, endorsements=[endorsement]
+            ),
+        )
+        transaction = transaction_pb2.Transaction(
+            actions=[
+                transaction_pb2.TransactionAction(
+                    header=parsed.signature_header.SerializeToString(),
+                    payload=action_payload.SerializeToString(),
+                )
+            ]
+        )
+        header = common_pb2.Header.FromString(parsed.header_bytes)
+        payload = common_pb2.Payload(header=header, data=transaction.SerializeToString())
+        return common_pb2.Envelope(payload=payload.SerializeToString())
+
+
+def _response(response: Any) -> proposal_response_pb2.Response:
+    return proposal_response_pb2.Response(
+        status=response.status, message=response.message, payload=response.payload
+    )
+
+
+@dataclass
+class RunningGateway:
+    target: str
+    double: GatewayDouble
+    server: grpc.Server
+
+    def stop(self) -> None:
+        self.server.stop(grace=None)
+
+
+def serve(ledger: EmbeddedLedger, tls: TlsMaterial, *, require_client_auth: bool = False) -> RunningGateway:
+    """Start the double on 127.0.0.1 with TLS; the port is chosen by the kernel."""
+    double = GatewayDouble(ledger)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    gateway_pb2_grpc.add_GatewayServicer_to_server(double, server)
+    credentials = grpc.ssl_server_credentials(
+        [(tls.server.key_pem, tls.server.certificate_pem)],
+        root_certificates=tls.ca_pem if require_client_auth else None,
+        require_client_auth=require_client_auth,
+    )
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    server.start()
+    return RunningGateway(f"127.0.0.1:{port}", double, server)
