@@ -7,16 +7,21 @@ returns the chaincode's payload; a refusal becomes a `RejectedError`, a commit f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
+import fabric_gateway as fg
+import grpc
 from embedded_ledger import EmbeddedLedger, Identity
 from embedded_ledger.ledger import CommitError, EndorsementError
 from fabric_shim.contract import ContractChaincode
 from seocho_coin.contract import SeochoCoinContract
 
-from seocho.errors import CommitConflictError, rejected
+from seocho.errors import CommitConflictError, ConnectionFailedError, SeochoError, rejected
+from seocho.profile import Profile
 
 CHAINCODE_NAME = "seocho"
 
@@ -60,3 +65,67 @@ class EmbeddedBackend:
         if not response.ok:
             raise rejected(response.status, response.message)
         return response.payload
+
+
+# Fabric's gateway reports a chaincode's failure in the peer's ErrorDetail as "chaincode response 403, ...".
+_CHAINCODE_RESPONSE = re.compile(r"chaincode response (\d{3}), (.*)", re.DOTALL)
+_UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def _sdk_error(error: fg.GatewayError) -> SeochoError:
+    for detail in error.details:
+        match = _CHAINCODE_RESPONSE.search(detail.message)
+        if match:
+            return rejected(int(match.group(1)), match.group(2).strip())
+    if error.code in _UNREACHABLE:
+        return ConnectionFailedError(f"the peer did not answer ({error.code.name.lower()}): {error.message}")
+    return SeochoError(f"the gateway refused the transaction ({error.code.name}): {error.message}")
+
+
+class GatewayBackend:
+    """Submits through a Fabric peer's Gateway service, waiting for the commit."""
+
+    def __init__(self, contract: fg.Contract, *, retry_on_mvcc_conflict: int = 0) -> None:
+        self.contract = contract
+        self.retry_on_mvcc_conflict = retry_on_mvcc_conflict
+
+    def submit(self, function: str, args: Sequence[str]) -> bytes:
+        try:
+            return self.contract.submit_transaction(
+                function, *args, retry_on_mvcc_conflict=self.retry_on_mvcc_conflict
+            )
+        except fg.CommitError as exc:
+            raise CommitConflictError(exc.transaction_id, exc.code_name) from None
+        except fg.GatewayError as exc:
+            raise _sdk_error(exc) from None
+
+    def evaluate(self, function: str, args: Sequence[str]) -> bytes:
+        try:
+            return self.contract.evaluate_transaction(function, *args)
+        except fg.GatewayError as exc:
+            raise _sdk_error(exc) from None
+
+
+@contextmanager
+def connect_gateway(profile: Profile, identity_name: str) -> Iterator[fg.Gateway]:
+    """A Gateway connection to the profile's peer, signing as the profile's identity `identity_name`."""
+    ref = profile.identity(identity_name)
+    try:
+        identity, signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
+    except (OSError, ValueError) as exc:
+        raise SeochoError(f"cannot load identity {identity_name!r} from {ref.msp_dir}: {exc}") from None
+    endpoint = profile.gateway
+    try:
+        gateway = fg.connect(
+            endpoint.address,
+            identity,
+            signer,
+            tls_root_certs=endpoint.tls_root_cert,
+            client_cert=endpoint.client_cert,
+            client_key=endpoint.client_key,
+            server_name_override=endpoint.server_name,
+        )
+    except (OSError, ValueError) as exc:
+        raise ConnectionFailedError(f"cannot connect to {endpoint.address}: {exc}") from None
+    with gateway:
+        yield gateway

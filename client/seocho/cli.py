@@ -1,8 +1,9 @@
 """`seocho`: the Seocho Coin command line.
 
-Every coin operation and query, on the embedded ledger (`--ledger DIR`, default `$SEOCHO_HOME/ledger`) as a
-local identity (`--as NAME`). Results print as text, or as JSON with `--json`. Errors print one line and
-exit with the codes listed in `seocho.errors`, so scripts can test them.
+Every coin operation and query, on a Fabric network through its Gateway (`--profile PATH`) or, without a
+profile, on the embedded ledger (`--ledger DIR`, default `$SEOCHO_HOME/ledger`), signed as `--as NAME`.
+Results print as text, or as JSON with `--json`. Errors print one line and exit with the codes listed in
+`seocho.errors`, so scripts can test them.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 
 import click
 
-from seocho.backend import EmbeddedBackend, open_embedded_ledger
+from seocho.backend import EmbeddedBackend, GatewayBackend, connect_gateway, open_embedded_ledger
 from seocho.coin import Coin
 from seocho.demo import run_demo
 from seocho.errors import ConnectionFailedError, SeochoError
+from seocho.profile import Profile, load_profile
 
 
 def default_ledger_dir() -> Path:
@@ -28,15 +30,27 @@ def default_ledger_dir() -> Path:
 
 
 class Settings:
-    def __init__(self, ledger_dir: Path, identity: str | None, as_json: bool) -> None:
+    def __init__(
+        self, ledger_dir: Path, identity: str | None, as_json: bool, profile: Profile | None
+    ) -> None:
         self.ledger_dir = ledger_dir
         self.identity = identity
         self.as_json = as_json
+        self.profile = profile
+
+    def signer_name(self) -> str:
+        if not self.identity:
+            raise click.UsageError("say which identity signs: --as NAME (or SEOCHO_IDENTITY)")
+        return self.identity
 
     @contextmanager
     def coin(self) -> Iterator[Coin]:
-        if not self.identity:
-            raise click.UsageError("say which local identity signs: --as NAME (or SEOCHO_IDENTITY)")
+        name = self.signer_name()
+        if self.profile is not None:
+            with connect_gateway(self.profile, name) as gateway:
+                contract = gateway.get_network(self.profile.channel).get_contract(self.profile.chaincode)
+                yield Coin(GatewayBackend(contract))
+            return
         with self.ledger() as ledger:
             try:
                 identity = ledger.identities.get(self.identity)
@@ -48,6 +62,8 @@ class Settings:
 
     @contextmanager
     def ledger(self) -> Iterator[Any]:
+        if self.profile is not None:
+            raise SeochoError("this command works on the embedded ledger only; drop --profile")
         try:
             ledger = open_embedded_ledger(self.ledger_dir)
         except OSError as exc:
@@ -101,13 +117,27 @@ class SeochoGroup(click.Group):
     default=None,
     help="Embedded ledger directory [default: $SEOCHO_HOME/ledger].",
 )
-@click.option("--as", "identity", envvar="SEOCHO_IDENTITY", help="Local identity that signs.")
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SEOCHO_PROFILE",
+    help="Network profile: use a Fabric network instead of the embedded ledger.",
+)
+@click.option("--as", "identity", envvar="SEOCHO_IDENTITY", help="Identity that signs.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.version_option(package_name="seocho-coin")
 @click.pass_context
-def cli(ctx: click.Context, ledger_dir: Path | None, identity: str | None, as_json: bool) -> None:
+def cli(
+    ctx: click.Context,
+    ledger_dir: Path | None,
+    profile_path: Path | None,
+    identity: str | None,
+    as_json: bool,
+) -> None:
     """Seocho Coin: earn coins for good deeds, pay and donate at partner institutions."""
-    ctx.obj = Settings(ledger_dir or default_ledger_dir(), identity, as_json)
+    profile = load_profile(profile_path) if profile_path is not None else None
+    ctx.obj = Settings(ledger_dir or default_ledger_dir(), identity, as_json, profile)
 
 
 @cli.command()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
+import fabric_gateway as fg
 
+from seocho.backend import connect_gateway
 from seocho.cli import Settings, _run, cli, pass_settings
 
 
@@ -362,16 +365,39 @@ def audit(settings: Settings) -> None:
 
 
 @cli.command()
-@click.option("--since", "start_block", type=non_negative, default=0, show_default=True)
+@click.option("--since", "start_block", type=non_negative, default=None, help="Start at this block.")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Resume after, and record, the last event seen in this file (network only).",
+)
+@click.option("--count", type=positive, default=None, help="Stop after this many events.")
 @pass_settings
-def events(settings: Settings, start_block: int) -> None:
-    """Print the coin movements' chaincode events from block --since on."""
-    with settings.ledger() as ledger:
-        for event in ledger.chaincode_events("seocho", start_block):
-            record = {
-                "block": event.block_num,
-                "tx_id": event.tx_id,
-                "name": event.name,
-                "payload": json.loads(event.payload or b"null"),
-            }
-            click.echo(json.dumps(record, ensure_ascii=False, sort_keys=True))
+def events(settings: Settings, start_block: int | None, checkpoint: Path | None, count: int | None) -> None:
+    """Print coin movements' chaincode events as JSON lines (on a network: follow them)."""
+
+    def emit(block: int, tx_id: str, name: str, payload: bytes) -> None:
+        record = {"block": block, "tx_id": tx_id, "name": name, "payload": json.loads(payload or b"null")}
+        click.echo(json.dumps(record, ensure_ascii=False, sort_keys=True))
+
+    if settings.profile is None:
+        if checkpoint is not None:
+            raise click.UsageError("--checkpoint needs --profile (the embedded ledger replays from --since)")
+        with settings.ledger() as ledger:
+            for n, event in enumerate(ledger.chaincode_events("seocho", start_block or 0)):
+                if count is not None and n >= count:
+                    break
+                emit(event.block_num, event.tx_id, event.name, event.payload)
+        return
+    profile = settings.profile
+    checkpointer = fg.FileCheckpointer(checkpoint) if checkpoint is not None else None
+    with connect_gateway(profile, settings.signer_name()) as gateway:
+        network = gateway.get_network(profile.channel)
+        stream = network.chaincode_events(profile.chaincode, start_block=start_block, checkpoint=checkpointer)
+        with stream:
+            for n, event in enumerate(stream, start=1):
+                emit(event.block_number, event.transaction_id, event.event_name, event.payload)
+                if checkpointer is not None:
+                    checkpointer.checkpoint_chaincode_event(event)
+                if count is not None and n >= count:
+                    break

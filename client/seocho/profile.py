@@ -1,0 +1,118 @@
+"""Network profiles: where the Gateway peer is, how to trust it, and which identities a client may use.
+
+`scripts/network.sh up` writes one to `$SEOCHO_HOME/network/profile.yaml`; district IT can write their own.
+
+```yaml
+channel: seocho
+chaincode: seocho
+gateway:
+  address: 127.0.0.1:7051
+  tls_root_cert: /home/it/.seocho/network/tls/district-ca.pem
+  server_name: peer0.district.seocho.local     # optional: the name in the peer's TLS certificate
+  client_cert: /path/to/tls/client.pem          # optional: for peers that require mutual TLS
+  client_key: /path/to/tls/client.key
+identities:
+  district-admin: {msp_id: SeochoDistrictMSP, msp_dir: /home/it/.seocho/network/users/admin/msp}
+  wc-staff:       {msp_id: PartnersMSP, msp_dir: /home/it/.seocho/network/users/wc-staff/msp}
+```
+
+Relative paths are relative to the profile's own directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seocho.errors import SeochoError
+
+
+class ProfileError(SeochoError):
+    """The profile is missing, unreadable or incomplete."""
+
+
+@dataclass(frozen=True)
+class GatewayEndpoint:
+    address: str
+    tls_root_cert: Path
+    server_name: str | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+
+@dataclass(frozen=True)
+class IdentityRef:
+    msp_id: str
+    msp_dir: Path
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: Path
+    channel: str
+    chaincode: str
+    gateway: GatewayEndpoint
+    identities: dict[str, IdentityRef] = field(default_factory=dict)
+
+    def identity(self, name: str) -> IdentityRef:
+        try:
+            return self.identities[name]
+        except KeyError:
+            known = ", ".join(sorted(self.identities)) or "none"
+            raise ProfileError(f"profile {self.path} names no identity {name!r} (it has: {known})") from None
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read and check a profile; every problem is a one-line `ProfileError`."""
+    profile_path = Path(path).expanduser()
+    try:
+        document = yaml.safe_load(profile_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProfileError(f"cannot read profile {profile_path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"profile {profile_path} is not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(document, dict):
+        raise ProfileError(f"profile {profile_path} must be a YAML mapping")
+    base = profile_path.parent
+
+    def text(mapping: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+        value = mapping.get(key, default)
+        if not isinstance(value, str) or not value:
+            raise ProfileError(f"profile {profile_path}: {where}{key} must be a non-empty string")
+        return value
+
+    def optional_path(mapping: dict[str, Any], key: str, where: str) -> Path | None:
+        return base / text(mapping, key, where) if mapping.get(key) is not None else None
+
+    gateway = document.get("gateway")
+    if not isinstance(gateway, dict):
+        raise ProfileError(f"profile {profile_path}: gateway needs address and tls_root_cert")
+    endpoint = GatewayEndpoint(
+        address=text(gateway, "address", "gateway."),
+        tls_root_cert=base / text(gateway, "tls_root_cert", "gateway."),
+        server_name=gateway.get("server_name") or None,
+        client_cert=optional_path(gateway, "client_cert", "gateway."),
+        client_key=optional_path(gateway, "client_key", "gateway."),
+    )
+    if (endpoint.client_cert is None) != (endpoint.client_key is None):
+        raise ProfileError(f"profile {profile_path}: gateway.client_cert and client_key go together")
+    identities: dict[str, IdentityRef] = {}
+    raw_identities = document.get("identities") or {}
+    if not isinstance(raw_identities, dict):
+        raise ProfileError(f"profile {profile_path}: identities must be a mapping of name to msp_id/msp_dir")
+    for name, entry in raw_identities.items():
+        if not isinstance(entry, dict):
+            raise ProfileError(f"profile {profile_path}: identity {name!r} must have msp_id and msp_dir")
+        where = f"identities.{name}."
+        msp_dir = base / text(entry, "msp_dir", where)
+        identities[str(name)] = IdentityRef(text(entry, "msp_id", where), msp_dir)
+    return Profile(
+        path=profile_path,
+        channel=text(document, "channel", "", "seocho"),
+        chaincode=text(document, "chaincode", "", "seocho"),
+        gateway=endpoint,
+        identities=identities,
+    )

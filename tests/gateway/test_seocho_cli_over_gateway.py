@@ -1,0 +1,160 @@
+"""`seocho --profile`: the coin CLI through a Gateway (here the double, over real gRPC + TLS).
+
+Identities are MSP directories and the peer is named by a profile, exactly as on a real network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from embedded_ledger import EmbeddedLedger
+from fabric_ca import Enrollment
+from fabric_shim.cid import ClientIdentity
+from gateway_double import RunningGateway, serve
+from seocho.backend import CHAINCODE_NAME, open_embedded_ledger
+from seocho.cli import cli
+from tls_pki import TlsMaterial
+
+PEOPLE = {
+    "admin": ("SeochoDistrictMSP", {"seocho.role": "admin"}),
+    "registrar": ("SeochoDistrictMSP", {"seocho.role": "registrar"}),
+    "staff": (
+        "PartnersMSP",
+        {"seocho.role": "staff", "seocho.institution": "wc-01", "seocho.manager": "true"},
+    ),
+    "alice": ("SeochoDistrictMSP", {"seocho.role": "member"}),
+}
+
+
+@pytest.fixture
+def coin_peer(tls: TlsMaterial) -> Iterator[tuple[RunningGateway, EmbeddedLedger]]:
+    with open_embedded_ledger(None) as ledger:
+        running = serve(ledger, tls)
+        yield running, ledger
+        running.stop()
+
+
+@pytest.fixture
+def profile(tmp_path: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger], tls: TlsMaterial) -> Path:
+    running, ledger = coin_peer
+    (tmp_path / "tls-ca.pem").write_bytes(tls.ca_pem)
+    identities = {}
+    for name, (msp_id, attributes) in PEOPLE.items():
+        issued = ledger.identities.enroll(name, msp_id, attributes)
+        enrollment = Enrollment(
+            issued.certificate_pem.encode(), issued._private_key, issued.certificate_pem.encode()
+        )
+        enrollment.write_msp(tmp_path / "users" / name / "msp")
+        identities[name] = {"msp_id": msp_id, "msp_dir": f"users/{name}/msp"}
+    document = {
+        "channel": ledger.channel_id,
+        "chaincode": CHAINCODE_NAME,
+        "gateway": {"address": running.target, "tls_root_cert": "tls-ca.pem"},
+        "identities": identities,
+    }
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def seocho(profile: Path, who: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--profile", str(profile), "--as", who, "--json", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def client_id(ledger: EmbeddedLedger, name: str) -> str:
+    return str(ClientIdentity(ledger.identities.get(name).serialized()).id)
+
+
+def test_coin_operations_through_the_gateway(
+    profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger], tmp_path: Path
+) -> None:
+    _, ledger = coin_peer
+    year = str((datetime.now(UTC) + timedelta(hours=9)).year)
+    steps = [
+        ("admin", "init"),
+        (
+            "admin",
+            "institution",
+            "register",
+            "wc-01",
+            "welfare_centre",
+            "--activity",
+            "volunteer_hour",
+            "--sells-services",
+            "--quota",
+            "1000",
+        ),
+        ("admin", "institution", "allowance", "wc-01", client_id(ledger, "staff"), year, "100"),
+        ("registrar", "member", "register", "M-1", client_id(ledger, "alice"), "--category", "senior"),
+        ("staff", "earn", "M-1", "volunteer_hour", "3", "--evidence", "cd" * 32, "--request-id", "VOL-1"),
+        (
+            "alice",
+            "pay",
+            "M-1",
+            "wc-01",
+            "--price",
+            "2000",
+            "--coins",
+            "4",
+            "--service",
+            "gym",
+            "--request-id",
+            "PAY-1",
+        ),
+    ]
+    for who, *args in steps:
+        code, out, err = seocho(profile, who, *args)
+        assert code == 0, (args, err)
+    code, out, _ = seocho(profile, "alice", "balance", "M-1")
+    assert code == 0 and json.loads(out)["coins"] == 5
+
+    checkpoint = tmp_path / "events.checkpoint"
+    code, out, _ = seocho(
+        profile, "admin", "events", "--since", "0", "--checkpoint", str(checkpoint), "--count", "1"
+    )
+    assert code == 0 and [json.loads(line)["name"] for line in out.splitlines()] == ["earn"]
+    # A restarted follower resumes after the checkpointed event.
+    code, out, _ = seocho(profile, "admin", "events", "--checkpoint", str(checkpoint), "--count", "1")
+    assert code == 0 and [json.loads(line)["name"] for line in out.splitlines()] == ["pay"]
+
+
+def test_refusals_keep_the_chaincode_status_and_exit_code(profile: Path) -> None:
+    assert seocho(profile, "admin", "init")[0] == 0
+    code, _, err = seocho(profile, "alice", "institution", "register", "x-1", "welfare_centre")
+    assert code == 4 and err.startswith("error: ") and err.count("\n") == 1
+    code, _, err = seocho(profile, "admin", "balance", "NOBODY")
+    assert code == 5
+    code, _, err = seocho(profile, "admin", "init")
+    assert code == 6 and "already" in err
+
+
+def test_unknown_identity_and_unreachable_peer(profile: Path, tmp_path: Path) -> None:
+    code, _, err = seocho(profile, "mallory", "report")
+    assert code == 1 and "names no identity 'mallory'" in err
+    document = yaml.safe_load(profile.read_text())
+    document["gateway"]["address"] = "127.0.0.1:1"  # nothing listens there
+    dead = tmp_path / "dead.yaml"
+    dead.write_text(yaml.safe_dump(document))
+    code, _, err = seocho(dead, "admin", "report")
+    assert code == 8 and err.startswith("error: the peer did not answer")
+
+
+def test_bad_profiles_are_one_line_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    for text, fragment in [
+        ("gateway: [1]", "gateway needs address"),
+        ("gateway: {address: x}", "tls_root_cert must be"),
+        (": :", "not valid YAML"),
+    ]:
+        broken.write_text(text)
+        code, _, err = seocho(broken, "admin", "report")
+        assert code == 1 and fragment in err and err.count("\n") == 1
+    code, _, err = seocho(tmp_path / "missing.yaml", "admin", "report")
+    assert code == 1 and "cannot read profile" in err
