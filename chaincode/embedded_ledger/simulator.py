@@ -162,9 +162,9 @@ class TxSimulator:
     def _put_state(self, payload: bytes) -> bytes:
         request = chaincode_shim_pb2.PutState.FromString(payload)
         self._before_write(request.key)
-        if not request.value:
-            raise PeerError("value must not be empty; use DEL_STATE to delete a key")
-        self.rwset.record_write(StateKey(self.namespace, request.collection, request.key), request.value)
+        # Fabric's write set marks a write of an empty value as a delete (IsDelete = len(value) == 0).
+        value = request.value or None
+        self.rwset.record_write(StateKey(self.namespace, request.collection, request.key), value)
         return b""
 
     def _del_state(self, payload: bytes) -> bytes:
@@ -201,7 +201,9 @@ class TxSimulator:
     def _get_state_by_range(self, payload: bytes) -> bytes:
         request = chaincode_shim_pb2.GetStateByRange.FromString(payload)
         metadata = chaincode_shim_pb2.QueryMetadata.FromString(request.metadata)
-        paginated = metadata.pageSize > 0 or bool(metadata.bookmark)
+        # The peer paginates public ranges only; a private range ignores the page metadata except
+        # that the page size still caps the total number of results.
+        paginated = not request.collection and (metadata.pageSize > 0 or bool(metadata.bookmark))
         total_limit = TOTAL_QUERY_LIMIT
         if 0 < metadata.pageSize < total_limit:
             total_limit = metadata.pageSize

@@ -3,7 +3,8 @@
 Transactions are checked in block order against the committed state plus the writes of the earlier
 *valid* transactions of the same block:
 - a tx id already committed (or earlier in the block) -> DUPLICATE_TXID;
-- any key read at a version other than the current one -> MVCC_READ_CONFLICT;
+- any key read at a version other than the committed one, or written by an earlier valid
+  transaction of the same block -> MVCC_READ_CONFLICT;
 - any range query whose re-execution returns other keys or versions -> PHANTOM_READ_CONFLICT.
 Only valid transactions contribute state updates and history. Endorsement policies are not
 evaluated (the embedded ledger has a single endorser: itself).
@@ -77,14 +78,31 @@ def _current(
 
 
 def _check_reads(store: LedgerStore, updates: dict[StateKey, StateUpdate], rwset: ReadWriteSet) -> int:
-    for state_key, read_version in rwset.reads.items():
-        current = _current(store, updates, state_key)
-        if (None if current is None else current.version) != read_version:
+    """Fabric's order: namespace by namespace (sorted), public reads, then range queries, then
+    private reads; the first failure decides the code."""
+    namespaces = sorted({key.namespace for key in rwset.reads} | {r.namespace for r in rwset.range_queries})
+    for namespace in namespaces:
+        public = [(k, v) for k, v in rwset.reads.items() if k.namespace == namespace and not k.collection]
+        private = [(k, v) for k, v in rwset.reads.items() if k.namespace == namespace and k.collection]
+        if not all(_read_is_current(store, updates, key, version) for key, version in public):
             return MVCC_READ_CONFLICT
-    for range_read in rwset.range_queries:
-        if _reexecute(store, updates, range_read) != range_read.results:
+        ranges = [r for r in rwset.range_queries if r.namespace == namespace]
+        if any(_reexecute(store, updates, r) != r.results for r in ranges):
             return PHANTOM_READ_CONFLICT
+        if not all(_read_is_current(store, updates, key, version) for key, version in private):
+            return MVCC_READ_CONFLICT
     return VALID
+
+
+def _read_is_current(
+    store: LedgerStore, updates: dict[StateKey, StateUpdate], state_key: StateKey, read_version: Height | None
+) -> bool:
+    # Any write of the key by an earlier valid transaction of this block invalidates the read,
+    # even a delete of a key that was read as absent (Fabric checks the update batch first).
+    if state_key in updates:
+        return False
+    committed = store.get_state(state_key)
+    return (None if committed is None else committed.version) == read_version
 
 
 def _reexecute(

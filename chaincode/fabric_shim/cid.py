@@ -2,8 +2,9 @@
 
 The creator is a serialized `msp.SerializedIdentity{mspid, id_bytes = PEM certificate}`. `id` is
 byte-identical to Go's `cid.GetID()`: base64 of ``"x509::" + subject + "::" + issuer`` where both
-names are rendered the way Go's `pkix.Name.String()` renders a *parsed* certificate name (see
-`go_pkix_name_string`). Fabric CA attributes come from certificate extension 1.2.3.4.5.6.7.8.1,
+names are rendered the way cid's `getDN` renders a *parsed* certificate name: from
+`pkix.Name.ToRDNSequence()`, which keeps only the attributes Go parses into named fields (see
+`go_cid_dn`). Fabric CA attributes come from certificate extension 1.2.3.4.5.6.7.8.1,
 whose value is the JSON document ``{"attrs": {...}}``.
 """
 
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 FABRIC_CA_ATTRIBUTES_OID = ObjectIdentifier("1.2.3.4.5.6.7.8.1")
 
-# Go's attributeTypeNames: only these get a short name; every other type prints as a dotted OID.
+# Go's attributeTypeNames: the attribute types Go parses into named pkix.Name fields.
 _GO_TYPE_NAMES = {
     "2.5.4.6": "C",
     "2.5.4.10": "O",
@@ -43,7 +44,6 @@ _GO_TYPE_NAMES = {
 # Multi-valued fields become one multi-valued RDN; CN and SERIALNUMBER keep only their last value.
 _GO_NAMED_FIELD_ORDER = ("2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.9", "2.5.4.17", "2.5.4.10", "2.5.4.11")
 _GO_SINGLE_VALUED = ("2.5.4.3", "2.5.4.5")
-_GO_PRINTABLE_PUNCTUATION = frozenset("'()+,-./:=? ")
 
 
 class ClientIdentity:
@@ -72,8 +72,8 @@ class ClientIdentity:
     @property
     def id(self) -> str:
         """Go's `cid.GetID()`: base64("x509::" + subject + "::" + issuer)."""
-        subject = go_pkix_name_string(self.certificate.subject)
-        issuer = go_pkix_name_string(self.certificate.issuer)
+        subject = go_cid_dn(self.certificate.subject)
+        issuer = go_cid_dn(self.certificate.issuer)
         return base64.b64encode(f"x509::{subject}::{issuer}".encode()).decode("ascii")
 
     def get_attribute(self, name: str) -> str | None:
@@ -108,18 +108,16 @@ def _fabric_ca_attributes(certificate: x509.Certificate) -> dict[str, str]:
     }
 
 
-def go_pkix_name_string(name: x509.Name) -> str:
-    """Render `name` exactly as Go's `pkix.Name.String()` does after parsing a certificate.
+def go_cid_dn(name: x509.Name) -> str:
+    """Render `name` exactly as Go's `cid.GetID()` does for a parsed certificate name.
 
-    Go flattens the parsed RDNs into named fields and rebuilds the sequence from them: first every
-    attribute without a named field (each as its own RDN, in certificate order), then C, ST, L,
-    STREET, POSTALCODE, O, OU (all values of a field in one multi-valued RDN), then CN and
-    SERIALNUMBER (last value wins, omitted when empty). The sequence is printed in reverse.
+    cid formats `pkix.Name.ToRDNSequence()`. After parsing, Go keeps C, ST, L, STREET, POSTALCODE,
+    O, OU (all values of a field in one multi-valued RDN, in that order) and CN and SERIALNUMBER
+    (last value wins, omitted when empty); every other attribute (emailAddress, UID, DC, title...)
+    is not in that sequence, so it is not part of the ID. The sequence is printed in reverse.
     """
     flattened = [(attribute.oid.dotted_string, attribute.value) for rdn in name.rdns for attribute in rdn]
-    rdns: list[list[tuple[str, str | bytes]]] = [
-        [(oid, value)] for oid, value in flattened if oid not in _GO_TYPE_NAMES
-    ]
+    rdns: list[list[tuple[str, str | bytes]]] = []
     for field in _GO_NAMED_FIELD_ORDER:
         values = [value for oid, value in flattened if oid == field]
         if values:
@@ -133,12 +131,8 @@ def go_pkix_name_string(name: x509.Name) -> str:
 
 
 def _go_attribute_string(oid: str, value: str | bytes) -> str:
-    type_name = _GO_TYPE_NAMES.get(oid)
-    if type_name is None:
-        # Go re-marshals the parsed value and prints it as hex DER, unescaped.
-        return f"{oid}=#{_go_asn1_marshal(value).hex()}"
     text = value if isinstance(value, str) else value.decode("utf-8", "replace")
-    return f"{type_name}={_go_escape(text)}"
+    return f"{_GO_TYPE_NAMES[oid]}={_go_escape(text)}"
 
 
 def _go_escape(value: str) -> str:
@@ -157,21 +151,3 @@ def _go_escape(value: str) -> str:
         escaped.append("\\" + char if escape else char)
         offset += len(char.encode("utf-8"))
     return "".join(escaped)
-
-
-def _go_asn1_marshal(value: str | bytes) -> bytes:
-    """`asn1.Marshal` of a Go string: PrintableString when every byte allows it, else UTF8String."""
-    if isinstance(value, bytes):
-        return _der(0x03, b"\x00" + value)  # a BIT STRING value (X500UniqueIdentifier)
-    printable = all(
-        char.isascii() and (char.isalnum() or char in _GO_PRINTABLE_PUNCTUATION) for char in value
-    )
-    return _der(0x13 if printable else 0x0C, value.encode("utf-8"))
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    length = len(content)
-    if length < 0x80:
-        return bytes([tag, length]) + content
-    length_bytes = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(length_bytes)]) + length_bytes + content

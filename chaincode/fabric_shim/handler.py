@@ -252,6 +252,18 @@ class Handler:
             logger.warning("tx %s: chaincode raised %s", message.txid, type(exc).__name__)
             logger.debug("tx %s: chaincode exception", message.txid, exc_info=True)
             return _completed(message, Response(status=INTERNAL_ERROR, message=GENERIC_FAILURE_MESSAGE), None)
+        if message.type == Message.INIT and not response.ok:
+            # As the Go shim: a failed Init is an ERROR carrying the message (and any event); the peer
+            # reports it as "transaction returned with failure". A failed Invoke stays a COMPLETED.
+            failed = Message(
+                type=Message.ERROR,
+                payload=response.message.encode("utf-8"),
+                txid=message.txid,
+                channel_id=message.channel_id,
+            )
+            if stub.event is not None:
+                failed.chaincode_event.CopyFrom(stub.event)
+            return failed
         return _completed(message, response, stub.event)
 
 

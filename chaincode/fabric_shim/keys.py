@@ -71,7 +71,11 @@ def validate_simple_keys(*keys: str) -> None:
 
 
 def partial_composite_key_range(object_type: str, attributes: Sequence[str]) -> tuple[str, str]:
-    """Start and end key of a range over all composite keys beginning with the given parts."""
+    """Start and end key of a range over all composite keys beginning with the given parts.
+
+    Stricter than Go, which accepts an empty object type (and then matches only keys whose object
+    type is empty): here it is almost always a mistake for "all composite keys", so it is refused.
+    """
     if not object_type:
         raise ValueError("object type must not be empty for a partial composite key query")
     start = create_composite_key(object_type, attributes)

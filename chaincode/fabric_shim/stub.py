@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 _Msg = chaincode_shim_pb2.ChaincodeMessage
 VALIDATION_PARAMETER = "VALIDATION_PARAMETER"
 _EPOCH = datetime.fromtimestamp(0, tz=UTC)
+_PROPOSAL_HEADER_TYPES = frozenset({common_pb2.HeaderType.ENDORSER_TRANSACTION, common_pb2.HeaderType.CONFIG})
 
 
 class ChaincodeStub:
@@ -77,6 +78,13 @@ class ChaincodeStub:
             payload = proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload)
         except Exception as exc:  # protobuf raises DecodeError, a bare Exception subclass
             raise ValueError(f"the signed proposal does not parse: {type(exc).__name__}") from None
+        # The Go shim refuses the same two cases before running the chaincode.
+        if not proposal.header:
+            raise ValueError("the proposal has no header")
+        if channel_header.type not in _PROPOSAL_HEADER_TYPES:
+            raise ValueError(
+                f"invalid channel header type {channel_header.type}: expected ENDORSER_TRANSACTION or CONFIG"
+            )
         self.tx_timestamp = channel_header.timestamp.ToDatetime(tzinfo=UTC)
         self.creator = signature_header.creator
         self.nonce = signature_header.nonce
@@ -115,7 +123,11 @@ class ChaincodeStub:
         return self._get_state("", key)
 
     def put_state(self, key: str, value: bytes) -> None:
-        """Write `key`; an empty key or value is rejected (delete with `del_state`)."""
+        """Write `key`; an empty key or value is rejected (delete with `del_state`).
+
+        The Go shim rejects only the empty key: a peer records an empty value as a delete. We refuse
+        it so that an accidental empty value cannot silently delete state.
+        """
         self._put_state("", key, value)
 
     def del_state(self, key: str) -> None:

@@ -155,13 +155,14 @@ def test_metadata_describes_every_transaction(chaincode: ContractChaincode) -> N
     names = [t["name"] for t in calc["transactions"]]
     assert names == sorted(["add", "echo", "Pair", "raw", "missing", "crash"])
     add = next(t for t in calc["transactions"] if t["name"] == "add")
-    assert add["tag"] == ["submit"]
+    assert add["tag"] == ["submit", "SUBMIT"]  # as fabric-contract-api-go tags transactions
     assert add["parameters"] == [
         {"name": "a", "schema": {"type": "integer"}},
         {"name": "b", "schema": {"type": "integer"}},
     ]
     pair = next(t for t in calc["transactions"] if t["name"] == "Pair")
-    assert pair["tag"] == ["evaluate"]
+    assert pair["tag"] == ["evaluate", "EVALUATE"]
+    assert calc["info"]["version"] == "latest"  # Go's default for a contract without a version
     assert pair["parameters"][0]["schema"] == {"type": "array", "items": {"type": "integer"}}
     assert metadata["contracts"]["notes"]["default"] is False
     assert "org.hyperledger.fabric" in metadata["contracts"]

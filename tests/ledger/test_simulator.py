@@ -60,12 +60,13 @@ def test_no_read_your_writes(store: LedgerStore) -> None:
     assert sim.rwset.writes[StateKey("cc", "", "a")].value == b"new"
 
 
-def test_delete_and_empty_put_rejected(store: LedgerStore) -> None:
+def test_delete_and_empty_put_is_a_delete(store: LedgerStore) -> None:
     sim = TxSimulator(store, CHANNEL, TX, "cc")
     call(sim, Msg.DEL_STATE, shim.DelState(key="c"))
     assert sim.rwset.writes[StateKey("cc", "", "c")].is_delete
-    with pytest.raises(PeerError):
-        call(sim, Msg.PUT_STATE, shim.PutState(key="c", value=b""))
+    # A peer's write set records an empty value as a delete (rwsetutil: IsDelete = len(value) == 0).
+    call(sim, Msg.PUT_STATE, shim.PutState(key="d", value=b""))
+    assert sim.rwset.writes[StateKey("cc", "", "d")].is_delete
 
 
 def test_namespaces_are_isolated(store: LedgerStore) -> None:

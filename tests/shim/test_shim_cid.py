@@ -1,4 +1,8 @@
-"""Client identity: Go-identical IDs (checked against a real Go program), MSP ID, CA attributes."""
+"""Client identity: Go-identical IDs (checked against a real Go program), MSP ID, CA attributes.
+
+Go's `cid.GetID()` formats `pkix.Name.ToRDNSequence()` (fabric-chaincode-go pkg/cid/cid.go getDN),
+not `pkix.Name.String()`: the two differ for attributes without a named pkix.Name field.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +46,10 @@ func main() {
 \t\tif err != nil {
 \t\t\tpanic(err)
 \t\t}
-\t\tfmt.Printf("%x\\n", "x509::"+cert.Subject.String()+"::"+cert.Issuer.String())
+\t\t// cid.GetID's getDN prints ToRDNSequence() exactly like RDNSequence.String() does.
+\t\tsubject := cert.Subject.ToRDNSequence().String()
+\t\tissuer := cert.Issuer.ToRDNSequence().String()
+\t\tfmt.Printf("%x\\n", "x509::"+subject+"::"+issuer)
 \t}
 }
 """
@@ -166,6 +173,25 @@ def test_known_fabric_id() -> None:
     assert base64.b64decode(identity.id).decode() == expected
     assert identity.msp_id == "Org1MSP"
     assert identity.certificate == user.certificate
+
+
+def test_id_leaves_out_attributes_go_does_not_name() -> None:
+    # emailAddress, UID and DC are kept by pkix.Name.String() but not by ToRDNSequence(), which
+    # is what cid.GetID() formats; the ID must not depend on them.
+    ca = make_ca(subject=x509.Name([A(NameOID.COMMON_NAME, "ca")]))
+    user = issue(
+        ca,
+        x509.Name(
+            [
+                A(NameOID.DOMAIN_COMPONENT, "example"),
+                A(NameOID.ORGANIZATIONAL_UNIT_NAME, "client"),
+                A(NameOID.EMAIL_ADDRESS, "user1@example.com"),
+                A(UID, "u1"),
+                A(NameOID.COMMON_NAME, "user1"),
+            ]
+        ),
+    )
+    assert base64.b64decode(ClientIdentity(creator(user)).id).decode() == "x509::CN=user1,OU=client::CN=ca"
 
 
 def test_fabric_ca_attributes() -> None:

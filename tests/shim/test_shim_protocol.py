@@ -110,6 +110,24 @@ def test_init_and_transaction_complete_with_the_response(peer: PeerDouble, chain
     assert (request.txid, request.channel_id) == ("t1", "mychannel")
 
 
+class FailingInitChaincode(RecordingChaincode):
+    def init(self, stub: ChaincodeStub) -> Response:
+        stub.set_event("InitRefused", b"details")
+        return error("bad init arguments", 400)
+
+
+def test_failed_init_is_an_error_message_like_the_go_shim(serve, connect) -> None:
+    # fabric-chaincode-go shim/handler.go handleInit: status >= 400 -> ERROR{payload = message}.
+    double = connect(serve(FailingInitChaincode()))
+    double.handshake()
+    reply = double.transact(WorldState(), [b"init"], txid="t0", msg_type=Message.INIT)
+    assert (reply.type, reply.payload) == (Message.ERROR, b"bad init arguments")
+    assert (reply.txid, reply.channel_id) == ("t0", "mychannel")
+    assert reply.chaincode_event.event_name == "InitRefused"
+    # a failed invoke is still a COMPLETED carrying the Response
+    assert response_of(double.transact(WorldState(), [b"refuse"], txid="t1")).status == 403
+
+
 def test_interleaved_transactions_are_answered_out_of_order(peer: PeerDouble) -> None:
     world = WorldState(state={"a": b"value-a", "b": b"value-b"})
     peer.start_transaction([b"get", b"a"], txid="tx-a")
