@@ -121,6 +121,10 @@ class SeochoCoinContract(Contract):
         return self._run(ctx, institutions.deactivate_institution, institution_id)
 
     @transaction
+    def set_institution_staff_msp(self, ctx: Context, institution_id: str, msp_id: str) -> dict[str, Any]:
+        return self._run(ctx, institutions.set_institution_staff_msp, institution_id, msp_id)
+
+    @transaction
     def set_annual_quota(self, ctx: Context, institution_id: str, year: str, quota: int) -> dict[str, Any]:
         return self._run(ctx, institutions.set_annual_quota, institution_id, year, quota)
 

@@ -22,6 +22,7 @@ CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}")
 SHA256_HEX_PATTERN = re.compile(r"[0-9a-f]{64}")
 # Go's cid.GetID() is base64 of "x509::<subject>::<issuer>"; long DNs make long ids.
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9+/]{4,4096}={0,2}")
+MIN_YEAR, MAX_YEAR = 2000, 9998
 YEAR_PATTERN = re.compile(r"[0-9]{4}")
 MONTH_PATTERN = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
@@ -74,6 +75,18 @@ def require_client_id(name: str, value: Any) -> str:
     if not isinstance(value, str) or not CLIENT_ID_PATTERN.fullmatch(value):
         raise BadRequest(f"{name} must be a client identity id (base64, as cid.GetID() returns it)")
     return value
+
+
+def require_client_ref(name: str, value: Any) -> tuple[str | None, str]:
+    """A client identity, optionally qualified by its MSP: ``MSPID:<cid id>`` or a bare ``<cid id>``.
+
+    `cid.GetID()` names only the certificate's subject and issuer, which another organisation's CA
+    can copy; only the MSP id tells the identities apart, so bindings record it.
+    """
+    if isinstance(value, str) and ":" in value:
+        msp_id, _, client_id = value.partition(":")
+        return require_id(f"{name} (MSP part)", msp_id), require_client_id(name, client_id)
+    return None, require_client_id(name, value)
 
 
 def require_amount(name: str, value: Any, minimum: int = 1, maximum: int = MAX_AMOUNT) -> int:
@@ -129,7 +142,14 @@ def require_timestamp(name: str, value: Any) -> datetime:
         raise BadRequest(f"{name} must be an ISO 8601 date-time with a time zone") from None
     if moment.tzinfo is None:
         raise BadRequest(f"{name} must carry a time zone (Z or +09:00)")
-    return moment.astimezone(UTC)
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise BadRequest(f"{name} is out of range") from None
+    # Four-digit years only: stored timestamps are compared as strings.
+    if not MIN_YEAR <= utc.year <= MAX_YEAR:
+        raise BadRequest(f"{name} must lie between the years {MIN_YEAR} and {MAX_YEAR}")
+    return utc
 
 
 def require_year(name: str, value: Any) -> str:

@@ -86,6 +86,21 @@ def deactivate_institution(tx: Tx, institution_id: str) -> dict[str, Any]:
     return _view(institution)
 
 
+def set_institution_staff_msp(tx: Tx, institution_id: str, msp_id: str) -> dict[str, Any]:
+    """Pin the MSP whose identities may act as the institution's staff and managers (admin).
+
+    Until pinned, the `seocho.role`/`seocho.institution` attributes are trusted from any MSP, so any
+    organisation's CA could mint a "manager" of any institution; pin every institution.
+    """
+    ids.require_id("institution_id", institution_id)
+    ids.require_id("msp_id", msp_id)
+    roles.require_district_role(tx, roles.ADMIN)
+    institution = tx.require(Institution, keys.institution(institution_id), f"institution {institution_id}")
+    institution.staff_msp = msp_id
+    tx.put(keys.institution(institution_id), institution)
+    return _view(institution)
+
+
 def set_annual_quota(tx: Tx, institution_id: str, year: str, quota: int) -> dict[str, Any]:
     """Set one year's quota (admin); it can never drop below what is already allocated."""
     ids.require_id("institution_id", institution_id)
@@ -197,4 +212,5 @@ def _view(institution: Institution) -> dict[str, Any]:
         "annual_quota": institution.annual_quota,
         "active": institution.active,
         "registered_at": institution.registered_at,
+        "staff_msp": institution.staff_msp,
     }

@@ -1,8 +1,10 @@
 """Members: pseudonymous ids with registrar-attested categories, bound to one client identity.
 
-The ledger stores only the member id, its categories (e.g. "senior", never a birth date) and the
-SHA-256 digest of the bound client identity id. Rebinding replaces the identity (a lost phone);
-deactivation blocks every transaction of the member, while their coins stay outstanding.
+The ledger stores only the member id, its categories (e.g. "senior", never a birth date), the
+SHA-256 digest of the bound client identity id and that identity's MSP (`client_id` may be given as
+``MSPID:<cid id>``; a bare id means the district MSP, whose CA enrolls residents). Rebinding
+replaces the identity (a lost phone); deactivation blocks every transaction of the member, while
+their coins stay outstanding.
 """
 
 from __future__ import annotations
@@ -19,22 +21,30 @@ from seocho_coin.txn import Tx, client_digest
 def register_member(tx: Tx, member_id: str, categories: list[str], client_id: str) -> dict[str, Any]:
     ids.require_id("member_id", member_id)
     cats = ids.require_categories("categories", categories)
-    ids.require_client_id("client_id", client_id)
+    msp_id, bare_id = ids.require_client_ref("client_id", client_id)
     roles.require_district_role(tx, roles.REGISTRAR)
     key = keys.member(member_id)
     if tx.exists(key):
         raise Conflict(f"member {member_id} is already registered")
-    member = Member(member_id, cats, client_digest(client_id), active=True, registered_at=tx.timestamp)
+    member = Member(
+        member_id,
+        cats,
+        client_digest(bare_id),
+        active=True,
+        registered_at=tx.timestamp,
+        msp_id=msp_id or tx.config.district_msp,
+    )
     tx.put(key, member)
     return view(member)
 
 
 def rebind_member(tx: Tx, member_id: str, client_id: str) -> dict[str, Any]:
     ids.require_id("member_id", member_id)
-    ids.require_client_id("client_id", client_id)
+    msp_id, bare_id = ids.require_client_ref("client_id", client_id)
     roles.require_district_role(tx, roles.REGISTRAR)
     member = _active(tx, member_id)
-    member.client_digest = client_digest(client_id)
+    member.client_digest = client_digest(bare_id)
+    member.msp_id = msp_id or tx.config.district_msp
     tx.put(keys.member(member_id), member)
     return view(member)
 

@@ -34,6 +34,9 @@ def pay(
     ids.require_id("request_id", request_id)
     roles.require_member_self(tx, member_id)
     institution = _seller(tx, institution_id)
+    if tx.exists(keys.payment_request(institution_id, request_id)):
+        # Claiming a kiosk's request id with a direct payment would leave that request unpayable.
+        raise Conflict(f"request {request_id} of institution {institution_id} is a payment request")
     return _settle_payment(tx, member_id, institution, price_krw, coins, service_code, request_id)
 
 

@@ -48,6 +48,8 @@ class Institution:
     annual_quota: int
     active: bool
     registered_at: str
+    staff_msp: str = ""
+    """When set, only identities of this MSP count as the institution's staff; "" accepts any MSP."""
 
 
 @dataclass
@@ -82,6 +84,8 @@ class Member:
     client_digest: str
     active: bool
     registered_at: str
+    msp_id: str = ""
+    """The MSP of the bound identity; "" (records written before it was kept) means the district MSP."""
 
 
 @dataclass

@@ -2,9 +2,12 @@
 
 - ``admin``, ``registrar``, ``auditor``: attribute ``seocho.role`` AND the district MSP (from config);
   the same attribute issued by a partner's CA counts for nothing.
-- ``staff``: ``seocho.role=staff`` from any MSP, with ``seocho.institution`` naming a registered,
-  active institution; ``seocho.manager=true`` makes a manager of that institution.
-- member: whoever holds the client identity the registrar bound to an active member id.
+- ``staff``: ``seocho.role=staff`` with ``seocho.institution`` naming a registered, active
+  institution, from that institution's `staff_msp` once the district pins one (any MSP before; the
+  attributes alone can be minted by any organisation's CA); ``seocho.manager=true`` makes a manager.
+- member: whoever holds the client identity the registrar bound to an active member id, presented
+  under the MSP recorded with the binding (a `cid` id names only subject and issuer, which another
+  organisation's CA can copy).
 Every refusal is `Forbidden` (403) and names the role that was needed, never the caller's details.
 """
 
@@ -32,7 +35,14 @@ def require_district_role(tx: Tx, *roles: str) -> None:
 
 
 def is_staff_of(tx: Tx, institution_id: str) -> bool:
-    return tx.caller.role == STAFF and tx.caller.institution_id == institution_id
+    if tx.caller.role != STAFF or tx.caller.institution_id != institution_id:
+        return False
+    institution = tx.get(Institution, keys.institution(institution_id))
+    return institution is not None and _msp_may_staff(tx, institution)
+
+
+def _msp_may_staff(tx: Tx, institution: Institution) -> bool:
+    return institution.staff_msp in ("", tx.caller.msp_id)
 
 
 def require_staff(tx: Tx, manager: bool = False) -> Institution:
@@ -41,6 +51,8 @@ def require_staff(tx: Tx, manager: bool = False) -> Institution:
     if tx.caller.role != STAFF or not institution_id or (manager and not tx.caller.is_manager):
         raise Forbidden(f"only {'a manager' if manager else 'staff'} of an institution may do this")
     institution = active_institution(tx, institution_id, for_caller=True)
+    if not _msp_may_staff(tx, institution):
+        raise Forbidden(f"staff of institution {institution_id} must come from its MSP")
     return institution
 
 
@@ -63,7 +75,8 @@ def active_institution(tx: Tx, institution_id: str, for_caller: bool = False) ->
 
 
 def is_member_self(tx: Tx, member: Member) -> bool:
-    return member.active and member.client_digest == tx.caller.digest
+    bound_msp = member.msp_id or tx.config.district_msp
+    return member.active and member.client_digest == tx.caller.digest and tx.caller.msp_id == bound_msp
 
 
 def require_member_self(tx: Tx, member_id: str) -> Member:

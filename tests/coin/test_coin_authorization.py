@@ -67,6 +67,7 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ("register_institution", ["new-01", "other", [], False, False, 0], frozenset({"admin"}), {}),
         ("update_institution", ["cc-01", ["course_session"], True, False], frozenset({"admin"}), {}),
         ("deactivate_institution", ["wc-01"], frozenset({"admin"}), {}),
+        ("set_institution_staff_msp", ["cc-01", DISTRICT], frozenset({"admin"}), {}),
         ("set_annual_quota", ["cc-01", "2026", 200_000], frozenset({"admin"}), {}),
         (
             "allocate_allowance",

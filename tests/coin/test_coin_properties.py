@@ -1,7 +1,10 @@
 """Random operation sequences keep the supply invariant, never go negative, never credit a request twice.
 
-A tiny model (balances and used request ids) predicts each outcome; after every step the ledger's
-balances must equal the model's and `audit_supply` must be ok.
+A tiny model (balances, unredeemed receipts with their KRW value, flow totals and used request ids)
+predicts each outcome; the coin value changes at random between steps, so settlements must value each
+receipt at the value in force when it was received. After every step the ledger's balances, the
+audit's and the report's totals must equal the model's, recomputed independently of the chaincode,
+and `audit_supply` must be ok.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ operation = st.one_of(
     st.tuples(st.just("pay"), member, st.integers(1, 12), request),
     st.tuples(st.just("donate"), member, st.integers(1, 12), request),
     st.tuples(st.just("settle"), st.sampled_from(["cc-01", "charity-01"]), st.just(0), request),
+    st.tuples(st.just("revalue"), st.just(""), st.sampled_from([100, 150, 200]), st.just("")),
 )
 
 
@@ -35,6 +39,9 @@ def attempt(net: CoinNetwork, op: tuple[str, str, int, str], n: int) -> tuple[bo
             return True, net.submit(MEMBERS[target], "pay", target, "cc-01", 10_000, amount, "gym", req)
         if kind == "donate":
             return True, net.submit(MEMBERS[target], "donate", target, "charity-01", amount, req)
+        if kind == "revalue":
+            change = {"effective_from": "now", "coin_value_krw": amount}
+            return True, net.submit("admin", "set_policy", change)
         manager = "cc_manager" if target == "cc-01" else "charity_manager"
         return True, net.submit(manager, "request_settlement", target, f"S-{n}")
     except CallFailed as failure:
@@ -42,7 +49,7 @@ def attempt(net: CoinNetwork, op: tuple[str, str, int, str], n: int) -> tuple[bo
         return False, None
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operation, min_size=1, max_size=14))
 def test_random_sequences_keep_every_invariant(ops: list[tuple[str, str, int, str]]) -> None:
     clock = Clock(kst(2024, 3, 4, 10))
@@ -58,27 +65,55 @@ def test_random_sequences_keep_every_invariant(ops: list[tuple[str, str, int, st
 def run(net: CoinNetwork, ops: list[tuple[str, str, int, str]]) -> None:
     balances = dict.fromkeys(MEMBERS, 0)
     unredeemed = {"cc-01": 0, "charity-01": 0}
+    unredeemed_krw = {"cc-01": 0, "charity-01": 0}
+    flows = {"earned": 0, "spent": 0, "donated": 0, "redeemed": 0}
+    redeemed_krw = 0
+    value = 200
     used: set[tuple[str, str]] = set()
+    for member_id in MEMBERS:  # a head start, so payments and donations usually have coins to move
+        net.submit("cc_staff", "earn", member_id, "course_session", 20, EVIDENCE, f"seed-{member_id}")
+        balances[member_id] += 20
+        flows["earned"] += 20
     for n, op in enumerate(ops):
         kind, target, amount, req = op
         institution = {"earn": "cc-01", "pay": "cc-01", "donate": "charity-01"}.get(kind, target)
-        ok, _result = attempt(net, op, n)
+        ok, result = attempt(net, op, n)
+        if kind == "revalue":
+            assert ok
+            value = amount
+            continue
         if kind == "earn":
             assert ok == ((institution, req) not in used)
             if ok:
                 balances[target] += amount
+                flows["earned"] += amount
         elif kind in ("pay", "donate"):
             assert ok == ((institution, req) not in used and balances[target] >= amount)
             if ok:
                 balances[target] -= amount
                 unredeemed[institution] += amount
+                unredeemed_krw[institution] += amount * value
+                flows["spent" if kind == "pay" else "donated"] += amount
         else:
             assert ok == (unredeemed[target] > 0)
-            unredeemed[target] = 0
+            if ok:
+                assert (result["coins"], result["krw"]) == (unredeemed[target], unredeemed_krw[target])
+                flows["redeemed"] += unredeemed[target]
+                redeemed_krw += unredeemed_krw[target]
+            unredeemed[target] = unredeemed_krw[target] = 0
         if ok and kind != "settle":
             used.add((institution, req))
         for member_id, expected in balances.items():
             assert net.query("auditor", "get_balance", member_id)["coins"] == expected >= 0
         audit = net.query("auditor", "audit_supply")
         assert audit["ok"], audit
+        outstanding = flows["earned"] - flows["redeemed"]
+        assert outstanding == sum(balances.values()) + sum(unredeemed.values())
+        assert audit["member_balances"] == sum(balances.values())
         assert audit["institution_unredeemed"] == sum(unredeemed.values())
+        assert {k: audit[k] for k in flows} == flows
+        assert audit["outstanding"] == outstanding
+        report = net.query("auditor", "get_report")
+        assert {k: report["coins"][k] for k in flows} == flows
+        assert report["coins"]["outstanding"] == outstanding
+        assert report["krw"]["redeemed"] == redeemed_krw
