@@ -63,6 +63,8 @@ def decode_argument(raw: bytes, annotation: Any) -> Any:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConversionError(f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
+        except RecursionError:
+            raise ConversionError("is nested too deeply") from None
         _check_json_shape(value, annotation)
         return value
     raise ConversionError(f"unsupported parameter type {annotation!r}")

@@ -118,6 +118,7 @@ def test_typed_arguments_and_json_results(chaincode: ContractChaincode) -> None:
         (("Pair", "{}", "x"), "expected a JSON array"),
         (("Pair", '[1, "2"]', "x"), "expected items of type int"),
         (("Pair", "[1,", "x"), "is not valid JSON"),
+        (("Pair", "[" * 100_000 + "]" * 100_000, "x"), "nested too deeply"),
         (("echo", b"\xff", "true", "1"), "UTF-8"),
         (("nope",), "'nope' is not defined"),
         (("Other:add", "1", "2"), "contract 'Other' is not defined"),
