@@ -9,6 +9,9 @@ range queries. State, blocks and events are kept durably in SQLite. Generic: no 
         ledger.install("mycc", MyChaincode())
         alice = ledger.identities.enroll("alice", "Org1MSP", {"role": "member"})
         ledger.submit(alice, "mycc", "put", ["k", "v"])
+
+`install` also takes a `RemoteChaincode`: the ledger then dials a chaincode-as-a-service server and
+answers its requests over gRPC exactly as a peer does.
 """
 
 from embedded_ledger.blocks import Block, ChaincodeEventRecord, TransactionRecord
@@ -20,13 +23,17 @@ from embedded_ledger.ledger import (
     EndorsedTransaction,
     EndorsementError,
 )
+from embedded_ledger.remote import ChaincodeConnectionError, RemoteChaincode, RemoteTLS
+from embedded_ledger.runtime import ChaincodeRuntime, LocalChaincode
 from embedded_ledger.rwset import Height, KeyWrite, RangeQueryRead, ReadWriteSet, StateKey
 from embedded_ledger.simulator import TxSimulator
 
 __all__ = [
     "Block",
+    "ChaincodeConnectionError",
     "ChaincodeEventRecord",
     "ChaincodeNotFoundError",
+    "ChaincodeRuntime",
     "CommitError",
     "EmbeddedLedger",
     "EndorsedTransaction",
@@ -36,8 +43,11 @@ __all__ = [
     "IdentityRegistry",
     "KeyWrite",
     "LocalCA",
+    "LocalChaincode",
     "RangeQueryRead",
     "ReadWriteSet",
+    "RemoteChaincode",
+    "RemoteTLS",
     "StateKey",
     "TransactionRecord",
     "TxSimulator",

@@ -20,15 +20,14 @@ from types import TracebackType
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2
 from fabric_protos.peer.transaction_pb2 import TxValidationCode
 from fabric_shim.calls import PeerError
-from fabric_shim.chaincode import INTERNAL_ERROR, Chaincode, Response
-from fabric_shim.handler import GENERIC_FAILURE_MESSAGE
-from fabric_shim.stub import ChaincodeStub
+from fabric_shim.chaincode import Chaincode, Response
 
 from embedded_ledger import blocks
 from embedded_ledger.blocks import Block, ChaincodeEventRecord, TransactionRecord
 from embedded_ledger.identities import Identity, IdentityRegistry
 from embedded_ledger.keystore import DatabaseKeyStore, DirectoryKeyStore, KeyStore
 from embedded_ledger.proposal import build_proposal
+from embedded_ledger.runtime import ChaincodeRuntime, as_runtime
 from embedded_ledger.rwset import ReadWriteSet
 from embedded_ledger.simulator import TxSimulator
 from embedded_ledger.store import LedgerStore
@@ -89,7 +88,7 @@ class EmbeddedLedger:
         self.channel_id = channel_id
         self._store = store
         self._lock = threading.RLock()
-        self._chaincodes: dict[str, Chaincode] = {}
+        self._chaincodes: dict[str, ChaincodeRuntime] = {}
         self.identities = IdentityRegistry(store, keys)
         if store.height == 0:
             self._write_block([], [])  # the genesis block, so transaction blocks start at 1 as on a channel
@@ -117,10 +116,14 @@ class EmbeddedLedger:
         with self._lock:
             self._store.close()
 
-    def install(self, name: str, chaincode: Chaincode) -> None:
-        """Make `chaincode` callable as `name` (replacing any chaincode installed under that name)."""
+    def install(self, name: str, chaincode: Chaincode | ChaincodeRuntime) -> None:
+        """Make `chaincode` callable as `name` (replacing any chaincode installed under that name).
+
+        `chaincode` is a Python `Chaincode` run in-process, or a `ChaincodeRuntime` such as
+        `embedded_ledger.remote.RemoteChaincode` (a chaincode-as-a-service server).
+        """
         with self._lock:
-            self._chaincodes[name] = chaincode
+            self._chaincodes[name] = as_runtime(chaincode)
 
     # -- transactions -----------------------------------------------------------------------------
 
@@ -241,7 +244,7 @@ class EmbeddedLedger:
             proposal=signed,
         )
 
-    def _chaincode(self, name: str) -> Chaincode:
+    def _chaincode(self, name: str) -> ChaincodeRuntime:
         try:
             return self._chaincodes[name]
         except KeyError:
@@ -249,22 +252,13 @@ class EmbeddedLedger:
 
     def _execute(
         self,
-        chaincode: Chaincode,
+        chaincode: ChaincodeRuntime,
         calls: TxSimulator,
         chaincode_input: chaincode_pb2.ChaincodeInput,
         signed: proposal_pb2.SignedProposal,
     ) -> tuple[Response, chaincode_event_pb2.ChaincodeEvent | None]:
-        """Run one chaincode as the shim's handler does: an exception becomes a generic 500."""
-        stub = ChaincodeStub(calls, self.channel_id, calls.tx_id, chaincode_input, signed)
-        try:
-            response = chaincode.invoke(stub)
-            if not isinstance(response, Response):
-                raise TypeError(f"chaincode returned {type(response).__name__}, not a Response")
-        except Exception as exc:
-            logger.warning("tx %s: chaincode %s raised %s", calls.tx_id, calls.namespace, type(exc).__name__)
-            logger.debug("tx %s: chaincode exception", calls.tx_id, exc_info=True)
-            return Response(status=INTERNAL_ERROR, message=GENERIC_FAILURE_MESSAGE), None
-        return response, stub.event
+        """Run one chaincode; a failure to run it comes back as a response with status >= 400."""
+        return chaincode.execute(calls, self.channel_id, calls.tx_id, chaincode_input, signed)
 
     def _write_block(self, transactions: list[EndorsedTransaction], digests: list[list[bytes]]) -> Block:
         number = self._store.height
