@@ -1,7 +1,7 @@
 """A generic client for Hyperledger Fabric's Gateway service (Fabric v2.4+).
 
 The Python counterpart of the fabric-gateway client SDKs: connect to a peer as an identity, then
-evaluate and submit transactions, wait for commits and listen to chaincode events. Every request can
+evaluate and submit transactions, wait for commits and listen to chaincode and block events. Every request can
 also be signed offline: build it, sign its `digest()` elsewhere, and rebuild it with the signature.
 
 Example::
@@ -17,10 +17,17 @@ Example::
 
 from fabric_gateway import signing
 from fabric_gateway._client import MissingSignerError
+from fabric_gateway.block_events import (
+    BlockAndPrivateDataEventsRequest,
+    BlockEvents,
+    BlockEventsRequest,
+    FilteredBlockEventsRequest,
+)
 from fabric_gateway.checkpointers import Checkpoint, FileCheckpointer, InMemoryCheckpointer
 from fabric_gateway.commit import Commit, Status, SubmittedTransaction
 from fabric_gateway.contract import Contract
 from fabric_gateway.errors import (
+    BlockEventsError,
     ChaincodeEventsError,
     CommitError,
     CommitStatusError,
@@ -40,6 +47,10 @@ from fabric_gateway.timeouts import Timeouts
 from fabric_gateway.transaction import Transaction
 
 __all__ = [
+    "BlockAndPrivateDataEventsRequest",
+    "BlockEvents",
+    "BlockEventsError",
+    "BlockEventsRequest",
     "ChaincodeEvent",
     "ChaincodeEvents",
     "ChaincodeEventsError",
@@ -53,6 +64,7 @@ __all__ = [
     "ErrorDetail",
     "EvaluateError",
     "FileCheckpointer",
+    "FilteredBlockEventsRequest",
     "Gateway",
     "GatewayError",
     "Hash",

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from fabric_protos.gateway import gateway_pb2_grpc
+from fabric_protos.peer import events_pb2_grpc
 
 from fabric_gateway.identity import X509Identity
 from fabric_gateway.signing import Hash, Signer
@@ -27,6 +28,8 @@ class GatewayClient:
     signer: Signer | None
     hash: Hash
     timeouts: Timeouts
+    # The peer's Deliver service (block events) shares the gateway's gRPC connection.
+    deliver: events_pb2_grpc.DeliverStub | None = None
 
     def sign(self, message: bytes) -> bytes:
         if self.signer is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
+from fabric_protos.common.common_pb2 import Status
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer.transaction_pb2 import TxValidationCode
 
@@ -89,6 +90,53 @@ class CommitStatusError(_TransactionGatewayError):
 
 class ChaincodeEventsError(GatewayError):
     """The chaincode events stream failed."""
+
+
+class BlockEventsError(GatewayError):
+    """The block events stream failed: the gRPC call failed, or the peer ended it with a status.
+
+    Attributes:
+        deliver_status: The `common.Status` the peer's Deliver service answered with (e.g. 404 for
+            an unknown channel, 403 for a refused signature); None when the gRPC call itself failed.
+    """
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        details: list[ErrorDetail] | None = None,
+        deliver_status: int | None = None,
+    ) -> None:
+        super().__init__(code, message, details)
+        self.deliver_status = deliver_status
+
+    @classmethod
+    def from_deliver_status(cls, status: int) -> BlockEventsError:
+        """The error for a `DeliverResponse` that carries a failure status instead of a block."""
+        name = _deliver_status_name(status)
+        code = _GRPC_CODE_OF_DELIVER_STATUS.get(status, grpc.StatusCode.UNKNOWN)
+        message = f"the peer ended the block stream with status {name} ({status})"
+        return cls(code, message, deliver_status=status)
+
+
+# The Deliver service answers in HTTP-like `common.Status` values; map them onto gRPC's vocabulary so
+# callers can treat every GatewayError alike.
+_GRPC_CODE_OF_DELIVER_STATUS: dict[int, grpc.StatusCode] = {
+    Status.BAD_REQUEST: grpc.StatusCode.INVALID_ARGUMENT,
+    Status.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,
+    Status.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Status.REQUEST_ENTITY_TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Status.INTERNAL_SERVER_ERROR: grpc.StatusCode.INTERNAL,
+    Status.NOT_IMPLEMENTED: grpc.StatusCode.UNIMPLEMENTED,
+    Status.SERVICE_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def _deliver_status_name(status: int) -> str:
+    try:
+        return str(Status.Name(status))
+    except ValueError:
+        return "UNKNOWN"
 
 
 class CommitError(Exception):

@@ -9,6 +9,7 @@ from types import TracebackType
 
 import grpc
 from fabric_protos.gateway import gateway_pb2_grpc
+from fabric_protos.peer import events_pb2_grpc
 
 from fabric_gateway._client import GatewayClient
 from fabric_gateway.identity import X509Identity
@@ -38,7 +39,12 @@ class Gateway:
         self._channel = channel
         self._owns_channel = owns_channel
         self._client = GatewayClient(
-            gateway_pb2_grpc.GatewayStub(channel), identity, signer, hash, timeouts or Timeouts()
+            gateway_pb2_grpc.GatewayStub(channel),
+            identity,
+            signer,
+            hash,
+            timeouts or Timeouts(),
+            deliver=events_pb2_grpc.DeliverStub(channel),
         )
 
     @property

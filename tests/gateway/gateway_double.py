@@ -3,8 +3,8 @@
 It verifies every signature against the creator's certificate (and refuses high-S signatures),
 recomputes the transaction id from nonce and creator, runs proposals on an `EmbeddedLedger`, keeps
 endorsed transactions until Submit, commits each submitted transaction in its own block, answers
-CommitStatus once committed and streams chaincode events. Failures carry `gateway.ErrorDetail`s in
-the rich gRPC status, like Fabric's gateway.
+CommitStatus once committed and streams chaincode events (block events: `deliver_double`). Failures
+carry `gateway.ErrorDetail`s in the rich gRPC status, like Fabric's gateway.
 
 The ledger builds its own proposal for the same identity, function, arguments and transient data, so
 its transaction ids differ from the client's; the double maps one to the other.
@@ -21,11 +21,6 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import grpc
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from embedded_ledger import EmbeddedLedger, EndorsedTransaction, EndorsementError, Identity
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
@@ -33,15 +28,16 @@ from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import (
     chaincode_event_pb2,
     chaincode_pb2,
+    events_pb2_grpc,
     proposal_pb2,
     proposal_response_pb2,
     transaction_pb2,
 )
+from peer_checks import Refused, verify_signature
 from tls_pki import TlsMaterial
 
 PEER_ADDRESS = "peer0.org1.test:7051"
 PEER_MSP = "Org1MSP"
-_HALF_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551 // 2
 
 
 # -- the rich status, encoded by hand so the client's decoder is tested against independent bytes ----
@@ -78,23 +74,6 @@ def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str, pe
 
 
 # -- checks a peer makes ----------------------------------------------------------------------------
-
-
-class Refused(Exception):
-    """A request a peer would refuse; the message is what the peer says."""
-
-
-def verify_signature(creator: bytes, message: bytes, signature: bytes) -> identities_pb2.SerializedIdentity:
-    identity = identities_pb2.SerializedIdentity.FromString(creator)
-    public_key = x509.load_pem_x509_certificate(identity.id_bytes).public_key()
-    assert isinstance(public_key, ec.EllipticCurvePublicKey)
-    try:
-        public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError):
-        raise Refused("access denied: the creator's signature is invalid") from None
-    if decode_dss_signature(signature)[1] > _HALF_ORDER:
-        raise Refused("access denied: signature is not in low-S form")
-    return identity
 
 
 @dataclass(frozen=True)
@@ -136,7 +115,10 @@ def parse_signed_proposal(signed: proposal_pb2.SignedProposal, request_tx_id: st
 
 
 class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
-    """Test knobs: `stall_seconds["Evaluate"] = 2.0`; `before_next_commits.append(fn)`."""
+    """Test knobs: `stall_seconds["Evaluate"] = 2.0`; `before_next_commits.append(fn)`.
+
+    It keeps each submitted (signed) envelope, so the Deliver double can put it in its block.
+    """
 
     def __init__(self, ledger: EmbeddedLedger) -> None:
         self.ledger = ledger
@@ -147,6 +129,28 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         self._pending: dict[str, EndorsedTransaction] = {}
         self._ledger_tx_of: dict[str, str] = {}
         self._client_tx_of: dict[str, str] = {}
+        self._envelope_of: dict[str, common_pb2.Envelope] = {}
+
+    # what the Deliver double reads
+
+    def client_transaction_id(self, ledger_tx_id: str) -> str:
+        """The client's id of a transaction the ledger knows as `ledger_tx_id` (itself if unknown)."""
+        with self._lock:
+            return self._client_tx_of.get(ledger_tx_id, ledger_tx_id)
+
+    def submitted_envelope(self, ledger_tx_id: str) -> common_pb2.Envelope | None:
+        """The signed envelope the client submitted, or None for transactions committed directly."""
+        with self._lock:
+            return self._envelope_of.get(ledger_tx_id)
+
+    def member_identity(self, creator: identities_pb2.SerializedIdentity) -> Identity:
+        """The channel member `creator` is; `Refused` for strangers."""
+        return self._ledger_identity(creator)
+
+    def wait_for_commit(self, seconds: float) -> None:
+        """Return after the next commit through Submit, or after `seconds`."""
+        with self._lock:
+            self._lock.wait(seconds)
 
     # helpers
 
@@ -235,6 +239,7 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         with self._lock:
             self._ledger_tx_of[request.transaction_id] = endorsed.tx_id
             self._client_tx_of[endorsed.tx_id] = request.transaction_id
+            self._envelope_of[endorsed.tx_id] = envelope
             self._lock.notify_all()
         return gateway_pb2.SubmitResponse()
 
@@ -346,10 +351,13 @@ class RunningGateway:
 
 
 def serve(ledger: EmbeddedLedger, tls: TlsMaterial, *, require_client_auth: bool = False) -> RunningGateway:
-    """Start the double on 127.0.0.1 with TLS; the port is chosen by the kernel."""
+    """Start the double (Gateway and Deliver) on 127.0.0.1 with TLS; the kernel picks the port."""
+    from deliver_double import DeliverDouble  # imported here: deliver_double imports this module
+
     double = GatewayDouble(ledger)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     gateway_pb2_grpc.add_GatewayServicer_to_server(double, server)
+    events_pb2_grpc.add_DeliverServicer_to_server(DeliverDouble(double), server)
     credentials = grpc.ssl_server_credentials(
         [(tls.server.key_pem, tls.server.certificate_pem)],
         root_certificates=tls.ca_pem if require_client_auth else None,
