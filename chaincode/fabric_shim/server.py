@@ -1,8 +1,12 @@
 """Chaincode-as-a-service: a gRPC server the peer dials for `protos.Chaincode/Connect`.
 
-Each peer connection is one bidirectional stream served by its own `Handler`: a reader thread
-feeds the peer's messages to the handler while the RPC's response generator sends what the
-handler queues. Several peers (or a peer reconnecting) can be connected at once.
+Each peer connection is one bidirectional stream served by its own `Handler`: a server thread
+feeds the peer's messages to the handler, and whichever thread has a message sends it directly.
+Several peers (or a peer reconnecting) can be connected at once.
+
+Stopping is prompt: new streams are refused at once, streams refuse new transactions with an
+ERROR (the peer retries elsewhere or after a restart), running transactions get the grace period
+to complete, and then the streams end. An idle server stops in milliseconds.
 """
 
 from __future__ import annotations
@@ -10,49 +14,83 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType, TracebackType
 
 import grpc
-from fabric_protos.peer import chaincode_shim_pb2, chaincode_shim_pb2_grpc
+from fabric_protos.peer import chaincode_shim_pb2
 
 from fabric_shim.chaincode import Chaincode
 from fabric_shim.config import ServerConfig
-from fabric_shim.handler import Handler
+from fabric_shim.handler import Handler, SendFunction
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_STOP_GRACE_SECONDS = 5.0
+Message = chaincode_shim_pb2.ChaincodeMessage
+_SERVICE = "protos.Chaincode"
 
 
-class _ChaincodeService(chaincode_shim_pb2_grpc.ChaincodeServicer):
+class _ConnectBehavior:
+    """`protos.Chaincode/Connect` in gRPC's callback style (`experimental_non_blocking`).
+
+    gRPC then hands us `send_response_callback` instead of pulling responses from a generator on
+    its own thread, so a transaction sends its requests directly rather than through a queue and a
+    thread switch per message. The call runs on a server pool thread, which reads the stream until
+    it ends, so `max_connections` still bounds the streams served at once.
+    """
+
+    experimental_non_blocking = True
+
     def __init__(self, chaincode: Chaincode, config: ServerConfig) -> None:
         self._chaincode = chaincode
         self._config = config
+        self._lock = threading.Lock()
+        self._handlers: set[Handler] = set()
+        self._stopping = False
 
-    def Connect(
+    def __call__(
         self,
         request_iterator: Iterator[chaincode_shim_pb2.ChaincodeMessage],
         context: grpc.ServicerContext,
-    ) -> Iterator[chaincode_shim_pb2.ChaincodeMessage]:
-        logger.info("peer connected from %s", context.peer())
+        send_response_callback: SendFunction,
+    ) -> None:
+        peer = context.peer()
         handler = Handler(
             self._chaincode,
             self._config.chaincode_id,
+            send_response_callback,
             max_concurrent_transactions=self._config.max_concurrent_transactions,
         )
+        with self._lock:
+            if self._stopping:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "the chaincode server is stopping")
+            self._handlers.add(handler)
+        logger.info("peer connected from %s", peer)
         context.add_callback(handler.close)
-        reader = threading.Thread(
-            target=handler.serve, args=(request_iterator,), name="chaincode-stream-reader", daemon=True
-        )
-        handler.start()
-        reader.start()
         try:
-            yield from handler.outbound()
+            handler.start()
+            handler.serve(request_iterator)
         finally:
-            handler.close()
-            logger.info("peer stream from %s closed", context.peer())
+            handler.end_stream()
+            with self._lock:
+                self._handlers.discard(handler)
+            logger.info("peer stream from %s closed", peer)
+
+    def shut_down_streams(self, grace: float) -> None:
+        """Refuse new transactions, give running ones up to `grace` seconds, then end every stream."""
+        deadline = time.monotonic() + grace
+        with self._lock:
+            self._stopping = True
+            handlers = list(self._handlers)
+        for handler in handlers:
+            handler.begin_shutdown()
+        for handler in handlers:
+            if not handler.wait_idle(max(0.0, deadline - time.monotonic())):
+                logger.warning("transactions still running after %.1f s; ending the stream anyway", grace)
+            handler.end_stream()
 
 
 class ChaincodeServer:
@@ -62,6 +100,7 @@ class ChaincodeServer:
         self.config = config
         self._chaincode = chaincode
         self._server: grpc.Server | None = None
+        self._connect: _ConnectBehavior | None = None
         self._port: int | None = None
 
     @property
@@ -91,8 +130,15 @@ class ChaincodeServer:
             options=options,
             maximum_concurrent_rpcs=config.max_connections,
         )
-        service = _ChaincodeService(self._chaincode, config)
-        chaincode_shim_pb2_grpc.add_ChaincodeServicer_to_server(service, server)
+        connect = _ConnectBehavior(self._chaincode, config)
+        method_handlers = {
+            "Connect": grpc.stream_stream_rpc_method_handler(
+                connect,
+                request_deserializer=Message.FromString,
+                response_serializer=Message.SerializeToString,
+            )
+        }
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, method_handlers),))
         if config.tls is None:
             port = server.add_insecure_port(config.address)
         else:
@@ -105,17 +151,24 @@ class ChaincodeServer:
         if not port:
             raise OSError(f"cannot listen on {config.address}")
         server.start()
-        self._server, self._port = server, port
+        self._server, self._port, self._connect = server, port, connect
         mode = "plaintext" if config.tls is None else ("mutual TLS" if config.tls.mutual else "TLS")
         logger.info(
             "chaincode %s serving on port %d of %s (%s)", config.chaincode_id, port, config.address, mode
         )
 
     def stop(self, grace: float | None = DEFAULT_STOP_GRACE_SECONDS) -> None:
-        """Stop accepting streams; running RPCs get `grace` seconds before they are cancelled."""
-        if self._server is None:
+        """Stop serving; returns once every stream has ended.
+
+        New streams are refused at once and open streams refuse new transactions with an ERROR.
+        Transactions already running get `grace` seconds to complete (None or 0: none), then the
+        streams end and anything left is cancelled.
+        """
+        if self._server is None or self._connect is None:
             return
-        self._server.stop(grace).wait()
+        stopped = self._server.stop(grace)  # refuses new streams; cancels what remains after grace
+        self._connect.shut_down_streams(grace or 0.0)
+        stopped.wait()
         logger.info("chaincode server stopped")
 
     def wait(self, timeout: float | None = None) -> bool:
