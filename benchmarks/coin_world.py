@@ -58,7 +58,15 @@ class CoinWorld:
         world._submit(
             admin,
             "register_institution",
-            [INSTITUTION, "community_centre", json.dumps([ACTIVITY]), "true", "false", str(10**9)],
+            [
+                INSTITUTION,
+                "community_centre",
+                json.dumps([ACTIVITY]),
+                "true",
+                "false",
+                str(10**9),
+                DISTRICT_MSP,
+            ],
         )
         for lane in range(lanes):
             staff = enroll(

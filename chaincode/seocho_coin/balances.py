@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from fabric_shim.contract_errors import Conflict
 
-from seocho_coin import keys
+from seocho_coin import keys, timing
 from seocho_coin.records import Balance
 from seocho_coin.txn import Tx
 
 
 def load(tx: Tx, member_id: str) -> Balance:
     return tx.get(Balance, keys.balance(member_id)) or Balance(member_id)
+
+
+def load_for_movement(tx: Tx, member_id: str) -> Balance:
+    """The balance a coin movement will change, after the per-member monotonic time check (409)."""
+    balance = load(tx, member_id)
+    timing.claim_movement_time(tx, balance)
+    return balance
 
 
 def save(tx: Tx, balance: Balance) -> None:

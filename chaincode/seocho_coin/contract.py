@@ -3,6 +3,10 @@
 Every method validates and authorises inside its module, works on a buffered `Tx`, and only when the
 rule returns normally are its writes and its one event handed to the stub. Submit transactions are
 marked ``@transaction``; queries ``@transaction(evaluate=True)``.
+
+Before any rule runs, the proposal's timestamp is checked against the endorsing peer's clock
+(`seocho_coin.timing`). The contract instance keeps decoded policy versions between transactions
+(`seocho_coin.policy_cache`); nothing else survives a transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from seocho_coin import (
     payments,
     reports,
     settlement,
+    timing,
 )
+from seocho_coin.policy_cache import PolicyCache
 from seocho_coin.txn import Caller, Tx
 
 T = TypeVar("T")
@@ -37,17 +43,28 @@ class SeochoCoinContract(Contract):
     name = "SeochoCoin"
     title = "Seocho Coin"
 
-    def __init__(self, expected_district_msp: str | None = DEFAULT_DISTRICT_MSP) -> None:
-        """`expected_district_msp`: the only MSP `init_ledger` accepts (None accepts any)."""
-        self.expected_district_msp = expected_district_msp
+    def __init__(
+        self,
+        expected_district_msp: str | None = DEFAULT_DISTRICT_MSP,
+        clock: timing.Clock = timing.utc_now,
+    ) -> None:
+        """`expected_district_msp`: the only MSP `init_ledger` accepts (None accepts any).
 
-    @staticmethod
-    def _run(ctx: Context, rule: Callable[..., T], *args: Any) -> T:
+        `clock`: the endorsing peer's clock, against which every proposal's timestamp is checked
+        (tests that pin proposal timestamps pass the same pinned clock). It only decides whether a
+        proposal is accepted; nothing written depends on it.
+        """
+        self.expected_district_msp = expected_district_msp
+        self.clock = clock
+        self.policies = PolicyCache()
+
+    def _run(self, ctx: Context, rule: Callable[..., T], *args: Any) -> T:
         try:
             caller = Caller.from_identity(ctx.client_identity)
         except IdentityError:
             raise Forbidden("the transaction creator is not a usable X.509 identity") from None
-        tx = Tx(ctx.stub, caller)
+        tx = Tx(ctx.stub, caller, self.policies)
+        timing.require_fresh_timestamp(tx, self.clock())
         result = rule(tx, *args)
         tx.commit()
         return result
@@ -86,6 +103,7 @@ class SeochoCoinContract(Contract):
         sells_services: bool,
         takes_donations: bool,
         annual_quota: int,
+        staff_msp: str,
     ) -> dict[str, Any]:
         return self._run(
             ctx,
@@ -96,6 +114,7 @@ class SeochoCoinContract(Contract):
             sells_services,
             takes_donations,
             annual_quota,
+            staff_msp,
         )
 
     @transaction
@@ -236,8 +255,11 @@ class SeochoCoinContract(Contract):
         return self._run(ctx, donations.get_donation_receipt, tx_id)
 
     @transaction
-    def request_settlement(self, ctx: Context, institution_id: str, settlement_id: str) -> dict[str, Any]:
-        return self._run(ctx, settlement.request_settlement, institution_id, settlement_id)
+    def request_settlement(
+        self, ctx: Context, institution_id: str, settlement_id: str, cutoff: str
+    ) -> dict[str, Any]:
+        """`cutoff`: redeem receipts stamped before it (ISO date-time), or "" for the policy's default."""
+        return self._run(ctx, settlement.request_settlement, institution_id, settlement_id, cutoff)
 
     @transaction
     def mark_settlement_paid(

@@ -26,14 +26,14 @@ def donate(tx: Tx, member_id: str, charity_id: str, coins: int, request_id: str)
     claim_key = keys.request(charity_id, request_id)
     if tx.exists(claim_key):
         raise Conflict(f"request {request_id} of institution {charity_id} was already processed")
-    balance = balances.load(tx, member_id)
+    balance = balances.load_for_movement(tx, member_id)
     balances.debit(tx, balance, coins)
     value = policy.coin_value_krw
     krw = coins * value
     balances.save(tx, balance)
     tx.put(claim_key, RequestClaim(charity_id, request_id, events.DONATE, tx.tx_id))
     tx.put(
-        keys.receipt(charity_id, tx.tx_id),
+        keys.receipt(charity_id, tx.timestamp, tx.tx_id),
         Receipt(charity_id, tx.tx_id, events.DONATE, coins, value, krw, policy.version, tx.timestamp),
     )
     tx.put(

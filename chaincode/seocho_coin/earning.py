@@ -46,7 +46,7 @@ def earn(
 
     coins = rule.coins_per_unit * quantity
     year = policy.local_year(tx.now)
-    balance = balances.load(tx, member_id)
+    balance = balances.load_for_movement(tx, member_id)
     caps = policy.caps
     if (
         caps.yearly_earning_cap is not None

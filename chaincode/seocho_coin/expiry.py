@@ -18,7 +18,7 @@ def expire_coins(tx: Tx, member_id: str) -> dict[str, Any]:
     """Move the member's expired lots out of circulation (the member or an admin)."""
     ids.require_id("member_id", member_id)
     roles.require_member_or_roles(tx, member_id, roles.ADMIN)
-    balance = balances.load(tx, member_id)
+    balance = balances.load_for_movement(tx, member_id)
     expired = balances.expired_lots(tx, balance)
     if not expired:
         raise Conflict(f"member {member_id} has no expired coins")

@@ -5,6 +5,10 @@ quota pool is written only when the district or the institution's manager alloca
 staff identity, and an earning touches only the attesting staff's allowance. So the sum of all
 earnings attested for an institution in a year never exceeds its quota, and concurrent earnings by
 different staff never conflict.
+
+Every institution names, when it is registered, the one MSP whose identities may act as its staff
+(`staff_msp`): the staff attributes are only certificate attributes, which any organisation's CA
+could mint, so they count only from that MSP. `set_institution_staff_msp` changes it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ def register_institution(
     sells_services: bool,
     takes_donations: bool,
     annual_quota: int,
+    staff_msp: str,
 ) -> dict[str, Any]:
     ids.require_id("institution_id", institution_id)
     if institution_type not in ids.INSTITUTION_TYPES:
@@ -34,6 +39,7 @@ def register_institution(
     ids.require_bool("sells_services", sells_services)
     ids.require_bool("takes_donations", takes_donations)
     ids.require_amount("annual_quota", annual_quota, minimum=0)
+    ids.require_id("staff_msp", staff_msp)
     roles.require_district_role(tx, roles.ADMIN)
     unknown = [code for code in codes if code not in tx.policy.activities]
     if unknown:
@@ -50,6 +56,7 @@ def register_institution(
         annual_quota=annual_quota,
         active=True,
         registered_at=tx.timestamp,
+        staff_msp=staff_msp,
     )
     tx.put(key, institution)
     return _view(institution)
@@ -87,11 +94,7 @@ def deactivate_institution(tx: Tx, institution_id: str) -> dict[str, Any]:
 
 
 def set_institution_staff_msp(tx: Tx, institution_id: str, msp_id: str) -> dict[str, Any]:
-    """Pin the MSP whose identities may act as the institution's staff and managers (admin).
-
-    Until pinned, the `seocho.role`/`seocho.institution` attributes are trusted from any MSP, so any
-    organisation's CA could mint a "manager" of any institution; pin every institution.
-    """
+    """Change the MSP whose identities may act as the institution's staff and managers (admin)."""
     ids.require_id("institution_id", institution_id)
     ids.require_id("msp_id", msp_id)
     roles.require_district_role(tx, roles.ADMIN)

@@ -11,11 +11,13 @@ institution~<id>                         admin                             its m
 quota~<institution>~<year>               admin, allocate_allowance         allocate_allowance
 allowance~<institution>~<year>~<staff>   allocate_allowance, earn          earn by that staff
 member~<id>                              registrar                         the member's txs
+binding~<msp>~<client digest>            registrar (register, rebind,      register, rebind
+                                         deactivate)
 balance~<member>                         the member's movements            the member's movements
 hours~<member>~<local date>              earn (hourly activities)          earn for that member
 request~<institution>~<request id>       the movement claiming it          that movement only
 payreq~<institution>~<request id>        create_payment_request, pay_req   pay_request
-receipt~<institution>~<tx id>            pay, donate (blind)               settlement, queries
+receipt|<institution>|<UTC time>|<tx id> pay, donate (blind)               settlement, queries
 settlement~<institution>~<id>            request_settlement, mark paid     mark paid, queries
 donation~<tx id>                         donate (blind)                    get_donation_receipt
 movement~<member>~<timestamp>~<tx id>    every member movement (blind)     get_member_history
@@ -23,6 +25,14 @@ stat~<local yyyy-mm>~<tx id>             every movement (blind)            repor
 statroll~<yyyy-mm>                       compact_stats                     reports
 
 Staff and member client identities appear only as SHA-256 digests of their `cid` id.
+
+Receipt rows ("|" = U+0001) are the one plain-key family: a settlement must read a range bounded
+by TIME (every receipt of the institution stamped before a cutoff), and Fabric's shims accept an
+explicit end key only for plain keys (`GetStateByRange`), while composite keys can only be scanned
+by whole prefix. A bounded range is what keeps settlement from starving: payments committed
+meanwhile carry later timestamps, fall outside the range, and cannot make it a phantom read.
+U+0001 sorts below every character of ids and timestamps, so one institution's prefix never takes
+in another's ("cc-01" vs "cc-01.x"), and no other key starts with "receipt".
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ INSTITUTION = "institution"
 QUOTA = "quota"
 ALLOWANCE = "allowance"
 MEMBER = "member"
+BINDING = "binding"
 BALANCE = "balance"
 HOURS = "hours"
 REQUEST = "request"
@@ -69,6 +80,10 @@ def member(member_id: str) -> str:
     return create_composite_key(MEMBER, [member_id])
 
 
+def binding(msp_id: str, client_digest: str) -> str:
+    return create_composite_key(BINDING, [msp_id, client_digest])
+
+
 def balance(member_id: str) -> str:
     return create_composite_key(BALANCE, [member_id])
 
@@ -85,8 +100,22 @@ def payment_request(institution_id: str, request_id: str) -> str:
     return create_composite_key(PAYMENT_REQUEST, [institution_id, request_id])
 
 
-def receipt(institution_id: str, tx_id: str) -> str:
-    return create_composite_key(RECEIPT, [institution_id, tx_id])
+RECEIPT_SEPARATOR = "\x01"
+
+
+def receipt(institution_id: str, timestamp: str, tx_id: str) -> str:
+    """A receipt row; `timestamp` is the transaction's sortable UTC timestamp (`ids.format_timestamp`)."""
+    return RECEIPT_SEPARATOR.join([RECEIPT, institution_id, timestamp, tx_id])
+
+
+def receipt_range(institution_id: str | None = None, before: str | None = None) -> tuple[str, str]:
+    """[start, end) of the receipts of one institution (or of all), optionally only those before `before`."""
+    parts = [RECEIPT] if institution_id is None else [RECEIPT, institution_id]
+    start = RECEIPT_SEPARATOR.join([*parts, ""])
+    if before is not None and institution_id is not None:
+        # A row of exactly `before` continues with the separator and sorts after this end key.
+        return start, start + before
+    return start, start[:-1] + chr(ord(RECEIPT_SEPARATOR) + 1)
 
 
 def settlement(institution_id: str, settlement_id: str) -> str:

@@ -5,6 +5,11 @@ SHA-256 digest of the bound client identity id and that identity's MSP (`client_
 ``MSPID:<cid id>``; a bare id means the district MSP, whose CA enrolls residents). Rebinding
 replaces the identity (a lost phone); deactivation blocks every transaction of the member, while
 their coins stay outstanding.
+
+One identity, one member: a per-identity index key (`binding~<msp>~<digest>`, one per identity, so
+registrations of different residents never share a key) names the member an identity is bound to.
+Binding an identity already bound to another active member is refused (409); rebinding moves the
+index, deactivation removes it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 from fabric_shim.contract_errors import Conflict
 
 from seocho_coin import ids, keys, roles
-from seocho_coin.records import Member
+from seocho_coin.records import Binding, Member
 from seocho_coin.txn import Tx, client_digest
 
 
@@ -34,6 +39,7 @@ def register_member(tx: Tx, member_id: str, categories: list[str], client_id: st
         registered_at=tx.timestamp,
         msp_id=msp_id or tx.config.district_msp,
     )
+    _claim_identity(tx, member)
     tx.put(key, member)
     return view(member)
 
@@ -43,8 +49,12 @@ def rebind_member(tx: Tx, member_id: str, client_id: str) -> dict[str, Any]:
     msp_id, bare_id = ids.require_client_ref("client_id", client_id)
     roles.require_district_role(tx, roles.REGISTRAR)
     member = _active(tx, member_id)
+    previous = _binding_key(member)
     member.client_digest = client_digest(bare_id)
     member.msp_id = msp_id or tx.config.district_msp
+    _claim_identity(tx, member)
+    if previous != _binding_key(member):
+        _release_identity(tx, previous, member_id)
     tx.put(keys.member(member_id), member)
     return view(member)
 
@@ -64,6 +74,7 @@ def deactivate_member(tx: Tx, member_id: str) -> dict[str, Any]:
     roles.require_district_role(tx, roles.REGISTRAR)
     member = _active(tx, member_id)
     member.active = False
+    _release_identity(tx, _binding_key(member), member_id)
     tx.put(keys.member(member_id), member)
     return view(member)
 
@@ -73,6 +84,28 @@ def get_member(tx: Tx, member_id: str) -> dict[str, Any]:
     ids.require_id("member_id", member_id)
     member = roles.require_member_or_roles(tx, member_id, roles.REGISTRAR, roles.ADMIN, roles.AUDITOR)
     return view(member)
+
+
+def _binding_key(member: Member) -> str:
+    return keys.binding(member.msp_id, member.client_digest)
+
+
+def _claim_identity(tx: Tx, member: Member) -> None:
+    """Index the member's identity; 409 when it already belongs to another active member."""
+    key = _binding_key(member)
+    found = tx.get(Binding, key)
+    if found is not None and found.member_id != member.member_id:
+        holder = tx.get(Member, keys.member(found.member_id))
+        if holder is not None and holder.active and _binding_key(holder) == key:
+            raise Conflict(f"this client identity is already bound to member {found.member_id}")
+    tx.put(key, Binding(member.member_id, member.msp_id, member.client_digest))
+
+
+def _release_identity(tx: Tx, key: str, member_id: str) -> None:
+    """Drop an index entry, but only while it still names `member_id`."""
+    found = tx.get(Binding, key)
+    if found is not None and found.member_id == member_id:
+        tx.delete(key)
 
 
 def _active(tx: Tx, member_id: str) -> Member:

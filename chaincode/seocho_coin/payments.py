@@ -2,8 +2,8 @@
 
 Only the member's bound identity can pay. The coins must be a multiple of the payment unit and worth
 no more than the price; the rest of the price is paid in cash and recorded. The institution's side is
-a blind receipt row (`receipt~institution~txid`), so payments by different members to one institution
-never share a written key.
+a blind receipt row (`receipt|institution|time|txid`), so payments by different members to one
+institution never share a written key.
 """
 
 from __future__ import annotations
@@ -155,14 +155,14 @@ def _settle_payment(
     claim_key = keys.request(institution_id, request_id)
     if tx.exists(claim_key):
         raise Conflict(f"request {request_id} of institution {institution_id} was already processed")
-    balance = balances.load(tx, member_id)
+    balance = balances.load_for_movement(tx, member_id)
     balances.debit(tx, balance, coins)
     value = tx.policy.coin_value_krw
     krw = coins * value
     balances.save(tx, balance)
     tx.put(claim_key, RequestClaim(institution_id, request_id, events.PAY, tx.tx_id))
     tx.put(
-        keys.receipt(institution_id, tx.tx_id),
+        keys.receipt(institution_id, tx.timestamp, tx.tx_id),
         Receipt(institution_id, tx.tx_id, events.PAY, coins, value, krw, tx.policy.version, tx.timestamp),
     )
     return events.record_movement(

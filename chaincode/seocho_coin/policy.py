@@ -20,6 +20,8 @@ from seocho_coin import ids
 
 ALL_ACTIVITIES = "*"
 MAX_RATE = 1_000_000
+MAX_SECONDS = 86_400
+"""Upper bound of the policy's clock-skew and settlement-cutoff margins: one day."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class Policy:
     expiry_years: int | None = None
     utc_offset_minutes: int = 540
     """Local time (Korea, UTC+9) decides the day of the hour cap, the earning year and the month."""
+    max_clock_skew_seconds: int = 300
+    """How far a proposal's timestamp may stray from the endorsing peer's clock (see `seocho_coin.timing`)."""
+    settlement_cutoff_seconds: int = 60
+    """A settlement without an explicit cutoff redeems the receipts older than this (see `settlement`)."""
 
     # ---- rules ------------------------------------------------------------------------------------
 
@@ -118,6 +124,12 @@ class Policy:
             expiry_years=ids.require_optional_amount("expiry_years", data.get("expiry_years")),
             utc_offset_minutes=ids.require_amount(
                 "utc_offset_minutes", data.get("utc_offset_minutes", 540), -720, 840
+            ),
+            max_clock_skew_seconds=ids.require_amount(
+                "max_clock_skew_seconds", data.get("max_clock_skew_seconds", 300), 1, MAX_SECONDS
+            ),
+            settlement_cutoff_seconds=ids.require_amount(
+                "settlement_cutoff_seconds", data.get("settlement_cutoff_seconds", 60), 0, MAX_SECONDS
             ),
         )
 
@@ -211,6 +223,8 @@ def default_policy_data() -> dict[str, Any]:
         "payment_unit": 1,
         "expiry_years": None,
         "utc_offset_minutes": 540,
+        "max_clock_skew_seconds": 300,
+        "settlement_cutoff_seconds": 60,
     }
 
 

@@ -49,7 +49,7 @@ class Institution:
     active: bool
     registered_at: str
     staff_msp: str = ""
-    """When set, only identities of this MSP count as the institution's staff; "" accepts any MSP."""
+    """Only identities of this MSP count as the institution's staff; "" (never written now) accepts none."""
 
 
 @dataclass
@@ -96,10 +96,21 @@ class Balance:
     lots: dict[str, int] = field(default_factory=dict)
     earned_by_year: dict[str, int] = field(default_factory=dict)
     earned_total: int = 0
+    last_movement_at: str = ""
+    """Timestamp of the member's latest coin movement; an earlier-stamped movement is refused."""
 
     @property
     def total(self) -> int:
         return sum(self.lots.values())
+
+
+@dataclass
+class Binding:
+    """Which member a client identity (MSP + digest of its `cid` id) is bound to: one member at most."""
+
+    member_id: str
+    msp_id: str
+    client_digest: str
 
 
 @dataclass
@@ -163,6 +174,8 @@ class Settlement:
     payment_reference: str = ""
     paid_at: str = ""
     paid_tx: str = ""
+    cutoff: str = ""
+    """The settlement redeemed the receipts stamped before this moment."""
 
 
 @dataclass

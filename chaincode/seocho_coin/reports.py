@@ -107,7 +107,7 @@ def audit_supply(tx: Tx) -> dict[str, Any]:
         balance = decode(Balance, raw)
         member_coins += balance.total
         negative += sum(1 for c in balance.lots.values() if c < 0)
-    receipt_coins = sum(decode(Receipt, raw).coins for _key, raw in tx.scan(keys.RECEIPT, []))
+    receipt_coins = sum(decode(Receipt, raw).coins for _key, raw in tx.scan_range(*keys.receipt_range()))
     flows = totals(tx).coins
     outstanding = flows["earn"] - flows["redeem"] - flows["expire"]
     expected_members = flows["earn"] - flows["pay"] - flows["donate"] - flows["expire"]

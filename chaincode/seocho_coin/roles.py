@@ -3,8 +3,10 @@
 - ``admin``, ``registrar``, ``auditor``: attribute ``seocho.role`` AND the district MSP (from config);
   the same attribute issued by a partner's CA counts for nothing.
 - ``staff``: ``seocho.role=staff`` with ``seocho.institution`` naming a registered, active
-  institution, from that institution's `staff_msp` once the district pins one (any MSP before; the
-  attributes alone can be minted by any organisation's CA); ``seocho.manager=true`` makes a manager.
+  institution, presented under that institution's `staff_msp` (pinned when the institution is
+  registered: the attributes alone can be minted by any organisation's CA, so they count only from
+  the MSP the district named); ``seocho.manager=true`` makes a manager. Staff of a deactivated
+  institution may still settle what it received.
 - member: whoever holds the client identity the registrar bound to an active member id, presented
   under the MSP recorded with the binding (a `cid` id names only subject and issuer, which another
   organisation's CA can copy).
@@ -42,7 +44,8 @@ def is_staff_of(tx: Tx, institution_id: str) -> bool:
 
 
 def _msp_may_staff(tx: Tx, institution: Institution) -> bool:
-    return institution.staff_msp in ("", tx.caller.msp_id)
+    # An institution without a staff MSP (a record from before it was required) has no staff at all.
+    return bool(institution.staff_msp) and institution.staff_msp == tx.caller.msp_id
 
 
 def require_staff(tx: Tx, manager: bool = False) -> Institution:
@@ -56,11 +59,16 @@ def require_staff(tx: Tx, manager: bool = False) -> Institution:
     return institution
 
 
-def require_staff_of(tx: Tx, institution_id: str, manager: bool = False) -> Institution:
+def require_staff_of(
+    tx: Tx, institution_id: str, manager: bool = False, allow_inactive: bool = False
+) -> Institution:
+    """The institution when the caller is its staff (or manager); active unless `allow_inactive`."""
     if not is_staff_of(tx, institution_id) or (manager and not tx.caller.is_manager):
         raise Forbidden(
             f"only {'a manager' if manager else 'staff'} of institution {institution_id} may do this"
         )
+    if allow_inactive:
+        return tx.require(Institution, keys.institution(institution_id), f"institution {institution_id}")
     return active_institution(tx, institution_id, for_caller=True)
 
 

@@ -1,16 +1,28 @@
 """Settlement: an institution redeems the coins it received for won; redeemed coins leave circulation.
 
-`request_settlement` range-reads the institution's receipt rows, deletes them and records one
-settlement valued row by row at the coin value in force when each was received. Payments never read
-that range, so they are not slowed by a settlement; a payment committed in the same block before the
-settlement makes the settlement (not the payment) fail with a phantom read, and it is simply retried.
+`request_settlement` range-reads the institution's receipt rows stamped before a cutoff, deletes
+them and records one settlement valued row by row at the coin value in force when each was
+received. Payments never read that range, so a settlement never slows or fails a payment.
+
+Why a cutoff: Fabric re-executes a range read at validation, and a row that an earlier transaction
+of the same block added inside the range makes the reader a PHANTOM_READ_CONFLICT. Reading every
+receipt of a busy institution, a settlement would lose to any concurrent payment and might never
+commit. Receipt rows are keyed by time (`keys.receipt`), and the range ends at a cutoff before the
+settlement's own timestamp — by default the policy's `settlement_cutoff_seconds` (60) earlier —
+so payments in flight, stamped around now, fall outside it. A payment stamped before the cutoff
+but committed after the settlement is simply left for the next one; one committed before it, in
+the same block, still makes the settlement retry (never a wrong total).
+
+A deactivated institution can still settle the coins it received, and the district can still mark
+its settlements paid: deactivation stops new deeds, sales and donations, not the money owed.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from fabric_shim.contract_errors import Conflict, Forbidden
+from fabric_shim.contract_errors import BadRequest, Conflict, Forbidden
 
 from seocho_coin import events, ids, keys, roles
 from seocho_coin.records import Institution, Receipt, Settlement, decode
@@ -23,15 +35,25 @@ REQUESTED = "requested"
 PAID = "paid"
 
 
-def request_settlement(tx: Tx, institution_id: str, settlement_id: str) -> dict[str, Any]:
+def request_settlement(tx: Tx, institution_id: str, settlement_id: str, cutoff: str) -> dict[str, Any]:
+    """Redeem the receipts stamped before `cutoff` (a manager of the institution, active or not).
+
+    `cutoff` is an ISO date-time before the transaction's own timestamp, or "" for the policy's
+    default: `settlement_cutoff_seconds` before it.
+    """
     ids.require_id("institution_id", institution_id)
     ids.require_id("settlement_id", settlement_id)
-    roles.require_staff_of(tx, institution_id, manager=True)
+    explicit = ids.require_timestamp("cutoff", cutoff) if cutoff != "" else None
+    roles.require_staff_of(tx, institution_id, manager=True, allow_inactive=True)
+    if explicit is not None and ids.format_timestamp(explicit) >= tx.timestamp:
+        raise BadRequest(f"cutoff must lie before the transaction's own timestamp {tx.timestamp}")
+    moment = explicit or tx.now - timedelta(seconds=tx.policy.settlement_cutoff_seconds)
+    before = ids.format_timestamp(moment)
     key = keys.settlement(institution_id, settlement_id)
     if tx.exists(key):
         raise Conflict(f"settlement {settlement_id} of institution {institution_id} already exists")
     coins = krw = count = 0
-    for row_key, raw in tx.scan(keys.RECEIPT, [institution_id]):
+    for row_key, raw in tx.scan_range(*keys.receipt_range(institution_id, before)):
         if count == MAX_RECEIPTS_PER_SETTLEMENT:
             break
         receipt = decode(Receipt, raw)
@@ -40,7 +62,7 @@ def request_settlement(tx: Tx, institution_id: str, settlement_id: str) -> dict[
         count += 1
         tx.delete(row_key)
     if count == 0:
-        raise Conflict(f"institution {institution_id} has no unredeemed coins")
+        raise Conflict(f"institution {institution_id} has no unredeemed coins received before {before}")
     settlement = Settlement(
         institution_id=institution_id,
         settlement_id=settlement_id,
@@ -51,6 +73,7 @@ def request_settlement(tx: Tx, institution_id: str, settlement_id: str) -> dict[
         requested_tx=tx.tx_id,
         requested_at=tx.timestamp,
         policy_version=tx.policy.version,
+        cutoff=before,
     )
     tx.put(key, settlement)
     events.record_movement(
@@ -59,7 +82,7 @@ def request_settlement(tx: Tx, institution_id: str, settlement_id: str) -> dict[
         coins,
         krw,
         institution_id=institution_id,
-        extra={"settlement_id": settlement_id, "receipts": count},
+        extra={"settlement_id": settlement_id, "receipts": count, "cutoff": before},
     )
     return view(settlement)
 
@@ -90,7 +113,7 @@ def get_institution_statement(tx: Tx, institution_id: str) -> dict[str, Any]:
         raise Forbidden(f"only staff of institution {institution_id}, an admin or an auditor may read it")
     tx.require(Institution, keys.institution(institution_id), f"institution {institution_id}")
     unredeemed = {"coins": 0, "krw": 0, "receipts": 0, "payments": 0, "donations": 0}
-    for _key, raw in tx.scan(keys.RECEIPT, [institution_id]):
+    for _key, raw in tx.scan_range(*keys.receipt_range(institution_id)):
         receipt = decode(Receipt, raw)
         unredeemed["coins"] += receipt.coins
         unredeemed["krw"] += receipt.krw
@@ -111,6 +134,7 @@ def view(settlement: Settlement) -> dict[str, Any]:
         "requested_at": settlement.requested_at,
         "requested_tx": settlement.requested_tx,
         "policy_version": settlement.policy_version,
+        "cutoff": settlement.cutoff,
         "payment_reference": settlement.payment_reference,
         "paid_at": settlement.paid_at,
     }

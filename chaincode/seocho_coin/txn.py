@@ -19,6 +19,7 @@ from fabric_shim.contract_errors import Conflict, NotFound
 
 from seocho_coin import ids, keys
 from seocho_coin.policy import Policy, decode_index, version_in_force
+from seocho_coin.policy_cache import PolicyCache
 from seocho_coin.records import Config, decode, encode
 
 R = TypeVar("R")
@@ -43,6 +44,7 @@ class Stub(Protocol):
     def get_state(self, key: str) -> bytes | None: ...
     def put_state(self, key: str, value: bytes) -> None: ...
     def del_state(self, key: str) -> None: ...
+    def get_state_by_range(self, start_key: str, end_key: str) -> Any: ...
     def get_state_by_partial_composite_key(self, object_type: str, attributes: list[str]) -> Any: ...
     def get_state_by_partial_composite_key_with_pagination(
         self, object_type: str, attributes: list[str], page_size: int, bookmark: str = ""
@@ -80,14 +82,18 @@ class Caller:
 
 
 def client_digest(client_id: str) -> str:
-    """What the ledger stores instead of a client identity id (which holds certificate names)."""
+    """What the ledger stores instead of a client identity id (which holds certificate names).
+
+    An unsalted SHA-256 hides nothing from someone who can guess the names, so members must be
+    enrolled under pseudonymous enrollment IDs (see the package docstring).
+    """
     return hashlib.sha256(client_id.encode("utf-8")).hexdigest()
 
 
 class Tx:
     """The context every coin rule receives."""
 
-    def __init__(self, stub: Stub, caller: Caller) -> None:
+    def __init__(self, stub: Stub, caller: Caller, policies: PolicyCache | None = None) -> None:
         self.stub = stub
         self.caller = caller
         self.tx_id: str = stub.tx_id
@@ -96,6 +102,8 @@ class Tx:
         self._writes: dict[str, bytes | None] = {}
         self._event: tuple[str, bytes] | None = None
         self._config: Config | None = None
+        self._policies = policies if policies is not None else PolicyCache()
+        self._policy_loaded = False
         self._policy: Policy | None = None
 
     # ---- state --------------------------------------------------------------------------------------
@@ -130,6 +138,12 @@ class Tx:
     def scan(self, object_type: str, attributes: list[str]) -> Iterator[tuple[str, bytes]]:
         """Committed rows under a partial composite key (buffered writes are not merged in)."""
         with self.stub.get_state_by_partial_composite_key(object_type, attributes) as rows:
+            for row in rows:
+                yield row.key, row.value
+
+    def scan_range(self, start_key: str, end_key: str) -> Iterator[tuple[str, bytes]]:
+        """Committed rows of plain (not composite) keys in [start_key, end_key)."""
+        with self.stub.get_state_by_range(start_key, end_key) as rows:
             for row in rows:
                 yield row.key, row.value
 
@@ -174,20 +188,25 @@ class Tx:
     @property
     def policy(self) -> Policy:
         """The policy version in force at the proposal's timestamp."""
-        if self._policy is None:
-            raw_index = self.raw(keys.POLICY_INDEX)
-            entries = decode_index(raw_index) if raw_index is not None else []
-            version = version_in_force(entries, self.now)
-            if version is None:
-                raise Conflict(f"no policy is in force at {self.timestamp}")
-            self._policy = self.policy_version(version)
+        policy = self.policy_in_force
+        if policy is None:
+            raise Conflict(f"no policy is in force at {self.timestamp}")
+        return policy
+
+    @property
+    def policy_in_force(self) -> Policy | None:
+        """The policy version in force at the proposal's timestamp, or None (not initialised yet)."""
+        if not self._policy_loaded:
+            version = version_in_force(self.policy_versions(), self.now)
+            self._policy = None if version is None else self.policy_version(version)
+            self._policy_loaded = True
         return self._policy
 
     def policy_version(self, version: int) -> Policy:
         raw = self.raw(keys.policy(version))
         if raw is None:
             raise NotFound(f"policy version {version} does not exist")
-        return Policy.from_dict(json.loads(raw))
+        return self._policies.decode(version, raw)
 
     def policy_versions(self) -> list[tuple[int, str]]:
         raw_index = self.raw(keys.POLICY_INDEX)

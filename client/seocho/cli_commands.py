@@ -92,6 +92,12 @@ def institution() -> None:
 @click.option(
     "--quota", type=non_negative, default=0, show_default=True, help="Annual issuance quota (coins)."
 )
+@click.option(
+    "--staff-msp",
+    required=True,
+    metavar="MSP",
+    help="The only MSP whose identities count as the institution's staff and managers.",
+)
 @pass_settings
 def institution_register(
     settings: Settings,
@@ -101,6 +107,7 @@ def institution_register(
     sells_services: bool,
     takes_donations: bool,
     quota: int,
+    staff_msp: str,
 ) -> None:
     """Register an institution (district admin)."""
     _run(
@@ -112,6 +119,7 @@ def institution_register(
             sells_services=sells_services,
             takes_donations=takes_donations,
             annual_quota=quota,
+            staff_msp=staff_msp,
         ),
     )
 
@@ -134,6 +142,15 @@ def institution_list(settings: Settings) -> None:
 @pass_settings
 def institution_deactivate(settings: Settings, institution_id: str) -> None:
     _run(settings, lambda c: c.deactivate_institution(institution_id))
+
+
+@institution.command("staff-msp")
+@click.argument("institution_id")
+@click.argument("msp_id")
+@pass_settings
+def institution_staff_msp(settings: Settings, institution_id: str, msp_id: str) -> None:
+    """Change the MSP whose identities count as the institution's staff (district admin)."""
+    _run(settings, lambda c: c.set_institution_staff_msp(institution_id, msp_id))
 
 
 @institution.command("quota")
@@ -308,9 +325,15 @@ def settle() -> None:
 @settle.command("request")
 @click.argument("institution_id")
 @click.argument("settlement_id")
+@click.option(
+    "--cutoff",
+    metavar="ISO-TIME",
+    help="Redeem coins received before this moment (default: the policy's margin before now).",
+)
 @pass_settings
-def settle_request(settings: Settings, institution_id: str, settlement_id: str) -> None:
-    _run(settings, lambda c: c.request_settlement(institution_id, settlement_id))
+def settle_request(settings: Settings, institution_id: str, settlement_id: str, cutoff: str | None) -> None:
+    """Redeem the coins an institution received (a manager of it)."""
+    _run(settings, lambda c: c.request_settlement(institution_id, settlement_id, cutoff))
 
 
 @settle.command("paid")

@@ -65,7 +65,13 @@ class Coin:
         sells_services: bool,
         takes_donations: bool,
         annual_quota: int,
+        staff_msp: str,
     ) -> Document:
+        """Register an institution (district admin).
+
+        `staff_msp` is the only MSP whose identities count as its staff and managers; change it later
+        with `set_institution_staff_msp`.
+        """
         return self._submit(
             "register_institution",
             institution_id,
@@ -74,6 +80,7 @@ class Coin:
             sells_services,
             takes_donations,
             annual_quota,
+            staff_msp,
         )
 
     def update_institution(
@@ -85,6 +92,10 @@ class Coin:
 
     def deactivate_institution(self, institution_id: str) -> Document:
         return self._submit("deactivate_institution", institution_id)
+
+    def set_institution_staff_msp(self, institution_id: str, msp_id: str) -> Document:
+        """Change the MSP whose identities count as the institution's staff (district admin)."""
+        return self._submit("set_institution_staff_msp", institution_id, msp_id)
 
     def set_annual_quota(self, institution_id: str, year: str, quota: int) -> Document:
         return self._submit("set_annual_quota", institution_id, year, quota)
@@ -157,8 +168,16 @@ class Coin:
     def get_donation_receipt(self, tx_id: str) -> Document:
         return self._evaluate("get_donation_receipt", tx_id)
 
-    def request_settlement(self, institution_id: str, settlement_id: str) -> Document:
-        return self._submit("request_settlement", institution_id, settlement_id)
+    def request_settlement(
+        self, institution_id: str, settlement_id: str, cutoff: str | None = None
+    ) -> Document:
+        """Redeem the coins received before `cutoff` (an ISO date-time before now).
+
+        Without a cutoff the policy's margin applies (`settlement_cutoff_seconds`, 60 by default):
+        coins received in the last minute wait for the next settlement, so payments in flight never
+        make the settlement fail.
+        """
+        return self._submit("request_settlement", institution_id, settlement_id, cutoff or "")
 
     def mark_settlement_paid(
         self, institution_id: str, settlement_id: str, payment_reference: str

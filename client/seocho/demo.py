@@ -126,6 +126,7 @@ class Demo:
                 sells_services=plan.sells_services,
                 takes_donations=plan.takes_donations,
                 annual_quota=plan.annual_quota,
+                staff_msp=plan.msp_id,
             )
             if plan.annual_quota:
                 admin.allocate_allowance(plan.institution_id, self.client_id(identity), self.year, 2_000)
@@ -206,7 +207,9 @@ class Demo:
         czshop.earn("R-0002", "pet_bottles_10", 2, evidence("20 PET bottles"), "CZ-2")
         say("Residents bring 30 hangers and 20 clear PET bottles to the carbon-zero shop: 5 coins")
 
-        settlement = staff["seocho-welfare"].request_settlement("seocho-welfare", "SETTLE-1")
+        # Everything received so far: the story runs in seconds, inside the default one-minute margin.
+        received_until = datetime.now(UTC).isoformat()
+        settlement = staff["seocho-welfare"].request_settlement("seocho-welfare", "SETTLE-1", received_until)
         admin.mark_settlement_paid("seocho-welfare", "SETTLE-1", "BANK-REF-0001")
         say(
             f"The welfare centre settles {settlement.get('coins')} coins for {settlement.get('krw')} KRW; "

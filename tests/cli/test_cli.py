@@ -77,6 +77,8 @@ def ledger(tmp_path: Path) -> Path:
             "--sells-services",
             "--quota",
             "1000",
+            "--staff-msp",
+            "PartnersMSP",
             ledger=path,
             identity="admin",
         )[0]
@@ -150,7 +152,12 @@ def test_a_member_earns_and_pays_through_the_cli(ledger: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "who", "exit_code", "message"),
     [
-        (("institution", "register", "wc-02", "welfare_centre"), "alice", 4, "error: "),
+        (
+            ("institution", "register", "wc-02", "welfare_centre", "--staff-msp", "PartnersMSP"),
+            "alice",
+            4,
+            "error: ",
+        ),
         (("balance", "NOPE"), "admin", 5, "error: "),
         (("init",), "admin", 6, "error: "),
         (("policy", "show", "99"), "admin", 5, "error: "),

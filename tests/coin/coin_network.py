@@ -3,7 +3,9 @@
 `CoinNetwork` enrolls identities from the district and partner MSPs with the Fabric CA attributes the
 contract reads, and calls transactions the way a client does (string arguments, JSON results).
 `Clock` pins the proposal timestamps (the embedded ledger stamps proposals with `datetime.now`), so
-tests can cross days, years and policy versions; every proposal advances it by one millisecond.
+tests can cross days, years and policy versions; every proposal advances it by one millisecond. The
+contract reads the same clock as the endorsing peer's, so a pinned world passes the clock-skew check;
+`Clock.client_offset` makes the client's clock (the proposal timestamps) disagree with the peer's.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ class Clock:
 
     def __init__(self, start: datetime) -> None:
         self.moment = start
+        self.client_offset = timedelta()
+        """Added to proposal timestamps only: a client clock that runs ahead (or, negative, behind)."""
+
+    def peer_now(self) -> datetime:
+        """The endorsing peer's clock: the pinned moment."""
+        return self.moment
 
     def set(self, moment: datetime) -> None:
         self.moment = moment.astimezone(UTC)
@@ -45,7 +53,7 @@ class Clock:
             @classmethod
             def now(cls, tz: Any = None) -> ClockDatetime:  # type: ignore[override]
                 clock.moment += timedelta(milliseconds=1)
-                m = clock.moment
+                m = clock.moment + clock.client_offset
                 return cls(m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond, tzinfo=UTC)
 
         return ClockDatetime
@@ -76,12 +84,15 @@ class CoinNetwork:
     ledger: EmbeddedLedger
     clock: Clock
     people: dict[str, Identity] = field(default_factory=dict)
+    contract: SeochoCoinContract | None = None
+    """The in-process contract instance (None when the chaincode runs elsewhere)."""
 
     @classmethod
     def open(cls, clock: Clock) -> CoinNetwork:
         ledger = EmbeddedLedger.open(None)
-        ledger.install(CHAINCODE, ContractChaincode(SeochoCoinContract()))
-        return cls(ledger, clock)
+        contract = SeochoCoinContract(clock=clock.peer_now)
+        ledger.install(CHAINCODE, ContractChaincode(contract))
+        return cls(ledger, clock, contract=contract)
 
     # ---- identities ---------------------------------------------------------------------------------
 
@@ -156,11 +167,20 @@ def build_world(net: CoinNetwork) -> CoinNetwork:
         True,
         False,
         100_000,
+        DISTRICT,
     )
     net.submit(
-        "admin", "register_institution", "wc-01", "welfare_centre", ["volunteer_hour"], True, False, 50_000
+        "admin",
+        "register_institution",
+        "wc-01",
+        "welfare_centre",
+        ["volunteer_hour"],
+        True,
+        False,
+        50_000,
+        PARTNERS,
     )
-    net.submit("admin", "register_institution", "charity-01", "charity", [], False, True, 0)
+    net.submit("admin", "register_institution", "charity-01", "charity", [], False, True, 0, PARTNERS)
     year = str((net.clock.moment + KST).year)
     for staff in ("cc_manager", "cc_staff", "cc_staff2"):
         net.submit("admin", "allocate_allowance", "cc-01", net.client_id(staff), year, 1_000)

@@ -2,8 +2,9 @@
 
 - A partner organisation's CA can copy the subject and issuer names of a resident's certificate; the
   copy has the same `cid` id, so a binding must also record the MSP.
-- The staff attributes can be minted by any organisation's CA; once the district pins an
-  institution's MSP, a "manager" from elsewhere can neither allocate its quota nor settle its coins.
+- The staff attributes can be minted by any organisation's CA; every institution names its staff
+  MSP when it is registered, so a "manager" from elsewhere can never allocate its quota nor settle
+  its coins (before, an institution stayed open to every MSP until an admin pinned it).
 - Timestamps that overflow on conversion to UTC are bad input (400), not an internal error (500).
 """
 
@@ -60,6 +61,9 @@ def test_a_binding_may_name_another_msp_explicitly(net: CoinNetwork) -> None:
     # A bare id means the district MSP, so the same id under PartnersMSP is not the member.
     net.submit("registrar", "register_member", "M-101", ["senior"], cid)
     assert net.status("partner_resident", "get_balance", "M-101") == 403
+    # The PartnersMSP identity belongs to M-100 while M-100 is active (one identity, one member).
+    assert net.status("registrar", "rebind_member", "M-101", f"{PARTNERS}:{cid}") == 409
+    net.submit("registrar", "deactivate_member", "M-100")
     net.submit("registrar", "rebind_member", "M-101", f"{PARTNERS}:{cid}")
     assert net.status("partner_resident", "get_balance", "M-101") == 200
 
@@ -69,15 +73,13 @@ def test_a_client_ref_with_a_bad_msp_part_is_rejected(net: CoinNetwork) -> None:
     assert net.status("registrar", "register_member", "M-102", ["senior"], ":QUJD") == 400
 
 
-def test_a_foreign_manager_of_a_pinned_institution_can_do_nothing(net: CoinNetwork) -> None:
+def test_a_foreign_manager_can_do_nothing_from_the_start(net: CoinNetwork) -> None:
+    """Staff MSPs are pinned at registration: no window in which any CA can mint a manager."""
     net.enroll("impostor", PARTNERS, role="staff", institution="cc-01", manager="true")
     impostor = net.client_id("impostor")
-    # Unpinned, the attributes alone are trusted (the documented default) ...
-    assert net.status("impostor", "allocate_allowance", "cc-01", impostor, "2024", 500) == 200
-    net.submit("admin", "set_institution_staff_msp", "cc-01", DISTRICT)
-    # ... pinned, nothing an institution's staff may do is open to the impostor.
+    assert net.query("admin", "get_institution", "cc-01")["staff_msp"] == DISTRICT
     assert net.status("impostor", "allocate_allowance", "cc-01", impostor, "2024", 500) == 403
-    assert net.status("impostor", "request_settlement", "cc-01", "S-x") == 403
+    assert net.status("impostor", "request_settlement", "cc-01", "S-x", "") == 403
     assert net.status("impostor", "get_institution_statement", "cc-01") == 403
     assert net.status("impostor", "get_allowance", "cc-01", impostor, "2024") == 403
     assert net.status("impostor", "create_payment_request", "K-x", 1000, 1, "gym", "2030-01-01T00:00Z") == 403
@@ -85,7 +87,16 @@ def test_a_foreign_manager_of_a_pinned_institution_can_do_nothing(net: CoinNetwo
     assert net.status("impostor", "earn", "M-001", "course_session", 1, EVIDENCE, "x1") == 403
     # The institution's own staff are unaffected.
     net.submit("cc_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "ok1")
-    assert net.query("cc_manager", "get_institution", "cc-01")["staff_msp"] == DISTRICT
+
+
+def test_changing_the_staff_msp_moves_who_counts_as_staff(net: CoinNetwork) -> None:
+    net.enroll("partner_staff", PARTNERS, role="staff", institution="cc-01")
+    net.submit("admin", "allocate_allowance", "cc-01", net.client_id("partner_staff"), "2024", 10)
+    assert net.status("partner_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "x1") == 403
+    assert net.status("cc_manager", "set_institution_staff_msp", "cc-01", PARTNERS) == 403  # admin only
+    net.submit("admin", "set_institution_staff_msp", "cc-01", PARTNERS)
+    assert net.status("partner_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "x1") == 200
+    assert net.status("cc_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "x2") == 403
 
 
 @pytest.mark.parametrize(

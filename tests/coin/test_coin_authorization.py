@@ -36,7 +36,8 @@ def world() -> Iterator[tuple[CoinNetwork, dict[str, str]]]:
         net = build_world(CoinNetwork.open(clock))
         net.submit("cc_staff", "earn", "M-001", "volunteer_hour", 4, EVIDENCE, "e1")
         net.submit("m1", "pay", "M-001", "cc-01", 1000, 2, "gym", "p1")
-        net.submit("cc_manager", "request_settlement", "cc-01", "S-1")
+        clock.advance(minutes=2)
+        net.submit("cc_manager", "request_settlement", "cc-01", "S-1", "")
         net.submit("m1", "donate", "M-001", "charity-01", 1, "d1")
         donation_tx = net.last_event()[1]["tx_id"]
         net.submit("admin", "set_policy", {"effective_from": "now", "expiry_years": 1})
@@ -46,6 +47,7 @@ def world() -> Iterator[tuple[CoinNetwork, dict[str, str]]]:
         net.submit("cc_staff", "earn", "M-001", "course_session", 5, EVIDENCE, "e2")
         net.submit("m1", "pay", "M-001", "cc-01", 1000, 1, "gym", "p2")
         net.submit("cc_staff", "create_payment_request", "K-1", 1000, 1, "gym", "2026-03-01T00:00:00+09:00")
+        clock.advance(minutes=2)  # p2 is now older than the settlement cutoff margin
         extras = {
             "donation_tx": donation_tx,
             "staff_cid": net.client_id("cc_staff"),
@@ -64,7 +66,12 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ("open_earning_to_all", ["now"], frozenset({"admin"}), {}),
         ("get_policy", [0], EVERYONE, {}),
         ("list_policies", [], EVERYONE, {}),
-        ("register_institution", ["new-01", "other", [], False, False, 0], frozenset({"admin"}), {}),
+        (
+            "register_institution",
+            ["new-01", "other", [], False, False, 0, DISTRICT],
+            frozenset({"admin"}),
+            {},
+        ),
         ("update_institution", ["cc-01", ["course_session"], True, False], frozenset({"admin"}), {}),
         ("deactivate_institution", ["wc-01"], frozenset({"admin"}), {}),
         ("set_institution_staff_msp", ["cc-01", DISTRICT], frozenset({"admin"}), {}),
@@ -102,7 +109,7 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ("get_payment_request", ["cc-01", "K-1"], EVERYONE, {}),
         ("donate", ["M-001", "charity-01", 1, "d-new"], frozenset({"member_self"}), {}),
         ("get_donation_receipt", [x["donation_tx"]], frozenset({"member_self", "admin", "auditor"}), {}),
-        ("request_settlement", ["cc-01", "S-NEW"], frozenset({"manager_here"}), {}),
+        ("request_settlement", ["cc-01", "S-NEW", ""], frozenset({"manager_here"}), {}),
         ("mark_settlement_paid", ["cc-01", "S-1", "BANK-1"], frozenset({"admin"}), {}),
         ("get_institution_statement", ["cc-01"], frozenset(staff_and_managers | {"admin", "auditor"}), {}),
         ("expire_coins", ["M-001"], frozenset({"member_self", "admin"}), {}),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from coin_network import CHAINCODE, EVIDENCE, CoinNetwork, encode_arg
+from coin_network import CHAINCODE, DISTRICT, EVIDENCE, CoinNetwork, encode_arg
 
 TOO_LONG_ID = "M" * 65
 
@@ -27,10 +27,16 @@ CASES = [
     ("registrar", "register_member", ["M-009", [], "QUJD"], 400),
     ("registrar", "register_member", ["M-009", ["senior"], "not base64!"], 400),
     ("registrar", "register_member", ["M-001", ["senior"], "QUJD"], 409),
-    ("admin", "register_institution", ["x-1", "bank", [], False, False, 0], 400),
-    ("admin", "register_institution", ["x-1", "other", ["no_such"], False, False, 0], 400),
-    ("admin", "register_institution", ["x-1", "other", [], "maybe", False, 0], 400),
-    ("admin", "register_institution", ["cc-01", "other", [], False, False, 0], 409),
+    ("admin", "register_institution", ["x-1", "bank", [], False, False, 0, DISTRICT], 400),
+    ("admin", "register_institution", ["x-1", "other", ["no_such"], False, False, 0, DISTRICT], 400),
+    ("admin", "register_institution", ["x-1", "other", [], "maybe", False, 0, DISTRICT], 400),
+    ("admin", "register_institution", ["x-1", "other", [], False, False, 0], 400),  # no staff MSP
+    ("admin", "register_institution", ["x-1", "other", [], False, False, 0, ""], 400),
+    ("admin", "register_institution", ["x-1", "other", [], False, False, 0, "Bad MSP!"], 400),
+    ("admin", "register_institution", ["cc-01", "other", [], False, False, 0, DISTRICT], 409),
+    ("cc_manager", "request_settlement", ["cc-01", "S-1", "yesterday"], 400),
+    ("cc_manager", "request_settlement", ["cc-01", "S-1", "2030-01-01T00:00:00Z"], 400),  # not before now
+    ("cc_manager", "request_settlement", ["cc-01", "S-1"], 400),  # missing cutoff
     ("admin", "set_policy", ["{not json"], 400),
     ("admin", "allocate_allowance", ["cc-01", "QUJD", "24", 1], 400),
     ("admin", "compact_stats", ["March"], 400),

@@ -36,7 +36,8 @@ def test_exactly_one_event_per_movement_with_its_content(net: CoinNetwork) -> No
         1,
     )
 
-    net.submit("cc_manager", "request_settlement", "cc-01", "S-1")
+    net.clock.advance(minutes=2)  # settlements redeem receipts older than the policy's cutoff margin
+    net.submit("cc_manager", "request_settlement", "cc-01", "S-1", "")
     name, event = net.last_event()
     assert net.event_count() == count + 4 and (name, event["coins"], event["member_id"]) == ("redeem", 2, "")
     # Events carry ids and amounts only: no names, no client identities.
@@ -66,7 +67,8 @@ def test_report_counts_and_values_every_movement(net: CoinNetwork) -> None:
     net.submit("cc_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "e2")
     net.submit("m1", "pay", "M-001", "cc-01", 1000, 3, "gym", "p1")
     net.submit("m1", "donate", "M-001", "charity-01", 2, "d1")
-    net.submit("cc_manager", "request_settlement", "cc-01", "S-1")
+    net.clock.advance(minutes=2)
+    net.submit("cc_manager", "request_settlement", "cc-01", "S-1", "")
     report = net.query("auditor", "get_report")
     assert (report["members"], report["active_members"], report["participants"], report["institutions"]) == (
         2,

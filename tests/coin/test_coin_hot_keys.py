@@ -7,6 +7,8 @@ MVCC_READ_CONFLICT. The embedded ledger applies the same rule.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from coin_network import DISTRICT, EVIDENCE, CoinNetwork
 from fabric_protos.peer.transaction_pb2 import TxValidationCode
 
@@ -78,18 +80,47 @@ def test_contrast_one_staff_attesting_twice_in_one_block_conflicts(net: CoinNetw
     assert block.validation_codes == [TxValidationCode.VALID, TxValidationCode.MVCC_READ_CONFLICT]
 
 
-def test_settlement_never_invalidates_payments(net: CoinNetwork) -> None:
+def test_settlement_and_concurrent_payments_to_that_institution_all_commit(net: CoinNetwork) -> None:
+    """Settlement reads only receipts stamped before its cutoff, so new payments never phantom it."""
     crowd(net)
-    net.submit("member0", "pay", "M-000x", "cc-01", 1000, 1, "gym", "before")
-    settle = net.endorse("cc_manager", "request_settlement", "cc-01", "S-1")
-    pay = net.endorse("member1", "pay", "M-001x", "cc-01", 1000, 1, "gym", "during")
-    block = net.ledger.commit([settle, pay])
-    assert block.validation_codes == [TxValidationCode.VALID, TxValidationCode.VALID]
+    for n in range(4):
+        net.submit(f"member{n}", "pay", f"M-{n:03d}x", "cc-01", 1000, 1, "gym", f"before{n}")
+    net.clock.advance(minutes=2)
+    concurrent = range(4, N)
+    endorsed = [
+        net.endorse(f"member{n}", "pay", f"M-{n:03d}x", "cc-01", 1000, 2, "gym", f"during{n}")
+        for n in concurrent
+    ]
+    settle = net.endorse("cc_manager", "request_settlement", "cc-01", "S-1", "")
+    # New payments ordered both before and after the settlement in the same block.
+    block = net.ledger.commit([*endorsed[:6], settle, *endorsed[6:]])
+    assert block.validation_codes == [TxValidationCode.VALID] * (len(concurrent) + 1)
     statement = net.query("cc_manager", "get_institution_statement", "cc-01")
-    assert statement["unredeemed"]["coins"] == 1 and statement["settlements"][0]["coins"] == 1
-    # Ordered the other way round, the settlement (a range reader) is the one that must retry.
-    pay2 = net.endorse("member2", "pay", "M-002x", "cc-01", 1000, 1, "gym", "during2")
-    settle2 = net.endorse("cc_manager", "request_settlement", "cc-01", "S-2")
-    codes = net.ledger.commit([pay2, settle2]).validation_codes
-    assert codes == [TxValidationCode.VALID, TxValidationCode.PHANTOM_READ_CONFLICT]
+    assert statement["settlements"][0]["coins"] == 4
+    assert statement["unredeemed"]["coins"] == 2 * len(concurrent)
     assert net.query("auditor", "audit_supply")["ok"]
+
+
+def test_contrast_a_payment_stamped_before_the_cutoff_makes_the_settlement_retry(net: CoinNetwork) -> None:
+    """The cutoff is what protects the settlement: a row landing inside its range is still a phantom."""
+    crowd(net)
+    net.submit("member1", "pay", "M-001x", "cc-01", 1000, 1, "gym", "earlier")
+    net.clock.advance(minutes=2)
+    net.clock.client_offset = timedelta(seconds=-90)  # inside the skew allowance, before the cutoff
+    backdated = net.endorse("member0", "pay", "M-000x", "cc-01", 1000, 1, "gym", "backdated")
+    net.clock.client_offset = timedelta()
+    settle = net.endorse("cc_manager", "request_settlement", "cc-01", "S-1", "")
+    codes = net.ledger.commit([backdated, settle]).validation_codes
+    assert codes == [TxValidationCode.VALID, TxValidationCode.PHANTOM_READ_CONFLICT]
+    assert net.submit("cc_manager", "request_settlement", "cc-01", "S-1", "")["coins"] == 2  # the retry
+    assert net.query("auditor", "audit_supply")["ok"]
+
+
+def test_registering_members_in_one_block_all_commit(net: CoinNetwork) -> None:
+    """The one-identity-one-member index is a key per identity, never a shared one."""
+    endorsed = []
+    for n in range(N):
+        net.enroll(f"resident{n}", DISTRICT, role="member")
+        cid = net.client_id(f"resident{n}")
+        endorsed.append(net.endorse("registrar", "register_member", f"R-{n:03d}", ["resident"], cid))
+    assert net.ledger.commit(endorsed).validation_codes == [TxValidationCode.VALID] * N

@@ -43,7 +43,8 @@ def attempt(net: CoinNetwork, op: tuple[str, str, int, str], n: int) -> tuple[bo
             change = {"effective_from": "now", "coin_value_krw": amount}
             return True, net.submit("admin", "set_policy", change)
         manager = "cc_manager" if target == "cc-01" else "charity_manager"
-        return True, net.submit(manager, "request_settlement", target, f"S-{n}")
+        net.clock.advance(minutes=2)  # past the policy's settlement cutoff margin
+        return True, net.submit(manager, "request_settlement", target, f"S-{n}", "")
     except CallFailed as failure:
         assert failure.status in (409,), failure
         return False, None

@@ -90,6 +90,8 @@ def test_coin_operations_through_the_gateway(
             "--sells-services",
             "--quota",
             "1000",
+            "--staff-msp",
+            "PartnersMSP",
         ),
         ("admin", "institution", "allowance", "wc-01", client_id(ledger, "staff"), year, "100"),
         ("registrar", "member", "register", "M-1", client_id(ledger, "alice"), "--category", "senior"),
@@ -127,7 +129,9 @@ def test_coin_operations_through_the_gateway(
 
 def test_refusals_keep_the_chaincode_status_and_exit_code(profile: Path) -> None:
     assert seocho(profile, "admin", "init")[0] == 0
-    code, _, err = seocho(profile, "alice", "institution", "register", "x-1", "welfare_centre")
+    code, _, err = seocho(
+        profile, "alice", "institution", "register", "x-1", "welfare_centre", "--staff-msp", "PartnersMSP"
+    )
     assert code == 4 and err.startswith("error: ") and err.count("\n") == 1
     code, _, err = seocho(profile, "admin", "balance", "NOBODY")
     assert code == 5

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import embedded_ledger.proposal
@@ -18,7 +19,7 @@ from embedded_ledger.remote import RemoteChaincode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "coin"))
 
 from chaincode_process import PACKAGE_ID, ChaincodeProcess, client_tls
-from coin_network import CHAINCODE, Clock, CoinNetwork, build_world, kst
+from coin_network import CHAINCODE, Clock, CoinNetwork, build_world
 from remote_pki import ChaincodePKI, make_pki
 
 
@@ -44,7 +45,8 @@ def chaincode_server(
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    pinned = Clock(kst(2024, 3, 4, 10))
+    # The chaincode process checks proposal timestamps against its own (real) clock.
+    pinned = Clock(datetime.now(UTC))
     monkeypatch.setattr(embedded_ledger.proposal, "datetime", pinned.datetime_class())
     return pinned
 
