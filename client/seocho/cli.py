@@ -241,7 +241,7 @@ def identity_client_id(settings: Settings, name: str) -> None:
         click.echo(ClientIdentity(enrolled.serialized()).id)
 
 
-from seocho import cli_commands  # noqa: E402,F401  (registers the coin commands on `cli`)
+from seocho import cli_admin, cli_coins  # noqa: E402,F401  (register their commands on `cli`)
 
 
 def main() -> None:

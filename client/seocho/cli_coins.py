@@ -1,237 +1,16 @@
-"""The coin commands of `seocho`: one per transaction, grouped as the district thinks of them."""
+"""The coin commands of `seocho`: earning, paying, donating, settling, and the queries and events."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 import fabric_gateway as fg
 
 from seocho.backend import connect_gateway
 from seocho.cli import Settings, _run, cli, pass_settings
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg}") from None
-    if not isinstance(value, dict):
-        raise click.BadParameter("expected a JSON object")
-    return value
-
-
-positive = click.IntRange(min=1)
-non_negative = click.IntRange(min=0)
-
-
-# ---- governance -----------------------------------------------------------------------------------
-
-
-@cli.command("init")
-@click.argument("district_msp", default="SeochoDistrictMSP")
-@pass_settings
-def init(settings: Settings, district_msp: str) -> None:
-    """Initialise the ledger with the 2023 policy (district admin, once)."""
-    _run(settings, lambda c: c.init_ledger(district_msp))
-
-
-@cli.group()
-def policy() -> None:
-    """Show and change the versioned coin policy."""
-
-
-@policy.command("show")
-@click.argument("version", type=non_negative, default=0)
-@pass_settings
-def policy_show(settings: Settings, version: int) -> None:
-    """Show policy VERSION (default: the one in force)."""
-    _run(settings, lambda c: c.get_policy(version))
-
-
-@policy.command("list")
-@pass_settings
-def policy_list(settings: Settings) -> None:
-    """List every policy version and which is in force."""
-    _run(settings, lambda c: c.list_policies())
-
-
-@policy.command("set")
-@click.argument("changes")
-@pass_settings
-def policy_set(settings: Settings, changes: str) -> None:
-    """Append a policy version: CHANGES is a JSON object with effective_from (district admin)."""
-    parsed = _json_object(changes)
-    _run(settings, lambda c: c.set_policy(parsed))
-
-
-@policy.command("open-to-all")
-@click.option("--effective-from", default="now", show_default=True)
-@pass_settings
-def policy_open(settings: Settings, effective_from: str) -> None:
-    """Open earning to every registered member, as the 2023 ordinance did (district admin)."""
-    _run(settings, lambda c: c.open_earning_to_all(effective_from))
-
-
-# ---- institutions ---------------------------------------------------------------------------------
-
-
-@cli.group()
-def institution() -> None:
-    """Partner institutions, their quotas and staff allowances."""
-
-
-@institution.command("register")
-@click.argument("institution_id")
-@click.argument("institution_type")
-@click.option("--activity", "activities", multiple=True, help="An activity it may attest (repeatable).")
-@click.option("--sells-services", is_flag=True)
-@click.option("--takes-donations", is_flag=True)
-@click.option(
-    "--quota", type=non_negative, default=0, show_default=True, help="Annual issuance quota (coins)."
-)
-@click.option(
-    "--staff-msp",
-    required=True,
-    metavar="MSP",
-    help="The only MSP whose identities count as the institution's staff and managers.",
-)
-@pass_settings
-def institution_register(
-    settings: Settings,
-    institution_id: str,
-    institution_type: str,
-    activities: tuple[str, ...],
-    sells_services: bool,
-    takes_donations: bool,
-    quota: int,
-    staff_msp: str,
-) -> None:
-    """Register an institution (district admin)."""
-    _run(
-        settings,
-        lambda c: c.register_institution(
-            institution_id,
-            institution_type,
-            activities,
-            sells_services=sells_services,
-            takes_donations=takes_donations,
-            annual_quota=quota,
-            staff_msp=staff_msp,
-        ),
-    )
-
-
-@institution.command("show")
-@click.argument("institution_id")
-@pass_settings
-def institution_show(settings: Settings, institution_id: str) -> None:
-    _run(settings, lambda c: c.get_institution(institution_id))
-
-
-@institution.command("list")
-@pass_settings
-def institution_list(settings: Settings) -> None:
-    _run(settings, lambda c: c.list_institutions())
-
-
-@institution.command("deactivate")
-@click.argument("institution_id")
-@pass_settings
-def institution_deactivate(settings: Settings, institution_id: str) -> None:
-    _run(settings, lambda c: c.deactivate_institution(institution_id))
-
-
-@institution.command("staff-msp")
-@click.argument("institution_id")
-@click.argument("msp_id")
-@pass_settings
-def institution_staff_msp(settings: Settings, institution_id: str, msp_id: str) -> None:
-    """Change the MSP whose identities count as the institution's staff (district admin)."""
-    _run(settings, lambda c: c.set_institution_staff_msp(institution_id, msp_id))
-
-
-@institution.command("quota")
-@click.argument("institution_id")
-@click.argument("year")
-@click.argument("coins", type=non_negative)
-@pass_settings
-def institution_quota(settings: Settings, institution_id: str, year: str, coins: int) -> None:
-    """Set an institution's annual issuance quota (district admin)."""
-    _run(settings, lambda c: c.set_annual_quota(institution_id, year, coins))
-
-
-@institution.command("allowance")
-@click.argument("institution_id")
-@click.argument("staff_client_id")
-@click.argument("year")
-@click.argument("coins", type=positive)
-@pass_settings
-def institution_allowance(
-    settings: Settings, institution_id: str, staff_client_id: str, year: str, coins: int
-) -> None:
-    """Allocate part of the quota to one staff member's attestations."""
-    _run(settings, lambda c: c.allocate_allowance(institution_id, staff_client_id, year, coins))
-
-
-@institution.command("statement")
-@click.argument("institution_id")
-@pass_settings
-def institution_statement(settings: Settings, institution_id: str) -> None:
-    """Receipts not yet settled, settlements and their status."""
-    _run(settings, lambda c: c.get_institution_statement(institution_id))
-
-
-# ---- members --------------------------------------------------------------------------------------
-
-
-@cli.group()
-def member() -> None:
-    """Members under pseudonymous IDs (registrar)."""
-
-
-@member.command("register")
-@click.argument("member_id")
-@click.argument("client_id")
-@click.option("--category", "categories", multiple=True, required=True, help="senior, resident, worker, ...")
-@pass_settings
-def member_register(settings: Settings, member_id: str, client_id: str, categories: tuple[str, ...]) -> None:
-    """Register MEMBER_ID bound to the identity CLIENT_ID (see `seocho identity client-id`)."""
-    _run(settings, lambda c: c.register_member(member_id, categories, client_id))
-
-
-@member.command("rebind")
-@click.argument("member_id")
-@click.argument("client_id")
-@pass_settings
-def member_rebind(settings: Settings, member_id: str, client_id: str) -> None:
-    """Bind a member to a new identity (a lost phone)."""
-    _run(settings, lambda c: c.rebind_member(member_id, client_id))
-
-
-@member.command("categories")
-@click.argument("member_id")
-@click.argument("categories", nargs=-1, required=True)
-@pass_settings
-def member_categories(settings: Settings, member_id: str, categories: tuple[str, ...]) -> None:
-    _run(settings, lambda c: c.set_member_categories(member_id, categories))
-
-
-@member.command("deactivate")
-@click.argument("member_id")
-@pass_settings
-def member_deactivate(settings: Settings, member_id: str) -> None:
-    _run(settings, lambda c: c.deactivate_member(member_id))
-
-
-@member.command("show")
-@click.argument("member_id")
-@pass_settings
-def member_show(settings: Settings, member_id: str) -> None:
-    _run(settings, lambda c: c.get_member(member_id))
-
+from seocho.cli_types import non_negative, positive
 
 # ---- coin movements -------------------------------------------------------------------------------
 
@@ -286,6 +65,7 @@ def payment_request() -> None:
 def payment_request_create(
     settings: Settings, request_id: str, price_krw: int, coins: int, service_code: str, expires_at: str
 ) -> None:
+    """Prepare a payment request at the kiosk (institution staff)."""
     _run(settings, lambda c: c.create_payment_request(request_id, price_krw, coins, service_code, expires_at))
 
 
@@ -295,6 +75,7 @@ def payment_request_create(
 @click.argument("member_id")
 @pass_settings
 def payment_request_pay(settings: Settings, institution_id: str, request_id: str, member_id: str) -> None:
+    """Pay a prepared request exactly once (the member's own identity)."""
     _run(settings, lambda c: c.pay_request(institution_id, request_id, member_id))
 
 
@@ -342,6 +123,7 @@ def settle_request(settings: Settings, institution_id: str, settlement_id: str, 
 @click.argument("payment_reference")
 @pass_settings
 def settle_paid(settings: Settings, institution_id: str, settlement_id: str, payment_reference: str) -> None:
+    """Mark a settlement paid with the bank reference (district admin)."""
     _run(settings, lambda c: c.mark_settlement_paid(institution_id, settlement_id, payment_reference))
 
 
@@ -360,6 +142,7 @@ def expire(settings: Settings, member_id: str) -> None:
 @click.argument("member_id")
 @pass_settings
 def balance(settings: Settings, member_id: str) -> None:
+    """A member's coins, lots by year and spendable amount (the member, admin, auditor, registrar)."""
     _run(settings, lambda c: c.get_balance(member_id))
 
 
