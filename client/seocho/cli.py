@@ -20,7 +20,7 @@ import click
 
 from seocho.backend import EmbeddedBackend, GatewayBackend, connect_gateway, open_embedded_ledger
 from seocho.coin import Coin
-from seocho.demo import run_demo
+from seocho.demo import run_demo, run_demo_on_network
 from seocho.errors import ConnectionFailedError, SeochoError
 from seocho.profile import Profile, load_profile
 
@@ -149,19 +149,30 @@ def cli(
 )
 @pass_settings
 def demo(settings: Settings, as_json: bool, keep: Path | None) -> None:
-    """Tell the district's 2023 story on a fresh embedded ledger and print the district's report."""
+    """Tell the district's 2023 story and print the district's report.
+
+    Without --profile it runs on a fresh embedded ledger. With --profile it runs on that network, whose
+    chaincode must be freshly deployed and whose profile names the demo's identities (`district-admin`,
+    `district-registrar`, `district-auditor`, `staff-yangjae1`, `staff-welfare`, `staff-czshop`,
+    `staff-chest`, `member-S-0001` … `member-S-0005`, `member-R-0001`, `member-R-0002`).
+    """
     as_json = as_json or settings.as_json
 
     def say(line: str) -> None:
         click.echo(line, err=as_json)
 
-    if keep is not None and keep.exists() and any(keep.iterdir()):
-        raise SeochoError(f"{keep} is not empty; the demo needs a fresh ledger")
-    with (
-        tempfile.TemporaryDirectory(prefix="seocho-demo-") as scratch,
-        open_embedded_ledger(keep or Path(scratch) / "ledger") as ledger,
-    ):
-        report = run_demo(ledger, say)
+    if settings.profile is not None:
+        if keep is not None:
+            raise click.UsageError("--keep is for the embedded ledger; a network keeps its own state")
+        report = run_demo_on_network(settings.profile, say)
+    else:
+        if keep is not None and keep.exists() and any(keep.iterdir()):
+            raise SeochoError(f"{keep} is not empty; the demo needs a fresh ledger")
+        with (
+            tempfile.TemporaryDirectory(prefix="seocho-demo-") as scratch,
+            open_embedded_ledger(keep or Path(scratch) / "ledger") as ledger,
+        ):
+            report = run_demo(ledger, say)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, sort_keys=True))
     else:

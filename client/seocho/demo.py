@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from embedded_ledger import EmbeddedLedger, Identity
-from fabric_shim.cid import ClientIdentity
+from embedded_ledger import EmbeddedLedger
 
-from seocho.backend import EmbeddedBackend
+from seocho.cast import Actor, Cast, EmbeddedCast, NetworkCast
 from seocho.coin import Coin
-from seocho.errors import RejectedError
+from seocho.errors import RejectedError, SeochoError
+from seocho.profile import Profile
 
 DISTRICT_MSP = "SeochoDistrictMSP"
 PARTNERS_MSP = "PartnersMSP"
@@ -83,22 +84,23 @@ def evidence(text: str) -> str:
 
 
 class Demo:
-    """Runs the story on `ledger`, printing each step through `say`."""
+    """Runs the story with identities from `cast`, printing each step through `say`."""
 
-    def __init__(self, ledger: EmbeddedLedger, say: Say) -> None:
-        self.ledger = ledger
+    def __init__(self, cast: Cast, say: Say) -> None:
+        self.cast = cast
         self.say = say
         self.year = str((datetime.now(UTC) + timedelta(hours=9)).year)
 
-    def enroll(self, name: str, msp_id: str, **attributes: str) -> Identity:
-        return self.ledger.identities.enroll(name, msp_id, {f"seocho.{k}": v for k, v in attributes.items()})
-
-    def as_(self, identity: Identity) -> Coin:
-        return Coin(EmbeddedBackend(self.ledger, identity))
+    def enroll(self, name: str, msp_id: str, **attributes: str) -> Actor:
+        return self.cast.join(name, msp_id, {f"seocho.{k}": v for k, v in attributes.items()})
 
     @staticmethod
-    def client_id(identity: Identity) -> str:
-        return str(ClientIdentity(identity.serialized()).id)
+    def as_(actor: Actor) -> Coin:
+        return actor.coin
+
+    @staticmethod
+    def client_id(actor: Actor) -> str:
+        return actor.client_id
 
     def run(self) -> dict[str, Any]:
         say = self.say
@@ -230,9 +232,33 @@ class Demo:
         except RejectedError as exc:
             self.say(f"  ✗ {story}: {exc.message}")
             return
-        raise AssertionError(f"the chaincode accepted what it must refuse: {story}")
+        raise SeochoError(f"the chaincode accepted what it must refuse: {story}")
 
 
 def run_demo(ledger: EmbeddedLedger, say: Say) -> dict[str, Any]:
     """Tell the story on a fresh `ledger` and return the district's report."""
-    return Demo(ledger, say).run()
+    return Demo(EmbeddedCast(ledger), say).run()
+
+
+def run_demo_on_network(profile: Profile, say: Say) -> dict[str, Any]:
+    """Tell the story on the network of `profile`, whose chaincode must be freshly deployed."""
+    with ExitStack() as connections:
+        return Demo(NetworkCast(profile, connections), say).run()
+
+
+def cast_names() -> list[tuple[str, str, dict[str, str]]]:
+    """Every identity the demo needs: (name, MSP id, certificate attributes), for provisioning a network."""
+    names = [
+        ("district-admin", DISTRICT_MSP, {"seocho.role": "admin"}),
+        ("district-registrar", DISTRICT_MSP, {"seocho.role": "registrar"}),
+        ("district-auditor", DISTRICT_MSP, {"seocho.role": "auditor"}),
+    ]
+    for plan in INSTITUTIONS:
+        attributes = {
+            "seocho.role": "staff",
+            "seocho.institution": plan.institution_id,
+            "seocho.manager": "true",
+        }
+        names.append((plan.staff, plan.msp_id, attributes))
+    names.extend((f"member-{m}", DISTRICT_MSP, {"seocho.role": "member"}) for m in SENIORS + RESIDENTS)
+    return names

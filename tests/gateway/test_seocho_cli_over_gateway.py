@@ -19,6 +19,7 @@ from fabric_shim.cid import ClientIdentity
 from gateway_double import RunningGateway, serve
 from seocho.backend import CHAINCODE_NAME, open_embedded_ledger
 from seocho.cli import cli
+from seocho.demo import cast_names
 from tls_pki import TlsMaterial
 
 PEOPLE = {
@@ -162,3 +163,63 @@ def test_bad_profiles_are_one_line_errors(tmp_path: Path) -> None:
         assert code == 1 and fragment in err and err.count("\n") == 1
     code, _, err = seocho(tmp_path / "missing.yaml", "admin", "report")
     assert code == 1 and "cannot read profile" in err
+
+
+def write_profile(
+    tmp_path: Path,
+    running: RunningGateway,
+    ledger: EmbeddedLedger,
+    tls: TlsMaterial,
+    people: list[tuple[str, str, dict[str, str]]],
+) -> Path:
+    (tmp_path / "tls-ca.pem").write_bytes(tls.ca_pem)
+    identities = {}
+    for name, msp_id, attributes in people:
+        issued = ledger.identities.enroll(name, msp_id, attributes)
+        pem = issued.certificate_pem.encode()
+        Enrollment(pem, issued._private_key, pem).write_msp(tmp_path / "users" / name / "msp")
+        identities[name] = {"msp_id": msp_id, "msp_dir": f"users/{name}/msp"}
+    path = tmp_path / "demo-profile.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "channel": ledger.channel_id,
+                "chaincode": CHAINCODE_NAME,
+                "gateway": {"address": running.target, "tls_root_cert": "tls-ca.pem"},
+                "identities": identities,
+            }
+        )
+    )
+    return path
+
+
+def test_the_demo_tells_the_same_story_on_a_network(
+    coin_peer: tuple[RunningGateway, EmbeddedLedger], tls: TlsMaterial, tmp_path: Path
+) -> None:
+    running, ledger = coin_peer
+    profile = write_profile(tmp_path, running, ledger, tls, cast_names())
+    result = CliRunner().invoke(cli, ["--profile", str(profile), "demo", "--json"])
+    assert result.exit_code == 0, result.stderr
+    on_network = json.loads(result.stdout)
+    embedded = json.loads(CliRunner().invoke(cli, ["demo", "--json"]).stdout)
+    for key in ("members", "participants", "coins", "krw", "by_activity"):
+        assert on_network[key] == embedded[key]
+    # The story really ran on the peer's ledger: one block per transaction, one event per coin movement.
+    assert ledger.height > 30
+    kinds = [event.name for event in ledger.chaincode_events(CHAINCODE_NAME)]
+    assert kinds.count("earn") == sum(row["count"] for row in embedded["by_activity"].values())
+
+
+def test_the_network_demo_checks_the_cast_first(
+    coin_peer: tuple[RunningGateway, EmbeddedLedger], tls: TlsMaterial, tmp_path: Path
+) -> None:
+    running, ledger = coin_peer
+    people = cast_names()
+    name, msp_id, _ = people[0]
+    people[0] = (name, msp_id, {"seocho.role": "auditor"})  # the admin's certificate says auditor
+    profile = write_profile(tmp_path, running, ledger, tls, people)
+    result = CliRunner().invoke(cli, ["--profile", str(profile), "demo"])
+    assert result.exit_code == 1
+    expected = "identity district-admin's certificate lacks the attributes the demo needs: seocho.role=admin"
+    assert result.stderr == f"error: {expected}\n"
+    assert ledger.height == 1  # nothing was submitted
