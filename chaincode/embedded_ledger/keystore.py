@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +29,9 @@ class DirectoryKeyStore:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # mkdir leaves an existing directory as it is; a keystore others can list or enter is not one.
+        if stat.S_IMODE(directory.stat().st_mode) & 0o077:
+            directory.chmod(0o700)
 
     def _path(self, owner: str) -> Path:
         # Owners are "msp/name"; escape anything that could leave the directory.

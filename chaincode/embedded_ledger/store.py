@@ -8,7 +8,9 @@ disk, and a crash before that leaves no trace of it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -96,6 +98,8 @@ class LedgerStore:
 
     def __init__(self, database: Path | None) -> None:
         self._lock = threading.RLock()
+        if database is not None:
+            _make_private(database)
         self._db = sqlite3.connect(
             ":memory:" if database is None else str(database), isolation_level=None, check_same_thread=False
         )
@@ -335,6 +339,23 @@ class LedgerStore:
     def put_private_key(self, owner: str, pem: bytes) -> None:
         with self._lock:
             self._db.execute("INSERT INTO private_keys VALUES (?, ?)", (owner, pem))
+
+
+def _make_private(database: Path) -> None:
+    """Create the database file 0600 (or tighten an existing one) before SQLite opens it.
+
+    The state table holds private data collections too. SQLite creates the WAL and shared-memory
+    files with the database file's mode, so those follow; existing ones are tightened as well.
+    """
+    descriptor = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(descriptor)
+    for path in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
 
 
 def _transaction(row: Sequence[object]) -> TransactionRecord:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -34,9 +34,10 @@ _FALSE = frozenset({"0", "f", "false", "no", "off"})
 class TLSConfig:
     """PEM key and certificate the server presents; `client_ca_cert` turns on mutual TLS."""
 
-    key: bytes
-    cert: bytes
-    client_ca_cert: bytes | None = None
+    # repr=False: a ServerConfig printed or logged must never carry the private key.
+    key: bytes = field(repr=False)
+    cert: bytes = field(repr=False)
+    client_ca_cert: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -50,6 +51,9 @@ class TLSConfig:
     @property
     def mutual(self) -> bool:
         return self.client_ca_cert is not None
+
+    def __repr__(self) -> str:
+        return f"TLSConfig(mutual={self.mutual})"
 
     @classmethod
     def from_files(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -45,10 +45,10 @@ class MspFiles:
         tls_ca_pem: The TLS root certificates, or None when the directory has none.
     """
 
-    certificate_pem: bytes
-    private_key_pem: bytes
-    ca_chain_pem: bytes
-    tls_ca_pem: bytes | None = None
+    certificate_pem: bytes = field(repr=False)
+    private_key_pem: bytes = field(repr=False)  # never in a printed or logged repr
+    ca_chain_pem: bytes = field(repr=False)
+    tls_ca_pem: bytes | None = field(default=None, repr=False)
 
 
 def write_msp_files(directory: str | os.PathLike[str], files: MspFiles, *, node_ous: bool = False) -> Path:

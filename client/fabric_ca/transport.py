@@ -22,6 +22,14 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/v1/"
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Fabric CA never redirects; following one would resend the Authorization header (an enrollment
+    secret or a signed token) to wherever the Location points, even over plain HTTP."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises HTTPError with the 3xx status
+
+
 class CATransport:
     """Sends requests to one Fabric CA server.
 
@@ -41,6 +49,10 @@ class CATransport:
         self._path_prefix = parts.path.rstrip("/")
         self._ssl_context = ssl_context if parts.scheme == "https" else None
         self._timeout = timeout
+        handlers: list[urllib.request.BaseHandler] = [_RefuseRedirects()]
+        if self._ssl_context is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=self._ssl_context))
+        self._opener = urllib.request.build_opener(*handlers)
 
     def request_uri(self, endpoint: str, query: str = "") -> str:
         """The path (and query) a request to ``endpoint`` is sent to; the auth token signs it."""
@@ -70,7 +82,7 @@ class CATransport:
             self._scheme_and_host + request_uri, data=body, headers=headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout, context=self._ssl_context) as reply:
+            with self._opener.open(request, timeout=self._timeout) as reply:
                 status, payload = reply.status, reply.read()
         except urllib.error.HTTPError as error:
             status, payload = error.code, error.read()
