@@ -13,7 +13,7 @@ from typing import Any
 from fabric_shim.contract_errors import BadRequest, Conflict, Forbidden, NotFound
 
 from seocho_coin import balances, events, ids, keys, roles
-from seocho_coin.records import Institution, PaymentRequest, Receipt, RequestClaim
+from seocho_coin.records import Institution, Member, PaymentRequest, Receipt, RequestClaim
 from seocho_coin.txn import Tx
 
 
@@ -100,14 +100,27 @@ def pay_request(tx: Tx, institution_id: str, request_id: str, member_id: str) ->
 def get_payment_request(tx: Tx, institution_id: str, request_id: str) -> dict[str, Any]:
     """Readable by any channel identity: the member's app shows it before the member signs pay_request.
 
-    It holds no personal data (the payer appears only as a pseudonymous member id once paid).
+    Who paid it (a pseudonymous member id, still linkable to a service and a price) is shown only to the
+    payer, the institution's staff, admins and auditors.
     """
     ids.require_id("institution_id", institution_id)
     ids.require_id("request_id", request_id)
     request = tx.get(PaymentRequest, keys.payment_request(institution_id, request_id))
     if request is None:
         raise NotFound(f"payment request {request_id} of institution {institution_id} does not exist")
-    return payment_request_view(request)
+    view = payment_request_view(request)
+    if request.paid_by and not _may_see_payer(tx, request):
+        view["paid_by"] = None
+    return view
+
+
+def _may_see_payer(tx: Tx, request: PaymentRequest) -> bool:
+    if roles.has_district_role(tx, roles.ADMIN, roles.AUDITOR):
+        return True
+    if roles.is_staff_of(tx, request.institution_id):
+        return True
+    payer = tx.get(Member, keys.member(request.paid_by)) if request.paid_by else None
+    return payer is not None and roles.is_member_self(tx, payer)
 
 
 def payment_request_view(request: PaymentRequest) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import os
@@ -235,11 +236,14 @@ def _json_bytes(document: dict[str, Any]) -> bytes:
 
 
 def _enrollment_from(result: dict[str, Any], private_key: ec.EllipticCurvePrivateKey) -> Enrollment:
-    certificate_pem = base64.b64decode(result["Cert"])
-    server_info = result.get("ServerInfo") or {}
-    ca_chain_pem = base64.b64decode(server_info.get("CAChain", ""))
-    # Parse now so a malformed answer fails here, not later in a peer.
-    x509.load_pem_x509_certificate(certificate_pem)
-    enrollment = Enrollment(certificate_pem, private_key, ca_chain_pem)
+    try:
+        certificate_pem = base64.b64decode(result["Cert"], validate=True)
+        server_info = result.get("ServerInfo") or {}
+        ca_chain_pem = base64.b64decode(server_info.get("CAChain", ""), validate=True)
+        # Parse now so a malformed answer fails here, not later in a peer.
+        x509.load_pem_x509_certificate(certificate_pem)
+        enrollment = Enrollment(certificate_pem, private_key, ca_chain_pem)
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise CAError(0, [CAErrorDetail(0, "the CA answered success without a usable certificate")]) from None
     logger.debug("enrolled %s (serial %s)", enrollment.enrollment_id, enrollment.serial_hex)
     return enrollment

@@ -98,7 +98,11 @@ def _run(settings: Settings, call: Callable[[Coin], Any]) -> None:
 
 
 class SeochoGroup(click.Group):
-    """Turns SDK errors into one-line messages and exit codes instead of tracebacks."""
+    """Turns errors into one-line messages and exit codes instead of tracebacks.
+
+    An unexpected exception prints only its type (its text could carry ledger values); set
+    SEOCHO_DEBUG=1 to get the traceback.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -106,6 +110,18 @@ class SeochoGroup(click.Group):
         except SeochoError as exc:
             click.echo(f"error: {exc.message}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or type(exc).__name__}{where}", err=True)
+            ctx.exit(1)
+        except Exception as exc:
+            if os.environ.get("SEOCHO_DEBUG"):
+                raise
+            hint = "rerun with SEOCHO_DEBUG=1 for details"
+            click.echo(f"error: unexpected {type(exc).__name__}; {hint}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=SeochoGroup)

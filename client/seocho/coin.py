@@ -134,7 +134,11 @@ class Coin:
     def earn(
         self, member_id: str, activity: str, quantity: int, evidence_hash: str, request_id: str
     ) -> Document:
-        """Staff attest a deed; coins = the activity's rate × quantity under the policy in force."""
+        """Staff attest a deed; coins = the activity's rate × quantity under the policy in force.
+
+        `evidence_hash` is the hex SHA-256 of the institution's evidence together with a random salt the
+        institution keeps, so that the evidence cannot be guessed back from the ledger.
+        """
         return self._submit("earn", member_id, activity, quantity, evidence_hash, request_id)
 
     def pay(

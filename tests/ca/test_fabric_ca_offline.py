@@ -227,3 +227,31 @@ def test_revoke_needs_a_name_or_a_serial_and_aki() -> None:
     enrollment = Enrollment(_issue("user", KEY), KEY, b"")
     with CAClient("http://127.0.0.1:1") as client, pytest.raises(ValueError, match="serial and aki"):
         client.revoke(enrollment, serial="1f")
+
+
+class _CertlessCA(BaseHTTPRequestHandler):
+    """Answers every enroll with success but no usable certificate."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = json.dumps({"success": True, "result": {"Cert": "not base64!"}, "errors": [], "messages": []})
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_success_without_a_certificate_is_a_ca_error() -> None:
+    server = HTTPServer(("127.0.0.1", 0), _CertlessCA)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with CAClient(url, timeout=2) as client, pytest.raises(CAError, match="without a usable certificate"):
+            client.enroll("user1", "secret")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -197,3 +197,25 @@ def test_usage_errors_exit_2(ledger: Path) -> None:
     )
     assert run("policy", "set", "[1]", ledger=ledger, identity="admin")[0] == 2
     assert run("balance", "M-1", ledger=ledger)[0] == 2  # no --as
+
+
+def test_unexpected_failures_print_one_line_without_their_text(
+    ledger: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import seocho.cli
+
+    def broken(path: object) -> None:
+        raise RuntimeError("state value that must not be printed")
+
+    monkeypatch.setattr(seocho.cli, "open_embedded_ledger", broken)
+    code, out, err = run("balance", "M-1", ledger=ledger, identity="admin")
+    assert code == 1
+    assert err == "error: unexpected RuntimeError; rerun with SEOCHO_DEBUG=1 for details\n"
+    assert "state value" not in out + err
+
+
+def test_a_ledger_path_that_cannot_be_a_directory_is_a_one_line_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, _, err = run("identity", "list", ledger=blocker / "ledger")
+    assert code == 8 and err.startswith("error: cannot open the ledger") and err.count("\n") == 1

@@ -59,6 +59,12 @@ def test_kiosk_payment_request_is_paid_exactly_once(net: CoinNetwork) -> None:
     assert net.status("m2", "pay_request", "cc-01", "K-1", "M-002") == 409
     assert net.status("m1", "pay_request", "cc-01", "K-1", "M-001") == 409
     assert net.query("cc_staff", "get_payment_request", "cc-01", "K-1")["paid_by"] == "M-001"
+    assert net.query("m1", "get_payment_request", "cc-01", "K-1")["paid_by"] == "M-001"
+    assert net.query("auditor", "get_payment_request", "cc-01", "K-1")["paid_by"] == "M-001"
+    # Anyone else still sees the request and that it is paid, but not who paid it.
+    seen_by_other = net.query("m2", "get_payment_request", "cc-01", "K-1")
+    assert (seen_by_other["status"], seen_by_other["paid_by"]) == ("paid", None)
+    assert net.query("wc_manager", "get_payment_request", "cc-01", "K-1")["paid_by"] is None
     assert net.query("m1", "get_balance", "M-001")["coins"] == 14
     assert net.query("m2", "get_balance", "M-002")["coins"] == 24
     # The id is claimed for the institution: a direct payment cannot reuse it.
