@@ -68,17 +68,21 @@ class LocalCA:
         owner = f"{msp_id}/ca"
         certificate_pem = store.get_ca_certificate(msp_id)
         key_pem = keys.load(owner)
-        if certificate_pem is None or key_pem is None:
+        if certificate_pem is not None and key_pem is None:
+            raise KeyError(f"the CA key of {msp_id} is missing from the keystore; it cannot issue identities")
+        if key_pem is None:
             self._key = ec.generate_private_key(ec.SECP256R1())
-            self.certificate = self._self_signed()
             keys.save(owner, _private_pem(self._key))
-            store.put_ca_certificate(
-                msp_id, self.certificate.public_bytes(serialization.Encoding.PEM).decode()
-            )
         else:
             loaded = serialization.load_pem_private_key(key_pem, password=None)
             assert isinstance(loaded, ec.EllipticCurvePrivateKey)
             self._key = loaded
+        if certificate_pem is None:
+            # Also reached when a crash came between saving the key and storing the certificate.
+            self.certificate = self._self_signed()
+            pem = self.certificate.public_bytes(serialization.Encoding.PEM).decode()
+            store.put_ca_certificate(msp_id, pem)
+        else:
             self.certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
 
     @property

@@ -131,3 +131,17 @@ def _signer() -> Identity:
         with EmbeddedLedger.open(None) as ledger:
             _SIGNERS.append(ledger.identities.enroll("signer", "Org1MSP"))
     return _SIGNERS[0]
+
+
+def test_a_ca_interrupted_between_its_key_and_its_certificate_recovers(tmp_path: Path) -> None:
+    import sqlite3
+
+    with EmbeddedLedger.open(tmp_path / "ledger") as ledger:
+        ledger.identities.enroll("first", "Org1MSP")
+    # A crash after the CA key was saved but before its certificate was stored leaves exactly this.
+    with sqlite3.connect(tmp_path / "ledger" / "ledger.sqlite") as db:
+        db.execute("DELETE FROM certificate_authorities")
+    with EmbeddedLedger.open(tmp_path / "ledger") as ledger:
+        second = ledger.identities.enroll("second", "Org1MSP")
+        issuer = ledger.identities.certificate_authority("Org1MSP").certificate
+        second.certificate.verify_directly_issued_by(issuer)
