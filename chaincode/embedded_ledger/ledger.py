@@ -90,8 +90,9 @@ class EmbeddedLedger:
         self._lock = threading.RLock()
         self._chaincodes: dict[str, ChaincodeRuntime] = {}
         self.identities = IdentityRegistry(store, keys)
-        if store.height == 0:
-            self._write_block([], [])  # the genesis block, so transaction blocks start at 1 as on a channel
+        with store.exclusive():  # two processes may open a new ledger at once: one genesis block
+            if store.height == 0:
+                self._write_block([], [])  # so transaction blocks start at 1 as on a channel
 
     @classmethod
     def open(cls, path: str | Path | None, channel_id: str = "seocho") -> EmbeddedLedger:
@@ -261,6 +262,14 @@ class EmbeddedLedger:
         return chaincode.execute(calls, self.channel_id, calls.tx_id, chaincode_input, signed)
 
     def _write_block(self, transactions: list[EndorsedTransaction], digests: list[list[bytes]]) -> Block:
+        # The block number, the validation and the write form one SQLite write transaction, so another
+        # process committing to the same ledger directory cannot slip a block in between.
+        with self._store.exclusive():
+            return self._validate_and_write(transactions, digests)
+
+    def _validate_and_write(
+        self, transactions: list[EndorsedTransaction], digests: list[list[bytes]]
+    ) -> Block:
         number = self._store.height
         previous = self._store.get_block(number - 1) if number else None
         candidates = [CandidateTransaction(tx.tx_id, tx.rwset, tx.timestamp) for tx in transactions]

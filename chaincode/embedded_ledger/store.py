@@ -13,6 +13,7 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -194,6 +195,26 @@ class LedgerStore:
                     found.add(tx_id)
         return found
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One write transaction: what is read inside it (height, versions) stays true until it ends.
+
+        Several processes may share a ledger file; taking SQLite's write lock before the block number
+        is chosen and the block validated keeps a second process from validating against state the
+        first is about to change. Nested use joins the outer transaction.
+        """
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def write_block(
         self,
         block: Block,
@@ -202,43 +223,37 @@ class LedgerStore:
         events: Sequence[ChaincodeEventRecord],
     ) -> None:
         """Persist a whole block atomically, or nothing."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO blocks VALUES (?, ?, ?, ?, ?)",
-                    (block.number, block.hash, block.previous_hash, block.data_hash, to_ns(block.timestamp)),
-                )
-                self._db.executemany(
-                    "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (t.tx_id, t.block_num, t.tx_num, t.validation_code, t.chaincode_name, t.function,
-                         t.creator_msp, t.response_status, to_ns(t.timestamp))
-                        for t in block.transactions
-                    ],
-                )  # fmt: skip
-                for update in updates:
-                    self._apply(update)
-                self._db.executemany(
-                    "INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (h.namespace, h.key.encode(), h.height.block_num, h.height.tx_num, h.tx_id, h.value,
-                         int(h.is_delete), to_ns(h.timestamp))
-                        for h in history
-                    ],
-                )  # fmt: skip
-                tx_nums = {t.tx_id: t.tx_num for t in block.transactions if t.is_valid}
-                self._db.executemany(
-                    "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (e.block_num, tx_nums[e.tx_id], e.tx_id, e.chaincode_name, e.name, e.payload)
-                        for e in events
-                    ],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.exclusive():
+            self._db.execute(
+                "INSERT INTO blocks VALUES (?, ?, ?, ?, ?)",
+                (block.number, block.hash, block.previous_hash, block.data_hash, to_ns(block.timestamp)),
+            )
+            self._db.executemany(
+                "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (t.tx_id, t.block_num, t.tx_num, t.validation_code, t.chaincode_name, t.function,
+                     t.creator_msp, t.response_status, to_ns(t.timestamp))
+                    for t in block.transactions
+                ],
+            )  # fmt: skip
+            for update in updates:
+                self._apply(update)
+            self._db.executemany(
+                "INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (h.namespace, h.key.encode(), h.height.block_num, h.height.tx_num, h.tx_id, h.value,
+                     int(h.is_delete), to_ns(h.timestamp))
+                    for h in history
+                ],
+            )  # fmt: skip
+            tx_nums = {t.tx_id: t.tx_num for t in block.transactions if t.is_valid}
+            self._db.executemany(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (e.block_num, tx_nums[e.tx_id], e.tx_id, e.chaincode_name, e.name, e.payload)
+                    for e in events
+                ],
+            )
 
     def _apply(self, update: StateUpdate) -> None:
         sk = update.state_key
