@@ -170,6 +170,14 @@ def audit(settings: Settings) -> None:
     _run(settings, lambda c: c.audit_supply())
 
 
+@cli.command("compact-stats")
+@click.argument("month", metavar="YYYY-MM")
+@pass_settings
+def compact_stats(settings: Settings, month: str) -> None:
+    """Fold a finished month's statistics rows into one, keeping reports fast (district admin)."""
+    _run(settings, lambda c: c.compact_stats(month))
+
+
 @cli.command()
 @click.option("--since", "start_block", type=non_negative, default=None, help="Start at this block.")
 @click.option(

@@ -1,6 +1,7 @@
 """Network profiles: where the Gateway peer is, how to trust it, and which identities a client may use.
 
-`scripts/network.sh up` writes one to `$SEOCHO_HOME/network/profile.yaml`; district IT can write their own.
+District IT writes one per network (the planned `scripts/network.sh up` will write
+`$SEOCHO_HOME/network/profile.yaml`).
 
 ```yaml
 channel: seocho

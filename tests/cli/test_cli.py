@@ -219,3 +219,10 @@ def test_a_ledger_path_that_cannot_be_a_directory_is_a_one_line_error(tmp_path: 
     blocker.write_text("not a directory")
     code, _, err = run("identity", "list", ledger=blocker / "ledger")
     assert code == 8 and err.startswith("error: cannot open the ledger") and err.count("\n") == 1
+
+
+def test_compact_stats_refuses_an_unfinished_month(ledger: Path) -> None:
+    this_month = (datetime.now(UTC) + timedelta(hours=9)).strftime("%Y-%m")
+    code, _, err = run("compact-stats", this_month, ledger=ledger, identity="admin")
+    assert code == 3 and err.startswith("error: ")
+    assert run("compact-stats", "2020-01", ledger=ledger, identity="alice")[0] == 4
