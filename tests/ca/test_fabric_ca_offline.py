@@ -16,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509.oid import NameOID
 from fabric_ca import (
     ATTRIBUTES_OID,
@@ -62,13 +63,24 @@ def _issue(
     return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _r_and_negated_s(signature: bytes) -> tuple[int, int]:
+    r, s = decode_dss_signature(signature)
+    return r, P256_ORDER - s
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.binary(max_size=512))
 def test_signatures_verify_and_are_always_low_s(message: bytes) -> None:
     signature = sign_low_s(KEY, message)
 
     KEY.public_key().verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    # The P-256 group order from SEC 2, not the module's constant, so a wrong constant cannot pass.
+    assert decode_dss_signature(signature)[1] <= P256_ORDER // 2
     assert is_low_s(signature, KEY.curve)
+    assert not is_low_s(encode_dss_signature(*_r_and_negated_s(signature)), KEY.curve)
 
 
 @settings(max_examples=25, deadline=None)

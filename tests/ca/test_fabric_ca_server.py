@@ -146,6 +146,8 @@ def test_revoked_identity_can_neither_enroll_nor_reenroll(
 
     assert user.serial_hex in {revoked.serial for revoked in result.revoked}
     assert result.crl_pem is not None
+    crl = x509.load_pem_x509_crl(result.crl_pem)
+    assert crl.get_revoked_certificate_by_serial_number(user.certificate.serial_number) is not None
     with pytest.raises(CAError):
         ca_client.enroll(name, secret)
     with pytest.raises(CAError):

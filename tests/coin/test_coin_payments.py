@@ -31,6 +31,14 @@ def test_pay_rules(net: CoinNetwork) -> None:
     assert net.status("m1", "pay", "M-001", "cc-01", 10_000, 20, "gym", "p1") == 200
 
 
+def test_donations_follow_the_payment_unit_in_force(net: CoinNetwork) -> None:
+    fund(net)
+    net.submit("admin", "set_policy", {"effective_from": "now", "payment_unit": 5})
+    assert net.status("m1", "donate", "M-001", "charity-01", 3, "d1") == 400
+    assert net.query("m1", "get_balance", "M-001")["coins"] == 24
+    assert net.status("m1", "donate", "M-001", "charity-01", 5, "d1") == 200
+
+
 def test_a_payment_request_id_is_used_once(net: CoinNetwork) -> None:
     fund(net)
     net.submit("m1", "pay", "M-001", "cc-01", 1000, 1, "gym", "p1")

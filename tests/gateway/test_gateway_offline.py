@@ -12,7 +12,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    Prehashed,
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from cryptography.x509.oid import NameOID
 from fabric_ca import Enrollment
 from fabric_gateway import signing
@@ -21,6 +25,18 @@ from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+# Group orders from SEC 2 / FIPS 186-4, written out here so the low-S checks do not trust the
+# constants of the module under test.
+P256_HALF_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551 // 2
+P384_HALF_ORDER = (
+    0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973 // 2
+)
+
+
+def s_of(signature: bytes) -> int:
+    return int(decode_dss_signature(signature)[1])
+
 
 P256_KEY = ec.generate_private_key(ec.SECP256R1())
 P384_KEY = ec.generate_private_key(ec.SECP384R1())
@@ -99,7 +115,7 @@ def test_transaction_id_is_recomputable_from_nonce_and_creator(nonce: bytes, msp
 def test_p256_signatures_verify_and_are_low_s(message: bytes) -> None:
     signature = fg.new_private_key_signer(P256_KEY)(signing.sha256(message))
     P256_KEY.public_key().verify(signature, message, ec.ECDSA(hashes.SHA256()))
-    assert signing.is_low_s(signature, P256_KEY.curve)
+    assert s_of(signature) <= P256_HALF_ORDER
 
 
 @given(message=st.binary(max_size=512))
@@ -107,20 +123,26 @@ def test_p256_signatures_verify_and_are_low_s(message: bytes) -> None:
 def test_p384_signatures_over_sha384_verify_and_are_low_s(message: bytes) -> None:
     signature = fg.new_private_key_signer(P384_KEY)(signing.sha384(message))
     P384_KEY.public_key().verify(signature, message, ec.ECDSA(hashes.SHA384()))
-    assert signing.is_low_s(signature, P384_KEY.curve)
+    assert s_of(signature) <= P384_HALF_ORDER
 
 
-def test_low_s_normalisation_turns_a_high_s_signature_into_a_valid_low_one() -> None:
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-
-    digest = signing.sha256(b"m")
-    r, s = decode_dss_signature(P256_KEY.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256()))))
-    order = signing.curve_order(P256_KEY.curve)
+@pytest.mark.parametrize(
+    ("key", "half_order", "algorithm"),
+    [(P256_KEY, P256_HALF_ORDER, hashes.SHA256()), (P384_KEY, P384_HALF_ORDER, hashes.SHA384())],
+)
+def test_low_s_normalisation_turns_a_high_s_signature_into_a_valid_low_one(
+    key: ec.EllipticCurvePrivateKey, half_order: int, algorithm: hashes.HashAlgorithm
+) -> None:
+    order = 2 * half_order + 1
+    digest = hashlib.new(algorithm.name, b"m").digest()
+    r, s = decode_dss_signature(key.sign(digest, ec.ECDSA(Prehashed(algorithm))))
     high = encode_dss_signature(r, max(s, order - s))
-    assert not signing.is_low_s(high, P256_KEY.curve)
-    low = signing.to_low_s(high, P256_KEY.curve)
-    assert signing.is_low_s(low, P256_KEY.curve)
-    P256_KEY.public_key().verify(low, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    assert not signing.is_low_s(high, key.curve)
+    low = signing.to_low_s(high, key.curve)
+    assert s_of(low) == min(s, order - s) <= half_order
+    assert signing.is_low_s(low, key.curve)
+    key.public_key().verify(low, digest, ec.ECDSA(Prehashed(algorithm)))
+    assert signing.to_low_s(low, key.curve) == low
 
 
 def test_ecdsa_signer_refuses_a_digest_of_the_wrong_size() -> None:

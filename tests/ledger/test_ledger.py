@@ -70,6 +70,29 @@ def test_block_hash_chain(ledger: EmbeddedLedger, alice: Identity) -> None:
         ledger.get_block(ledger.height)
 
 
+# Known answers from Fabric's own encoding (protoutil.BlockHeaderHash: SHA-256 of Go's asn1.Marshal of
+# {Number *big.Int, PreviousHash, DataHash}), computed with Go; they cover the DER edge cases: an
+# empty hash, numbers that need a leading zero byte (128, 2**63) and a long-form length (200 bytes).
+GO_BLOCK_HEADER_HASHES = [
+    (0, b"", b"\xab" * 32, "ccf29ccd7b79eabf632695ab73a911dd0e86758806f36fcc4dc690225ab2a5a2"),
+    (127, b"\x01" * 32, b"\x02" * 32, "d65f891abeeabe724b6892bf38cb1330454555f523b3eb88f5c7041030627fd0"),
+    (128, b"\xff" * 32, b"\x00" * 32, "ccbb17a29fd60f4283a8cacf52fbd909f7a276b44e084d743bf7a0bdf25353e2"),
+    (65535, b"\x11" * 32, b"\x22" * 32, "ce5cdefd9bd469e9f4bfc09ab3fc0d1bdcafca845c268906c4960927ec8a3782"),
+    (2**63, b"\x33" * 200, b"\x44" * 32, "fe50c8a20cae159252437e55d44ff4d85194b4a046955569f5af38f049e49817"),
+]
+
+
+@pytest.mark.parametrize(
+    ("number", "previous_hash", "data_hash", "expected"),
+    GO_BLOCK_HEADER_HASHES,
+    ids=[f"block-{case[0]}" for case in GO_BLOCK_HEADER_HASHES],
+)
+def test_block_header_hash_matches_fabric(
+    number: int, previous_hash: bytes, data_hash: bytes, expected: str
+) -> None:
+    assert block_header_hash(number, previous_hash, data_hash).hex() == expected
+
+
 def test_durable_across_reopen(tmp_path: Path) -> None:
     with EmbeddedLedger.open(tmp_path / "ledger") as ledger:
         ledger.install(CHAINCODE, KeyValueChaincode())

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from embedded_ledger import EmbeddedLedger, Identity
 from embedded_ledger.blocks import Block
-from embedded_ledger.rwset import Height, RangeQueryRead, ReadWriteSet, StateKey
+from embedded_ledger.rwset import Height, KeyWrite, RangeQueryRead, ReadWriteSet, StateKey
 from embedded_ledger.simulator import TxSimulator
 from embedded_ledger.store import LedgerStore, StateUpdate
 from embedded_ledger.validator import CandidateTransaction, validate_block
@@ -79,3 +79,56 @@ def test_private_range_ignores_page_metadata() -> None:
     response = shim.QueryResponse.FromString(raw)
     assert len(response.results) == 2 and not response.has_more
     assert response.metadata == b""
+
+
+def test_stale_private_read_alone_is_an_mvcc_conflict() -> None:
+    store = seeded_store(StateUpdate(StateKey("a", "coll", "p"), b"p", Height(0, 1)))
+    stale, current = ReadWriteSet(), ReadWriteSet()
+    stale.reads[StateKey("a", "coll", "p")] = Height(0, 0)
+    current.reads[StateKey("a", "coll", "p")] = Height(0, 1)
+    codes = validate_block(store, 1, [_stale_tx("t1", stale), _stale_tx("t2", current)]).codes
+    assert codes == [MVCC, VALID]
+
+
+def test_private_read_then_private_write_through_the_ledger_conflicts(
+    ledger: EmbeddedLedger, alice: Identity
+) -> None:
+    ledger.submit(alice, CHAINCODE, "put_private", ["secret", "p"], transient={"value": b"v1"})
+    reading = ledger.endorse(alice, CHAINCODE, "get_private", ["secret", "p"])
+    ledger.submit(alice, CHAINCODE, "put_private", ["secret", "p"], transient={"value": b"v2"})
+    assert ledger.commit([reading]).validation_codes == [MVCC]
+
+
+def test_a_range_read_that_stopped_early_protects_its_last_key_inclusively() -> None:
+    # Fabric narrows an unexhausted range to the last key handed out and re-executes it with that
+    # key included; excluding it would report a phantom for an unchanged range.
+    store = seeded_store(*(StateUpdate(StateKey("a", "", f"k{i}"), b"v", Height(0, i)) for i in range(1, 4)))
+    unchanged = ReadWriteSet()
+    unchanged.range_queries.append(
+        RangeQueryRead(
+            "a", "", "k", "k2", exhausted=False, results=[("k1", Height(0, 1)), ("k2", Height(0, 2))]
+        )
+    )
+    rewritten = ReadWriteSet()
+    rewritten.writes[StateKey("a", "", "k2")] = KeyWrite(b"new")
+    stale = ReadWriteSet()
+    stale.range_queries.append(
+        RangeQueryRead(
+            "a", "", "k", "k2", exhausted=False, results=[("k1", Height(0, 1)), ("k2", Height(0, 2))]
+        )
+    )
+    exhausted = ReadWriteSet()  # a finished range keeps its requested end key exclusive
+    exhausted.range_queries.append(
+        RangeQueryRead("a", "", "k1", "k2", exhausted=True, results=[("k1", Height(0, 1))])
+    )
+    codes = validate_block(
+        store,
+        1,
+        [
+            _stale_tx("t0", exhausted),
+            _stale_tx("t1", unchanged),
+            _stale_tx("t2", rewritten),
+            _stale_tx("t3", stale),
+        ],
+    ).codes
+    assert codes == [VALID, VALID, VALID, PHANTOM]

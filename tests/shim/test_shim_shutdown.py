@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -47,10 +48,18 @@ def test_in_flight_transaction_completes_and_new_ones_are_refused(serve, connect
 
     stopper = threading.Thread(target=server.stop, kwargs={"grace": 5.0})
     stopper.start()
-    time.sleep(0.2)  # stop() refuses new transactions at once; give its thread time to begin
-    peer.start_transaction([b"ping"], txid="too-late", channel_id="other")
-    refused = peer.receive()
-    assert (refused.type, refused.txid, refused.channel_id) == (Message.ERROR, "too-late", "other")
+    # stop() runs on its own thread, so poll (rather than sleep a guessed time) until a new
+    # transaction is refused; until then each ping is still served normally.
+    deadline = time.monotonic() + 5
+    for attempt in itertools.count():
+        txid = f"too-late-{attempt}"
+        peer.start_transaction([b"ping"], txid=txid, channel_id="other")
+        refused = peer.receive()
+        if refused.type != Message.COMPLETED or time.monotonic() > deadline:
+            break
+        assert response_of(refused).payload == b"pong"
+        time.sleep(0.01)
+    assert (refused.type, refused.txid, refused.channel_id) == (Message.ERROR, txid, "other")
     assert refused.payload.decode() == SHUTTING_DOWN_MESSAGE
 
     chaincode.gate.set()
