@@ -2,7 +2,7 @@
 
 Each subject measures its variants in interleaved rounds and reports ratios against a baseline from
 the same run (see `benchmarks/README.md` for what each ratio means). `--quick` keeps the whole run
-under about a minute; `--json` prints one JSON document instead of the table.
+in about 20 s; `--json` prints one JSON document instead of the table.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _format(report: Report) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (about 20 s)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     parser.add_argument(
         "--only", choices=sorted(SUBJECTS), action="append", help="run only this subject (repeatable)"

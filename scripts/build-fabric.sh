@@ -5,6 +5,7 @@
 #   scripts/build-fabric.sh                 build Fabric CA and Fabric
 #   scripts/build-fabric.sh --ca-only       build only Fabric CA
 #   scripts/build-fabric.sh --print-path ca print where a component goes (ca | fabric | builder) and exit
+#   scripts/build-fabric.sh -h | --help    show this help
 #
 # Layout (SEOCHO_FABRIC_CACHE defaults to ~/.cache/seocho-fabric):
 #   $SEOCHO_FABRIC_CACHE/ca-<version>/bin/{fabric-ca-server,fabric-ca-client}

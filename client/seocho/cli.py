@@ -157,7 +157,12 @@ def cli(
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as one JSON object on stdout (the story goes to stderr).",
+)
 @click.option(
     "--keep",
     type=click.Path(file_okay=False, path_type=Path),
