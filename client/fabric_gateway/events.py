@@ -1,6 +1,6 @@
 """Chaincode events: a signed request naming where to start, and the stream of events it opens.
 
-The start is the newest block (default), a given block, or a checkpoint — the block to resume at and
+The start is the next block to commit (default), a given block, or a checkpoint — the block to resume at and
 the last transaction of it already processed, whose earlier events the gateway then skips.
 """
 
@@ -56,7 +56,8 @@ def new_events_request(
         start_block = checkpoint.block_number
         after_transaction_id = checkpoint.transaction_id
     if start_block is None:
-        position = ab_pb2.SeekPosition(newest=ab_pb2.SeekNewest())
+        # Fabric's gateway accepts only next-commit or a given block here (it refuses SeekNewest).
+        position = ab_pb2.SeekPosition(next_commit=ab_pb2.SeekNextCommit())
     else:
         if start_block < 0:
             raise ValueError("start_block must not be negative")

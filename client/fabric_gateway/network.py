@@ -53,7 +53,7 @@ class Network:
         checkpoint: Checkpoint | None = None,
         timeout: float | None = None,
     ) -> ChaincodeEvents:
-        """Events of `chaincode_name` from the newest block, `start_block`, or after `checkpoint`.
+        """Events of `chaincode_name` from the next commit, `start_block`, or after `checkpoint`.
 
         Use it as a context manager, or `close()` it, to end the stream::
 

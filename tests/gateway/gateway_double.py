@@ -269,8 +269,9 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             self._check_request(inner.identity, request.request, request.signature, inner.channel_id)
         except Refused as refused:
             abort(context, grpc.StatusCode.PERMISSION_DENIED, "events request refused", str(refused))
-        position = inner.start_position
-        start = position.specified.number if position.HasField("specified") else self.ledger.height - 1
+        start = self._events_start_block(inner, context)
+        # As Fabric's gateway: with a checkpointed transaction, skip every event up to and including it.
+        passed_checkpoint = not inner.after_transaction_id
         next_block = start
         while context.is_active():
             height = self.ledger.height
@@ -284,19 +285,35 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
                     event_name=record.name,
                     payload=record.payload,
                 )
+                if not passed_checkpoint:
+                    passed_checkpoint = event.tx_id == inner.after_transaction_id
+                    continue
                 by_block.setdefault(record.block_num, []).append(event)
             for number in sorted(by_block):
-                events = by_block[number]
-                if number == start and inner.after_transaction_id:
-                    # Resuming from a checkpoint: drop what the client already processed in that block.
-                    processed = [e.tx_id for e in events]
-                    if inner.after_transaction_id in processed:
-                        events = events[processed.index(inner.after_transaction_id) + 1 :]
-                if events:
-                    yield gateway_pb2.ChaincodeEventsResponse(events=events, block_number=number)
+                yield gateway_pb2.ChaincodeEventsResponse(events=by_block[number], block_number=number)
             next_block = max(next_block, height)
             with self._lock:
                 self._lock.wait(0.05)
+
+    def _events_start_block(
+        self, inner: gateway_pb2.ChaincodeEventsRequest, context: grpc.ServicerContext
+    ) -> int:
+        """Where Fabric's gateway starts: the checkpointed transaction's block when it is known, else
+        the given block, else (no position, or next-commit) the next block; other positions are refused."""
+        if inner.after_transaction_id:
+            with self._lock:
+                ledger_tx_id = self._ledger_tx_of.get(inner.after_transaction_id, inner.after_transaction_id)
+            record = self.ledger.transaction_status(ledger_tx_id)
+            if record is not None:
+                return int(record.block_num)
+        position = inner.start_position
+        kind = position.WhichOneof("Type")
+        if kind == "specified":
+            return int(position.specified.number)
+        if kind in (None, "next_commit"):
+            return int(self.ledger.height)
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid start position type: {kind}")
+        raise AssertionError("unreachable")
 
     # the prepared transaction, shaped as Fabric's gateway shapes it
 
