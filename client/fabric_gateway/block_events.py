@@ -1,8 +1,8 @@
 """Block events: a signed seek request to the peer's Deliver service, and the stream of blocks it opens.
 
 The request is a `common.Envelope` whose payload has a ``DELIVER_SEEK_INFO`` header (channel, a
-transaction id derived from nonce and creator, the creator) and a `SeekInfo`: start at the newest
-block (default), at a given block, or at a checkpoint's block; never stop; wait for blocks not yet
+transaction id derived from nonce and creator, the creator) and a `SeekInfo`: start at the next
+commit (default), at a given block, or at a checkpoint's block; never stop; wait for blocks not yet
 committed. Three flavours share it, differing only in what the peer sends back:
 
 - `Deliver` — full `common.Block`s (every transaction's envelope, validation codes in metadata);
@@ -37,13 +37,17 @@ EventT = TypeVar("EventT")
 
 
 def start_position(start_block: int | None = None, checkpoint: Checkpoint | None = None) -> Any:
-    """Where a stream starts: a checkpoint holding a position wins, then `start_block`, then newest."""
+    """Where a stream starts: a checkpoint holding a position wins, then `start_block`, then the next commit.
+
+    The next commit, not the newest block, is the default of the official clients: a fresh listener sees
+    only what is committed after it starts.
+    """
     if checkpoint is not None and checkpoint.block_number is not None:
         # A checkpoint names the next block to read. Should a transaction of it be checkpointed too,
         # block events re-read the whole block: blocks are their unit, not transactions.
         start_block = checkpoint.block_number
     if start_block is None:
-        return ab_pb2.SeekPosition(newest=ab_pb2.SeekNewest())
+        return ab_pb2.SeekPosition(next_commit=ab_pb2.SeekNextCommit())
     if not 0 <= start_block <= MAX_BLOCK_NUMBER:
         raise ValueError(f"start_block must lie in [0, 2**64), got {start_block}")
     return ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=start_block))

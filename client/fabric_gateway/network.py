@@ -94,7 +94,7 @@ class Network:
         checkpoint: Checkpoint | None = None,
         timeout: float | None = None,
     ) -> BlockEvents[Any]:
-        """Full `common.Block`s from the newest block, `start_block`, or the checkpoint's next block.
+        """Full `common.Block`s from the next commit, `start_block`, or the checkpoint's next block.
 
         Use it as a context manager, or `close()` it, to end the stream::
 

@@ -51,9 +51,10 @@ def test_each_request_gets_a_fresh_nonce() -> None:
     assert len(_parts(first)[1].nonce) == 24
 
 
-def test_without_start_or_checkpoint_the_stream_starts_at_the_newest_block() -> None:
-    assert start_position().WhichOneof("Type") == "newest"
-    assert start_position(checkpoint=fg.InMemoryCheckpointer()).WhichOneof("Type") == "newest"
+def test_without_start_or_checkpoint_the_stream_starts_at_the_next_commit() -> None:
+    # As the official clients do (fabric-gateway's eventsBuilder defaults to SeekNextCommit).
+    assert start_position().WhichOneof("Type") == "next_commit"
+    assert start_position(checkpoint=fg.InMemoryCheckpointer()).WhichOneof("Type") == "next_commit"
 
 
 @given(
@@ -69,7 +70,7 @@ def test_a_checkpointed_block_wins_over_start_block(
     position = start_position(start_block, checkpointer)
     expected = checkpointed + 1 if checkpointed is not None else start_block
     if expected is None:
-        assert position.WhichOneof("Type") == "newest"
+        assert position.WhichOneof("Type") == "next_commit"
     else:
         assert position.specified.number == expected
 
