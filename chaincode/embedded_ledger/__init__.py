@@ -23,6 +23,8 @@ from embedded_ledger.ledger import (
     EndorsedTransaction,
     EndorsementError,
 )
+from embedded_ledger.membership import ChannelMembership, IdentityError, Member
+from embedded_ledger.proposal_validation import ProposalError, UnpackedProposal, unpack_proposal
 from embedded_ledger.remote import ChaincodeConnectionError, RemoteChaincode, RemoteTLS
 from embedded_ledger.runtime import ChaincodeRuntime, LocalChaincode
 from embedded_ledger.rwset import Height, KeyWrite, RangeQueryRead, ReadWriteSet, StateKey
@@ -34,16 +36,20 @@ __all__ = [
     "ChaincodeEventRecord",
     "ChaincodeNotFoundError",
     "ChaincodeRuntime",
+    "ChannelMembership",
     "CommitError",
     "EmbeddedLedger",
     "EndorsedTransaction",
     "EndorsementError",
     "Height",
     "Identity",
+    "IdentityError",
     "IdentityRegistry",
     "KeyWrite",
     "LocalCA",
     "LocalChaincode",
+    "Member",
+    "ProposalError",
     "RangeQueryRead",
     "ReadWriteSet",
     "RemoteChaincode",
@@ -51,4 +57,6 @@ __all__ = [
     "StateKey",
     "TransactionRecord",
     "TxSimulator",
+    "UnpackedProposal",
+    "unpack_proposal",
 ]

@@ -1,8 +1,9 @@
 """`EmbeddedLedger`: run Python chaincode unchanged, in-process, with Fabric's transaction semantics.
 
-A transaction goes through the same phases as on a network: a signed proposal is built for an
-identity, the chaincode is executed against a `TxSimulator` through the ordinary `ChaincodeStub`
-(endorsement), and the endorsed transactions are committed as one block after MVCC validation.
+A transaction goes through the same phases as on a network: a client's signed proposal (or one
+built here for a local identity) is checked as an endorser checks it, the chaincode is executed
+against a `TxSimulator` through the ordinary `ChaincodeStub` (endorsement), and the endorsed
+transactions are committed as one block after MVCC validation.
 Everything is stored durably in SQLite (see `store.py`).
 """
 
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from cryptography import x509
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2
 from fabric_protos.peer.transaction_pb2 import TxValidationCode
 from fabric_shim.calls import PeerError
@@ -26,7 +28,9 @@ from embedded_ledger import blocks
 from embedded_ledger.blocks import Block, ChaincodeEventRecord, TransactionRecord
 from embedded_ledger.identities import Identity, IdentityRegistry
 from embedded_ledger.keystore import DatabaseKeyStore, DirectoryKeyStore, KeyStore
+from embedded_ledger.membership import ChannelMembership
 from embedded_ledger.proposal import build_proposal
+from embedded_ledger.proposal_validation import ProposalError, unpack_proposal
 from embedded_ledger.runtime import ChaincodeRuntime, as_runtime
 from embedded_ledger.rwset import ReadWriteSet
 from embedded_ledger.simulator import TxSimulator
@@ -80,7 +84,8 @@ class EmbeddedLedger:
     """A single-channel, single-peer ledger living in one SQLite database.
 
     Use `EmbeddedLedger.open(directory)` (or `open(None)` for an in-memory ledger), `install`
-    chaincode, enroll identities with `ledger.identities.enroll(...)`, then `evaluate`/`submit`.
+    chaincode, enroll identities with `ledger.identities.enroll(...)`, then `evaluate`/`submit`; or,
+    as a peer, take clients' own signed proposals with `evaluate_proposal`/`endorse_proposal`.
     All methods are thread-safe; transactions are simulated and committed one at a time.
     """
 
@@ -90,6 +95,7 @@ class EmbeddedLedger:
         self._lock = threading.RLock()
         self._chaincodes: dict[str, ChaincodeRuntime] = {}
         self.identities = IdentityRegistry(store, keys)
+        self.membership = ChannelMembership(store)
         with store.exclusive():  # two processes may open a new ledger at once: one genesis block
             if store.height == 0:
                 self._write_block([], [])  # so transaction blocks start at 1 as on a channel
@@ -136,8 +142,9 @@ class EmbeddedLedger:
         args: Sequence[str | bytes] = (),
         transient: Mapping[str, bytes] | None = None,
     ) -> Response:
-        """Run a query: simulate and return the chaincode's response, whatever its status."""
-        return self._simulate(identity, chaincode_name, function, args, transient).response
+        """Run a query as `identity`: build and sign its proposal, then `evaluate_proposal`."""
+        built = build_proposal(identity, self.channel_id, chaincode_name, function, args, transient)
+        return self.evaluate_proposal(built.signed_proposal)
 
     def endorse(
         self,
@@ -147,11 +154,41 @@ class EmbeddedLedger:
         args: Sequence[str | bytes] = (),
         transient: Mapping[str, bytes] | None = None,
     ) -> EndorsedTransaction:
-        """Simulate a transaction for later `commit`; raises `EndorsementError` when status >= 400."""
-        endorsed = self._simulate(identity, chaincode_name, function, args, transient)
+        """Endorse as `identity`: build and sign its proposal, then `endorse_proposal`."""
+        built = build_proposal(identity, self.channel_id, chaincode_name, function, args, transient)
+        return self.endorse_proposal(built.signed_proposal)
+
+    def evaluate_proposal(self, signed_proposal: proposal_pb2.SignedProposal) -> Response:
+        """Check a client's proposal as a peer does, simulate it and return the chaincode's
+        response, whatever its status. Raises `ProposalError` (or its `IdentityError`) when a check
+        fails, `ChaincodeNotFoundError` when the chaincode is not installed."""
+        return self._process(signed_proposal).response
+
+    def endorse_proposal(self, signed_proposal: proposal_pb2.SignedProposal) -> EndorsedTransaction:
+        """Check a client's proposal as a peer does and simulate it for a later `commit`, with the
+        client's tx id, creator, timestamp and transient data.
+
+        Raises `ProposalError` when a check fails (malformed, wrong channel or header type, tx id not
+        hex(SHA-256(nonce ‖ creator)), tx id already committed; `IdentityError` for an untrusted,
+        expired or badly signing creator), `ChaincodeNotFoundError`, or `EndorsementError` when the
+        chaincode answers with status >= 400.
+        """
+        endorsed = self._process(signed_proposal)
         if not endorsed.response.ok:
             raise EndorsementError(endorsed.response)
         return endorsed
+
+    # -- channel membership -----------------------------------------------------------------------
+
+    def msp_roots(self, msp_id: str) -> list[x509.Certificate]:
+        """The roots creators of `msp_id` must chain to: the local CA of that MSP (if any identity was
+        enrolled in it) and the roots added with `trust_msp_root`. Empty for an unknown MSP."""
+        return self.membership.roots(msp_id)
+
+    def trust_msp_root(self, msp_id: str, ca_pem: str | bytes) -> None:
+        """Accept creators of `msp_id` whose certificate was issued by `ca_pem`, e.g. the root of a
+        real Fabric CA, so its enrolled identities can sign proposals here. Kept in the ledger."""
+        self.membership.trust_root(msp_id, ca_pem)
 
     def commit(self, transactions: Sequence[EndorsedTransaction]) -> Block:
         """Validate `transactions` in order and commit them as one block; only valid ones apply."""
@@ -209,10 +246,20 @@ class EmbeddedLedger:
         args: Sequence[str | bytes],
         transient: Mapping[str, bytes] | None,
     ) -> EndorsedTransaction:
+        """The simulated transaction whatever the chaincode's status (tests inspect failed ones)."""
+        built = build_proposal(identity, self.channel_id, chaincode_name, function, args, transient)
+        return self._process(built.signed_proposal)
+
+    def _process(self, signed: proposal_pb2.SignedProposal) -> EndorsedTransaction:
+        """Check `signed` as an endorser does, then run it with the client's tx id and headers."""
+        proposal = unpack_proposal(signed)
+        proposal.validate_headers(self.channel_id)
+        member = self.membership.verify(proposal.creator, signed.proposal_bytes, signed.signature)
+        tx_id = proposal.tx_id
         with self._lock:
-            chaincode = self._chaincode(chaincode_name)
-            built = build_proposal(identity, self.channel_id, chaincode_name, function, args, transient)
-            signed = built.signed_proposal
+            if self._store.committed_tx_ids([tx_id]):
+                raise ProposalError(f"duplicate transaction found [{tx_id}]")
+            chaincode = self._chaincode(proposal.chaincode_name)
 
             def invoke_nested(
                 name: str, chaincode_input: chaincode_pb2.ChaincodeInput, calls: TxSimulator
@@ -224,21 +271,21 @@ class EmbeddedLedger:
                 return self._execute(called, calls, chaincode_input, signed)[0]
 
             simulator = TxSimulator(
-                self._store, self.channel_id, built.tx_id, chaincode_name, invoke_chaincode=invoke_nested
+                self._store, self.channel_id, tx_id, proposal.chaincode_name, invoke_chaincode=invoke_nested
             )
             try:
-                response, event = self._execute(chaincode, simulator, built.chaincode_input, signed)
+                response, event = self._execute(chaincode, simulator, proposal.chaincode_input, signed)
             finally:
                 simulator.finish()
         if event is not None:
-            event.chaincode_id = chaincode_name
-            event.tx_id = built.tx_id
+            event.chaincode_id = proposal.chaincode_name
+            event.tx_id = tx_id
         return EndorsedTransaction(
-            tx_id=built.tx_id,
-            chaincode_name=chaincode_name,
-            function=function,
-            creator_msp=identity.msp_id,
-            timestamp=built.timestamp,
+            tx_id=tx_id,
+            chaincode_name=proposal.chaincode_name,
+            function=proposal.function,
+            creator_msp=member.msp_id,
+            timestamp=proposal.timestamp,
             response=response,
             rwset=simulator.rwset,
             event=event,

@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS identities (
     name TEXT PRIMARY KEY, msp_id TEXT NOT NULL, role TEXT NOT NULL,
     certificate_pem TEXT NOT NULL, attributes TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS certificate_authorities (msp_id TEXT PRIMARY KEY, certificate_pem TEXT NOT NULL);
+-- Roots of other CAs (e.g. a Fabric CA) whose identities the channel accepts.
+CREATE TABLE IF NOT EXISTS trusted_roots (
+    msp_id TEXT NOT NULL, certificate_pem TEXT NOT NULL, PRIMARY KEY (msp_id, certificate_pem));
 -- Only used by in-memory ledgers; a ledger on disk keeps private keys in 0600 files.
 CREATE TABLE IF NOT EXISTS private_keys (owner TEXT PRIMARY KEY, pem BLOB NOT NULL);
 """
@@ -345,6 +348,17 @@ class LedgerStore:
     def put_ca_certificate(self, msp_id: str, certificate_pem: str) -> None:
         with self._lock:
             self._db.execute("INSERT INTO certificate_authorities VALUES (?, ?)", (msp_id, certificate_pem))
+
+    def trusted_roots(self, msp_id: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT certificate_pem FROM trusted_roots WHERE msp_id = ? ORDER BY rowid", (msp_id,)
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def add_trusted_root(self, msp_id: str, certificate_pem: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO trusted_roots VALUES (?, ?)", (msp_id, certificate_pem))
 
     def get_private_key(self, owner: str) -> bytes | None:
         with self._lock:

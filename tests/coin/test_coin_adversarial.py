@@ -22,10 +22,26 @@ from embedded_ledger import Identity
 
 
 def forge_copy(net: CoinNetwork, victim: str, msp_id: str) -> Identity:
-    """An identity of `msp_id` whose certificate repeats the victim's subject and issuer names."""
+    """An identity of `msp_id` whose certificate repeats the victim's subject and issuer names.
+
+    It is issued by a CA of `msp_id` that took the victim's issuer name, so the channel accepts it
+    as a member of `msp_id`, as a peer would."""
     original = net.people[victim].certificate
-    key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_certificate = (
+        x509.CertificateBuilder()
+        .subject_name(original.issuer)
+        .issuer_name(original.issuer)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    net.ledger.trust_msp_root(msp_id, ca_certificate.public_bytes(Encoding.PEM))
+    key = ec.generate_private_key(ec.SECP256R1())
     certificate = (
         x509.CertificateBuilder()
         .subject_name(original.subject)
@@ -34,7 +50,7 @@ def forge_copy(net: CoinNetwork, victim: str, msp_id: str) -> Identity:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
+        .sign(ca_key, hashes.SHA256())
     )
     pem = certificate.public_bytes(Encoding.PEM).decode()
     forged = Identity(msp_id, f"forged-{victim}", pem, key)

@@ -24,7 +24,7 @@ from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import chaincode_event_pb2, events_pb2, events_pb2_grpc
 from gateway_double import GatewayDouble
 from google.protobuf.message import DecodeError
-from peer_checks import Refused, verify_signature
+from peer_checks import Refused
 
 # A peer refuses seek requests whose timestamp is further than this from its clock.
 TIMESTAMP_WINDOW = timedelta(minutes=15)
@@ -118,8 +118,7 @@ class DeliverDouble(events_pb2_grpc.DeliverServicer):
         if channel_header.channel_id != self.ledger.channel_id:
             raise DeliverRefusal(common_pb2.Status.NOT_FOUND, "channel not found")
         try:
-            creator = verify_signature(signature_header.creator, envelope.payload, envelope.signature)
-            self.double.member_identity(creator)
+            self.double.verify_member(signature_header.creator, envelope.payload, envelope.signature)
         except Refused as refused:
             raise DeliverRefusal(common_pb2.Status.FORBIDDEN, str(refused)) from None
         return seek
@@ -152,7 +151,7 @@ class DeliverDouble(events_pb2_grpc.DeliverServicer):
             if event is not None:
                 stripped = chaincode_event_pb2.ChaincodeEvent(
                     chaincode_id=event.chaincode_name,
-                    tx_id=self.double.client_transaction_id(tx.tx_id),
+                    tx_id=tx.tx_id,
                     event_name=event.name,
                 )
                 actions = events_pb2.FilteredTransactionActions(
@@ -160,7 +159,7 @@ class DeliverDouble(events_pb2_grpc.DeliverServicer):
                 )
             transactions.append(
                 events_pb2.FilteredTransaction(
-                    txid=self.double.client_transaction_id(tx.tx_id),
+                    txid=tx.tx_id,
                     type=common_pb2.HeaderType.ENDORSER_TRANSACTION,
                     tx_validation_code=tx.validation_code,
                     transaction_actions=actions,

@@ -1,18 +1,16 @@
 """A Fabric Gateway servicer over an embedded ledger, checking requests as a real peer does.
 
-It verifies every signature against the creator's certificate (and refuses high-S signatures),
-recomputes the transaction id from nonce and creator, runs proposals on an `EmbeddedLedger`, keeps
-endorsed transactions until Submit, commits each submitted transaction in its own block, answers
-CommitStatus once committed and streams chaincode events (block events: `deliver_double`). Failures
-carry `gateway.ErrorDetail`s in the rich gRPC status, like Fabric's gateway.
-
-The ledger builds its own proposal for the same identity, function, arguments and transient data, so
-its transaction ids differ from the client's; the double maps one to the other.
+Proposals go to the ledger as the client signed them (`evaluate_proposal` / `endorse_proposal`), so
+the ledger checks them as an endorser does (headers, tx id = hex(SHA-256(nonce ‖ creator)), creator
+chained to a trusted root of its MSP and valid, low-S signature, no committed duplicate) and runs
+them under the client's tx id. Other signed requests are checked against the same channel membership.
+It keeps endorsed transactions until Submit, commits each submitted transaction in its own block,
+answers CommitStatus once committed and streams chaincode events (block events: `deliver_double`).
+Failures carry `gateway.ErrorDetail`s in the rich gRPC status, like Fabric's gateway.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,10 +19,17 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import grpc
-from embedded_ledger import EmbeddedLedger, EndorsedTransaction, EndorsementError, Identity
+from embedded_ledger import (
+    EmbeddedLedger,
+    EndorsedTransaction,
+    EndorsementError,
+    Member,
+    ProposalError,
+    UnpackedProposal,
+    unpack_proposal,
+)
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
-from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import (
     chaincode_event_pb2,
     chaincode_pb2,
@@ -76,39 +81,12 @@ def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str, pe
 # -- checks a peer makes ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ParsedProposal:
-    channel_header: common_pb2.ChannelHeader
-    signature_header: common_pb2.SignatureHeader
-    header_bytes: bytes
-    payload: proposal_pb2.ChaincodeProposalPayload
-    chaincode_name: str
-    args: list[bytes]
-
-
-def parse_signed_proposal(signed: proposal_pb2.SignedProposal, request_tx_id: str) -> ParsedProposal:
-    proposal = proposal_pb2.Proposal.FromString(signed.proposal_bytes)
-    header = common_pb2.Header.FromString(proposal.header)
-    channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
-    signature_header = common_pb2.SignatureHeader.FromString(header.signature_header)
-    verify_signature(signature_header.creator, signed.proposal_bytes, signed.signature)
-    expected_tx_id = hashlib.sha256(signature_header.nonce + signature_header.creator).hexdigest()
-    if channel_header.tx_id != expected_tx_id:
-        raise Refused(f"incorrect txID: got {channel_header.tx_id}, expected {expected_tx_id}")
-    if request_tx_id != channel_header.tx_id:
-        raise Refused("the request's transaction id differs from the proposal's")
-    if channel_header.type != common_pb2.HeaderType.ENDORSER_TRANSACTION:
-        raise Refused("invalid header type")
-    payload = proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload)
-    spec = chaincode_pb2.ChaincodeInvocationSpec.FromString(payload.input).chaincode_spec
-    return ParsedProposal(
-        channel_header,
-        signature_header,
-        proposal.header,
-        payload,
-        spec.chaincode_id.name,
-        list(spec.input.args),
-    )
+def unpacked_request(signed: proposal_pb2.SignedProposal, request_tx_id: str) -> UnpackedProposal:
+    """The proposal of an Evaluate/Endorse request, whose transaction id must be the proposal's."""
+    proposal = unpack_proposal(signed)
+    if request_tx_id != proposal.tx_id:
+        raise ProposalError("the request's transaction id differs from the proposal's")
+    return proposal
 
 
 # -- the servicer ------------------------------------------------------------------------------------
@@ -127,25 +105,18 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         self.before_next_commits: list[Callable[[], None]] = []
         self._lock = threading.Condition()
         self._pending: dict[str, EndorsedTransaction] = {}
-        self._ledger_tx_of: dict[str, str] = {}
-        self._client_tx_of: dict[str, str] = {}
         self._envelope_of: dict[str, common_pb2.Envelope] = {}
 
     # what the Deliver double reads
 
-    def client_transaction_id(self, ledger_tx_id: str) -> str:
-        """The client's id of a transaction the ledger knows as `ledger_tx_id` (itself if unknown)."""
-        with self._lock:
-            return self._client_tx_of.get(ledger_tx_id, ledger_tx_id)
-
-    def submitted_envelope(self, ledger_tx_id: str) -> common_pb2.Envelope | None:
+    def submitted_envelope(self, tx_id: str) -> common_pb2.Envelope | None:
         """The signed envelope the client submitted, or None for transactions committed directly."""
         with self._lock:
-            return self._envelope_of.get(ledger_tx_id)
+            return self._envelope_of.get(tx_id)
 
-    def member_identity(self, creator: identities_pb2.SerializedIdentity) -> Identity:
-        """The channel member `creator` is; `Refused` for strangers."""
-        return self._ledger_identity(creator)
+    def verify_member(self, creator: bytes, message: bytes, signature: bytes) -> Member:
+        """The channel member who signed `message`; `Refused` for strangers and bad signatures."""
+        return verify_signature(self.ledger.membership, creator, message, signature)
 
     def wait_for_commit(self, seconds: float) -> None:
         """Return after the next commit through Submit, or after `seconds`."""
@@ -159,37 +130,20 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         while time.monotonic() < deadline and context.is_active():
             time.sleep(0.01)
 
-    def _ledger_identity(self, creator: identities_pb2.SerializedIdentity) -> Identity:
-        for name in self.ledger.identities.names():
-            identity = self.ledger.identities.get(name)
-            if identity.certificate_pem.encode() == creator.id_bytes and identity.msp_id == creator.mspid:
-                return identity
-        raise Refused("access denied: the creator is not a member of the channel")
-
     def _check_request(self, identity: bytes, request: bytes, signature: bytes, channel_id: str) -> None:
-        verify_signature(identity, request, signature)
+        self.verify_member(identity, request, signature)
         if channel_id != self.ledger.channel_id:
             raise Refused(f"channel {channel_id!r} not found")
-
-    def _run(self, request: Any, context: grpc.ServicerContext) -> tuple[ParsedProposal, Identity]:
-        try:
-            parsed = parse_signed_proposal(request.proposed_transaction, request.transaction_id)
-            if parsed.channel_header.channel_id != self.ledger.channel_id:
-                raise Refused(f"channel {parsed.channel_header.channel_id!r} not found")
-            creator = identities_pb2.SerializedIdentity.FromString(parsed.signature_header.creator)
-            return parsed, self._ledger_identity(creator)
-        except Refused as refused:
-            abort(context, grpc.StatusCode.ABORTED, "failed to endorse transaction", str(refused))
 
     # RPCs
 
     def Evaluate(self, request: gateway_pb2.EvaluateRequest, context: grpc.ServicerContext) -> Any:
         self._stall("Evaluate", context)
-        parsed, identity = self._run(request, context)
-        fn, *args = parsed.args
-        response = self.ledger.evaluate(
-            identity, parsed.chaincode_name, fn.decode(), args, dict(parsed.payload.TransientMap)
-        )
+        try:
+            unpacked_request(request.proposed_transaction, request.transaction_id)
+            response = self.ledger.evaluate_proposal(request.proposed_transaction)
+        except ProposalError as refused:
+            abort(context, grpc.StatusCode.ABORTED, "failed to evaluate transaction", _refusal(refused))
         if not response.ok:
             abort(
                 context, grpc.StatusCode.UNKNOWN, "evaluate call to endorser returned an error",
@@ -199,12 +153,11 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
 
     def Endorse(self, request: gateway_pb2.EndorseRequest, context: grpc.ServicerContext) -> Any:
         self._stall("Endorse", context)
-        parsed, identity = self._run(request, context)
-        fn, *args = parsed.args
         try:
-            endorsed = self.ledger.endorse(
-                identity, parsed.chaincode_name, fn.decode(), args, dict(parsed.payload.TransientMap)
-            )
+            proposal = unpacked_request(request.proposed_transaction, request.transaction_id)
+            endorsed = self.ledger.endorse_proposal(request.proposed_transaction)
+        except ProposalError as refused:
+            abort(context, grpc.StatusCode.ABORTED, "failed to endorse transaction", _refusal(refused))
         except EndorsementError as failed:
             abort(
                 context, grpc.StatusCode.ABORTED, "failed to endorse transaction, see attached details",
@@ -212,7 +165,7 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             )  # fmt: skip
         with self._lock:
             self._pending[request.transaction_id] = endorsed
-        return gateway_pb2.EndorseResponse(prepared_transaction=self._envelope(parsed, endorsed))
+        return gateway_pb2.EndorseResponse(prepared_transaction=self._envelope(proposal, endorsed))
 
     def Submit(self, request: gateway_pb2.SubmitRequest, context: grpc.ServicerContext) -> Any:
         self._stall("Submit", context)
@@ -221,7 +174,7 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             payload = common_pb2.Payload.FromString(envelope.payload)
             signature_header = common_pb2.SignatureHeader.FromString(payload.header.signature_header)
             channel_header = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
-            verify_signature(signature_header.creator, envelope.payload, envelope.signature)
+            self.verify_member(signature_header.creator, envelope.payload, envelope.signature)
             if channel_header.tx_id != request.transaction_id:
                 raise Refused("the request's transaction id differs from the envelope's")
         except Refused as refused:
@@ -237,8 +190,6 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             hook()
         self.ledger.commit([endorsed])
         with self._lock:
-            self._ledger_tx_of[request.transaction_id] = endorsed.tx_id
-            self._client_tx_of[endorsed.tx_id] = request.transaction_id
             self._envelope_of[endorsed.tx_id] = envelope
             self._lock.notify_all()
         return gateway_pb2.SubmitResponse()
@@ -252,11 +203,12 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             self._check_request(inner.identity, request.request, request.signature, inner.channel_id)
         except Refused as refused:
             abort(context, grpc.StatusCode.PERMISSION_DENIED, "commit status request refused", str(refused))
-        with self._lock:
-            while inner.transaction_id not in self._ledger_tx_of and context.is_active():
+        # As a peer: wait until the transaction is committed, however it reached the ledger.
+        record = self.ledger.transaction_status(inner.transaction_id)
+        while record is None and context.is_active():
+            with self._lock:
                 self._lock.wait(0.05)
-            ledger_tx_id = self._ledger_tx_of.get(inner.transaction_id)
-        record = self.ledger.transaction_status(ledger_tx_id) if ledger_tx_id else None
+            record = self.ledger.transaction_status(inner.transaction_id)
         if record is None:
             abort(context, grpc.StatusCode.DEADLINE_EXCEEDED, "not committed", "transaction not committed")
         return gateway_pb2.CommitStatusResponse(result=record.validation_code, block_number=record.block_num)
@@ -281,7 +233,7 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
                     break
                 event = chaincode_event_pb2.ChaincodeEvent(
                     chaincode_id=record.chaincode_name,
-                    tx_id=self._client_tx_of.get(record.tx_id, record.tx_id),
+                    tx_id=record.tx_id,
                     event_name=record.name,
                     payload=record.payload,
                 )
@@ -301,9 +253,7 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         """Where Fabric's gateway starts: the checkpointed transaction's block when it is known, else
         the given block, else (no position, or next-commit) the next block; other positions are refused."""
         if inner.after_transaction_id:
-            with self._lock:
-                ledger_tx_id = self._ledger_tx_of.get(inner.after_transaction_id, inner.after_transaction_id)
-            record = self.ledger.transaction_status(ledger_tx_id)
+            record = self.ledger.transaction_status(inner.after_transaction_id)
             if record is not None:
                 return int(record.block_num)
         position = inner.start_position
@@ -317,15 +267,15 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
 
     # the prepared transaction, shaped as Fabric's gateway shapes it
 
-    def _envelope(self, parsed: ParsedProposal, endorsed: EndorsedTransaction) -> common_pb2.Envelope:
-        without_transient = proposal_pb2.ChaincodeProposalPayload(input=parsed.payload.input)
+    def _envelope(self, proposal: UnpackedProposal, endorsed: EndorsedTransaction) -> common_pb2.Envelope:
+        without_transient = proposal_pb2.ChaincodeProposalPayload(input=proposal.payload.input)
         payload_bytes = without_transient.SerializeToString()
         chaincode_action = proposal_pb2.ChaincodeAction(
             response=_response(endorsed.response),
-            chaincode_id=chaincode_pb2.ChaincodeID(name=parsed.chaincode_name),
+            chaincode_id=chaincode_pb2.ChaincodeID(name=proposal.chaincode_name),
         )
         response_payload = proposal_response_pb2.ProposalResponsePayload(
-            proposal_hash=hashlib.sha256(parsed.header_bytes + payload_bytes).digest(),
+            proposal_hash=proposal.proposal_hash,
             extension=chaincode_action.SerializeToString(),
         ).SerializeToString()
         endorser = self.peer_identity.serialized()
@@ -341,12 +291,12 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         transaction = transaction_pb2.Transaction(
             actions=[
                 transaction_pb2.TransactionAction(
-                    header=parsed.signature_header.SerializeToString(),
+                    header=proposal.signature_header.SerializeToString(),
                     payload=action_payload.SerializeToString(),
                 )
             ]
         )
-        header = common_pb2.Header.FromString(parsed.header_bytes)
+        header = common_pb2.Header.FromString(proposal.header_bytes)
         payload = common_pb2.Payload(header=header, data=transaction.SerializeToString())
         return common_pb2.Envelope(payload=payload.SerializeToString())
 
@@ -383,3 +333,8 @@ def serve(ledger: EmbeddedLedger, tls: TlsMaterial, *, require_client_auth: bool
     port = server.add_secure_port("127.0.0.1:0", credentials)
     server.start()
     return RunningGateway(f"127.0.0.1:{port}", double, server)
+
+
+def _refusal(error: ProposalError) -> str:
+    # The endorser wraps every failed check so (core/endorser/endorser.go preProcess).
+    return f"error validating proposal: {error}"

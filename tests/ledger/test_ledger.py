@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from embedded_ledger import ChaincodeNotFoundError, EmbeddedLedger, Identity
 from embedded_ledger.blocks import block_header_hash
 from hypothesis import given, settings
@@ -182,13 +183,19 @@ def test_pagination_bookmarks_walk_the_range(keys: list[str], page_size: int) ->
         assert walked == sorted(keys, key=lambda k: k.encode())
 
 
-_IDENTITIES: dict[str, Identity] = {}
+_IDENTITIES: dict[str, tuple[Identity, str]] = {}
 
 
 def _identity(ledger: EmbeddedLedger) -> Identity:
+    """One identity for every example: later ledgers trust the CA that issued it, as a channel
+    trusts another organisation's CA (key generation is what makes examples slow)."""
     if "paging" not in _IDENTITIES:
-        _IDENTITIES["paging"] = ledger.identities.enroll("pager", "Org1MSP")
-    return _IDENTITIES["paging"]
+        identity = ledger.identities.enroll("pager", "Org1MSP")
+        _IDENTITIES["paging"] = (identity, ledger.msp_roots("Org1MSP")[0].public_bytes(Encoding.PEM).decode())
+    else:
+        identity, issuer_pem = _IDENTITIES["paging"]
+        ledger.trust_msp_root("Org1MSP", issuer_pem)
+    return identity
 
 
 def test_a_failing_block_write_leaves_no_trace(ledger: EmbeddedLedger, alice: Identity) -> None:

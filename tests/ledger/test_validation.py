@@ -107,7 +107,7 @@ def test_counters_equal_valid_increments(plan: list[tuple[str, str]]) -> None:
     writer set it."""
     with EmbeddedLedger.open(None) as ledger:
         ledger.install(CHAINCODE, KeyValueChaincode())
-        who = IDENTITY_CACHE.setdefault("id", ledger.identities.enroll("h", "Org1MSP"))
+        who = ledger.identities.enroll("h", "Org1MSP")
         txs = [
             ledger.endorse(who, CHAINCODE, "increment", [key])
             if op == "inc"
@@ -123,6 +123,3 @@ def test_counters_equal_valid_increments(plan: list[tuple[str, str]]) -> None:
                 written[key] = b"1" if op == "inc" else b"7"
         for key, value in written.items():
             assert state(ledger, who, key) == value
-
-
-IDENTITY_CACHE: dict[str, Identity] = {}
