@@ -274,6 +274,7 @@ def identity_client_id(settings: Settings, name: str) -> None:
 
 
 from seocho import cli_admin, cli_coins  # noqa: E402,F401  (register their commands on `cli`)
+from seocho import cli_ca as _cli_ca  # noqa: E402,F401  (registers `seocho ca`)
 
 
 def main() -> None:

@@ -22,6 +22,9 @@ Relative paths are relative to the profile's own directory.
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,3 +120,31 @@ def load_profile(path: str | Path) -> Profile:
         gateway=endpoint,
         identities=identities,
     )
+
+
+def add_identities_to_profile(profile_path: Path, identities: dict[str, tuple[str, Path]]) -> None:
+    """Adds or updates `identities` (name -> (MSP id, MSP directory)) in an existing, valid profile.
+
+    Other keys are kept (YAML comments are not). MSP directories under the profile's directory are
+    written relative to it, others absolute, as `load_profile` reads them.
+    """
+    load_profile(profile_path)  # refuse to edit what is not a working profile
+    document = yaml.safe_load(profile_path.read_text(encoding="utf-8"))
+    listed = document.get("identities") or {}
+    base = profile_path.resolve().parent
+    for name, (msp_id, msp_dir) in identities.items():
+        absolute = msp_dir.resolve()
+        shown = absolute.relative_to(base).as_posix() if absolute.is_relative_to(base) else str(absolute)
+        listed[name] = {"msp_id": msp_id, "msp_dir": shown}
+    document["identities"] = listed
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    # Replace atomically, keeping the file's mode: a half-written profile would break every command.
+    descriptor, temporary = tempfile.mkstemp(dir=profile_path.parent, prefix=f".{profile_path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, stat.S_IMODE(profile_path.stat().st_mode))
+        os.replace(temporary, profile_path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
