@@ -69,10 +69,14 @@ def _wait_until_ready(process: subprocess.Popen[bytes], ca: RunningCA, log: Path
 @pytest.fixture(scope="session")
 def fabric_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCA]:
     """A real fabric-ca-server with TLS on a free 127.0.0.1 port, bootstrap identity admin:adminpw."""
+    yield from start_fabric_ca(tmp_path_factory.mktemp("fabric-ca-server"))
+
+
+def start_fabric_ca(home: Path) -> Iterator[RunningCA]:
+    """Run a fabric-ca-server in `home` until the generator is closed (for fixtures that need their own)."""
     server = _ca_bin_dir() / "fabric-ca-server"
     if not os.access(server, os.X_OK):
         pytest.skip(f"fabric-ca-server is not built at {server}; run scripts/build-fabric.sh --ca-only")
-    home = tmp_path_factory.mktemp("fabric-ca-server")
     port, operations_port = _free_port(), _free_port()
     environment = dict(os.environ)
     # The operations (metrics, health) listener has no command-line flag; its default port 9443 may be taken.
