@@ -19,6 +19,7 @@ from fabric_shim.contract_errors import Forbidden
 from fabric_shim.errors import IdentityError
 
 from seocho_coin import (
+    allowances,
     donations,
     earning,
     expiry,
@@ -140,24 +141,34 @@ class SeochoCoinContract(Contract):
         return self._run(ctx, institutions.deactivate_institution, institution_id)
 
     @transaction
+    def reactivate_institution(self, ctx: Context, institution_id: str) -> dict[str, Any]:
+        return self._run(ctx, institutions.reactivate_institution, institution_id)
+
+    @transaction
     def set_institution_staff_msp(self, ctx: Context, institution_id: str, msp_id: str) -> dict[str, Any]:
         return self._run(ctx, institutions.set_institution_staff_msp, institution_id, msp_id)
 
     @transaction
     def set_annual_quota(self, ctx: Context, institution_id: str, year: str, quota: int) -> dict[str, Any]:
-        return self._run(ctx, institutions.set_annual_quota, institution_id, year, quota)
+        return self._run(ctx, allowances.set_annual_quota, institution_id, year, quota)
 
     @transaction
     def allocate_allowance(
         self, ctx: Context, institution_id: str, staff_client_id: str, year: str, coins: int
     ) -> dict[str, Any]:
-        return self._run(ctx, institutions.allocate_allowance, institution_id, staff_client_id, year, coins)
+        return self._run(ctx, allowances.allocate_allowance, institution_id, staff_client_id, year, coins)
+
+    @transaction
+    def reclaim_allowance(
+        self, ctx: Context, institution_id: str, staff_client_id: str, year: str, coins: int
+    ) -> dict[str, Any]:
+        return self._run(ctx, allowances.reclaim_allowance, institution_id, staff_client_id, year, coins)
 
     @transaction(evaluate=True)
     def get_allowance(
         self, ctx: Context, institution_id: str, staff_client_id: str, year: str
     ) -> dict[str, Any]:
-        return self._run(ctx, institutions.get_allowance, institution_id, staff_client_id, year)
+        return self._run(ctx, allowances.get_allowance, institution_id, staff_client_id, year)
 
     @transaction(evaluate=True)
     def get_institution(self, ctx: Context, institution_id: str) -> dict[str, Any]:
@@ -186,6 +197,10 @@ class SeochoCoinContract(Contract):
     @transaction
     def deactivate_member(self, ctx: Context, member_id: str) -> dict[str, Any]:
         return self._run(ctx, members.deactivate_member, member_id)
+
+    @transaction
+    def reactivate_member(self, ctx: Context, member_id: str) -> dict[str, Any]:
+        return self._run(ctx, members.reactivate_member, member_id)
 
     @transaction(evaluate=True)
     def get_member(self, ctx: Context, member_id: str) -> dict[str, Any]:

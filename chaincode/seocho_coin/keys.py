@@ -8,11 +8,11 @@ key (composite, "~" = U+0000)            written by                        read 
 config                                   init_ledger (once)                every transaction
 policy~index, policy~v<version>          init_ledger, set_policy           every transaction
 institution~<id>                         admin                             its movements
-quota~<institution>~<year>               admin, allocate_allowance         allocate_allowance
-allowance~<institution>~<year>~<staff>   allocate_allowance, earn          earn by that staff
+quota~<institution>~<year>               admin, allocate/reclaim_allowance allocate/reclaim_allowance
+allowance~<institution>~<year>~<staff>   allocate/reclaim_allowance, earn  earn by that staff
 member~<id>                              registrar                         the member's txs
-binding~<msp>~<client digest>            registrar (register, rebind,      register, rebind
-                                         deactivate)
+binding~<msp>~<client digest>            registrar (register, rebind,      register, rebind,
+                                         deactivate, reactivate)           reactivate
 balance~<member>                         the member's movements            the member's movements
 hours~<member>~<local date>              earn (hourly activities)          earn for that member
 request~<institution>~<request id>       the movement claiming it          that movement only

@@ -4,12 +4,12 @@ The ledger stores only the member id, its categories (e.g. "senior", never a bir
 SHA-256 digest of the bound client identity id and that identity's MSP (`client_id` may be given as
 ``MSPID:<cid id>``; a bare id means the district MSP, whose CA enrolls residents). Rebinding
 replaces the identity (a lost phone); deactivation blocks every transaction of the member, while
-their coins stay outstanding.
+their coins stay outstanding; reactivation lifts the block.
 
 One identity, one member: a per-identity index key (`binding~<msp>~<digest>`, one per identity, so
 registrations of different residents never share a key) names the member an identity is bound to.
 Binding an identity already bound to another active member is refused (409); rebinding moves the
-index, deactivation removes it.
+index, deactivation removes it, reactivation claims it again (409 if another active member has it).
 """
 
 from __future__ import annotations
@@ -75,6 +75,26 @@ def deactivate_member(tx: Tx, member_id: str) -> dict[str, Any]:
     member = _active(tx, member_id)
     member.active = False
     _release_identity(tx, _binding_key(member), member_id)
+    tx.put(keys.member(member_id), member)
+    return view(member)
+
+
+def reactivate_member(tx: Tx, member_id: str) -> dict[str, Any]:
+    """Let a deactivated member act again through the identity they were bound to (registrar).
+
+    That identity may meanwhile have been bound to another active member: 409, and the registrar
+    rebinds one of them first. The member's coins were kept while inactive.
+    """
+    ids.require_id("member_id", member_id)
+    roles.require_district_role(tx, roles.REGISTRAR)
+    member = tx.require(Member, keys.member(member_id), f"member {member_id}")
+    if member.active:
+        raise Conflict(f"member {member_id} is already active")
+    if not member.msp_id:
+        # A record from before the MSP was kept: pin it now, so the index key is the one used from now on.
+        member.msp_id = tx.config.district_msp
+    _claim_identity(tx, member)
+    member.active = True
     tx.put(keys.member(member_id), member)
     return view(member)
 

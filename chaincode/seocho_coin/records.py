@@ -60,6 +60,9 @@ class QuotaPool:
     year: str
     quota: int
     allocated: int = 0
+    """Held by staff now: allocations minus reclaims (Σ of the year's allowances)."""
+    reclaimed: int = 0
+    """Total ever returned to the pool from unused allowances."""
 
 
 @dataclass
@@ -70,7 +73,10 @@ class Allowance:
     year: str
     staff_digest: str
     allocated: int = 0
+    """Given minus reclaimed; never below `used`."""
     used: int = 0
+    reclaimed: int = 0
+    """Total taken back unused (e.g. when the staff left)."""
 
     @property
     def remaining(self) -> int:

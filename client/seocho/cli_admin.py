@@ -141,6 +141,14 @@ def institution_deactivate(settings: Settings, institution_id: str) -> None:
     _run(settings, lambda c: c.deactivate_institution(institution_id))
 
 
+@institution.command("reactivate")
+@click.argument("institution_id")
+@pass_settings
+def institution_reactivate(settings: Settings, institution_id: str) -> None:
+    """Reactivate a deactivated institution (district admin)."""
+    _run(settings, lambda c: c.reactivate_institution(institution_id))
+
+
 @institution.command("staff-msp")
 @click.argument("institution_id")
 @click.argument("msp_id")
@@ -171,6 +179,19 @@ def institution_allowance(
 ) -> None:
     """Allocate part of the quota to one staff member's attestations."""
     _run(settings, lambda c: c.allocate_allowance(institution_id, staff_client_id, year, coins))
+
+
+@institution.command("reclaim")
+@click.argument("institution_id")
+@click.argument("staff_client_id")
+@click.argument("year")
+@click.argument("coins", type=positive)
+@pass_settings
+def institution_reclaim(
+    settings: Settings, institution_id: str, staff_client_id: str, year: str, coins: int
+) -> None:
+    """Return unused allowance of a staff member (e.g. one who left) to the institution's quota."""
+    _run(settings, lambda c: c.reclaim_allowance(institution_id, staff_client_id, year, coins))
 
 
 @institution.command("statement")
@@ -223,6 +244,14 @@ def member_categories(settings: Settings, member_id: str, categories: tuple[str,
 def member_deactivate(settings: Settings, member_id: str) -> None:
     """Deactivate a member (registrar); their coins stay outstanding."""
     _run(settings, lambda c: c.deactivate_member(member_id))
+
+
+@member.command("reactivate")
+@click.argument("member_id")
+@pass_settings
+def member_reactivate(settings: Settings, member_id: str) -> None:
+    """Reactivate a member on the identity they were bound to (registrar)."""
+    _run(settings, lambda c: c.reactivate_member(member_id))
 
 
 @member.command("show")

@@ -93,6 +93,10 @@ class Coin:
     def deactivate_institution(self, institution_id: str) -> Document:
         return self._submit("deactivate_institution", institution_id)
 
+    def reactivate_institution(self, institution_id: str) -> Document:
+        """Let a deactivated institution attest, sell and receive again (district admin)."""
+        return self._submit("reactivate_institution", institution_id)
+
     def set_institution_staff_msp(self, institution_id: str, msp_id: str) -> Document:
         """Change the MSP whose identities count as the institution's staff (district admin)."""
         return self._submit("set_institution_staff_msp", institution_id, msp_id)
@@ -104,6 +108,13 @@ class Coin:
         self, institution_id: str, staff_client_id: str, year: str, coins: int
     ) -> Document:
         return self._submit("allocate_allowance", institution_id, staff_client_id, year, coins)
+
+    def reclaim_allowance(self, institution_id: str, staff_client_id: str, year: str, coins: int) -> Document:
+        """Return `coins` of a staff identity's unused allowance to the institution's `year` pool.
+
+        Admin or a manager of the institution; fails with a conflict when fewer coins are unused.
+        """
+        return self._submit("reclaim_allowance", institution_id, staff_client_id, year, coins)
 
     def get_allowance(self, institution_id: str, staff_client_id: str, year: str) -> Document:
         return self._evaluate("get_allowance", institution_id, staff_client_id, year)
@@ -126,6 +137,13 @@ class Coin:
 
     def deactivate_member(self, member_id: str) -> Document:
         return self._submit("deactivate_member", member_id)
+
+    def reactivate_member(self, member_id: str) -> Document:
+        """Let a deactivated member act again through their bound identity (registrar).
+
+        Fails with a conflict when that identity now belongs to another active member.
+        """
+        return self._submit("reactivate_member", member_id)
 
     def get_member(self, member_id: str) -> Document:
         return self._evaluate("get_member", member_id)

@@ -226,3 +226,48 @@ def test_compact_stats_refuses_an_unfinished_month(ledger: Path) -> None:
     code, _, err = run("compact-stats", this_month, ledger=ledger, identity="admin")
     assert code == 3 and err.startswith("error: ")
     assert run("compact-stats", "2020-01", ledger=ledger, identity="alice")[0] == 4
+
+
+def test_institution_reclaim_returns_unused_allowance(ledger: Path) -> None:
+    staff_id = client_id(ledger, "staff")
+    year = str((datetime.now(UTC) + timedelta(hours=9)).year)
+    assert (
+        run("institution", "allowance", "wc-01", staff_id, year, "100", ledger=ledger, identity="admin")[0]
+        == 0
+    )
+    code, out, err = run(
+        "--json", "institution", "reclaim", "wc-01", staff_id, year, "60", ledger=ledger, identity="staff"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["allocated"], result["reclaimed"], result["unallocated"]) == (40, 60, 960)
+    code, _, err = run(
+        "institution", "reclaim", "wc-01", staff_id, year, "41", ledger=ledger, identity="admin"
+    )
+    assert code == 6 and err.startswith("error: ")  # more than unused: a conflict
+
+
+def test_member_reactivate(ledger: Path) -> None:
+    alice = client_id(ledger, "alice")
+    assert (
+        run("member", "register", "M-1", alice, "--category", "senior", ledger=ledger, identity="registrar")[
+            0
+        ]
+        == 0
+    )
+    assert run("member", "deactivate", "M-1", ledger=ledger, identity="registrar")[0] == 0
+    assert run("member", "reactivate", "M-1", ledger=ledger, identity="admin")[0] == 4  # registrar only
+    code, out, err = run("--json", "member", "reactivate", "M-1", ledger=ledger, identity="registrar")
+    assert code == 0, err
+    assert json.loads(out)["active"] is True
+    assert run("--json", "balance", "M-1", ledger=ledger, identity="alice")[0] == 0
+
+
+def test_institution_reactivate(ledger: Path) -> None:
+    assert run("institution", "deactivate", "wc-01", ledger=ledger, identity="admin")[0] == 0
+    code, out, err = run("--json", "institution", "reactivate", "wc-01", ledger=ledger, identity="admin")
+    assert code == 0, err
+    assert json.loads(out)["active"] is True
+    assert (
+        run("institution", "reactivate", "wc-01", ledger=ledger, identity="admin")[0] == 6
+    )  # already active

@@ -47,6 +47,12 @@ def world() -> Iterator[tuple[CoinNetwork, dict[str, str]]]:
         net.submit("cc_staff", "earn", "M-001", "course_session", 5, EVIDENCE, "e2")
         net.submit("m1", "pay", "M-001", "cc-01", 1000, 1, "gym", "p2")
         net.submit("cc_staff", "create_payment_request", "K-1", 1000, 1, "gym", "2026-03-01T00:00:00+09:00")
+        # A deactivated member and a deactivated institution, for the reactivations.
+        net.enroll("m3", DISTRICT, role="member")
+        net.submit("registrar", "register_member", "M-003", ["senior"], net.client_id("m3"))
+        net.submit("registrar", "deactivate_member", "M-003")
+        net.submit("admin", "register_institution", "old-01", "other", [], False, False, 0, DISTRICT)
+        net.submit("admin", "deactivate_institution", "old-01")
         clock.advance(minutes=2)  # p2 is now older than the settlement cutoff margin
         extras = {
             "donation_tx": donation_tx,
@@ -74,10 +80,17 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ),
         ("update_institution", ["cc-01", ["course_session"], True, False], frozenset({"admin"}), {}),
         ("deactivate_institution", ["wc-01"], frozenset({"admin"}), {}),
+        ("reactivate_institution", ["old-01"], frozenset({"admin"}), {}),
         ("set_institution_staff_msp", ["cc-01", DISTRICT], frozenset({"admin"}), {}),
         ("set_annual_quota", ["cc-01", "2026", 200_000], frozenset({"admin"}), {}),
         (
             "allocate_allowance",
+            ["cc-01", x["staff_cid"], "2026", 10],
+            frozenset({"admin", "manager_here"}),
+            {},
+        ),
+        (
+            "reclaim_allowance",
             ["cc-01", x["staff_cid"], "2026", 10],
             frozenset({"admin", "manager_here"}),
             {},
@@ -94,6 +107,7 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ("rebind_member", ["M-001", x["new_cid"]], frozenset({"registrar"}), {}),
         ("set_member_categories", ["M-001", ["resident"]], frozenset({"registrar"}), {}),
         ("deactivate_member", ["M-002"], frozenset({"registrar"}), {}),
+        ("reactivate_member", ["M-003"], frozenset({"registrar"}), {}),
         ("get_member", ["M-001"], frozenset({"registrar", "admin", "auditor", "member_self"}), {}),
         # staff_other's institution may not attest course sessions: the attesting institution matters.
         ("earn", ["M-001", "course_session", 1, EVIDENCE, "e-new"], frozenset(staff_and_managers), {}),

@@ -39,6 +39,17 @@ CASES = [
     ("cc_manager", "request_settlement", ["cc-01", "S-1"], 400),  # missing cutoff
     ("admin", "set_policy", ["{not json"], 400),
     ("admin", "allocate_allowance", ["cc-01", "QUJD", "24", 1], 400),
+    ("admin", "reclaim_allowance", ["cc-01", "QUJD", "24", 1], 400),
+    ("admin", "reclaim_allowance", ["cc-01", "QUJD", "2024", 0], 400),
+    ("admin", "reclaim_allowance", ["cc-01", "not base64!", "2024", 1], 400),
+    ("admin", "reclaim_allowance", ["cc-01", "QUJD", "2024", 1], 409),  # nothing allocated to reclaim
+    ("admin", "reclaim_allowance", ["nope-01", "QUJD", "2024", 1], 404),
+    ("registrar", "reactivate_member", ["M-001"], 409),  # already active
+    ("registrar", "reactivate_member", ["M-404"], 404),
+    ("registrar", "reactivate_member", [TOO_LONG_ID], 400),
+    ("admin", "reactivate_institution", ["cc-01"], 409),  # already active
+    ("admin", "reactivate_institution", ["nope-01"], 404),
+    ("admin", "reactivate_institution", ["x 1"], 400),
     ("admin", "compact_stats", ["March"], 400),
     ("admin", "no_such_function", [], 400),
 ]
