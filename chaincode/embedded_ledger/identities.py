@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509.oid import NameOID
+from fabric_gateway.signing import sign_low_s
 from fabric_protos.msp import identities_pb2
 
 from embedded_ledger.keystore import KeyStore
 from embedded_ledger.store import LedgerStore
 
 FABRIC_CA_ATTRIBUTES_OID = x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1")
-_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _VALIDITY = dt.timedelta(days=365 * 10)
 
 
@@ -51,13 +50,6 @@ class Identity:
     def sign(self, message: bytes) -> bytes:
         """ECDSA-SHA256 over `message`, DER-encoded with low S (peers reject high-S signatures)."""
         return sign_low_s(self._private_key, message)
-
-
-def sign_low_s(private_key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
-    r, s = decode_dss_signature(private_key.sign(message, ec.ECDSA(hashes.SHA256())))
-    if s > _P256_ORDER // 2:
-        s = _P256_ORDER - s
-    return encode_dss_signature(r, s)
 
 
 class LocalCA:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,11 +48,19 @@ class ChaincodeNotFoundError(LookupError):
 
 
 class EndorsementError(Exception):
-    """The chaincode answered with status >= 400, so the transaction cannot be submitted."""
+    """The chaincode answered with status >= 400, so the transaction cannot be submitted.
 
-    def __init__(self, response: Response) -> None:
+    `transaction` is what the simulation produced (its read/write set shows what was not written).
+    """
+
+    def __init__(self, transaction: EndorsedTransaction) -> None:
+        response = transaction.response
         super().__init__(f"endorsement failed with status {response.status}: {response.message}")
-        self.response = response
+        self.transaction = transaction
+
+    @property
+    def response(self) -> Response:
+        return self.transaction.response
 
 
 class CommitError(Exception):
@@ -67,7 +75,7 @@ class CommitError(Exception):
 
 @dataclass(frozen=True)
 class EndorsedTransaction:
-    """A simulated transaction with a successful response, ready to be committed."""
+    """A simulated transaction; with a successful response it is ready to be committed."""
 
     tx_id: str
     chaincode_name: str
@@ -89,8 +97,11 @@ class EmbeddedLedger:
     All methods are thread-safe; transactions are simulated and committed one at a time.
     """
 
-    def __init__(self, store: LedgerStore, keys: KeyStore, channel_id: str) -> None:
+    def __init__(
+        self, store: LedgerStore, keys: KeyStore, channel_id: str, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.channel_id = channel_id
+        self._clock = clock or _utc_now
         self._store = store
         self._lock = threading.RLock()
         self._chaincodes: dict[str, ChaincodeRuntime] = {}
@@ -101,15 +112,24 @@ class EmbeddedLedger:
                 self._write_block([], [])  # so transaction blocks start at 1 as on a channel
 
     @classmethod
-    def open(cls, path: str | Path | None, channel_id: str = "seocho") -> EmbeddedLedger:
-        """Open (or create) the ledger kept in directory `path`; None = in memory, gone on close."""
+    def open(
+        cls,
+        path: str | Path | None,
+        channel_id: str = "seocho",
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> EmbeddedLedger:
+        """Open (or create) the ledger kept in directory `path`; None = in memory, gone on close.
+
+        `clock` stamps the proposals built here for local identities (default: the wall clock, UTC).
+        """
         if path is None:
             store = LedgerStore(None)
-            return cls(store, DatabaseKeyStore(store), channel_id)
+            return cls(store, DatabaseKeyStore(store), channel_id, clock)
         directory = Path(path)
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         store = LedgerStore(directory / DATABASE_FILE)
-        return cls(store, DirectoryKeyStore(directory / KEYSTORE_DIRECTORY), channel_id)
+        return cls(store, DirectoryKeyStore(directory / KEYSTORE_DIRECTORY), channel_id, clock)
 
     def __enter__(self) -> EmbeddedLedger:
         return self
@@ -143,8 +163,7 @@ class EmbeddedLedger:
         transient: Mapping[str, bytes] | None = None,
     ) -> Response:
         """Run a query as `identity`: build and sign its proposal, then `evaluate_proposal`."""
-        built = build_proposal(identity, self.channel_id, chaincode_name, function, args, transient)
-        return self.evaluate_proposal(built.signed_proposal)
+        return self.evaluate_proposal(self._propose(identity, chaincode_name, function, args, transient))
 
     def endorse(
         self,
@@ -155,8 +174,7 @@ class EmbeddedLedger:
         transient: Mapping[str, bytes] | None = None,
     ) -> EndorsedTransaction:
         """Endorse as `identity`: build and sign its proposal, then `endorse_proposal`."""
-        built = build_proposal(identity, self.channel_id, chaincode_name, function, args, transient)
-        return self.endorse_proposal(built.signed_proposal)
+        return self.endorse_proposal(self._propose(identity, chaincode_name, function, args, transient))
 
     def evaluate_proposal(self, signed_proposal: proposal_pb2.SignedProposal) -> Response:
         """Check a client's proposal as a peer does, simulate it and return the chaincode's
@@ -175,7 +193,7 @@ class EmbeddedLedger:
         """
         endorsed = self._process(signed_proposal)
         if not endorsed.response.ok:
-            raise EndorsementError(endorsed.response)
+            raise EndorsementError(endorsed)
         return endorsed
 
     # -- channel membership -----------------------------------------------------------------------
@@ -238,17 +256,17 @@ class EmbeddedLedger:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _simulate(
+    def _propose(
         self,
         identity: Identity,
         chaincode_name: str,
         function: str,
         args: Sequence[str | bytes],
         transient: Mapping[str, bytes] | None,
-    ) -> EndorsedTransaction:
-        """The simulated transaction whatever the chaincode's status (tests inspect failed ones)."""
-        built = build_proposal(identity, self.channel_id, chaincode_name, function, args, transient)
-        return self._process(built.signed_proposal)
+    ) -> proposal_pb2.SignedProposal:
+        return build_proposal(
+            identity, self.channel_id, chaincode_name, function, args, transient, timestamp=self._clock()
+        ).signed_proposal
 
     def _process(self, signed: proposal_pb2.SignedProposal) -> EndorsedTransaction:
         """Check `signed` as an endorser does, then run it with the client's tx id and headers."""
@@ -351,3 +369,7 @@ class EmbeddedLedger:
         self._store.write_block(block, list(validation.updates.values()), validation.history, events)
         logger.debug("committed block %d with %d transactions", number, len(records))
         return block
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

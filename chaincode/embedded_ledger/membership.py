@@ -19,20 +19,14 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from fabric_gateway.signing import is_low_s
 from fabric_protos.msp import identities_pb2
 from google.protobuf.message import DecodeError
 
 from embedded_ledger.proposal_validation import ProposalError
 from embedded_ledger.store import LedgerStore
 
-# Group orders (SEC 2) of the curves Fabric supports, for the low-S rule.
-_CURVE_ORDERS: dict[str, int] = {
-    "secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
-    "secp384r1": int(
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973", 16
-    ),
-}
+SUPPORTED_CURVES = frozenset({"secp256r1", "secp384r1"})
 
 
 class IdentityError(ProposalError):
@@ -115,14 +109,14 @@ def verify_signature(certificate: x509.Certificate, message: bytes, signature: b
     """`IdentityError` unless `signature` is a low-S ECDSA-SHA256 signature of `message` by the
     key of `certificate`."""
     public_key = certificate.public_key()
-    if not isinstance(public_key, ec.EllipticCurvePublicKey) or public_key.curve.name not in _CURVE_ORDERS:
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or public_key.curve.name not in SUPPORTED_CURVES:
         raise IdentityError("access denied: the creator's key is not a P-256 or P-384 ECDSA key")
     try:
-        _, s = decode_dss_signature(signature)
         public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+        low_s = is_low_s(signature, public_key.curve)
     except (InvalidSignature, ValueError):
         raise IdentityError("access denied: the creator's signature is invalid") from None
-    if s > _CURVE_ORDERS[public_key.curve.name] // 2:
+    if not low_s:
         raise IdentityError("access denied: invalid S, the signature is not in low-S form")
 
 

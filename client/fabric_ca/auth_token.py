@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 
 from cryptography.hazmat.primitives.asymmetric import ec
-
-from .signing import sign_low_s
+from fabric_gateway.signing import sign_low_s
 
 
 def _b64(data: bytes) -> str:

@@ -67,6 +67,11 @@ def to_low_s(signature: bytes, curve: ec.EllipticCurve) -> bytes:
     return signature
 
 
+def sign_low_s(private_key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
+    """ECDSA over SHA-256(`message`) with a P-256 or P-384 key, DER-encoded, low-S: what Fabric verifies."""
+    return to_low_s(private_key.sign(message, ec.ECDSA(hashes.SHA256())), private_key.curve)
+
+
 def is_low_s(signature: bytes, curve: ec.EllipticCurve) -> bool:
     """Whether the S of a DER ECDSA signature lies in the lower half of the curve's order."""
     _, s = decode_dss_signature(signature)

@@ -30,6 +30,11 @@ class Actor:
     client_id: str
 
 
+def client_id_of(serialized_identity: bytes) -> str:
+    """The id the chaincode binds members and allowances to: Go's `cid.GetID()` of that identity."""
+    return str(ClientIdentity(serialized_identity).id)
+
+
 class Cast(Protocol):
     def join(self, name: str, msp_id: str, attributes: dict[str, str]) -> Actor:
         """The identity `name` of `msp_id` whose certificate carries `attributes` (`seocho.*`)."""
@@ -44,8 +49,7 @@ class EmbeddedCast:
 
     def join(self, name: str, msp_id: str, attributes: dict[str, str]) -> Actor:
         identity = self.ledger.identities.enroll(name, msp_id, attributes)
-        client_id = str(ClientIdentity(identity.serialized()).id)
-        return Actor(name, Coin(EmbeddedBackend(self.ledger, identity)), client_id)
+        return Actor(name, Coin(EmbeddedBackend(self.ledger, identity)), client_id_of(identity.serialized()))
 
 
 class NetworkCast:

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from seocho.backend import EmbeddedBackend, GatewayBackend, connect_gateway, open_embedded_ledger
+from seocho.cast import client_id_of
 from seocho.coin import Coin
 from seocho.demo import run_demo, run_demo_on_network
 from seocho.errors import ConnectionFailedError, SeochoError
@@ -245,9 +246,7 @@ def identity_enroll(settings: Settings, name: str, msp: str, attrs: tuple[str, .
             enrolled = ledger.identities.enroll(name, msp, attributes)
         except ValueError as exc:
             raise SeochoError(str(exc)) from None
-        from fabric_shim.cid import ClientIdentity
-
-        settings.show({"name": name, "msp_id": msp, "client_id": ClientIdentity(enrolled.serialized()).id})
+        settings.show({"name": name, "msp_id": msp, "client_id": client_id_of(enrolled.serialized())})
 
 
 @identity.command("list")
@@ -268,9 +267,7 @@ def identity_client_id(settings: Settings, name: str) -> None:
             enrolled = ledger.identities.get(name)
         except KeyError as exc:
             raise SeochoError(str(exc.args[0])) from None
-        from fabric_shim.cid import ClientIdentity
-
-        click.echo(ClientIdentity(enrolled.serialized()).id)
+        click.echo(client_id_of(enrolled.serialized()))
 
 
 from seocho import cli_admin, cli_coins  # noqa: E402,F401  (register their commands on `cli`)

@@ -94,19 +94,11 @@ class Demo:
     def enroll(self, name: str, msp_id: str, **attributes: str) -> Actor:
         return self.cast.join(name, msp_id, {f"seocho.{k}": v for k, v in attributes.items()})
 
-    @staticmethod
-    def as_(actor: Actor) -> Coin:
-        return actor.coin
-
-    @staticmethod
-    def client_id(actor: Actor) -> str:
-        return actor.client_id
-
     def run(self) -> dict[str, Any]:
         say = self.say
-        admin = self.as_(self.enroll("district-admin", DISTRICT_MSP, role="admin"))
-        registrar = self.as_(self.enroll("district-registrar", DISTRICT_MSP, role="registrar"))
-        auditor = self.as_(self.enroll("district-auditor", DISTRICT_MSP, role="auditor"))
+        admin = self.enroll("district-admin", DISTRICT_MSP, role="admin").coin
+        registrar = self.enroll("district-registrar", DISTRICT_MSP, role="registrar").coin
+        auditor = self.enroll("district-auditor", DISTRICT_MSP, role="auditor").coin
 
         policy = admin.init_ledger(DISTRICT_MSP)["policy"]
         say(
@@ -120,7 +112,7 @@ class Demo:
             identity = self.enroll(
                 plan.staff, plan.msp_id, role="staff", institution=plan.institution_id, manager="true"
             )
-            staff[plan.institution_id] = self.as_(identity)
+            staff[plan.institution_id] = identity.coin
             admin.register_institution(
                 plan.institution_id,
                 plan.institution_type,
@@ -131,7 +123,7 @@ class Demo:
                 staff_msp=plan.msp_id,
             )
             if plan.annual_quota:
-                admin.allocate_allowance(plan.institution_id, self.client_id(identity), self.year, 2_000)
+                admin.allocate_allowance(plan.institution_id, identity.client_id, self.year, 2_000)
         say(
             f"{len(INSTITUTIONS)} partner institutions join: a community centre, a welfare centre, "
             "a carbon-zero shop and the Community Chest"
@@ -141,8 +133,8 @@ class Demo:
         for member_id in SENIORS + RESIDENTS:
             identity = self.enroll(f"member-{member_id}", DISTRICT_MSP, role="member")
             category = "senior" if member_id in SENIORS else "resident"
-            registrar.register_member(member_id, [category], self.client_id(identity))
-            members[member_id] = self.as_(identity)
+            registrar.register_member(member_id, [category], identity.client_id)
+            members[member_id] = identity.coin
         say(
             f"The registrar enrolls {len(SENIORS)} senior members and {len(RESIDENTS)} younger residents "
             "under pseudonymous IDs (no personal data on the ledger)"

@@ -29,7 +29,7 @@ from fabric_ca import (
     load_msp,
 )
 from fabric_ca.certificates import build_csr
-from fabric_ca.signing import is_low_s, sign_low_s
+from fabric_gateway.signing import is_low_s, sign_low_s
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -29,7 +29,7 @@ EVIDENCE = "ab" * 32
 
 
 class Clock:
-    """A settable wall clock standing in for `datetime` inside the ledger's proposal builder."""
+    """A settable clock: `now` stamps the ledger's proposals, `peer_now` is the endorsing peer's clock."""
 
     def __init__(self, start: datetime) -> None:
         self.moment = start
@@ -46,17 +46,10 @@ class Clock:
     def advance(self, **delta: float) -> None:
         self.moment += timedelta(**delta)
 
-    def datetime_class(self) -> type[datetime]:
-        clock = self
-
-        class ClockDatetime(datetime):
-            @classmethod
-            def now(cls, tz: Any = None) -> ClockDatetime:  # type: ignore[override]
-                clock.moment += timedelta(milliseconds=1)
-                m = clock.moment + clock.client_offset
-                return cls(m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond, tzinfo=UTC)
-
-        return ClockDatetime
+    def now(self) -> datetime:
+        """The client's clock, read for every proposal: one millisecond later each time."""
+        self.moment += timedelta(milliseconds=1)
+        return self.moment + self.client_offset
 
 
 def kst(*args: int) -> datetime:
@@ -89,7 +82,7 @@ class CoinNetwork:
 
     @classmethod
     def open(cls, clock: Clock) -> CoinNetwork:
-        ledger = EmbeddedLedger.open(None)
+        ledger = EmbeddedLedger.open(None, clock=clock.now)
         contract = SeochoCoinContract(clock=clock.peer_now)
         ledger.install(CHAINCODE, ContractChaincode(contract))
         return cls(ledger, clock, contract=contract)
@@ -121,6 +114,13 @@ class CoinNetwork:
             return self.ledger.endorse(self.people[who], CHAINCODE, fn, [encode_arg(a) for a in args])
         except EndorsementError as exc:
             raise CallFailed(exc.response) from None
+
+    def simulate(self, who: str, fn: str, *args: Any) -> EndorsedTransaction:
+        """The endorsement's outcome, refused or not (a refusal's write set shows what was not written)."""
+        try:
+            return self.ledger.endorse(self.people[who], CHAINCODE, fn, [encode_arg(a) for a in args])
+        except EndorsementError as exc:
+            return exc.transaction
 
     def submit(self, who: str, fn: str, *args: Any) -> Any:
         endorsed = self.endorse(who, fn, *args)

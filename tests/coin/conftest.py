@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import embedded_ledger.proposal
 import pytest
 from coin_network import Clock, CoinNetwork, build_world, kst
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    pinned = Clock(kst(2024, 3, 4, 10))
-    monkeypatch.setattr(embedded_ledger.proposal, "datetime", pinned.datetime_class())
-    return pinned
+def clock() -> Clock:
+    return Clock(kst(2024, 3, 4, 10))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from coin_network import CHAINCODE, DISTRICT, EVIDENCE, PARTNERS, CoinNetwork, encode_arg
+from coin_network import DISTRICT, EVIDENCE, PARTNERS, CoinNetwork
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -128,7 +128,7 @@ def test_changing_the_staff_msp_moves_who_counts_as_staff(net: CoinNetwork) -> N
 def test_out_of_range_timestamps_are_bad_requests(
     net: CoinNetwork, who: str, fn: str, args: list[object]
 ) -> None:
-    simulated = net.ledger._simulate(net.people[who], CHAINCODE, fn, [encode_arg(a) for a in args], None)
+    simulated = net.simulate(who, fn, *args)
     assert simulated.response.status == 400, simulated.response.message
     assert simulated.rwset.is_read_only
 

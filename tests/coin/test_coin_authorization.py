@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import embedded_ledger.proposal
 import pytest
 from coin_network import DISTRICT, EVIDENCE, Clock, CoinNetwork, build_world, kst
 
@@ -31,36 +30,34 @@ EVERYONE = frozenset(ROLES)
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[CoinNetwork, dict[str, str]]]:
     clock = Clock(kst(2024, 3, 4, 10))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedded_ledger.proposal, "datetime", clock.datetime_class())
-        net = build_world(CoinNetwork.open(clock))
-        net.submit("cc_staff", "earn", "M-001", "volunteer_hour", 4, EVIDENCE, "e1")
-        net.submit("m1", "pay", "M-001", "cc-01", 1000, 2, "gym", "p1")
-        clock.advance(minutes=2)
-        net.submit("cc_manager", "request_settlement", "cc-01", "S-1", "")
-        net.submit("m1", "donate", "M-001", "charity-01", 1, "d1")
-        donation_tx = net.last_event()[1]["tx_id"]
-        net.submit("admin", "set_policy", {"effective_from": "now", "expiry_years": 1})
-        clock.set(kst(2026, 2, 1, 10))  # the 2024 lot has expired; March 2024 is over
-        net.submit("admin", "allocate_allowance", "cc-01", net.client_id("cc_staff"), "2026", 100)
-        net.submit("admin", "allocate_allowance", "cc-01", net.client_id("cc_manager"), "2026", 100)
-        net.submit("cc_staff", "earn", "M-001", "course_session", 5, EVIDENCE, "e2")
-        net.submit("m1", "pay", "M-001", "cc-01", 1000, 1, "gym", "p2")
-        net.submit("cc_staff", "create_payment_request", "K-1", 1000, 1, "gym", "2026-03-01T00:00:00+09:00")
-        # A deactivated member and a deactivated institution, for the reactivations.
-        net.enroll("m3", DISTRICT, role="member")
-        net.submit("registrar", "register_member", "M-003", ["senior"], net.client_id("m3"))
-        net.submit("registrar", "deactivate_member", "M-003")
-        net.submit("admin", "register_institution", "old-01", "other", [], False, False, 0, DISTRICT)
-        net.submit("admin", "deactivate_institution", "old-01")
-        clock.advance(minutes=2)  # p2 is now older than the settlement cutoff margin
-        extras = {
-            "donation_tx": donation_tx,
-            "staff_cid": net.client_id("cc_staff"),
-            "new_cid": net.client_id("unknown"),
-        }
-        yield net, extras
-        net.ledger.close()
+    net = build_world(CoinNetwork.open(clock))
+    net.submit("cc_staff", "earn", "M-001", "volunteer_hour", 4, EVIDENCE, "e1")
+    net.submit("m1", "pay", "M-001", "cc-01", 1000, 2, "gym", "p1")
+    clock.advance(minutes=2)
+    net.submit("cc_manager", "request_settlement", "cc-01", "S-1", "")
+    net.submit("m1", "donate", "M-001", "charity-01", 1, "d1")
+    donation_tx = net.last_event()[1]["tx_id"]
+    net.submit("admin", "set_policy", {"effective_from": "now", "expiry_years": 1})
+    clock.set(kst(2026, 2, 1, 10))  # the 2024 lot has expired; March 2024 is over
+    net.submit("admin", "allocate_allowance", "cc-01", net.client_id("cc_staff"), "2026", 100)
+    net.submit("admin", "allocate_allowance", "cc-01", net.client_id("cc_manager"), "2026", 100)
+    net.submit("cc_staff", "earn", "M-001", "course_session", 5, EVIDENCE, "e2")
+    net.submit("m1", "pay", "M-001", "cc-01", 1000, 1, "gym", "p2")
+    net.submit("cc_staff", "create_payment_request", "K-1", 1000, 1, "gym", "2026-03-01T00:00:00+09:00")
+    # A deactivated member and a deactivated institution, for the reactivations.
+    net.enroll("m3", DISTRICT, role="member")
+    net.submit("registrar", "register_member", "M-003", ["senior"], net.client_id("m3"))
+    net.submit("registrar", "deactivate_member", "M-003")
+    net.submit("admin", "register_institution", "old-01", "other", [], False, False, 0, DISTRICT)
+    net.submit("admin", "deactivate_institution", "old-01")
+    clock.advance(minutes=2)  # p2 is now older than the settlement cutoff margin
+    extras = {
+        "donation_tx": donation_tx,
+        "staff_cid": net.client_id("cc_staff"),
+        "new_cid": net.client_id("unknown"),
+    }
+    yield net, extras
+    net.ledger.close()
 
 
 def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[str, int]]]:

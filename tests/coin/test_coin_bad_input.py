@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from coin_network import CHAINCODE, DISTRICT, EVIDENCE, CoinNetwork, encode_arg
+from coin_network import DISTRICT, EVIDENCE, CoinNetwork
 
 TOO_LONG_ID = "M" * 65
 
@@ -60,8 +60,7 @@ def test_bad_input_fails_cleanly_and_writes_nothing(
     net: CoinNetwork, who: str, fn: str, args: list[object], status: int
 ) -> None:
     before = net.query("auditor", "audit_supply")
-    # The ledger's own simulation entry point shows the write set a failed proposal would have had.
-    simulated = net.ledger._simulate(net.people[who], CHAINCODE, fn, [encode_arg(a) for a in args], None)
+    simulated = net.simulate(who, fn, *args)
     assert simulated.response.status == status, simulated.response.message
     assert simulated.response.message and "internal" not in simulated.response.message
     assert simulated.rwset.is_read_only

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import embedded_ledger.proposal
-import pytest
 from coin_network import EVIDENCE, CallFailed, Clock, CoinNetwork, build_world, kst
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -56,13 +54,11 @@ def attempt(net: CoinNetwork, op: tuple[str, str, int, str], n: int) -> tuple[in
 @given(st.lists(operation, min_size=1, max_size=14))
 def test_random_sequences_keep_every_invariant(ops: list[tuple[str, str, int, str]]) -> None:
     clock = Clock(kst(2024, 3, 4, 10))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedded_ledger.proposal, "datetime", clock.datetime_class())
-        net = build_world(CoinNetwork.open(clock))
-        try:
-            run(net, ops)
-        finally:
-            net.ledger.close()
+    net = build_world(CoinNetwork.open(clock))
+    try:
+        run(net, ops)
+    finally:
+        net.ledger.close()
 
 
 def run(net: CoinNetwork, ops: list[tuple[str, str, int, str]]) -> None:

@@ -6,7 +6,6 @@ predicted by a small model, keep Σ allocated ≤ quota and used ≤ allocated f
 
 from __future__ import annotations
 
-import embedded_ledger.proposal
 import pytest
 from coin_network import DISTRICT, EVIDENCE, CallFailed, Clock, CoinNetwork, build_world, kst
 from hypothesis import HealthCheck, given, settings
@@ -98,14 +97,12 @@ step = st.one_of(
 @given(st.lists(step, min_size=1, max_size=14), st.sampled_from(["admin", "cc_manager"]))
 def test_random_steps_keep_the_pool_invariant(steps: list[tuple[str, str, int]], manager: str) -> None:
     clock = Clock(kst(2024, 3, 4, 10))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embedded_ledger.proposal, "datetime", clock.datetime_class())
-        net = build_world(CoinNetwork.open(clock))
-        try:
-            net.submit("admin", "set_annual_quota", "cc-01", "2024", 3_500)
-            run(net, steps, manager)
-        finally:
-            net.ledger.close()
+    net = build_world(CoinNetwork.open(clock))
+    try:
+        net.submit("admin", "set_annual_quota", "cc-01", "2024", 3_500)
+        run(net, steps, manager)
+    finally:
+        net.ledger.close()
 
 
 def run(net: CoinNetwork, steps: list[tuple[str, str, int]], manager: str) -> None:

@@ -12,34 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import double_fixtures
 import fabric_gateway as fg
 import pytest
-from asset_chaincode import CHAINCODE_NAME, new_chaincode
-from embedded_ledger import EmbeddedLedger
-from gateway_double import GatewayDouble, RunningGateway, serve
+from asset_chaincode import CHAINCODE_NAME
+from gateway_double import GatewayDouble, RunningGateway
 from gateway_target import GatewayTarget
-from tls_pki import TlsMaterial, make_tls_material
+from tls_pki import TlsMaterial
 
-CHANNEL = "seocho"
-
-
-@pytest.fixture(scope="session")
-def tls() -> TlsMaterial:
-    return make_tls_material()
-
-
-@pytest.fixture
-def ledger() -> Iterator[EmbeddedLedger]:
-    with EmbeddedLedger.open(None, channel_id=CHANNEL) as opened:
-        opened.install(CHAINCODE_NAME, new_chaincode())
-        yield opened
-
-
-@pytest.fixture
-def running(ledger: EmbeddedLedger, tls: TlsMaterial) -> Iterator[RunningGateway]:
-    server = serve(ledger, tls)
-    yield server
-    server.stop()
+CHANNEL = double_fixtures.CHANNEL
+# The double's fixtures, shared with the other folder that starts it.
+tls, ledger, running = double_fixtures.tls, double_fixtures.ledger, double_fixtures.running
 
 
 def _real_peer() -> GatewayTarget | None:

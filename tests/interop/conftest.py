@@ -18,14 +18,17 @@ import pytest
 # The gateway double and its test chaincode live with the gateway tests; share them, not copies.
 sys.path.insert(0, str(Path(__file__).parent.parent / "gateway"))
 
-from asset_chaincode import CHAINCODE_NAME, new_chaincode
+import double_fixtures
+from asset_chaincode import CHAINCODE_NAME
 from embedded_ledger import EmbeddedLedger, Identity
-from gateway_double import RunningGateway, serve
+from gateway_double import RunningGateway
 from interop_python_client import python_gateway
 from node_gateway_client import NODE_PROJECT, NodeGatewayClient, NodeIdentity
-from tls_pki import TlsMaterial, make_tls_material
+from tls_pki import TlsMaterial
 
-CHANNEL = "seocho"
+CHANNEL = double_fixtures.CHANNEL
+# The double's fixtures, shared with the other folder that starts it.
+tls, ledger, running = double_fixtures.tls, double_fixtures.ledger, double_fixtures.running
 
 
 @pytest.fixture(scope="session")
@@ -47,25 +50,6 @@ def node_modules_installed() -> Path:
     if installed.returncode != 0:
         pytest.fail(f"npm ci failed in {NODE_PROJECT}:\n{installed.stderr}")
     return NODE_PROJECT / "node_modules"
-
-
-@pytest.fixture(scope="session")
-def tls() -> TlsMaterial:
-    return make_tls_material()
-
-
-@pytest.fixture
-def ledger() -> Iterator[EmbeddedLedger]:
-    with EmbeddedLedger.open(None, channel_id=CHANNEL) as opened:
-        opened.install(CHAINCODE_NAME, new_chaincode())
-        yield opened
-
-
-@pytest.fixture
-def running(ledger: EmbeddedLedger, tls: TlsMaterial) -> Iterator[RunningGateway]:
-    server = serve(ledger, tls)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

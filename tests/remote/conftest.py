@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import embedded_ledger.proposal
 import pytest
 from embedded_ledger import EmbeddedLedger
 from embedded_ledger.remote import RemoteChaincode
@@ -44,11 +43,9 @@ def chaincode_server(
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def clock() -> Clock:
     # The chaincode process checks proposal timestamps against its own (real) clock.
-    pinned = Clock(datetime.now(UTC))
-    monkeypatch.setattr(embedded_ledger.proposal, "datetime", pinned.datetime_class())
-    return pinned
+    return Clock(datetime.now(UTC))
 
 
 @pytest.fixture
@@ -63,7 +60,7 @@ def remote(chaincode_server: ChaincodeProcess, pki: ChaincodePKI) -> Iterator[Re
 @pytest.fixture
 def net(remote: RemoteChaincode, clock: Clock) -> Iterator[CoinNetwork]:
     """The standard coin world of `build_world`, built over the wire."""
-    ledger = EmbeddedLedger.open(None)
+    ledger = EmbeddedLedger.open(None, clock=clock.now)
     ledger.install(CHAINCODE, remote)
     try:
         yield build_world(CoinNetwork(ledger, clock))
