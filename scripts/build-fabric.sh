@@ -1,29 +1,23 @@
 #!/usr/bin/env bash
-# Builds the pinned Hyperledger Fabric and Fabric CA binaries from their Go modules into a cache
-# outside the repository, rebuilding only what is missing.
+# Gets the pinned Hyperledger Fabric binaries into a cache outside the repository, once per machine:
+# Fabric CA is built from its Go module; Fabric itself (peer, orderer, ...) is installed from its release
+# archive by scripts/install-fabric.sh (the Go module proxy refuses Fabric's own modules).
 #
-#   scripts/build-fabric.sh                 build Fabric CA and Fabric
+#   scripts/build-fabric.sh                 build Fabric CA and install Fabric
 #   scripts/build-fabric.sh --ca-only       build only Fabric CA
-#   scripts/build-fabric.sh --print-path ca print where a component goes (ca | fabric | builder) and exit
+#   scripts/build-fabric.sh --print-path ca print where a component is (ca | fabric | builder) and exit
 #   scripts/build-fabric.sh -h | --help    show this help
 #
 # Layout (SEOCHO_FABRIC_CACHE defaults to ~/.cache/seocho-fabric):
 #   $SEOCHO_FABRIC_CACHE/ca-<version>/bin/{fabric-ca-server,fabric-ca-client}
-#   $SEOCHO_FABRIC_CACHE/fabric-<version>/bin/{peer,orderer,configtxgen,osnadmin}
-#   $SEOCHO_FABRIC_CACHE/fabric-<version>/builder/bin/{detect,build,release}   (the ccaas builder;
-#       the peer's chaincode.externalBuilders path is the "builder" directory)
+#   $SEOCHO_FABRIC_CACHE/fabric-<version>/bin/{peer,orderer,configtxgen,osnadmin,...}
+#   $SEOCHO_FABRIC_CACHE/fabric-<version>/builders/ccaas/bin/{detect,build,release}   (the ccaas builder;
+#       the peer's chaincode.externalBuilders path is the "builders/ccaas" directory)
 set -euo pipefail
 
 # --- Pins -------------------------------------------------------------------------------------------
-# Fabric's module path has no /v2 suffix, so the go command cannot use the v2.5.16 tag: pin its commit.
-readonly FABRIC_VERSION=2.5.16
-readonly FABRIC_COMMIT=f871cf92a026aba7b12e6f06d71ded3e6e659d71
-readonly FABRIC_MODULE=github.com/hyperledger/fabric
 readonly FABRIC_CA_VERSION=1.5.15
 readonly FABRIC_CA_MODULE=github.com/hyperledger/fabric-ca
-
-readonly FABRIC_COMMANDS=(peer orderer configtxgen osnadmin)
-readonly CCAAS_BUILDER_COMMANDS=(detect build release)
 readonly FABRIC_CA_COMMANDS=(fabric-ca-server fabric-ca-client)
 # ----------------------------------------------------------------------------------------------------
 
@@ -33,8 +27,9 @@ source "$SCRIPT_DIR/lib/go-module-build.sh"
 
 CACHE_ROOT=${SEOCHO_FABRIC_CACHE:-$HOME/.cache/seocho-fabric}
 CA_BIN_DIR=$CACHE_ROOT/ca-$FABRIC_CA_VERSION/bin
-FABRIC_BIN_DIR=$CACHE_ROOT/fabric-$FABRIC_VERSION/bin
-BUILDER_DIR=$CACHE_ROOT/fabric-$FABRIC_VERSION/builder
+FABRIC_DIR=$(SEOCHO_FABRIC_CACHE=$CACHE_ROOT "$SCRIPT_DIR/install-fabric.sh" --print-path)
+FABRIC_BIN_DIR=$FABRIC_DIR/bin
+BUILDER_DIR=$FABRIC_DIR/builders/ccaas
 
 usage() {
     sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -93,11 +88,7 @@ main() {
     progress "Fabric CA $FABRIC_CA_VERSION ready in $CA_BIN_DIR"
     [[ $ca_only == yes ]] && return 0
 
-    build_missing "$FABRIC_MODULE" "$FABRIC_COMMIT" "$FABRIC_BIN_DIR" \
-        "$FABRIC_MODULE/cmd" "${FABRIC_COMMANDS[@]}" || exit 1
-    build_missing "$FABRIC_MODULE" "$FABRIC_COMMIT" "$BUILDER_DIR/bin" \
-        "$FABRIC_MODULE/ccaas_builder/cmd" "${CCAAS_BUILDER_COMMANDS[@]}" || exit 1
-    progress "Fabric $FABRIC_VERSION ready in $FABRIC_BIN_DIR (ccaas builder: $BUILDER_DIR)"
+    SEOCHO_FABRIC_CACHE=$CACHE_ROOT "$SCRIPT_DIR/install-fabric.sh"
 }
 
 main "$@"

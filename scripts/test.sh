@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command (README and CI run exactly this).
-# Sets up .venv, builds the Fabric binaries this machine can build, runs the linters, then every test
+# Sets up .venv, builds Fabric CA and installs the Fabric release, runs the linters, then every test
 # (including the slow ones marked `fabric`). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
-scripts/build-fabric.sh --ca-only
+scripts/build-fabric.sh
 
 echo "test: ruff"
 .venv/bin/ruff check .
