@@ -15,7 +15,8 @@ import io
 import json
 import sys
 import tarfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,50 @@ from .binaries import CommandError
 from .configs import node_environment
 from .layout import NetworkLayout
 from .processes import ProcessSpec
-from .topology import Organization, Topology
+from .topology import ChaincodeSpec, Organization, Topology
 
 # What runs inside the chaincode server: the coin rules and the generic shim they run on.
 CHAINCODE_PACKAGES = ("seocho_coin", "fabric_shim")
+
+
+@dataclass(frozen=True)
+class ChaincodeService:
+    """A chaincode to deploy: its definition, the command that serves it, and a digest of its code.
+
+    The first service of a network (index 0) serves on each organisation's chaincode-server port of the
+    topology; further ones on the ports after it.
+    """
+
+    spec: ChaincodeSpec
+    command: tuple[str, ...]
+    digest: str
+    index: int = 0
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name}_{self.digest}"
+
+    @property
+    def version(self) -> str:
+        return f"{self.spec.version}+{self.digest}"
+
+    def server_id(self, org: Organization) -> str:
+        base = org.chaincode_server.node_id
+        return base if self.index == 0 else f"{self.spec.name}.{base}"
+
+    def server_address(self, org: Organization) -> tuple[str, int]:
+        return org.chaincode_server.address.rsplit(":", 1)[0], org.chaincode_server.port + self.index
+
+
+def coin_service(topology: Topology) -> ChaincodeService:
+    """The Seocho Coin chaincode, served by `seocho-chaincode` from this Python environment."""
+    executable = Path(sys.executable).with_name("seocho-chaincode")
+    command = (str(executable),) if executable.exists() else (sys.executable, "-m", "seocho_coin.server")
+    district_msp = topology.organizations[0].msp_id
+    return ChaincodeService(
+        topology.chaincode, command, source_digest(), environment={"SEOCHO_DISTRICT_MSP": district_msp}
+    )
 
 
 @dataclass(frozen=True)
@@ -72,12 +113,13 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def build_package(layout: NetworkLayout, org: Organization, label: str) -> tuple[Path, str]:
+def build_package(layout: NetworkLayout, org: Organization, service: ChaincodeService) -> tuple[Path, str]:
     """Writes the organisation's ccaas package and returns (path, package ID)."""
     server = layout.node(org.chaincode_server.node_id)
     client = layout.node(f"chaincode-client.{org.domain}")
+    host, port = service.server_address(org)
     connection = {
-        "address": org.chaincode_server.address,
+        "address": f"{host}:{port}",
         "dial_timeout": "10s",
         "tls_required": True,
         "client_auth_required": True,
@@ -86,6 +128,7 @@ def build_package(layout: NetworkLayout, org: Organization, label: str) -> tuple
         "client_cert": client.tls_cert.read_text(encoding="utf-8"),
     }
     code = _tar_gz({"connection.json": json.dumps(connection, indent=2).encode()})
+    label = service.label
     metadata = json.dumps({"type": "ccaas", "label": label}).encode()
     package = _tar_gz({"metadata.json": metadata, "code.tar.gz": code})
     directory = layout.chaincode_dir(org)
@@ -110,9 +153,8 @@ def installed(peer_admin: PeerAdmin) -> list[str]:
     return [entry["package_id"] for entry in document.get("installed_chaincodes") or []]
 
 
-def committed(peer_admin: PeerAdmin, topology: Topology) -> CommittedDefinition | None:
+def committed(peer_admin: PeerAdmin, topology: Topology, name: str) -> CommittedDefinition | None:
     """The chaincode's committed definition on the channel, or None before the first commit."""
-    name = topology.chaincode.name
     try:
         output = peer_admin.run(
             ["lifecycle", "chaincode", "querycommitted", "-C", topology.channel, "-n", name, "-O", "json"]
@@ -127,8 +169,9 @@ def committed(peer_admin: PeerAdmin, topology: Topology) -> CommittedDefinition 
     )
 
 
-def _definition_flags(topology: Topology, version: str, sequence: int) -> list[str]:
-    spec = topology.chaincode
+def _definition_flags(topology: Topology, service: ChaincodeService, sequence: int) -> list[str]:
+    spec = service.spec
+    version = service.version
     return [
         "--channelID",
         topology.channel,
@@ -143,7 +186,9 @@ def _definition_flags(topology: Topology, version: str, sequence: int) -> list[s
     ]
 
 
-def approve(peer_admin: PeerAdmin, topology: Topology, package_id: str, version: str, sequence: int) -> None:
+def approve(
+    peer_admin: PeerAdmin, topology: Topology, service: ChaincodeService, package_id: str, sequence: int
+) -> None:
     peer_admin.run(
         [
             "lifecycle",
@@ -152,14 +197,14 @@ def approve(peer_admin: PeerAdmin, topology: Topology, package_id: str, version:
             *peer_admin.orderer_flags_any(),
             "--package-id",
             package_id,
-            *_definition_flags(topology, version, sequence),
+            *_definition_flags(topology, service, sequence),
         ],
         timeout=180,
     )
 
 
 def commit(
-    peer_admin: PeerAdmin, layout: NetworkLayout, topology: Topology, version: str, sequence: int
+    peer_admin: PeerAdmin, layout: NetworkLayout, topology: Topology, service: ChaincodeService, sequence: int
 ) -> None:
     # One peer of each organisation endorses the commit (the LifecycleEndorsement policy is MAJORITY).
     endorsers = [org.peers[0] for org in topology.organizations]
@@ -169,40 +214,30 @@ def commit(
             "chaincode",
             "commit",
             *peer_admin.orderer_flags_any(),
-            *_definition_flags(topology, version, sequence),
+            *_definition_flags(topology, service, sequence),
             *tls_flags_for(layout, endorsers),
         ],
         timeout=180,
     )
 
 
-def chaincode_server_process(
-    layout: NetworkLayout, org: Organization, package_id: str, district_msp: str
+def server_process(
+    layout: NetworkLayout, org: Organization, service: ChaincodeService, package_id: str
 ) -> ProcessSpec:
-    """`seocho-chaincode` for one organisation: mutual TLS, only its own peers' client certificate CA."""
-    server = org.chaincode_server
-    files = layout.node(server.node_id)
-    environment = node_environment() | {
-        "CHAINCODE_ID": package_id,
-        "CHAINCODE_SERVER_ADDRESS": server.address,
-        "CHAINCODE_TLS_KEY": str(files.tls_key),
-        "CHAINCODE_TLS_CERT": str(files.tls_cert),
-        "CHAINCODE_CLIENT_CA_CERT": str(files.tls_ca),
-        "SEOCHO_DISTRICT_MSP": district_msp,
-        "PYTHONUNBUFFERED": "1",
-    }
-    executable = Path(sys.executable).with_name("seocho-chaincode")
-    command = (
-        [str(executable)]
-        if executable.exists()
-        else [sys.executable, "-c", "from seocho_coin.server import main; main()"]
+    """The organisation's server of `service`: mutual TLS, trusting only its organisation's CA."""
+    tls = layout.node(org.chaincode_server.node_id)
+    files = layout.node(service.server_id(org))
+    host, port = service.server_address(org)
+    environment = (
+        node_environment()
+        | dict(service.environment)
+        | {
+            "CHAINCODE_ID": package_id,
+            "CHAINCODE_SERVER_ADDRESS": f"{host}:{port}",
+            "CHAINCODE_TLS_KEY": str(tls.tls_key),
+            "CHAINCODE_TLS_CERT": str(tls.tls_cert),
+            "CHAINCODE_CLIENT_CA_CERT": str(tls.tls_ca),
+            "PYTHONUNBUFFERED": "1",
+        }
     )
-    return ProcessSpec(server.node_id, command, environment, files.root, files.log, files.pid)
-
-
-def package_label(topology: Topology, digest: str) -> str:
-    return f"{topology.chaincode.name}_{digest}"
-
-
-def chaincode_version(topology: Topology, digest: str) -> str:
-    return f"{topology.chaincode.version}+{digest}"
+    return ProcessSpec(service.server_id(org), service.command, environment, files.root, files.log, files.pid)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from .binaries import CommandError, FabricBinaries, find_binaries, run_tool
 from .configs import CHANNEL_PROFILE, ca_process, orderer_process, peer_process, write_configtx
 from .layout import NetworkLayout, default_network_home
 from .processes import ProcessSpec, running_pid, start, stop, tail
-from .topology import LOOPBACK, Organization, Topology, load_topology
+from .topology import LOOPBACK, Organization, Peer, Topology, load_topology
 
 Say = Callable[[str], None]
 STARTUP_TIMEOUT = 60.0
@@ -76,8 +75,8 @@ class Network:
         for org in self.topology.organizations:
             if org.ca.node_id == node_id:
                 return [org.ca.port, org.ca.operations_port]
-            if org.chaincode_server.node_id == node_id:
-                return [org.chaincode_server.port]
+            if node_id.endswith(org.chaincode_server.node_id):
+                return []  # a chaincode server's port depends on which chaincode it serves
             for o in org.orderers:
                 if o.node_id == node_id:
                     return [o.port, o.cluster_port, o.admin_port, o.operations_port]
@@ -91,8 +90,12 @@ class Network:
         files = {ca.node_id: ca_process_pid(self.layout, ca.org) for ca in self.topology.cas}
         for node_id in self.topology.node_ids()[len(self.topology.cas) :]:
             files[node_id] = self.layout.node(node_id).pid
-        for org in self.topology.organizations:
-            files[org.chaincode_server.node_id] = self.layout.node(org.chaincode_server.node_id).pid
+        servers = [org.chaincode_server.node_id for org in self.topology.organizations]
+        nodes = self.layout.root / "nodes"
+        # Servers of further chaincodes (tests, benchmarks) live beside the coin's, as NAME.chaincode.DOMAIN.
+        servers += sorted(p.name for p in nodes.glob("*.chaincode.*")) if nodes.is_dir() else []
+        for node_id in servers:
+            files[node_id] = self.layout.node(node_id).pid
         return files
 
     def log_file(self, node_id: str) -> Path:
@@ -258,101 +261,27 @@ class Network:
 
     # ---- deploy --------------------------------------------------------------------------------------
 
-    def _district_admin(self) -> PeerAdmin:
-        return PeerAdmin(self.binaries, self.layout, self.topology.organizations[0].peers[0], self.topology)
+    def peer_admin(self, peer: Peer) -> PeerAdmin:
+        return PeerAdmin(self.binaries, self.layout, peer, self.topology)
 
-    def committed(self) -> lifecycle.CommittedDefinition | None:
-        return lifecycle.committed(self._district_admin(), self.topology)
-
-    def deploy(self, force_new_sequence: bool = False) -> None:
-        digest = lifecycle.source_digest()
-        label = lifecycle.package_label(self.topology, digest)
-        version = lifecycle.chaincode_version(self.topology, digest)
-        current = self.committed()
-        if current is not None and current.version == version and not force_new_sequence:
-            self.say(f"deploy: {current.name} {current.version} (sequence {current.sequence}) is committed")
-            self._serve_all(label)
-            self._init_ledger()
-            return
-        sequence = current.sequence + 1 if current is not None else 1
-        self.say(f"deploy: {self.topology.chaincode.name} {version}, sequence {sequence}")
-        package_ids: dict[str, str] = {}
-        for org in self.topology.organizations:
-            path, package_id = lifecycle.build_package(self.layout, org, label)
-            package_ids[org.msp_id] = package_id
-            for peer in org.peers:
-                admin = PeerAdmin(self.binaries, self.layout, peer, self.topology)
-                did = "installed" if lifecycle.install(admin, path, package_id) else "already installed"
-                self.say(f"  {peer.node_id}: {did} {package_id[:40]}...")
-        self._serve_all(label)
-        for org in self.topology.organizations:
-            admin = PeerAdmin(self.binaries, self.layout, org.peers[0], self.topology)
-            lifecycle.approve(admin, self.topology, package_ids[org.msp_id], version, sequence)
-            self.say(f"  {org.msp_id}: approved sequence {sequence}")
-        lifecycle.commit(self._district_admin(), self.layout, self.topology, version, sequence)
-        self.say(f"  committed sequence {sequence} with policy {self.topology.chaincode.endorsement_policy}")
-        self._wait_committed_everywhere(sequence)
-        self._init_ledger()
-
-    def _wait_committed_everywhere(self, sequence: int) -> None:
-        for peer in self.topology.peers:
-            admin = PeerAdmin(self.binaries, self.layout, peer, self.topology)
-
-            def done(admin: PeerAdmin = admin) -> bool:
-                definition = lifecycle.committed(admin, self.topology)
-                return definition is not None and definition.sequence >= sequence
-
-            wait_until(done, f"definition on {peer.node_id}", STARTUP_TIMEOUT, lambda: True)
-
-    def _serve_all(self, label: str) -> None:
-        for org in self.topology.organizations:
-            _, package_id = lifecycle.build_package(self.layout, org, label)
-            self._serve(org, package_id)
-
-    def _serve(self, org: Organization, package_id: str) -> None:
-        served = self.layout.chaincode_dir(org) / "serving"
-        spec = lifecycle.chaincode_server_process(
-            self.layout, org, package_id, self.topology.organizations[0].msp_id
+    def committed(self, name: str | None = None) -> lifecycle.CommittedDefinition | None:
+        district_peer = self.topology.organizations[0].peers[0]
+        return lifecycle.committed(
+            self.peer_admin(district_peer), self.topology, name or self.topology.chaincode.name
         )
-        running = running_pid(spec.pid_file) is not None
-        if running and served.exists() and served.read_text().strip() == package_id:
-            self.say(f"  {spec.node_id}: serving {package_id[:40]}...")
-            return
-        if running:
-            stop(spec.pid_file)
-        self._check_ports_free(spec.node_id)
-        start(spec)
-        port = org.chaincode_server.port
 
-        def listening() -> bool:
-            with socket.socket() as probe:
-                return probe.connect_ex((LOOPBACK, port)) == 0
+    def deploy(
+        self, force_new_sequence: bool = False, service: lifecycle.ChaincodeService | None = None
+    ) -> None:
+        """Deploys `service` (the coin chaincode by default): see `deployment.deploy`."""
+        from .deployment import deploy
 
-        try:
-            wait_until(
-                listening, f"{spec.node_id} listening", 30, lambda: running_pid(spec.pid_file) is not None
-            )
-        except NotReadyError as exc:
-            raise NetworkError(f"{exc}; last lines of {spec.log_file}:\n{tail(spec.log_file, 15)}") from None
-        served.write_text(package_id + "\n")
-        self.say(f"  {spec.node_id}: serving on {org.chaincode_server.address} (mutual TLS)")
+        deploy(self, service or lifecycle.coin_service(self.topology), force_new_sequence)
 
     def _restart_chaincode_servers_if_deployed(self) -> None:
-        for org in self.topology.organizations:
-            served = self.layout.chaincode_dir(org) / "serving"
-            if served.exists():
-                self._serve(org, served.read_text().strip())
+        from .deployment import resume_servers
 
-    def _init_ledger(self) -> None:
-        seocho = Path(sys.executable).with_name("seocho")
-        command = [str(seocho), "--profile", str(self.layout.profile), "--as", "district-admin", "init"]
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-        if finished.returncode == 0:
-            self.say("  ledger initialised by district-admin (policy version 1)")
-        elif finished.returncode == 6:  # conflict: initialised before
-            self.say("  ledger already initialised")
-        else:
-            raise NetworkError(f"seocho init failed (exit {finished.returncode}): {finished.stderr.strip()}")
+        resume_servers(self)
 
     # ---- down ----------------------------------------------------------------------------------------
 
