@@ -8,6 +8,7 @@ returns the chaincode's payload; a refusal becomes a `RejectedError`, a commit f
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,22 +83,39 @@ def _sdk_error(error: fg.GatewayError) -> SeochoError:
     return SeochoError(f"the gateway refused the transaction ({error.code.name}): {error.message}")
 
 
+# The gateway's words when the endorsing peers' answers differ. With a deterministic chaincode that means
+# one peer simulated on an older block than another: the other organisation's peer may commit the block
+# that the previous transaction of this client is in a few milliseconds later than the gateway's own.
+_ENDORSERS_DISAGREED = "failed to collect enough transaction endorsements"
+_DISAGREEMENT_BACKOFF_SECONDS = (0.1, 0.3, 0.9)
+
+
 class GatewayBackend:
-    """Submits through a Fabric peer's Gateway service, waiting for the commit."""
+    """Submits through a Fabric peer's Gateway service, waiting for the commit.
+
+    When the endorsing peers disagree, the proposal is sent again (a new transaction, nothing was
+    submitted) up to three times, after the lagging peer has had time to catch up.
+    """
 
     def __init__(self, contract: fg.Contract, *, retry_on_mvcc_conflict: int = 0) -> None:
         self.contract = contract
         self.retry_on_mvcc_conflict = retry_on_mvcc_conflict
 
     def submit(self, function: str, args: Sequence[str]) -> bytes:
-        try:
-            return self.contract.submit_transaction(
-                function, *args, retry_on_mvcc_conflict=self.retry_on_mvcc_conflict
-            )
-        except fg.CommitError as exc:
-            raise CommitConflictError(exc.transaction_id, exc.code_name) from None
-        except fg.GatewayError as exc:
-            raise _sdk_error(exc) from None
+        for pause in (*_DISAGREEMENT_BACKOFF_SECONDS, None):
+            try:
+                return self.contract.submit_transaction(
+                    function, *args, retry_on_mvcc_conflict=self.retry_on_mvcc_conflict
+                )
+            except fg.CommitError as exc:
+                raise CommitConflictError(exc.transaction_id, exc.code_name) from None
+            except fg.EndorseError as exc:
+                if pause is None or _ENDORSERS_DISAGREED not in exc.message:
+                    raise _sdk_error(exc) from None
+                time.sleep(pause)
+            except fg.GatewayError as exc:
+                raise _sdk_error(exc) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def evaluate(self, function: str, args: Sequence[str]) -> bytes:
         try:
