@@ -7,8 +7,10 @@ them, but fail when CI=true: CI must never pass by skipping.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,9 @@ from seocho.coin import Coin
 from seocho.profile import load_profile
 from seocho_network import Network
 from seocho_network.binaries import MissingBinariesError, find_binaries
-from seocho_network.topology import Organization, Topology, load_topology
+from seocho_network.crypto import OrganizationCrypto
+from seocho_network.lifecycle import ChaincodeService
+from seocho_network.topology import ChaincodeSpec, Organization, Topology, load_topology
 
 # Far from the topology's own ports, so a developer's network can run beside the tests'.
 TEST_PORT_OFFSET = 30_000
@@ -107,3 +111,37 @@ def start_session_network(home: Path) -> Iterator[RunningNetwork]:
         yield running
     finally:
         network.down()  # the logs stay in pytest's temporary directory (it keeps the last three)
+
+
+@dataclass(frozen=True)
+class NetworkClient:
+    """A client identity of the session network, enrolled from the district's CA."""
+
+    msp_id: str
+    msp_dir: Path
+    address: str
+    tls_root: Path
+    server_name: str
+    channel: str
+
+
+def deploy_test_chaincode(running: RunningNetwork, name: str, source: Path, factory: str, index: int) -> None:
+    """Serves `source`'s `factory()` chaincode as `name` on the network, beside the coin (same policy)."""
+    spec = ChaincodeSpec(name, "1.0", running.topology.chaincode.endorsement_policy)
+    program = (
+        f"import sys; sys.path.insert(0, {str(source.parent)!r}); "
+        f"from {source.stem} import {factory}; from fabric_shim.server import run; run({factory}())"
+    )
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    running.network.deploy(service=ChaincodeService(spec, (sys.executable, "-c", program), digest, index))
+
+
+def enroll_client(running: RunningNetwork, name: str) -> NetworkClient:
+    """A plain client (no seocho attributes) of the district's organisation."""
+    org, layout = running.district, running.network.layout
+    files = layout.org_user(org, name)
+    OrganizationCrypto(layout, org).issue(name, "client", files, tls=False)
+    peer = org.peers[0]
+    return NetworkClient(
+        org.msp_id, files.msp, peer.address, layout.org_ca_cert(org), peer.node_id, running.topology.channel
+    )

@@ -23,13 +23,16 @@ from embedded_ledger import (
     EmbeddedLedger,
     EndorsedTransaction,
     EndorsementError,
+    IdentityError,
     Member,
     ProposalError,
     UnpackedProposal,
     unpack_proposal,
 )
+from embedded_ledger.rwset_proto import tx_read_write_set
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
+from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import (
     chaincode_event_pb2,
     chaincode_pb2,
@@ -143,7 +146,12 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             unpacked_request(request.proposed_transaction, request.transaction_id)
             response = self.ledger.evaluate_proposal(request.proposed_transaction)
         except ProposalError as refused:
-            abort(context, grpc.StatusCode.ABORTED, "failed to evaluate transaction", _refusal(refused))
+            abort(
+                context,
+                grpc.StatusCode.ABORTED,
+                "failed to evaluate transaction",
+                _refusal(refused, request.proposed_transaction, self.ledger.channel_id),
+            )
         if not response.ok:
             abort(
                 context, grpc.StatusCode.UNKNOWN, "evaluate call to endorser returned an error",
@@ -157,7 +165,12 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             proposal = unpacked_request(request.proposed_transaction, request.transaction_id)
             endorsed = self.ledger.endorse_proposal(request.proposed_transaction)
         except ProposalError as refused:
-            abort(context, grpc.StatusCode.ABORTED, "failed to endorse transaction", _refusal(refused))
+            abort(
+                context,
+                grpc.StatusCode.ABORTED,
+                "failed to endorse transaction",
+                _refusal(refused, request.proposed_transaction, self.ledger.channel_id),
+            )
         except EndorsementError as failed:
             abort(
                 context, grpc.StatusCode.ABORTED, "failed to endorse transaction, see attached details",
@@ -270,7 +283,10 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
     def _envelope(self, proposal: UnpackedProposal, endorsed: EndorsedTransaction) -> common_pb2.Envelope:
         without_transient = proposal_pb2.ChaincodeProposalPayload(input=proposal.payload.input)
         payload_bytes = without_transient.SerializeToString()
+        # As a peer builds it: the response, the read/write set and the chaincode's event.
         chaincode_action = proposal_pb2.ChaincodeAction(
+            results=tx_read_write_set(endorsed.rwset).SerializeToString(),
+            events=endorsed.event.SerializeToString() if endorsed.event is not None else b"",
             response=_response(endorsed.response),
             chaincode_id=chaincode_pb2.ChaincodeID(name=proposal.chaincode_name),
         )
@@ -335,6 +351,14 @@ def serve(ledger: EmbeddedLedger, tls: TlsMaterial, *, require_client_auth: bool
     return RunningGateway(f"127.0.0.1:{port}", double, server)
 
 
-def _refusal(error: ProposalError) -> str:
-    # The endorser wraps every failed check so (core/endorser/endorser.go preProcess).
+def _refusal(error: ProposalError, signed: proposal_pb2.SignedProposal, channel: str) -> str:
+    # The endorser wraps every failed check so (core/endorser/endorser.go preProcess). An identity or
+    # signature failure tells the client only who was refused: the reason is in the peer's log alone.
+    if isinstance(error, IdentityError):
+        try:
+            creator = unpack_proposal(signed).creator
+            msp_id = identities_pb2.SerializedIdentity.FromString(creator).mspid
+        except ProposalError:
+            msp_id = ""
+        return f"error validating proposal: access denied: channel [{channel}] creator org [{msp_id}]"
     return f"error validating proposal: {error}"
