@@ -29,7 +29,7 @@ PEOPLE = {
         "PartnersMSP",
         {"seocho.role": "staff", "seocho.institution": "wc-01", "seocho.manager": "true"},
     ),
-    "alice": ("SeochoDistrictMSP", {"seocho.role": "member"}),
+    "M-1": ("SeochoDistrictMSP", {"seocho.role": "member"}),
 }
 
 
@@ -95,10 +95,10 @@ def test_coin_operations_through_the_gateway(
             "PartnersMSP",
         ),
         ("admin", "institution", "allowance", "wc-01", client_id(ledger, "staff"), year, "100"),
-        ("registrar", "member", "register", "M-1", client_id(ledger, "alice"), "--category", "senior"),
+        ("registrar", "member", "register", "M-1", client_id(ledger, "M-1"), "--category", "senior"),
         ("staff", "earn", "M-1", "volunteer_hour", "3", "--evidence", "cd" * 32, "--request-id", "VOL-1"),
         (
-            "alice",
+            "M-1",
             "pay",
             "M-1",
             "wc-01",
@@ -115,7 +115,7 @@ def test_coin_operations_through_the_gateway(
     for who, *args in steps:
         code, out, err = seocho(profile, who, *args)
         assert code == 0, (args, err)
-    code, out, _ = seocho(profile, "alice", "balance", "M-1")
+    code, out, _ = seocho(profile, "M-1", "balance", "M-1")
     assert code == 0 and json.loads(out)["coins"] == 5
 
     checkpoint = tmp_path / "events.checkpoint"
@@ -131,7 +131,7 @@ def test_coin_operations_through_the_gateway(
 def test_refusals_keep_the_chaincode_status_and_exit_code(profile: Path) -> None:
     assert seocho(profile, "admin", "init")[0] == 0
     code, _, err = seocho(
-        profile, "alice", "institution", "register", "x-1", "welfare_centre", "--staff-msp", "PartnersMSP"
+        profile, "M-1", "institution", "register", "x-1", "welfare_centre", "--staff-msp", "PartnersMSP"
     )
     assert code == 4 and err.startswith("error: ") and err.count("\n") == 1
     code, _, err = seocho(profile, "admin", "balance", "NOBODY")
