@@ -21,7 +21,8 @@ from fabric_shim.contract import ContractChaincode
 from seocho_coin.contract import SeochoCoinContract
 
 from seocho.errors import CommitConflictError, ConnectionFailedError, SeochoError, rejected
-from seocho.profile import Profile
+from seocho.i18n import _
+from seocho.profile import Profile, ProfileError
 
 CHAINCODE_NAME = "seocho"
 
@@ -70,16 +71,49 @@ class EmbeddedBackend:
 # Fabric's gateway reports a chaincode's failure in the peer's ErrorDetail as "chaincode response 403, ...".
 _CHAINCODE_RESPONSE = re.compile(r"chaincode response (\d{3}), (.*)", re.DOTALL)
 _UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# What Fabric v2.5's gateway answers when the profile names a channel or chaincode the peer does not have.
+_NO_CHANNEL = "failed to get config for channel"
+_NO_CHAINCODE = "No metadata was found for chaincode"
+_NOT_LAUNCHED = "could not launch chaincode"
 
 
-def _sdk_error(error: fg.GatewayError) -> SeochoError:
+def _said(details: Sequence[fg.ErrorDetail]) -> str:
+    return "; ".join(f"{d.address} ({d.msp_id}): {d.message}" for d in details)
+
+
+def _sdk_error(error: fg.GatewayError, channel: str = "", chaincode: str = "") -> SeochoError:
     for detail in error.details:
         match = _CHAINCODE_RESPONSE.search(detail.message)
         if match:
             return rejected(int(match.group(1)), match.group(2).strip())
+    not_launched = [d for d in error.details if _NOT_LAUNCHED in d.message]
+    if not_launched:
+        return ConnectionFailedError(
+            _("the chaincode is not running: {details}").format(details=_said(not_launched))
+        )
+    if _NO_CHANNEL in error.message:
+        return ProfileError(
+            _("the peer has no channel {channel!r}: check channel in the network profile").format(
+                channel=channel
+            )
+        )
+    if _NO_CHAINCODE in error.message:
+        return ProfileError(
+            _("the peer knows no chaincode {chaincode!r} on channel {channel!r}: check the network profile")
+            .format(chaincode=chaincode, channel=channel)
+        )  # fmt: skip
+    said = f" ({_said(error.details)})" if error.details else ""
     if error.code in _UNREACHABLE:
-        return ConnectionFailedError(f"the peer did not answer ({error.code.name.lower()}): {error.message}")
-    return SeochoError(f"the gateway refused the transaction ({error.code.name}): {error.message}")
+        return ConnectionFailedError(
+            _("the peer did not answer ({code}): {message}").format(
+                code=error.code.name.lower(), message=error.message + said
+            )
+        )
+    return SeochoError(
+        _("the gateway refused the transaction ({code}): {message}").format(
+            code=error.code.name, message=error.message + said
+        )
+    )
 
 
 class GatewayBackend:
@@ -97,13 +131,16 @@ class GatewayBackend:
         except fg.CommitError as exc:
             raise CommitConflictError(exc.transaction_id, exc.code_name) from None
         except fg.GatewayError as exc:
-            raise _sdk_error(exc) from None
+            raise self._error(exc) from None
+
+    def _error(self, error: fg.GatewayError) -> SeochoError:
+        return _sdk_error(error, self.contract.channel_id, self.contract.chaincode_name)
 
     def evaluate(self, function: str, args: Sequence[str]) -> bytes:
         try:
             return self.contract.evaluate_transaction(function, *args)
         except fg.GatewayError as exc:
-            raise _sdk_error(exc) from None
+            raise self._error(exc) from None
 
 
 @contextmanager

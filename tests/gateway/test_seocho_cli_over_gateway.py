@@ -6,6 +6,7 @@ Identities are MSP directories and the peer is named by a profile, exactly as on
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from embedded_ledger import EmbeddedLedger
+from embedded_ledger import EmbeddedLedger, RemoteChaincode
 from fabric_ca import Enrollment
 from fabric_shim.cid import ClientIdentity
 from gateway_double import RunningGateway, serve
@@ -223,3 +224,39 @@ def test_the_network_demo_checks_the_cast_first(
     expected = "identity district-admin's certificate lacks the attributes the demo needs: seocho.role=admin"
     assert result.stderr == f"error: {expected}\n"
     assert ledger.height == 1  # nothing was submitted
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_chaincode_server_that_is_down_is_exit_8_with_the_peers_detail(
+    profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger]
+) -> None:
+    running, ledger = coin_peer
+    package_id = "seocho_1.0:" + "ab" * 32
+    server = RemoteChaincode(f"127.0.0.1:{_closed_port()}", package_id, dial_timeout=1.0)
+    ledger.install(CHAINCODE_NAME, server)
+    running.double.chaincode_servers[CHAINCODE_NAME] = server
+    try:
+        for who, args in (("admin", ("policy", "show")), ("admin", ("init",))):  # evaluate, then submit
+            code, out, err = seocho(profile, who, *args)
+            assert code == 8, err
+            assert err.startswith("error: the chaincode is not running: ") and err.count("\n") == 1
+            assert f"could not launch chaincode {package_id}" in err and "Org1MSP" in err
+            assert "see attached details" not in err and out == ""
+    finally:
+        server.close()
+
+
+def test_a_channel_the_peer_does_not_have_is_a_profile_error_naming_it(profile: Path) -> None:
+    document = yaml.safe_load(profile.read_text())
+    document["channel"] = "seocho-typo"
+    profile.write_text(yaml.safe_dump(document))
+    code, _, err = seocho(profile, "admin", "policy", "show")
+    assert code == 1 and err.count("\n") == 1
+    assert "no channel 'seocho-typo'" in err and "profile" in err and "did not answer" not in err
+    code, _, err = seocho(profile, "admin", "init")
+    assert code == 1 and "'seocho-typo'" in err and "profile" in err
