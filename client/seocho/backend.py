@@ -8,8 +8,9 @@ returns the chaincode's payload; a refusal becomes a `RejectedError`, a commit f
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from seocho.i18n import _
 from seocho.profile import Profile, ProfileError
 
 CHAINCODE_NAME = "seocho"
+Clock = Callable[[], datetime]
 
 
 class Backend(Protocol):
@@ -35,10 +37,15 @@ class Backend(Protocol):
     def evaluate(self, function: str, args: Sequence[str]) -> bytes: ...
 
 
-def open_embedded_ledger(path: str | Path | None) -> EmbeddedLedger:
-    """Open (or create) an embedded ledger at `path` (None: in memory) with the coin chaincode installed."""
-    ledger = EmbeddedLedger.open(path)
-    ledger.install(CHAINCODE_NAME, ContractChaincode(SeochoCoinContract()))
+def open_embedded_ledger(path: str | Path | None, clock: Clock | None = None) -> EmbeddedLedger:
+    """Open (or create) an embedded ledger at `path` (None: in memory) with the coin chaincode installed.
+
+    `clock` (default: the wall clock) both stamps the proposals signed here and is the endorsing peer's
+    clock the chaincode checks them against, so a story can run on its own dates (`seocho demo`).
+    """
+    ledger = EmbeddedLedger.open(path, clock=clock)
+    contract = SeochoCoinContract() if clock is None else SeochoCoinContract(clock=clock)
+    ledger.install(CHAINCODE_NAME, ContractChaincode(contract))
     return ledger
 
 
@@ -150,7 +157,11 @@ def connect_gateway(profile: Profile, identity_name: str) -> Iterator[fg.Gateway
     try:
         identity, signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
     except (OSError, ValueError) as exc:
-        raise SeochoError(f"cannot load identity {identity_name!r} from {ref.msp_dir}: {exc}") from None
+        raise SeochoError(
+            _("cannot load identity {name!r} from {path}: {reason}").format(
+                name=identity_name, path=ref.msp_dir, reason=exc
+            )
+        ) from None
     endpoint = profile.gateway
     try:
         gateway = fg.connect(
@@ -163,6 +174,8 @@ def connect_gateway(profile: Profile, identity_name: str) -> Iterator[fg.Gateway
             server_name_override=endpoint.server_name,
         )
     except (OSError, ValueError) as exc:
-        raise ConnectionFailedError(f"cannot connect to {endpoint.address}: {exc}") from None
+        raise ConnectionFailedError(
+            _("cannot connect to {address}: {reason}").format(address=endpoint.address, reason=exc)
+        ) from None
     with gateway:
         yield gateway

@@ -11,6 +11,7 @@ from seocho.cli import Settings, _run, cli, pass_settings
 from seocho.cli_base import option
 from seocho.cli_output import format_init
 from seocho.cli_types import non_negative, positive
+from seocho.i18n import _
 from seocho.identity_rules import require_member_id, require_pseudonymous_client
 
 
@@ -18,9 +19,9 @@ def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg}") from None
+        raise click.BadParameter(_("not valid JSON: {reason}").format(reason=exc.msg)) from None
     if not isinstance(value, dict):
-        raise click.BadParameter("expected a JSON object")
+        raise click.BadParameter(_("expected a JSON object"))
     return value
 
 

@@ -13,7 +13,7 @@ from seocho.cli import Settings, _run, cli, pass_settings
 from seocho.cli_base import option
 from seocho.cli_output import format_history, format_report, parse_bookmark
 from seocho.cli_types import non_negative, positive
-from seocho.i18n import N_
+from seocho.i18n import N_, _
 
 # ---- coin movements -------------------------------------------------------------------------------
 
@@ -203,7 +203,9 @@ def events(settings: Settings, start_block: int | None, checkpoint: Path | None,
 
     if settings.profile is None:
         if checkpoint is not None:
-            raise click.UsageError("--checkpoint needs --profile (the embedded ledger replays from --since)")
+            raise click.UsageError(
+                _("--checkpoint needs --profile (the embedded ledger replays from --since)")
+            )
         with settings.ledger() as ledger:
             for n, event in enumerate(ledger.chaincode_events("seocho", start_block or 0)):
                 if count is not None and n >= count:

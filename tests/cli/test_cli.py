@@ -29,7 +29,7 @@ def test_demo_json_is_one_consistent_report() -> None:
 def test_demo_text_tells_the_story_and_prints_the_report() -> None:
     code, out, _ = run("demo")
     assert code == 0
-    assert "cannot earn yet" in out and "never credits twice" in out
+    assert "cannot earn yet" in out and "counted once" in out
     assert "district report" in out and "outstanding" in out
 
 
