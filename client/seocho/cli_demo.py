@@ -45,11 +45,11 @@ def demo(settings: Settings, as_json: bool, keep: Path | None, start: datetime |
     """Tell the district's 2023 story and print the district's report.
 
     Without --profile it runs on a fresh embedded ledger, on the story's own dates (a few months from
-    --date). With --profile it runs today (each peer checks the time of every transaction against its
-    own clock) on that network, whose
-    chaincode must be freshly deployed and whose profile names the demo's identities (district-admin,
-    district-registrar, district-auditor, staff-yangjae1, staff-welfare, staff-czshop, staff-chest,
-    member-S-0001 … member-S-0005, member-R-0001, member-R-0002).
+    --date). With --profile it runs today on that network (each peer checks the time of every
+    transaction against its own clock); its chaincode must be freshly deployed and its profile must
+    name the demo's identities (district-admin, district-registrar, district-auditor, staff-yangjae1,
+    staff-welfare, staff-czshop, staff-chest, member-S-0001 … member-S-0005, member-R-0001,
+    member-R-0002).
     """
     as_json = as_json or settings.as_json
 

@@ -14,6 +14,7 @@ transactions with the same amounts give the same report, but for `by_month`.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -295,7 +296,9 @@ class Demo:
         try:
             attempt()
         except RejectedError as exc:
-            self.say(_("  ✗ {story} (the ledger refused: {reason})").format(story=story, reason=exc.message))
+            # The chaincode's own reason is for developers (SEOCHO_DEBUG=1); the story says what happened.
+            detail = f" [{exc.message}]" if os.environ.get("SEOCHO_DEBUG") else ""
+            self.say(_("  ✗ {story}: the ledger refused it").format(story=story) + detail)
             return
         raise SeochoError(_("the chaincode accepted what it must refuse: {story}").format(story=story))
 

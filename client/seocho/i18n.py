@@ -39,11 +39,6 @@ def N_(message: str) -> str:
     return message
 
 
-def current_language() -> str:
-    """ "ko" when the Korean catalogue is the one in use, else "en"."""
-    return "ko" if _("English") != "English" else "en"
-
-
 def use_language(language: str | None) -> None:
     """Force `language` ("ko", "en") for this process, or None to follow the locale.
 

@@ -13,7 +13,10 @@ SEOCHO = Path(sys.executable).with_name("seocho")  # the installed console scrip
 
 
 def run(
-    *args: str, ledger: Path | None = None, identity: str | None = None, env: dict[str, str] | None = None
+    *args: str,
+    ledger: Path | None = None,
+    identity: str | None = None,
+    env: dict[str, str | None] | None = None,
 ) -> tuple[int, str, str]:
     prefix = [] if ledger is None else ["--ledger", str(ledger)]
     if identity:
