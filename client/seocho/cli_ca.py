@@ -36,6 +36,7 @@ from seocho.cli_base import option
 from seocho.cli_types import positive
 from seocho.errors import ConnectionFailedError, SeochoError
 from seocho.i18n import _
+from seocho.identity_rules import check_enrolment
 from seocho.profile import add_identities_to_profile, load_profile
 
 # Fabric CA answers 401 for a wrong secret or a revoked identity, 403 when the registrar lacks a right.
@@ -288,8 +289,15 @@ def ca_register(
     max_enrollments: int | None,
     secret_out: Path | None,
 ) -> None:
-    """Register NAME; print its enrollment secret, or write it to --secret-out."""
+    """Register NAME; print its enrollment secret, or write it to --secret-out.
+
+    An identity with seocho.* attributes is checked as `seocho identity enroll` checks it: a known
+    role, and a member named by a pseudonymous member id (S-0042), never by a person's name.
+    """
     attributes = _attributes(attrs)
+    coin_attributes = {a.name: a.value for a in attributes if a.name.startswith("seocho.")}
+    if coin_attributes:
+        check_enrolment(name, coin_attributes)
     registrar = _load_registrar(registrar_msp_dir)
     request = RegistrationRequest(name, identity_type, affiliation, attributes, max_enrollments)
     with ca.client() as client:

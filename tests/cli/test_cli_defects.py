@@ -233,3 +233,17 @@ def test_a_member_cannot_be_registered_on_a_personally_named_certificate(ledger:
         "member", "rebind", "M-1", client_id(ledger, "김철수"), ledger=ledger, identity="registrar"
     )
     assert code == 3 and "'김철수'" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "says"),
+    [("김철수", "member", "pseudonymous"), ("S-0042", "king", "admin, registrar, auditor, staff, member")],
+)
+def test_the_fabric_ca_registration_checks_coin_identities_before_asking_the_ca(
+    tmp_path: Path, name: str, role: str, says: str
+) -> None:
+    code, _, err = run(
+        "ca", "register", name, "--url", "https://127.0.0.1:1", "--tls-root", str(tmp_path / "none.pem"),
+        "--registrar-msp-dir", str(tmp_path / "none"), "--attr", f"seocho.role={role}",
+    )  # fmt: skip
+    assert code == 3 and one_line_error(err) and says in err  # refused before reading files or dialling
