@@ -57,6 +57,9 @@ def run_reporting_errors(run: Callable[[], Any]) -> int:
     except SeochoError as exc:
         _error(exc.message)
         return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:  # `seocho`, `seocho ca`: the help is the answer
+        exc.show()
+        return exc.exit_code
     except click.UsageError as exc:
         _usage_error(exc)
         return exc.exit_code

@@ -247,3 +247,9 @@ def test_the_fabric_ca_registration_checks_coin_identities_before_asking_the_ca(
         "--registrar-msp-dir", str(tmp_path / "none"), "--attr", f"seocho.role={role}",
     )  # fmt: skip
     assert code == 3 and one_line_error(err) and says in err  # refused before reading files or dialling
+
+
+def test_a_group_without_a_command_shows_its_help_not_a_one_line_error() -> None:
+    for args in ((), ("ca",), ("identity",)):
+        code, _, err = run(*args)
+        assert code == 2 and err.startswith("Usage: ") and "Commands:" in err and err.count("\n") > 5, args
