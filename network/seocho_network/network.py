@@ -191,12 +191,11 @@ class Network:
         # The Gateway finds the other organisation's endorsers through gossip: wait until all know all.
         others = len(self.topology.peers) - 1
         for peer in self.topology.peers:
-            wait_until(
-                lambda peer=peer: self.peers_known(peer) >= others,
-                f"{peer.node_id} gossip membership",
-                STARTUP_TIMEOUT,
-                lambda: True,
-            )
+
+            def knows_all(peer: Peer = peer) -> bool:
+                return self.peers_known(peer) >= others
+
+            wait_until(knows_all, f"{peer.node_id} gossip membership", STARTUP_TIMEOUT, lambda: True)
         self.say(f"  every peer knows the other {others} through gossip (anchor peers)")
 
     def peers_known(self, peer: Peer) -> int:
