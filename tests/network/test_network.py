@@ -78,9 +78,24 @@ def after_demo(demo_on_network: dict[str, object], fabric_network: RunningNetwor
 def test_the_demo_on_the_network_reports_what_the_embedded_demo_reports(
     demo_on_network: dict[str, object],
 ) -> None:
-    code, embedded, err = seocho("demo", "--json")
+    code, out, err = seocho("demo", "--json")
     assert code == 0, err
-    assert demo_on_network == json.loads(embedded)
+    embedded = json.loads(out)
+    # The embedded story happens on its own 2023 dates; a network's peers only take today's: the months
+    # differ, and nothing else may.
+    assert {k: v for k, v in demo_on_network.items() if k != "by_month"} == {
+        k: v for k, v in embedded.items() if k != "by_month"
+    }
+    assert _month_totals(demo_on_network["by_month"]) == _month_totals(embedded["by_month"])
+
+
+def _month_totals(by_month: object) -> dict[str, int]:
+    assert isinstance(by_month, dict)
+    totals: dict[str, int] = {}
+    for figures in by_month.values():
+        for kind, coins in figures.items():
+            totals[kind] = totals.get(kind, 0) + coins
+    return totals
 
 
 def test_queries_through_each_organisations_peer_agree(after_demo: RunningNetwork) -> None:
