@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from fabric_shim.contract_errors import Conflict, NotFound
+from fabric_shim.contract_errors import BadRequest, Conflict, NotFound
+from fabric_shim.keys import partial_composite_key_range
 
 from seocho_coin import ids, keys
 from seocho_coin.policy import Policy, decode_index, version_in_force
@@ -150,6 +151,16 @@ class Tx:
     def page(
         self, object_type: str, attributes: list[str], page_size: int, bookmark: str
     ) -> tuple[list[tuple[str, bytes]], str]:
+        """One page of committed rows under a partial composite key, and the next page's bookmark.
+
+        The bookmark comes from the caller, and a peer starts the scan AT the bookmark without
+        checking it against the query's range (Fabric's `core/chaincode` handler): a bookmark
+        naming another member's rows would return them. So it must lie in the queried range (400).
+        Every paginated coin query goes through here.
+        """
+        start_key, end_key = partial_composite_key_range(object_type, attributes)
+        if bookmark and not (bookmark.startswith(start_key) and bookmark < end_key):
+            raise BadRequest('bookmark does not belong to this query; pass one this query returned, or ""')
         rows, page = self.stub.get_state_by_partial_composite_key_with_pagination(
             object_type, attributes, page_size, bookmark
         )
