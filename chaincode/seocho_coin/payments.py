@@ -12,7 +12,7 @@ from typing import Any
 
 from fabric_shim.contract_errors import BadRequest, Conflict, Forbidden, NotFound
 
-from seocho_coin import balances, events, ids, keys, roles
+from seocho_coin import balances, events, ids, keys, request_ids, roles
 from seocho_coin.records import Institution, Member, PaymentRequest, Receipt, RequestClaim
 from seocho_coin.txn import Tx
 
@@ -34,9 +34,7 @@ def pay(
     ids.require_id("request_id", request_id)
     roles.require_member_self(tx, member_id)
     institution = _seller(tx, institution_id)
-    if tx.exists(keys.payment_request(institution_id, request_id)):
-        # Claiming a kiosk's request id with a direct payment would leave that request unpayable.
-        raise Conflict(f"request {request_id} of institution {institution_id} is a payment request")
+    request_ids.require_no_payment_request(tx, institution_id, request_id)
     return _settle_payment(tx, member_id, institution, price_krw, coins, service_code, request_id)
 
 
@@ -165,9 +163,7 @@ def _settle_payment(
 ) -> dict[str, Any]:
     institution_id = institution.institution_id
     _check_amounts(tx, price_krw, coins)
-    claim_key = keys.request(institution_id, request_id)
-    if tx.exists(claim_key):
-        raise Conflict(f"request {request_id} of institution {institution_id} was already processed")
+    claim_key = request_ids.require_unclaimed(tx, institution_id, request_id)
     balance = balances.load_for_movement(tx, member_id)
     balances.debit(tx, balance, coins)
     value = tx.policy.coin_value_krw

@@ -120,3 +120,28 @@ def test_donate_only_to_a_charity_and_the_donor_reads_the_receipt(net: CoinNetwo
         net.query("charity_manager", "get_institution_statement", "charity-01")["unredeemed"]["donations"]
         == 5
     )
+
+
+def test_request_ids_are_one_namespace_per_institution_across_kinds(net: CoinNetwork) -> None:
+    """An earning, donation or payment may not take an open kiosk request's id, nor the reverse."""
+    fund(net)
+    fund(net, "M-002", request="fund2")
+    net.submit(  # cc-01 now sells, attests and takes donations
+        "admin", "update_institution", "cc-01", ["course_session", "volunteer_hour"], True, True
+    )
+    net.submit("cc_staff", "create_payment_request", "K1", 1000, 1, "x", "2024-03-04T12:00:00+09:00")
+    for who, fn, args in [
+        ("m2", "donate", ["M-002", "cc-01", 1, "K1"]),
+        ("cc_staff", "earn", ["M-002", "course_session", 1, EVIDENCE, "K1"]),
+        ("m2", "pay", ["M-002", "cc-01", 1000, 1, "gym", "K1"]),
+    ]:
+        response = net.evaluate(who, fn, *args)
+        assert (response.status, "payment request" in response.message) == (409, True), (fn, response)
+    assert net.submit("m1", "pay_request", "cc-01", "K1", "M-001")["request_id"] == "K1"
+    # And the other way round: ids already used by any kind cannot become a kiosk request.
+    net.submit("m2", "donate", "M-002", "cc-01", 1, "D1")
+    net.submit("cc_staff", "earn", "M-002", "course_session", 1, EVIDENCE, "E1")
+    for used in ("D1", "E1", "fund", "K1"):
+        assert (
+            net.status("cc_staff", "create_payment_request", used, 1000, 1, "x", "2024-03-04T12:00Z") == 409
+        )
