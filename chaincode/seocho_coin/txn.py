@@ -208,10 +208,14 @@ class Tx:
     def policy_in_force(self) -> Policy | None:
         """The policy version in force at the proposal's timestamp, or None (not initialised yet)."""
         if not self._policy_loaded:
-            version = version_in_force(self.policy_versions(), self.now)
-            self._policy = None if version is None else self.policy_version(version)
+            self._policy = self.policy_at(self.now)
             self._policy_loaded = True
         return self._policy
+
+    def policy_at(self, moment: datetime) -> Policy | None:
+        """The policy version in force at `moment`, or None (e.g. for the endorsing peer's clock)."""
+        version = version_in_force(self.policy_versions(), moment)
+        return None if version is None else self.policy_version(version)
 
     def policy_version(self, version: int) -> Policy:
         raw = self.raw(keys.policy(version))
