@@ -72,7 +72,7 @@ def earn(
         raise Conflict(f"the attesting staff's {year} allowance has {left} coins left, {coins} needed")
 
     allowance.used += coins
-    balances.credit(balance, year, coins)
+    balances.credit(tx, balance, coins)
     tx.put(allowance_key, allowance)
     balances.save(tx, balance)
     if hours is not None:

@@ -96,7 +96,7 @@ class Member:
 
 @dataclass
 class Balance:
-    """A member's coins as lots by local earning year (spent oldest first) and yearly earnings."""
+    """A member's coins as lots ("<local year>/v<policy version>", see `balances`) and yearly earnings."""
 
     member_id: str
     lots: dict[str, int] = field(default_factory=dict)

@@ -106,6 +106,7 @@ class Tx:
         self._policies = policies if policies is not None else PolicyCache()
         self._policy_loaded = False
         self._policy: Policy | None = None
+        self._versions: dict[int, Policy] = {}
 
     # ---- state --------------------------------------------------------------------------------------
 
@@ -218,10 +219,14 @@ class Tx:
         return None if version is None else self.policy_version(version)
 
     def policy_version(self, version: int) -> Policy:
-        raw = self.raw(keys.policy(version))
-        if raw is None:
-            raise NotFound(f"policy version {version} does not exist")
-        return self._policies.decode(version, raw)
+        """Version `version`, read once per transaction (lots name the versions that rule them)."""
+        found = self._versions.get(version)
+        if found is None:
+            raw = self.raw(keys.policy(version))
+            if raw is None:
+                raise NotFound(f"policy version {version} does not exist")
+            found = self._versions[version] = self._policies.decode(version, raw)
+        return found
 
     def policy_versions(self) -> list[tuple[int, str]]:
         raw_index = self.raw(keys.POLICY_INDEX)
