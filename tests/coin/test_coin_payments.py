@@ -145,3 +145,33 @@ def test_request_ids_are_one_namespace_per_institution_across_kinds(net: CoinNet
         assert (
             net.status("cc_staff", "create_payment_request", used, 1000, 1, "x", "2024-03-04T12:00Z") == 409
         )
+
+
+def test_a_kiosk_request_is_not_repriced_by_a_later_policy(net: CoinNetwork) -> None:
+    """The member agreed to 15 coins = 3,000 KRW; at 100 KRW a coin the request must be made anew."""
+    fund(net)
+    expires = "2024-03-04T12:00:00+09:00"
+    created = net.submit("cc_staff", "create_payment_request", "K-1", 3000, 15, "gym", expires)
+    assert (created["coin_value_krw"], created["payment_unit"], created["policy_version"]) == (200, 1, 1)
+    net.submit("admin", "set_policy", {"effective_from": "now", "coin_value_krw": 100})
+    response = net.evaluate("m1", "pay_request", "cc-01", "K-1", "M-001")
+    assert response.status == 409, response.message
+    assert "200 KRW" in response.message and "100 KRW" in response.message and "new" in response.message
+    assert net.query("m1", "get_balance", "M-001")["coins"] == 24
+    assert net.query("m1", "get_payment_request", "cc-01", "K-1")["status"] == "open"
+    renewed = net.submit("cc_staff", "create_payment_request", "K-2", 3000, 15, "gym", expires)
+    assert renewed["coin_value_krw"] == 100
+    paid = net.submit("m1", "pay_request", "cc-01", "K-2", "M-001")
+    assert (paid["krw"], paid["cash_krw"]) == (1500, 1500)
+
+
+def test_a_kiosk_request_refuses_a_new_payment_unit_but_not_other_policy_changes(net: CoinNetwork) -> None:
+    fund(net)
+    expires = "2024-03-04T12:00:00+09:00"
+    net.submit("cc_staff", "create_payment_request", "K-1", 3000, 10, "gym", expires)
+    net.submit("cc_staff", "create_payment_request", "K-2", 3000, 10, "gym", expires)
+    net.submit("admin", "set_policy", {"effective_from": "now", "caps": {"balance_cap": 1000}})
+    assert net.submit("m1", "pay_request", "cc-01", "K-1", "M-001")["coins"] == 10  # same price terms
+    net.submit("admin", "set_policy", {"effective_from": "now", "payment_unit": 5})
+    response = net.evaluate("m1", "pay_request", "cc-01", "K-2", "M-001")
+    assert response.status == 409 and "payment unit" in response.message, response.message
