@@ -19,7 +19,7 @@ def donate(tx: Tx, member_id: str, charity_id: str, coins: int, request_id: str)
     roles.require_member_self(tx, member_id)
     charity = roles.active_institution(tx, charity_id)
     if not charity.takes_donations:
-        raise Forbidden(f"institution {charity_id} does not take donations")
+        raise BadRequest(f"institution {charity_id} does not take donations")
     policy = tx.policy
     if coins % policy.payment_unit:
         raise BadRequest(f"coins must be a multiple of {policy.payment_unit} under policy {policy.version}")
