@@ -122,6 +122,8 @@ class GatewayBackend:
         self.retry_on_mvcc_conflict = retry_on_mvcc_conflict
         self.submit_patience = submit_patience
         self.commit_patience = commit_patience
+        #: The id of the last transaction this backend endorsed (its final attempt), for receipts and logs.
+        self.last_transaction_id: str | None = None
 
     def submit(self, function: str, args: Sequence[str]) -> bytes:
         conflicts = 0
@@ -136,6 +138,7 @@ class GatewayBackend:
 
     def _submit_once(self, function: str, args: Sequence[str]) -> bytes:
         transaction = self._endorse(function, args)
+        self.last_transaction_id = transaction.transaction_id
         commit = self._hand_to_orderers(transaction)
         status = self._commit_status(commit)
         if not status.successful:
