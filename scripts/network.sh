@@ -7,6 +7,7 @@
 #   scripts/network.sh down [--purge]   stop every node; --purge also deletes ledgers and identities
 #   scripts/network.sh status [--json]  nodes up/down, block heights, Raft leader, committed chaincode
 #   scripts/network.sh logs NODE        the last lines of a node's log
+#   scripts/network.sh revoke NAME --org MSP   revoke an identity at its CA and publish the CRL on the channel
 #
 # Files live in $SEOCHO_HOME/network (default ~/.seocho/network); SEOCHO_NETWORK_PORT_OFFSET shifts every
 # port of network/topology.yaml. Needs scripts/bootstrap.sh and scripts/build-fabric.sh first (run here).
