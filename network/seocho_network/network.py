@@ -18,7 +18,7 @@ import yaml
 from . import crypto, lifecycle
 from .admin import NotReadyError, OrdererAdmin, PeerAdmin, healthy, metrics, wait_until
 from .binaries import CommandError, FabricBinaries, find_binaries, run_tool
-from .configs import CHANNEL_PROFILE, ca_process, orderer_process, peer_process, write_configtx
+from .configs import CHANNEL_PROFILE, ca_process, initialise_ca, orderer_process, peer_process, write_configtx
 from .layout import NetworkLayout, default_network_home
 from .processes import ProcessSpec, running_pid, start, stop, tail
 from .topology import LOOPBACK, Organization, Peer, Topology, load_topology
@@ -118,6 +118,8 @@ class Network:
         self.say(f"up: network home {self.layout.root}")
         self.say("up: certificate authorities")
         for org in self.topology.organizations:
+            if initialise_ca(self.binaries, self.layout, org):
+                self.say(f"  {org.ca.node_id}: keys, database and bootstrap registrar created")
             self._start_node(ca_process(self.binaries, self.layout, org), org.ca.operations_port)
         self.say("up: identities from each organisation's CA")
         for org in self.topology.organizations:
