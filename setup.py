@@ -1,4 +1,4 @@
-"""Packaging: the generic Fabric layers and the coin live in two source roots.
+"""Packaging: the generic Fabric layers and the coin live in three source roots.
 
 `chaincode/` holds what runs as chaincode (the shim, the embedded ledger that runs chaincode in-process,
 and the coin contract); `client/` holds what applications import (the Gateway client, the Fabric CA
@@ -7,7 +7,7 @@ client, the coin SDK and the `seocho` command line). Metadata lives in pyproject
 
 from setuptools import find_packages, setup
 
-SOURCE_ROOTS = ("chaincode", "client")
+SOURCE_ROOTS = ("chaincode", "client", "network")
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}

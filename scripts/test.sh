@@ -11,6 +11,6 @@ scripts/build-fabric.sh
 echo "test: ruff"
 .venv/bin/ruff check .
 echo "test: mypy"
-.venv/bin/mypy chaincode client
+.venv/bin/mypy chaincode client network
 echo "test: pytest"
 exec .venv/bin/python -m pytest "$@"

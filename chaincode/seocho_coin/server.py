@@ -38,3 +38,7 @@ def main() -> None:
     except OSError as exc:
         print(f"seocho-chaincode: cannot serve: {exc}", file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ from embedded_ledger import EmbeddedLedger
 
 from seocho.cast import Actor, Cast, EmbeddedCast, NetworkCast
 from seocho.coin import Coin
-from seocho.errors import RejectedError, SeochoError
+from seocho.errors import ConflictError, RejectedError, SeochoError
 from seocho.profile import Profile
 
 DISTRICT_MSP = "SeochoDistrictMSP"
@@ -94,13 +94,25 @@ class Demo:
     def enroll(self, name: str, msp_id: str, **attributes: str) -> Actor:
         return self.cast.join(name, msp_id, {f"seocho.{k}": v for k, v in attributes.items()})
 
+    def initialise(self, admin: Coin) -> dict[str, Any]:
+        """Policy version 1 of a new ledger; a network's `deploy` may already have initialised it."""
+        try:
+            return dict(admin.init_ledger(DISTRICT_MSP)["policy"])
+        except ConflictError:
+            policies = admin.list_policies()
+            if len(policies) != 1:
+                raise SeochoError(
+                    "the demo needs a new ledger: this one has seen policy changes already"
+                ) from None
+            return dict(admin.get_policy(1))
+
     def run(self) -> dict[str, Any]:
         say = self.say
         admin = self.enroll("district-admin", DISTRICT_MSP, role="admin").coin
         registrar = self.enroll("district-registrar", DISTRICT_MSP, role="registrar").coin
         auditor = self.enroll("district-auditor", DISTRICT_MSP, role="auditor").coin
 
-        policy = admin.init_ledger(DISTRICT_MSP)["policy"]
+        policy = self.initialise(admin)
         say(
             f"Seocho-gu starts the coin: 1 coin = {policy['coin_value_krw']} KRW, volunteering "
             f"{policy['activities']['volunteer_hour']['coins_per_unit']} coins/hour, "

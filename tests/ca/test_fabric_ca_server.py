@@ -22,11 +22,11 @@ from fabric_ca import (
 )
 
 if TYPE_CHECKING:
-    from conftest import RunningCA
+    from ca_server import RunningCA
 
 pytestmark = pytest.mark.fabric
 
-# The bootstrap identity the session's server is started with (see conftest.py).
+# The bootstrap identity the session's server is started with (see ca_server.py).
 BOOTSTRAP_ID, BOOTSTRAP_SECRET = "admin", "adminpw"
 
 MEMBER_ATTRIBUTES = [Attribute("app.role", "member"), Attribute("app.member", "M-1")]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ca_server import RunningCA, start_fabric_ca
 from click.testing import CliRunner
-from conftest import RunningCA, start_fabric_ca
 from fabric_ca import load_msp
 from seocho.backend import CHAINCODE_NAME, open_embedded_ledger
 from seocho.cli import cli

@@ -20,7 +20,7 @@ from seocho.demo import cast_names
 from seocho.profile import load_profile
 
 if TYPE_CHECKING:
-    from conftest import RunningCA
+    from ca_server import RunningCA
 
 pytestmark = pytest.mark.fabric
 

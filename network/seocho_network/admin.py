@@ -1,0 +1,179 @@
+"""Administration through Fabric's own tools: readiness, `osnadmin` on the orderers, the `peer` CLI.
+
+Readiness is asked of the nodes (operations `/healthz`, channel lists), never assumed after a sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .binaries import CommandError, FabricBinaries, run_tool
+from .configs import node_environment
+from .layout import NetworkLayout
+from .topology import LOOPBACK, Orderer, Peer, Topology
+
+
+class NotReadyError(RuntimeError):
+    """A node did not become ready in time."""
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float, alive: Callable[[], bool]) -> None:
+    """Polls `check` until it holds; fails early when `alive` says the process is gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if not alive():
+            raise NotReadyError(f"{what}: the process exited")
+        time.sleep(0.2)
+    raise NotReadyError(f"{what}: not ready after {timeout:.0f} s")
+
+
+def healthy(operations_port: int) -> bool:
+    """True when the node's operations endpoint answers /healthz with OK."""
+    try:
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{operations_port}/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def metrics(operations_port: int) -> str:
+    """The node's Prometheus metrics text ('' when it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{operations_port}/metrics", timeout=3) as answer:
+            return str(answer.read().decode("utf-8", "replace"))
+    except (OSError, urllib.error.URLError):
+        return ""
+
+
+class OrdererAdmin:
+    """`osnadmin` against one orderer's admin endpoint, as the ordering organisation's admin (mutual TLS)."""
+
+    def __init__(self, binaries: FabricBinaries, layout: NetworkLayout, orderer: Orderer) -> None:
+        self.binaries = binaries
+        self.orderer = orderer
+        admin = layout.org_admin(orderer.org)
+        self._tls = [
+            "--ca-file",
+            str(layout.node(orderer.node_id).tls_ca),
+            "--client-cert",
+            str(admin.tls_cert),
+            "--client-key",
+            str(admin.tls_key),
+        ]
+
+    def _osnadmin(self, *args: str) -> Any:
+        command = [
+            str(self.binaries.tool("osnadmin")),
+            "channel",
+            *args,
+            "-o",
+            f"{LOOPBACK}:{self.orderer.admin_port}",
+            *self._tls,
+        ]
+        output = run_tool(
+            command, node_environment(), what=f"osnadmin channel {args[0]} on {self.orderer.node_id}"
+        )
+        # osnadmin prints "Status: NNN" then a JSON body.
+        status_line, _, body = output.partition("\n")
+        status = int(status_line.removeprefix("Status:").strip() or 0)
+        document = json.loads(body) if body.strip() else {}
+        return status, document
+
+    def channels(self) -> list[str]:
+        status, document = self._osnadmin("list")
+        if status != 200:
+            raise CommandError(f"osnadmin channel list on {self.orderer.node_id}: status {status}")
+        return [entry["name"] for entry in document.get("channels") or []]
+
+    def join(self, channel: str, block: Path) -> None:
+        status, document = self._osnadmin("join", "--channelID", channel, "--config-block", str(block))
+        if status not in (201, 405):  # 405: this orderer already has the channel
+            raise CommandError(
+                f"osnadmin channel join on {self.orderer.node_id}: status {status}: {document}"
+            )
+
+    def info(self, channel: str) -> dict[str, Any]:
+        status, document = self._osnadmin("list", "--channelID", channel)
+        if status != 200:
+            raise CommandError(
+                f"osnadmin channel info on {self.orderer.node_id}: status {status}: {document}"
+            )
+        return dict(document)
+
+
+class PeerAdmin:
+    """The `peer` CLI against one peer, as its organisation's admin."""
+
+    def __init__(
+        self, binaries: FabricBinaries, layout: NetworkLayout, peer: Peer, topology: Topology
+    ) -> None:
+        self.binaries = binaries
+        self.layout = layout
+        self.peer = peer
+        self.topology = topology
+        files = layout.node(peer.node_id)
+        self.environment = node_environment() | {
+            "FABRIC_CFG_PATH": str(files.config),
+            "CORE_PEER_ADDRESS": peer.address,
+            "CORE_PEER_LOCALMSPID": peer.org.msp_id,
+            "CORE_PEER_MSPCONFIGPATH": str(layout.org_admin(peer.org).msp),
+            "CORE_PEER_TLS_ENABLED": "true",
+            "CORE_PEER_TLS_ROOTCERT_FILE": str(files.tls_ca),
+        }
+
+    def orderer_flags(self) -> list[str]:
+        orderer = self.topology.orderers[0]
+        return ["-o", orderer.address, "--tls", "--cafile", str(self.layout.node(orderer.node_id).tls_ca)]
+
+    def orderer_flags_any(self) -> list[str]:
+        """Orderer flags naming the first orderer that answers, so a tool works while one is down."""
+        for orderer in self.topology.orderers:
+            if healthy(orderer.operations_port):
+                return [
+                    "-o",
+                    orderer.address,
+                    "--tls",
+                    "--cafile",
+                    str(self.layout.node(orderer.node_id).tls_ca),
+                ]
+        return self.orderer_flags()
+
+    def run(self, args: Sequence[str], timeout: float = 120.0) -> str:
+        command = [str(self.binaries.tool("peer")), *args]
+        return run_tool(
+            command, self.environment, timeout, what=f"peer {' '.join(args[:3])} on {self.peer.node_id}"
+        )
+
+    def channels(self) -> list[str]:
+        output = self.run(["channel", "list"])
+        marker = "Channels peers has joined:"
+        listed = output.split(marker, 1)[1] if marker in output else ""
+        return [line.strip() for line in listed.splitlines() if line.strip()]
+
+    def join(self, block: Path) -> None:
+        self.run(["channel", "join", "-b", str(block)])
+
+    def height(self, channel: str) -> int:
+        output = self.run(["channel", "getinfo", "-c", channel])
+        document, _ = json.JSONDecoder().raw_decode(output.split("Blockchain info:", 1)[1].strip())
+        return int(document["height"])
+
+
+def tls_flags_for(layout: NetworkLayout, peers: Sequence[Peer]) -> list[str]:
+    flags: list[str] = []
+    for peer in peers:
+        flags += [
+            "--peerAddresses",
+            peer.address,
+            "--tlsRootCertFiles",
+            str(layout.node(peer.node_id).tls_ca),
+        ]
+    return flags

@@ -1,0 +1,90 @@
+"""The Fabric programs the network runs, from the versioned cache that scripts/build-fabric.sh fills."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+FABRIC_VERSION = "2.5.16"
+FABRIC_CA_VERSION = "1.5.15"
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class MissingBinariesError(RuntimeError):
+    """The Fabric or Fabric CA programs are not installed."""
+
+
+class CommandError(RuntimeError):
+    """A Fabric command-line tool failed; the message quotes what it printed."""
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SEOCHO_FABRIC_CACHE") or os.path.expanduser("~/.cache/seocho-fabric"))
+
+
+@dataclass(frozen=True)
+class FabricBinaries:
+    """Paths of the Fabric release (bin/, config/, builders/ccaas) and of the Fabric CA build."""
+
+    release: Path
+    ca_bin: Path
+
+    def tool(self, name: str) -> Path:
+        return self.release / "bin" / name
+
+    @property
+    def sample_config(self) -> Path:
+        return self.release / "config"
+
+    @property
+    def ccaas_builder(self) -> Path:
+        return self.release / "builders" / "ccaas"
+
+    @property
+    def ca_server(self) -> Path:
+        return self.ca_bin / "fabric-ca-server"
+
+
+def find_binaries() -> FabricBinaries:
+    """The installed binaries, or one error that says how to install them."""
+    root = cache_root()
+    found = FabricBinaries(root / f"fabric-{FABRIC_VERSION}", root / f"ca-{FABRIC_CA_VERSION}" / "bin")
+    needed = [found.tool(n) for n in ("peer", "orderer", "configtxgen", "osnadmin")]
+    needed += [found.ccaas_builder / "bin" / "release", found.ca_server]
+    missing = [str(path) for path in needed if not os.access(path, os.X_OK)]
+    if missing:
+        raise MissingBinariesError(
+            f"Fabric {FABRIC_VERSION} / Fabric CA {FABRIC_CA_VERSION} are not installed ({missing[0]} is "
+            f"missing): run {_REPO_ROOT / 'scripts' / 'build-fabric.sh'} (set FABRIC_RELEASE to an official "
+            "Fabric release archive when ../shared/fabric is not there)"
+        )
+    return found
+
+
+def run_tool(
+    command: Sequence[str | os.PathLike[str]],
+    environment: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+    what: str | None = None,
+) -> str:
+    """Runs a Fabric tool and returns its standard output; a failure raises CommandError quoting it."""
+    argv = [str(part) for part in command]
+    try:
+        finished = subprocess.run(
+            argv,
+            env=dict(environment) if environment is not None else None,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CommandError(f"{what or Path(argv[0]).name}: no answer within {timeout:.0f} s") from None
+    output = (finished.stdout + finished.stderr).strip()
+    if finished.returncode != 0:
+        quoted = "\n".join("    | " + line for line in output.splitlines()[-12:])
+        raise CommandError(f"{what or ' '.join(argv[:3])} failed (exit {finished.returncode}):\n{quoted}")
+    return finished.stdout

@@ -1,0 +1,251 @@
+"""Each node's configuration, rendered from the topology over the Fabric release's own sample configs.
+
+The release's `config/core.yaml` and `config/orderer.yaml` document and default every setting; we load
+them from the installed release and set only what this network decides (addresses, TLS, MSP, data
+directories, the chaincode-as-a-service builder), so a Fabric upgrade brings its new defaults along.
+`configtx.yaml` is ours entirely: it is the channel's constitution.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .binaries import FabricBinaries
+from .crypto import bootstrap_secret
+from .layout import NetworkLayout
+from .processes import ProcessSpec
+from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
+
+CHANNEL_PROFILE = "SeochoChannel"
+
+
+def _set(document: dict[str, Any], dotted: str, value: Any) -> None:
+    node = document
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+
+
+def _write_yaml(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+def node_environment() -> dict[str, str]:
+    # Nodes get a clean environment: no CORE_*/ORDERER_* left in the caller's shell can override the config.
+    keep = ("PATH", "HOME", "LANG", "TZ")
+    return {key: os.environ[key] for key in keep if key in os.environ}
+
+
+def ca_process(binaries: FabricBinaries, layout: NetworkLayout, org: Organization) -> ProcessSpec:
+    home = layout.ca_home(org)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ca = org.ca
+    environment = node_environment() | {
+        "FABRIC_CA_SERVER_HOME": str(home),
+        # Read only when the CA initialises its database; an environment variable keeps it out of `ps`.
+        "FABRIC_CA_SERVER_BOOT": f"ca-registrar:{bootstrap_secret(layout, org)}",
+        "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{LOOPBACK}:{ca.operations_port}",
+        "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
+    }
+    command = [
+        str(binaries.ca_server),
+        "start",
+        "--address",
+        LOOPBACK,
+        "--port",
+        str(ca.port),
+        "--tls.enabled",
+        "--ca.name",
+        ca.node_id,
+        "--csr.cn",
+        ca.node_id,
+        "--csr.hosts",
+        f"{ca.node_id},{LOOPBACK},localhost",
+    ]
+    return ProcessSpec(ca.node_id, command, environment, home, home / "ca.log", home / "ca.pid")
+
+
+def orderer_process(binaries: FabricBinaries, layout: NetworkLayout, orderer: Orderer) -> ProcessSpec:
+    files = layout.node(orderer.node_id)
+    document = yaml.safe_load((binaries.sample_config / "orderer.yaml").read_text(encoding="utf-8"))
+    settings: dict[str, Any] = {
+        "General.ListenAddress": LOOPBACK,
+        "General.ListenPort": orderer.port,
+        "General.TLS.Enabled": True,
+        "General.TLS.PrivateKey": str(files.tls_key),
+        "General.TLS.Certificate": str(files.tls_cert),
+        "General.TLS.RootCAs": [str(files.tls_ca)],
+        "General.TLS.ClientAuthRequired": False,
+        "General.Cluster.ListenAddress": LOOPBACK,
+        "General.Cluster.ListenPort": orderer.cluster_port,
+        "General.Cluster.ServerCertificate": str(files.tls_cert),
+        "General.Cluster.ServerPrivateKey": str(files.tls_key),
+        "General.Cluster.ClientCertificate": str(files.tls_cert),
+        "General.Cluster.ClientPrivateKey": str(files.tls_key),
+        "General.BootstrapMethod": "none",
+        "General.LocalMSPDir": str(files.msp),
+        "General.LocalMSPID": orderer.org.msp_id,
+        "General.BCCSP.SW.FileKeyStore.KeyStore": str(files.msp / "keystore"),
+        "FileLedger.Location": str(files.data / "ledger"),
+        "Consensus.WALDir": str(files.data / "etcdraft" / "wal"),
+        "Consensus.SnapDir": str(files.data / "etcdraft" / "snapshot"),
+        "Operations.ListenAddress": f"{LOOPBACK}:{orderer.operations_port}",
+        "Metrics.Provider": "prometheus",
+        "Admin.ListenAddress": f"{LOOPBACK}:{orderer.admin_port}",
+        "Admin.TLS.Enabled": True,
+        "Admin.TLS.Certificate": str(files.tls_cert),
+        "Admin.TLS.PrivateKey": str(files.tls_key),
+        "Admin.TLS.ClientAuthRequired": True,
+        "Admin.TLS.ClientRootCAs": [str(files.tls_ca)],
+        "ChannelParticipation.Enabled": True,
+    }
+    for key, value in settings.items():
+        _set(document, key, value)
+    _write_yaml(files.config / "orderer.yaml", document)
+    environment = node_environment() | {"FABRIC_CFG_PATH": str(files.config)}
+    command = [str(binaries.tool("orderer"))]
+    return ProcessSpec(orderer.node_id, command, environment, files.root, files.log, files.pid)
+
+
+def peer_process(binaries: FabricBinaries, layout: NetworkLayout, peer: Peer) -> ProcessSpec:
+    files = layout.node(peer.node_id)
+    write_peer_config(binaries, layout, peer)
+    environment = node_environment() | {"FABRIC_CFG_PATH": str(files.config)}
+    command = [str(binaries.tool("peer")), "node", "start"]
+    return ProcessSpec(peer.node_id, command, environment, files.root, files.log, files.pid)
+
+
+def write_peer_config(binaries: FabricBinaries, layout: NetworkLayout, peer: Peer) -> Path:
+    files = layout.node(peer.node_id)
+    document = yaml.safe_load((binaries.sample_config / "core.yaml").read_text(encoding="utf-8"))
+    settings: dict[str, Any] = {
+        "peer.id": peer.node_id,
+        "peer.networkId": "seocho",
+        "peer.listenAddress": peer.address,
+        "peer.address": peer.address,
+        "peer.chaincodeListenAddress": f"{LOOPBACK}:{peer.chaincode_port}",
+        "peer.chaincodeAddress": f"{LOOPBACK}:{peer.chaincode_port}",
+        "peer.gossip.bootstrap": peer.address,
+        "peer.gossip.endpoint": peer.address,
+        # Announced to the other organisation through the anchor peers; discovery needs it.
+        "peer.gossip.externalEndpoint": peer.address,
+        "peer.gossip.useLeaderElection": False,
+        "peer.gossip.orgLeader": True,
+        "peer.tls.enabled": True,
+        "peer.tls.clientAuthRequired": False,
+        "peer.tls.cert.file": str(files.tls_cert),
+        "peer.tls.key.file": str(files.tls_key),
+        "peer.tls.rootcert.file": str(files.tls_ca),
+        "peer.tls.clientRootCAs.files": [str(files.tls_ca)],
+        "peer.fileSystemPath": str(files.data),
+        "peer.mspConfigPath": str(files.msp),
+        "peer.localMspId": peer.org.msp_id,
+        "peer.BCCSP.SW.FileKeyStore.KeyStore": str(files.msp / "keystore"),
+        # Chaincode runs only as a service (our Python servers): the peer never talks to Docker.
+        "vm.endpoint": "",
+        "chaincode.externalBuilders": [
+            {
+                "name": "ccaas_builder",
+                "path": str(binaries.ccaas_builder),
+                "propagateEnvironment": ["CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"],
+            }
+        ],
+        "chaincode.logging.level": "info",
+        "ledger.snapshots.rootDir": str(files.data / "snapshots"),
+        "operations.listenAddress": f"{LOOPBACK}:{peer.operations_port}",
+        "metrics.provider": "prometheus",
+    }
+    for key, value in settings.items():
+        _set(document, key, value)
+    _write_yaml(files.config / "core.yaml", document)
+    return files.config
+
+
+def _signature(rule: str) -> dict[str, str]:
+    return {"Type": "Signature", "Rule": rule}
+
+
+def _implicit(rule: str) -> dict[str, str]:
+    return {"Type": "ImplicitMeta", "Rule": rule}
+
+
+def _org_section(layout: NetworkLayout, org: Organization) -> dict[str, Any]:
+    msp = org.msp_id
+    section: dict[str, Any] = {
+        "Name": org.name,
+        "ID": msp,
+        "MSPDir": str(layout.org_msp(org)),
+        "Policies": {
+            "Readers": _signature(f"OR('{msp}.member')"),
+            "Writers": _signature(f"OR('{msp}.member')"),
+            "Admins": _signature(f"OR('{msp}.admin')"),
+            "Endorsement": _signature(f"OR('{msp}.peer')"),
+        },
+    }
+    if org.orderers:
+        section["OrdererEndpoints"] = [o.address for o in org.orderers]
+    if org.peers:
+        section["AnchorPeers"] = [{"Host": LOOPBACK, "Port": org.peers[0].port}]
+    return section
+
+
+def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
+    """The channel's configtx.yaml: both organisations, Raft over the three orderers, V2_5 capabilities."""
+    orgs = [_org_section(layout, org) for org in topology.organizations]
+    ordering_org = next(
+        section for section, org in zip(orgs, topology.organizations, strict=True) if org.orderers
+    )
+    consenters = [
+        {
+            "Host": LOOPBACK,
+            "Port": o.cluster_port,
+            "ClientTLSCert": str(layout.node(o.node_id).tls_cert),
+            "ServerTLSCert": str(layout.node(o.node_id).tls_cert),
+        }
+        for o in topology.orderers
+    ]
+    common_policies = {
+        "Readers": _implicit("ANY Readers"),
+        "Writers": _implicit("ANY Writers"),
+        "Admins": _implicit("MAJORITY Admins"),
+    }
+    document = {
+        "Organizations": orgs,
+        "Profiles": {
+            CHANNEL_PROFILE: {
+                "Policies": common_policies,
+                "Capabilities": {"V2_0": True},
+                "Orderer": {
+                    "OrdererType": "etcdraft",
+                    "BatchTimeout": topology.batch_timeout,
+                    "BatchSize": {
+                        "MaxMessageCount": topology.max_message_count,
+                        "AbsoluteMaxBytes": "99 MB",
+                        "PreferredMaxBytes": "2 MB",
+                    },
+                    "EtcdRaft": {"Consenters": consenters},
+                    "Organizations": [ordering_org],
+                    "Policies": common_policies | {"BlockValidation": _implicit("ANY Writers")},
+                    "Capabilities": {"V2_0": True},
+                },
+                "Application": {
+                    "Organizations": orgs,
+                    "Policies": common_policies
+                    | {
+                        "LifecycleEndorsement": _implicit("MAJORITY Endorsement"),
+                        "Endorsement": _implicit("MAJORITY Endorsement"),
+                    },
+                    "Capabilities": {"V2_5": True},
+                },
+            }
+        },
+    }
+    path = layout.channel_dir / "configtx.yaml"
+    _write_yaml(path, document)
+    return path

@@ -1,0 +1,268 @@
+"""The network's topology, read from `network/topology.yaml`: organisations, their CA, orderers and peers.
+
+Everything else (node configs, channel config, chaincode packages, the client profile) is rendered from
+these objects, so a port or a name is written once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "topology.yaml"
+PORT_OFFSET_VARIABLE = "SEOCHO_NETWORK_PORT_OFFSET"
+LOOPBACK = "127.0.0.1"
+
+
+class TopologyError(ValueError):
+    """The topology file is missing, malformed or inconsistent."""
+
+
+@dataclass(frozen=True)
+class CertificateAuthority:
+    org: Organization
+    name: str
+    port: int
+    operations_port: int
+
+    @property
+    def node_id(self) -> str:
+        return f"{self.name}.{self.org.domain}"
+
+    @property
+    def url(self) -> str:
+        return f"https://{LOOPBACK}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Orderer:
+    org: Organization
+    name: str
+    port: int
+    cluster_port: int
+    admin_port: int
+    operations_port: int
+
+    @property
+    def node_id(self) -> str:
+        return f"{self.name}.{self.org.domain}"
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Peer:
+    org: Organization
+    name: str
+    port: int
+    chaincode_port: int
+    operations_port: int
+
+    @property
+    def node_id(self) -> str:
+        return f"{self.name}.{self.org.domain}"
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ChaincodeServer:
+    """An organisation's chaincode-as-a-service server, dialled by that organisation's peers."""
+
+    org: Organization
+    port: int
+
+    @property
+    def node_id(self) -> str:
+        return f"chaincode.{self.org.domain}"
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+
+@dataclass(frozen=True, eq=False)
+class Organization:
+    name: str
+    msp_id: str
+    domain: str
+    ca: CertificateAuthority
+    chaincode_server: ChaincodeServer
+    orderers: tuple[Orderer, ...]
+    peers: tuple[Peer, ...]
+
+    def __repr__(self) -> str:
+        return f"Organization({self.name!r})"
+
+
+@dataclass(frozen=True)
+class ChaincodeSpec:
+    name: str
+    version: str
+    endorsement_policy: str
+
+
+@dataclass(frozen=True)
+class Topology:
+    channel: str
+    chaincode: ChaincodeSpec
+    batch_timeout: str
+    max_message_count: int
+    organizations: tuple[Organization, ...]
+    port_offset: int
+
+    @property
+    def orderers(self) -> tuple[Orderer, ...]:
+        return tuple(o for org in self.organizations for o in org.orderers)
+
+    @property
+    def peers(self) -> tuple[Peer, ...]:
+        return tuple(p for org in self.organizations for p in org.peers)
+
+    @property
+    def cas(self) -> tuple[CertificateAuthority, ...]:
+        return tuple(org.ca for org in self.organizations)
+
+    def organization(self, msp_id: str) -> Organization:
+        for org in self.organizations:
+            if org.msp_id == msp_id:
+                return org
+        raise TopologyError(f"the topology has no organisation with MSP id {msp_id!r}")
+
+    @property
+    def orderer_org(self) -> Organization:
+        return next(org for org in self.organizations if org.orderers)
+
+    def node_ids(self) -> list[str]:
+        """Every process the network runs, in the order `up` starts them."""
+        ids = [ca.node_id for ca in self.cas]
+        ids += [o.node_id for o in self.orderers]
+        ids += [p.node_id for p in self.peers]
+        return ids
+
+    def ports(self) -> list[int]:
+        """Every port the network listens on."""
+        found: list[int] = []
+        for org in self.organizations:
+            found += [org.ca.port, org.ca.operations_port]
+            for o in org.orderers:
+                found += [o.port, o.cluster_port, o.admin_port, o.operations_port]
+            found.append(org.chaincode_server.port)
+            for p in org.peers:
+                found += [p.port, p.chaincode_port, p.operations_port]
+        return found
+
+
+def load_topology(path: str | os.PathLike[str] | None = None, port_offset: int | None = None) -> Topology:
+    """Reads and checks a topology file; `port_offset` (default: $SEOCHO_NETWORK_PORT_OFFSET) shifts ports."""
+    source = Path(path) if path is not None else DEFAULT_TOPOLOGY
+    try:
+        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TopologyError(f"cannot read topology {source}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise TopologyError(f"topology {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if port_offset is None:
+        port_offset = _offset_from_environment()
+    try:
+        topology = _parse(document, port_offset)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TopologyError(f"topology {source}: {_describe(exc)}") from None
+    _check(topology, source)
+    return topology
+
+
+def _offset_from_environment() -> int:
+    raw = os.environ.get(PORT_OFFSET_VARIABLE, "0") or "0"
+    try:
+        offset = int(raw)
+    except ValueError:
+        raise TopologyError(f"{PORT_OFFSET_VARIABLE} must be a whole number, not {raw!r}") from None
+    if not 0 <= offset < 50_000:
+        raise TopologyError(f"{PORT_OFFSET_VARIABLE} must be between 0 and 49999, not {offset}")
+    return offset
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing key {exc.args[0]!r}"
+    return str(exc)
+
+
+def _parse(document: Any, offset: int) -> Topology:
+    if not isinstance(document, dict):
+        raise TypeError("the topology must be a YAML mapping")
+    chaincode = document["chaincode"]
+    ordering = document.get("ordering", {})
+    organizations = tuple(_parse_org(raw, offset) for raw in document["organizations"])
+    return Topology(
+        channel=str(document["channel"]),
+        chaincode=ChaincodeSpec(
+            str(chaincode["name"]), str(chaincode["version"]), str(chaincode["endorsement_policy"])
+        ),
+        batch_timeout=str(ordering.get("batch_timeout", "250ms")),
+        max_message_count=int(ordering.get("max_message_count", 100)),
+        organizations=organizations,
+        port_offset=offset,
+    )
+
+
+def _parse_org(raw: dict[str, Any], offset: int) -> Organization:
+    def port(entry: dict[str, Any], key: str) -> int:
+        return int(entry[key]) + offset
+
+    # The nodes point back at their organisation, so the organisation is built first and filled in.
+    org = Organization(str(raw["name"]), str(raw["msp_id"]), str(raw["domain"]), None, None, (), ())  # type: ignore[arg-type]
+    ca_raw = raw["ca"]
+    ca = CertificateAuthority(
+        org, str(ca_raw.get("name", "ca")), port(ca_raw, "port"), port(ca_raw, "operations_port")
+    )
+    orderers = tuple(
+        Orderer(
+            org,
+            str(o["name"]),
+            port(o, "port"),
+            port(o, "cluster_port"),
+            port(o, "admin_port"),
+            port(o, "operations_port"),
+        )
+        for o in raw.get("orderers") or ()
+    )
+    peers = tuple(
+        Peer(org, str(p["name"]), port(p, "port"), port(p, "chaincode_port"), port(p, "operations_port"))
+        for p in raw.get("peers") or ()
+    )
+    object.__setattr__(org, "ca", ca)
+    object.__setattr__(org, "chaincode_server", ChaincodeServer(org, port(raw["chaincode_server"], "port")))
+    object.__setattr__(org, "orderers", orderers)
+    object.__setattr__(org, "peers", peers)
+    return org
+
+
+def _check(topology: Topology, source: Path) -> None:
+    problems: list[str] = []
+    ports = topology.ports()
+    duplicated = sorted({p for p in ports if ports.count(p) > 1})
+    if duplicated:
+        problems.append(f"ports used twice: {', '.join(map(str, duplicated))}")
+    if any(not 0 < p < 65536 for p in ports):
+        problems.append("a port is outside 1-65535 (is the port offset too large?)")
+    if len(topology.orderers) not in (1, 3, 5):
+        problems.append(f"Raft needs 1, 3 or 5 orderers, not {len(topology.orderers)}")
+    if len({org.name for org in topology.organizations if org.orderers}) != 1:
+        problems.append("exactly one organisation runs the ordering service")
+    if not all(org.peers for org in topology.organizations):
+        problems.append("every organisation needs at least one peer")
+    msp_ids = [org.msp_id for org in topology.organizations]
+    if len(set(msp_ids)) != len(msp_ids):
+        problems.append("MSP ids must differ")
+    if problems:
+        raise TopologyError(f"topology {source}: " + "; ".join(problems))
