@@ -24,7 +24,8 @@ from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
 
 # Where the official images keep things (hyperledger/fabric-peer, fabric-orderer, fabric-ca).
 CONFIG_DIR = "/etc/hyperledger/fabric"
-DATA_DIR = "/var/hyperledger/production"
+VAR_DIR = "/var/hyperledger"
+DATA_DIR = f"{VAR_DIR}/production"
 CCAAS_BUILDER = "/opt/hyperledger/ccaas_builder"
 CA_HOME = "/etc/hyperledger/fabric-ca-server"
 CA_DB_DIR = "/var/hyperledger/fabric-ca"
@@ -266,7 +267,9 @@ def _node_service(kind: str, node_id: str, operations_port: int, ports: list[str
             f"{config}/container:{CONFIG_DIR}:ro",
             f"{config}/msp:{CONFIG_DIR}/msp:ro",
             f"{config}/tls:{CONFIG_DIR}/tls:ro",
-            f"{_volume('ledger-' + node_id)}:{DATA_DIR}",
+            # The volume covers the image's VOLUME /var/hyperledger (so Docker makes no anonymous volume
+            # there); the ledgers are in its production/ directory, where the official configs put them.
+            f"{_volume('ledger-' + node_id)}:{VAR_DIR}",
         ],
         "ports": ports,
         "healthcheck": _health(operations_port),
