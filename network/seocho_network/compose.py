@@ -17,6 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from fabric_ca import CAClient, Enrollment
+
 from . import crypto, lifecycle
 from .admin import NotReadyError, healthy, metrics, wait_until
 from .binaries import CommandError, find_binaries, run_tool
@@ -29,10 +32,10 @@ from .compose_render import (
     write_compose,
 )
 from .configs import CHANNEL_PROFILE
-from .layout import NetworkLayout
+from .layout import NetworkLayout, NodeFiles
 from .network import STARTUP_TIMEOUT, Network, NetworkError, Say, orderer_heights, peer_heights
 from .status import NetworkStatus
-from .topology import Organization, load_topology
+from .topology import LOOPBACK, Organization, load_topology
 
 
 def default_docker_home() -> Path:
@@ -222,6 +225,47 @@ class DockerNetwork:
         for server in servers:
             self.say(f"  {server}: serving (mutual TLS)")
 
+    # ---- TLS renewal ------------------------------------------------------------------------------
+
+    def renew_tls(self, node_id: str) -> None:
+        """Renews a node's TLS certificate from its organisation's CA, then restarts the node.
+
+        The node's current TLS certificate authenticates the request (no secret needed). Orderers keep
+        their key: the channel's Raft consenter set holds their TLS certificates and matches a node by its
+        public key, so a renewed certificate with the same key needs no channel config update. Peers and
+        chaincode servers get a new key (their clients trust the organisation's CA, not the certificate).
+        """
+        org, files = self._tls_node(node_id)
+        current = Enrollment(
+            files.tls_cert.read_bytes(),
+            load_pem_private_key(files.tls_key.read_bytes(), password=None),  # type: ignore[arg-type]
+            files.tls_ca.read_bytes(),
+        )
+        keep_key = any(o.node_id == node_id for o in org.orderers)
+        with CAClient(org.ca.url, self.layout.ca_home(org) / "ca-cert.pem", timeout=15) as client:
+            renewed = client.reenroll(
+                current,
+                csr_hosts=[node_id, LOOPBACK, "localhost"],
+                key=current.private_key if keep_key else None,
+                profile="tls",
+            )
+        # Key first, then certificate, each replaced atomically: a crash leaves a pair the CA issued.
+        _replace(files.tls_key, renewed.private_key_pem(), 0o600)
+        _replace(files.tls_cert, renewed.certificate_pem, 0o644)
+        if node_id == org.chaincode_server.node_id:
+            prepare_chaincode_tls(self.layout, org)
+        expires = renewed.certificate.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
+        self.say(f"renew-tls: {node_id}: new certificate until {expires}{' (same key)' if keep_key else ''}")
+        self.compose("restart", node_id)
+        self.say(f"renew-tls: {node_id}: restarted")
+
+    def _tls_node(self, node_id: str) -> tuple[Organization, NodeFiles]:
+        for org in self.topology.organizations:
+            ids = [*(o.node_id for o in org.orderers), *(p.node_id for p in org.peers)]
+            if node_id in [*ids, org.chaincode_server.node_id]:
+                return org, self.layout.node(node_id)
+        raise NetworkError(f"{node_id} is not an orderer, peer or chaincode server of the topology")
+
     # ---- down, status, logs -----------------------------------------------------------------------
 
     def down(self, purge: bool = False) -> None:
@@ -278,6 +322,14 @@ class DockerNetwork:
 
     def logs(self, service: str, lines: int) -> str:
         return self.compose("logs", "--no-color", "--tail", str(lines), service)
+
+
+def _replace(path: Path, data: bytes, mode: int) -> None:
+    temporary = path.with_suffix(path.suffix + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
+    temporary.replace(path)
 
 
 def known_peers(metrics_text: str, channel: str) -> int:

@@ -69,6 +69,14 @@ def upgrade(ctx: click.Context) -> None:
     _open(ctx).deploy(force_new_sequence=True)
 
 
+@docker.command("renew-tls")
+@click.argument("node")
+@click.pass_context
+def renew_tls(ctx: click.Context, node: str) -> None:
+    """Renew NODE's TLS certificate from its organisation's CA and restart it (orderers keep their key)."""
+    _open(ctx).renew_tls(node)
+
+
 @docker.command()
 @click.option("--purge", is_flag=True, help="Also delete the volumes (ledgers, CA databases), the directory.")
 @click.pass_context

@@ -7,6 +7,7 @@ order; the last one takes the deployment down and checks that nothing is left.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -118,6 +119,18 @@ class Deployment:
                 raise AssertionError(f"not every container came back: {status}")
             time.sleep(2)
 
+    def wait_same_height(self, timeout: float = 60) -> int:
+        """Until every peer and orderer reports the same height (a new block reaches them one by one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.wait_all_up()
+            heights = {**status["peer_heights"], **status["orderer_heights"]}  # type: ignore[dict-item]
+            if len(set(heights.values())) == 1:
+                return int(next(iter(heights.values())))
+            if time.monotonic() > deadline:
+                raise AssertionError(f"heights differ: {heights}")
+            time.sleep(1)
+
     def volume(self, node_id: str) -> str:
         return f"{self.project}_ledger-{node_id.replace('.', '-')}"
 
@@ -166,8 +179,7 @@ def deployment(docker_images: DockerImages, tmp_path_factory: pytest.TempPathFac
 def test_channel_created_joined_and_chaincode_committed(deployment: Deployment) -> None:
     status = deployment.wait_all_up()
     assert status["raft_leader"] is not None
-    heights = {**status["peer_heights"], **status["orderer_heights"]}  # type: ignore[dict-item]
-    assert len(set(heights.values())) == 1, heights  # every peer and orderer at the same block
+    deployment.wait_same_height()  # every peer and orderer at the same block
     chaincode = status["chaincode"]
     assert isinstance(chaincode, dict)
     assert (chaincode["name"], chaincode["sequence"]) == ("seocho", 1)
@@ -199,6 +211,50 @@ def test_compose_restart_keeps_state_and_height(deployment: Deployment) -> None:
     assert deployment.wait_all_up()["peer_heights"] == height
     assert deployment.report() == before
     assert deployment.report("profile-partners.yaml") == before
+
+
+def test_upgrade_commits_the_next_sequence_and_keeps_state(deployment: Deployment) -> None:
+    before = deployment.report()
+    deployment.network("upgrade")
+    chaincode = deployment.wait_all_up()["chaincode"]
+    assert isinstance(chaincode, dict) and chaincode["sequence"] == 2
+    assert deployment.report() == before
+
+
+def _earn_one_session(deployment: Deployment, request_id: str) -> None:
+    evidence = hashlib.sha256(request_id.encode() + os.urandom(16)).hexdigest()
+    earned = deployment.seocho(
+        "--as", "staff-yangjae1", "earn", "S-0001", "course_session", "1",
+        "--evidence", evidence, "--request-id", request_id,
+    )  # fmt: skip
+    assert earned.returncode == 0, earned.stderr
+
+
+def test_renewed_tls_certificates_keep_endorsing_and_ordering(deployment: Deployment) -> None:
+    before = deployment.report()
+    # A peer and a chaincode server get a new key; an orderer keeps its key (the consenter set pins it).
+    for node in (
+        "peer0.partners.seocho.local",
+        "orderer1.district.seocho.local",
+        "chaincode.partners.seocho.local",
+    ):
+        old = (deployment.directory / "nodes" / node / "tls" / "server.crt").read_bytes()
+        deployment.network("renew-tls", node)
+        assert (deployment.directory / "nodes" / node / "tls" / "server.crt").read_bytes() != old
+    deployment.wait_all_up()
+    deadline = time.monotonic() + 60
+    while True:  # the peers redial the restarted chaincode server and orderer by themselves
+        try:
+            _earn_one_session(deployment, f"TLS-{uuid.uuid4().hex[:8]}")
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+    coins = deployment.report()["coins"]
+    assert isinstance(coins, dict) and isinstance(before["coins"], dict)
+    assert coins["earned"] == before["coins"]["earned"] + 1
+    deployment.wait_same_height()
 
 
 def test_peer_volume_backed_up_and_restored_into_a_fresh_volume(
