@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fabric_ca import CAClient, Enrollment
 
@@ -236,11 +237,10 @@ class DockerNetwork:
         chaincode servers get a new key (their clients trust the organisation's CA, not the certificate).
         """
         org, files = self._tls_node(node_id)
-        current = Enrollment(
-            files.tls_cert.read_bytes(),
-            load_pem_private_key(files.tls_key.read_bytes(), password=None),  # type: ignore[arg-type]
-            files.tls_ca.read_bytes(),
-        )
+        key = load_pem_private_key(files.tls_key.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise NetworkError(f"{files.tls_key} is not an elliptic-curve key, as Fabric CA issues")
+        current = Enrollment(files.tls_cert.read_bytes(), key, files.tls_ca.read_bytes())
         keep_key = any(o.node_id == node_id for o in org.orderers)
         with CAClient(org.ca.url, self.layout.ca_home(org) / "ca-cert.pem", timeout=15) as client:
             renewed = client.reenroll(
@@ -256,15 +256,20 @@ class DockerNetwork:
             prepare_chaincode_tls(self.layout, org)
         expires = renewed.certificate.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
         self.say(f"renew-tls: {node_id}: new certificate until {expires}{' (same key)' if keep_key else ''}")
+        if node_id == _chaincode_client(org):
+            # No container presents it: the peers read it from the chaincode package's connection.json.
+            self.say("renew-tls: the chaincode packages carry it; run `docker upgrade` to install new ones")
+            return
         self.compose("restart", node_id)
         self.say(f"renew-tls: {node_id}: restarted")
 
     def _tls_node(self, node_id: str) -> tuple[Organization, NodeFiles]:
         for org in self.topology.organizations:
             ids = [*(o.node_id for o in org.orderers), *(p.node_id for p in org.peers)]
-            if node_id in [*ids, org.chaincode_server.node_id]:
+            ids += [org.chaincode_server.node_id, _chaincode_client(org)]
+            if node_id in ids:
                 return org, self.layout.node(node_id)
-        raise NetworkError(f"{node_id} is not an orderer, peer or chaincode server of the topology")
+        raise NetworkError(f"{node_id} is not an orderer, peer, chaincode server or client of the topology")
 
     # ---- down, status, logs -----------------------------------------------------------------------
 
@@ -322,6 +327,11 @@ class DockerNetwork:
 
     def logs(self, service: str, lines: int) -> str:
         return self.compose("logs", "--no-color", "--tail", str(lines), service)
+
+
+def _chaincode_client(org: Organization) -> str:
+    """The identity whose TLS certificate an organisation's peers present to its chaincode server."""
+    return f"chaincode-client.{org.domain}"
 
 
 def _replace(path: Path, data: bytes, mode: int) -> None:
