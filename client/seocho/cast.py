@@ -18,6 +18,7 @@ from fabric_shim.cid import ClientIdentity
 from seocho.backend import EmbeddedBackend, GatewayBackend, connect_gateway
 from seocho.coin import Coin
 from seocho.errors import SeochoError
+from seocho.i18n import _
 from seocho.profile import Profile
 
 
@@ -62,13 +63,21 @@ class NetworkCast:
     def join(self, name: str, msp_id: str, attributes: dict[str, str]) -> Actor:
         ref = self.profile.identity(name)
         if ref.msp_id != msp_id:
-            raise SeochoError(f"the demo needs {name} from {msp_id}; the profile has it in {ref.msp_id}")
-        identity, _ = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
+            raise SeochoError(
+                _("the demo needs {name} from {msp_id}; the profile has it in {found}").format(
+                    name=name, msp_id=msp_id, found=ref.msp_id
+                )
+            )
+        identity, _signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
         carried = ClientIdentity(identity.serialize())
         missing = {k: v for k, v in attributes.items() if carried.get_attribute(k) != v}
         if missing:
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(missing.items()))
-            raise SeochoError(f"identity {name}'s certificate lacks the attributes the demo needs: {wanted}")
+            raise SeochoError(
+                _("identity {name}'s certificate lacks the attributes the demo needs: {wanted}").format(
+                    name=name, wanted=wanted
+                )
+            )
         gateway = self.connections.enter_context(connect_gateway(self.profile, name))
         contract = gateway.get_network(self.profile.channel).get_contract(self.profile.chaincode)
         return Actor(name, Coin(GatewayBackend(contract)), str(carried.id))

@@ -10,24 +10,39 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from embedded_ledger.ledger import DATABASE_FILE
 
 from seocho.backend import EmbeddedBackend, GatewayBackend, connect_gateway, open_embedded_ledger
 from seocho.cast import client_id_of
+from seocho.cli_base import SeochoGroup, SeochoOption, option
+from seocho.cli_output import format_document
 from seocho.coin import Coin
-from seocho.demo import run_demo, run_demo_on_network
 from seocho.errors import ConnectionFailedError, SeochoError
+from seocho.i18n import LANGUAGES, N_, _, use_language
+from seocho.identity_rules import check_enrolment
 from seocho.profile import Profile, load_profile
 
 
 def default_ledger_dir() -> Path:
     return Path(os.environ.get("SEOCHO_HOME", Path.home() / ".seocho")) / "ledger"
+
+
+class LedgerMissingError(ConnectionFailedError):
+    """No ledger where one was expected: a query never creates one (a typo would make an empty ledger)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            _(
+                "no ledger at {path} (seocho init creates one, once seocho identity enroll made its admin)"
+            ).format(path=path)
+        )
 
 
 class Settings:
@@ -41,7 +56,7 @@ class Settings:
 
     def signer_name(self) -> str:
         if not self.identity:
-            raise click.UsageError("say which identity signs: --as NAME (or SEOCHO_IDENTITY)")
+            raise click.UsageError(_("say which identity signs: --as NAME (or SEOCHO_IDENTITY)"))
         return self.identity
 
     @contextmanager
@@ -54,96 +69,86 @@ class Settings:
             return
         with self.ledger() as ledger:
             try:
-                identity = ledger.identities.get(self.identity)
+                identity = ledger.identities.get(name)
             except KeyError:
                 raise SeochoError(
-                    f"no identity named {self.identity!r}; see `seocho identity list`"
+                    _("no identity named {name!r}; see seocho identity list").format(name=name)
                 ) from None
             yield Coin(EmbeddedBackend(ledger, identity))
 
     @contextmanager
-    def ledger(self) -> Iterator[Any]:
+    def ledger(self, *, create: bool = False) -> Iterator[Any]:
+        """The embedded ledger; only `create=True` (enrolling an identity) makes a new one."""
         if self.profile is not None:
-            raise SeochoError("this command works on the embedded ledger only; drop --profile")
+            raise SeochoError(_("this command works on the embedded ledger only; drop --profile"))
+        path = self.ledger_dir
         try:
-            ledger = open_embedded_ledger(self.ledger_dir)
-        except OSError as exc:
-            raise ConnectionFailedError(
-                f"cannot open the ledger at {self.ledger_dir}: {exc.strerror}"
-            ) from None
-        with ledger:
-            yield ledger
+            if not create and not (path / DATABASE_FILE).exists():
+                raise LedgerMissingError(path)
+            ledger = open_embedded_ledger(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise _unopenable(path, exc) from None
+        try:
+            with ledger:
+                yield ledger
+        except sqlite3.Error as exc:  # e.g. a read-only ledger refusing the first write
+            raise _unopenable(path, exc) from None
 
-    def show(self, result: Any) -> None:
+    def show(self, result: Any, text: Callable[[Any], str] = format_document) -> None:
         if self.as_json:
             click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
-        elif isinstance(result, dict):
-            for key, value in result.items():
-                shown = (
-                    value if isinstance(value, str | int | float) else json.dumps(value, ensure_ascii=False)
-                )
-                click.echo(f"{key}: {shown}")
-        elif isinstance(result, list):
-            for item in result:
-                click.echo(json.dumps(item, ensure_ascii=False, sort_keys=True))
         elif result is not None:
-            click.echo(result)
+            click.echo(text(result))
+
+
+def _unopenable(path: Path, exc: OSError | sqlite3.Error) -> ConnectionFailedError:
+    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
+    return ConnectionFailedError(
+        _("cannot open the ledger at {path}: {reason}").format(path=path, reason=reason)
+    )
 
 
 pass_settings = click.make_pass_decorator(Settings)
 
 
-def _run(settings: Settings, call: Callable[[Coin], Any]) -> None:
+def _run(
+    settings: Settings, call: Callable[[Coin], Any], text: Callable[[Any], str] = format_document
+) -> None:
     with settings.coin() as coin:
-        settings.show(call(coin))
+        settings.show(call(coin), text)
 
 
-class SeochoGroup(click.Group):
-    """Turns errors into one-line messages and exit codes instead of tracebacks.
-
-    An unexpected exception prints only its type (its text could carry ledger values); set
-    SEOCHO_DEBUG=1 to get the traceback.
-    """
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SeochoError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            ctx.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except OSError as exc:
-            where = f" ({exc.filename})" if exc.filename else ""
-            click.echo(f"error: {exc.strerror or type(exc).__name__}{where}", err=True)
-            ctx.exit(1)
-        except Exception as exc:
-            if os.environ.get("SEOCHO_DEBUG"):
-                raise
-            hint = "rerun with SEOCHO_DEBUG=1 for details"
-            click.echo(f"error: unexpected {type(exc).__name__}; {hint}", err=True)
-            ctx.exit(1)
+def _choose_language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    use_language(value)
 
 
 @click.group(cls=SeochoGroup)
-@click.option(
+@option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    is_eager=True,
+    expose_value=False,
+    callback=_choose_language,
+    help=N_("Language of messages and help: ko or en [default: the locale's, e.g. LANG=ko_KR.UTF-8]."),
+)
+@option(
     "--ledger",
     "ledger_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     envvar="SEOCHO_LEDGER",
     default=None,
-    help="Embedded ledger directory [default: $SEOCHO_HOME/ledger].",
+    help=N_("Embedded ledger directory [default: $SEOCHO_HOME/ledger]."),
 )
-@click.option(
+@option(
     "--profile",
     "profile_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     envvar="SEOCHO_PROFILE",
-    help="Network profile: use a Fabric network instead of the embedded ledger.",
+    help=N_("Network profile: use a Fabric network instead of the embedded ledger."),
 )
-@click.option("--as", "identity", envvar="SEOCHO_IDENTITY", help="Identity that signs.")
-@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-@click.version_option(package_name="seocho-coin")
+@option("--as", "identity", envvar="SEOCHO_IDENTITY", help=N_("Identity that signs."))
+@option("--json", "as_json", is_flag=True, help=N_("Print results as JSON."))
+@click.version_option(package_name="seocho-coin", help=N_("Show the version and exit."), cls=SeochoOption)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -157,63 +162,6 @@ def cli(
     ctx.obj = Settings(ledger_dir or default_ledger_dir(), identity, as_json, profile)
 
 
-@cli.command()
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print the report as one JSON object on stdout (the story goes to stderr).",
-)
-@click.option(
-    "--keep",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the demo ledger in this (new) directory instead of a temporary one.",
-)
-@pass_settings
-def demo(settings: Settings, as_json: bool, keep: Path | None) -> None:
-    """Tell the district's 2023 story and print the district's report.
-
-    Without --profile it runs on a fresh embedded ledger. With --profile it runs on that network, whose
-    chaincode must be freshly deployed and whose profile names the demo's identities (`district-admin`,
-    `district-registrar`, `district-auditor`, `staff-yangjae1`, `staff-welfare`, `staff-czshop`,
-    `staff-chest`, `member-S-0001` … `member-S-0005`, `member-R-0001`, `member-R-0002`).
-    """
-    as_json = as_json or settings.as_json
-
-    def say(line: str) -> None:
-        click.echo(line, err=as_json)
-
-    if settings.profile is not None:
-        if keep is not None:
-            raise click.UsageError("--keep is for the embedded ledger; a network keeps its own state")
-        report = run_demo_on_network(settings.profile, say)
-    else:
-        if keep is not None and keep.exists() and any(keep.iterdir()):
-            raise SeochoError(f"{keep} is not empty; the demo needs a fresh ledger")
-        with (
-            tempfile.TemporaryDirectory(prefix="seocho-demo-") as scratch,
-            open_embedded_ledger(keep or Path(scratch) / "ledger") as ledger,
-        ):
-            report = run_demo(ledger, say)
-    if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, sort_keys=True))
-    else:
-        click.echo("")
-        click.echo(format_report(report))
-
-
-def format_report(report: dict[str, Any]) -> str:
-    lines = [
-        "Seocho Coin — district report",
-        f"  members       {report['members']:>10,}",
-        f"  participants  {report['participants']:>10,}",
-        f"  {'':12}  {'coins':>10}  {'KRW':>12}",
-    ]
-    for key in ("earned", "spent", "donated", "redeemed", "expired", "outstanding"):
-        lines.append(f"  {key:<12}  {report['coins'][key]:>10,}  {report['krw'][key]:>12,}")
-    return "\n".join(lines)
-
-
 # ---- identities (embedded ledger) ------------------------------------------------------------------
 
 
@@ -224,29 +172,35 @@ def identity() -> None:
 
 @identity.command("enroll")
 @click.argument("name")
-@click.option("--msp", required=True, help="MSP id, e.g. SeochoDistrictMSP or PartnersMSP.")
-@click.option(
+@option("--msp", required=True, help=N_("MSP id, e.g. SeochoDistrictMSP or PartnersMSP."))
+@option(
     "--attr",
     "attrs",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Certificate attribute, e.g. seocho.role=staff (repeatable).",
+    help=N_("Certificate attribute, e.g. seocho.role=staff (repeatable)."),
 )
 @pass_settings
 def identity_enroll(settings: Settings, name: str, msp: str, attrs: tuple[str, ...]) -> None:
-    """Issue a certificate for NAME with attributes."""
+    """Issue a certificate for NAME with attributes (a member's NAME is its member id, e.g. S-0001).
+
+    Creates the ledger when there is none yet. seocho.role is one of admin, registrar, auditor, staff,
+    member; staff also carry seocho.institution (and seocho.manager=true for a manager).
+    """
     attributes = {}
     for item in attrs:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--attr")
+            raise click.BadParameter(_("{item!r} is not KEY=VALUE").format(item=item), param_hint="--attr")
         attributes[key] = value
-    with settings.ledger() as ledger:
+    check_enrolment(name, attributes)
+    with settings.ledger(create=True) as ledger:
         try:
             enrolled = ledger.identities.enroll(name, msp, attributes)
         except ValueError as exc:
             raise SeochoError(str(exc)) from None
-        settings.show({"name": name, "msp_id": msp, "client_id": client_id_of(enrolled.serialized())})
+        result = {"name": name, "msp_id": msp, "client_id": client_id_of(enrolled.serialized())}
+        settings.show(result, lambda r: _("{name} enrolled in {msp_id}").format(**r))
 
 
 @identity.command("list")
@@ -261,16 +215,18 @@ def identity_list(settings: Settings) -> None:
 @click.argument("name")
 @pass_settings
 def identity_client_id(settings: Settings, name: str) -> None:
-    """Print NAME's client id (what register-member and allowances bind to)."""
+    """Print NAME's client id (what `member register` and `institution allowance` bind to)."""
     with settings.ledger() as ledger:
         try:
             enrolled = ledger.identities.get(name)
-        except KeyError as exc:
-            raise SeochoError(str(exc.args[0])) from None
+        except KeyError:
+            raise SeochoError(
+                _("no identity named {name!r}; see seocho identity list").format(name=name)
+            ) from None
         click.echo(client_id_of(enrolled.serialized()))
 
 
-from seocho import cli_admin, cli_coins  # noqa: E402,F401  (register their commands on `cli`)
+from seocho import cli_admin, cli_coins, cli_demo  # noqa: E402,F401  (register their commands on `cli`)
 from seocho import cli_ca as _cli_ca  # noqa: E402,F401  (registers `seocho ca`)
 
 

@@ -8,16 +8,20 @@ from typing import Any
 import click
 
 from seocho.cli import Settings, _run, cli, pass_settings
+from seocho.cli_base import option
+from seocho.cli_output import format_init
 from seocho.cli_types import non_negative, positive
+from seocho.i18n import _
+from seocho.identity_rules import require_member_id, require_pseudonymous_client
 
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg}") from None
+        raise click.BadParameter(_("not valid JSON: {reason}").format(reason=exc.msg)) from None
     if not isinstance(value, dict):
-        raise click.BadParameter("expected a JSON object")
+        raise click.BadParameter(_("expected a JSON object"))
     return value
 
 
@@ -29,7 +33,7 @@ def _json_object(text: str) -> dict[str, Any]:
 @pass_settings
 def init(settings: Settings, district_msp: str) -> None:
     """Initialise the ledger with the 2023 policy (district admin, once)."""
-    _run(settings, lambda c: c.init_ledger(district_msp))
+    _run(settings, lambda c: c.init_ledger(district_msp), format_init)
 
 
 @cli.group()
@@ -62,7 +66,7 @@ def policy_set(settings: Settings, changes: str) -> None:
 
 
 @policy.command("open-to-all")
-@click.option("--effective-from", default="now", show_default=True)
+@option("--effective-from", default="now", show_default=True)
 @pass_settings
 def policy_open(settings: Settings, effective_from: str) -> None:
     """Open earning to every registered member, as the 2023 ordinance did (district admin)."""
@@ -80,13 +84,11 @@ def institution() -> None:
 @institution.command("register")
 @click.argument("institution_id")
 @click.argument("institution_type")
-@click.option("--activity", "activities", multiple=True, help="An activity it may attest (repeatable).")
-@click.option("--sells-services", is_flag=True)
-@click.option("--takes-donations", is_flag=True)
-@click.option(
-    "--quota", type=non_negative, default=0, show_default=True, help="Annual issuance quota (coins)."
-)
-@click.option(
+@option("--activity", "activities", multiple=True, help="An activity it may attest (repeatable).")
+@option("--sells-services", is_flag=True)
+@option("--takes-donations", is_flag=True)
+@option("--quota", type=non_negative, default=0, show_default=True, help="Annual issuance quota (coins).")
+@option(
     "--staff-msp",
     required=True,
     metavar="MSP",
@@ -213,10 +215,15 @@ def member() -> None:
 @member.command("register")
 @click.argument("member_id")
 @click.argument("client_id")
-@click.option("--category", "categories", multiple=True, required=True, help="senior, resident, worker, ...")
+@option("--category", "categories", multiple=True, required=True, help="senior, resident, worker, ...")
 @pass_settings
 def member_register(settings: Settings, member_id: str, client_id: str, categories: tuple[str, ...]) -> None:
-    """Register MEMBER_ID bound to the identity CLIENT_ID (see `seocho identity client-id`)."""
+    """Register MEMBER_ID bound to the identity CLIENT_ID (see `seocho identity client-id`).
+
+    MEMBER_ID is a pseudonymous code such as S-0001, and the identity must be named by one too.
+    """
+    require_member_id(member_id)
+    require_pseudonymous_client(client_id)
     _run(settings, lambda c: c.register_member(member_id, categories, client_id))
 
 
@@ -225,7 +232,8 @@ def member_register(settings: Settings, member_id: str, client_id: str, categori
 @click.argument("client_id")
 @pass_settings
 def member_rebind(settings: Settings, member_id: str, client_id: str) -> None:
-    """Bind a member to a new identity (a lost phone)."""
+    """Bind a member to a new identity (a lost phone); it must be named by a member id."""
+    require_pseudonymous_client(client_id)
     _run(settings, lambda c: c.rebind_member(member_id, client_id))
 
 

@@ -10,7 +10,10 @@ import fabric_gateway as fg
 
 from seocho.backend import connect_gateway
 from seocho.cli import Settings, _run, cli, pass_settings
+from seocho.cli_base import option
+from seocho.cli_output import format_history, format_report, parse_bookmark
 from seocho.cli_types import non_negative, positive
+from seocho.i18n import N_, _
 
 # ---- coin movements -------------------------------------------------------------------------------
 
@@ -19,8 +22,8 @@ from seocho.cli_types import non_negative, positive
 @click.argument("member_id")
 @click.argument("activity")
 @click.argument("quantity", type=positive)
-@click.option("--evidence", "evidence_hash", required=True, help="Hex SHA-256 of the institution's evidence.")
-@click.option("--request-id", required=True, help="Unique per attestation; a repeat never credits twice.")
+@option("--evidence", "evidence_hash", required=True, help="Hex SHA-256 of the institution's evidence.")
+@option("--request-id", required=True, help="Unique per attestation; a repeat never credits twice.")
 @pass_settings
 def earn(
     settings: Settings, member_id: str, activity: str, quantity: int, evidence_hash: str, request_id: str
@@ -32,10 +35,10 @@ def earn(
 @cli.command()
 @click.argument("member_id")
 @click.argument("institution_id")
-@click.option("--price", "price_krw", type=positive, required=True, help="Price of the service in KRW.")
-@click.option("--coins", type=positive, required=True, help="Coins to pay; the rest is paid in cash.")
-@click.option("--service", "service_code", required=True)
-@click.option("--request-id", required=True)
+@option("--price", "price_krw", type=positive, required=True, help="Price of the service in KRW.")
+@option("--coins", type=positive, required=True, help="Coins to pay; the rest is paid in cash.")
+@option("--service", "service_code", required=True)
+@option("--request-id", required=True)
 @pass_settings
 def pay(
     settings: Settings,
@@ -57,10 +60,10 @@ def payment_request() -> None:
 
 @payment_request.command("create")
 @click.argument("request_id")
-@click.option("--price", "price_krw", type=positive, required=True)
-@click.option("--coins", type=positive, required=True)
-@click.option("--service", "service_code", required=True)
-@click.option("--expires-at", required=True, help="ISO date-time with a zone.")
+@option("--price", "price_krw", type=positive, required=True)
+@option("--coins", type=positive, required=True)
+@option("--service", "service_code", required=True)
+@option("--expires-at", required=True, help="ISO date-time with a zone.")
 @pass_settings
 def payment_request_create(
     settings: Settings, request_id: str, price_krw: int, coins: int, service_code: str, expires_at: str
@@ -83,7 +86,7 @@ def payment_request_pay(settings: Settings, institution_id: str, request_id: str
 @click.argument("member_id")
 @click.argument("charity_id")
 @click.argument("coins", type=positive)
-@click.option("--request-id", required=True)
+@option("--request-id", required=True)
 @pass_settings
 def donate(settings: Settings, member_id: str, charity_id: str, coins: int, request_id: str) -> None:
     """Donate coins to a charity institution (the member's own identity)."""
@@ -106,7 +109,7 @@ def settle() -> None:
 @settle.command("request")
 @click.argument("institution_id")
 @click.argument("settlement_id")
-@click.option(
+@option(
     "--cutoff",
     metavar="ISO-TIME",
     help="Redeem coins received before this moment (default: the policy's margin before now).",
@@ -148,25 +151,29 @@ def balance(settings: Settings, member_id: str) -> None:
 
 @cli.command()
 @click.argument("member_id")
-@click.option("--page-size", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--bookmark", default="")
+@option("--page-size", type=click.IntRange(1, 1000), default=20, show_default=True)
+@option("--bookmark", default="", help=N_("Where the previous page ended (history prints it)."))
 @pass_settings
 def history(settings: Settings, member_id: str, page_size: int, bookmark: str) -> None:
     """A member's coin movements, a page at a time."""
-    _run(settings, lambda c: c.get_member_history(member_id, page_size, bookmark))
+    position = parse_bookmark(bookmark)
+    _run(settings, lambda c: c.get_member_history(member_id, page_size, position), format_history)
 
 
 @cli.command()
 @pass_settings
 def report(settings: Settings) -> None:
     """The district's report (admin, auditor)."""
-    _run(settings, lambda c: c.get_report())
+    _run(settings, lambda c: c.get_report(), format_report)
 
 
 @cli.command()
 @pass_settings
 def audit(settings: Settings) -> None:
-    """Check the supply invariant on the live ledger (auditor, admin)."""
+    """Check that every coin is accounted for on the live ledger (auditor, admin).
+
+    Every coin earned is held by a member or an institution, or was redeemed for won or expired.
+    """
     _run(settings, lambda c: c.audit_supply())
 
 
@@ -179,13 +186,13 @@ def compact_stats(settings: Settings, month: str) -> None:
 
 
 @cli.command()
-@click.option("--since", "start_block", type=non_negative, default=None, help="Start at this block.")
-@click.option(
+@option("--since", "start_block", type=non_negative, default=None, help="Start at this block.")
+@option(
     "--checkpoint",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Resume after, and record, the last event seen in this file (network only).",
 )
-@click.option("--count", type=positive, default=None, help="Stop after this many events.")
+@option("--count", type=positive, default=None, help="Stop after this many events.")
 @pass_settings
 def events(settings: Settings, start_block: int | None, checkpoint: Path | None, count: int | None) -> None:
     """Print coin movements' chaincode events as JSON lines (on a network: follow them)."""
@@ -196,7 +203,9 @@ def events(settings: Settings, start_block: int | None, checkpoint: Path | None,
 
     if settings.profile is None:
         if checkpoint is not None:
-            raise click.UsageError("--checkpoint needs --profile (the embedded ledger replays from --since)")
+            raise click.UsageError(
+                _("--checkpoint needs --profile (the embedded ledger replays from --since)")
+            )
         with settings.ledger() as ledger:
             for n, event in enumerate(ledger.chaincode_events("seocho", start_block or 0)):
                 if count is not None and n >= count:

@@ -6,6 +6,8 @@ Exit codes of the `seocho` command line (2 is click's usage error): 1 other fail
 
 from __future__ import annotations
 
+from seocho.i18n import _
+
 
 class SeochoError(Exception):
     """Base class: `message` is one line, safe to show to a user; `exit_code` is what the CLI exits with."""
@@ -49,7 +51,11 @@ class CommitConflictError(SeochoError):
     exit_code = 7
 
     def __init__(self, tx_id: str, validation_code: str) -> None:
-        super().__init__(f"transaction {tx_id} was invalidated at commit: {validation_code}")
+        super().__init__(
+            _("transaction {tx_id} was invalidated at commit ({code}); submit it again").format(
+                tx_id=tx_id, code=validation_code
+            )
+        )
         self.tx_id = tx_id
         self.validation_code = validation_code
 

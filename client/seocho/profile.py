@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from seocho.errors import SeochoError
+from seocho.i18n import _
 
 
 class ProfileError(SeochoError):
@@ -65,8 +66,12 @@ class Profile:
         try:
             return self.identities[name]
         except KeyError:
-            known = ", ".join(sorted(self.identities)) or "none"
-            raise ProfileError(f"profile {self.path} names no identity {name!r} (it has: {known})") from None
+            known = ", ".join(sorted(self.identities)) or _("none")
+            raise ProfileError(
+                _("profile {path} names no identity {name!r} (it has: {known})").format(
+                    path=self.path, name=name, known=known
+                )
+            ) from None
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -75,17 +80,26 @@ def load_profile(path: str | Path) -> Profile:
     try:
         document = yaml.safe_load(profile_path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ProfileError(f"cannot read profile {profile_path}: {exc.strerror}") from None
+        raise ProfileError(
+            _("cannot read profile {path}: {reason}").format(path=profile_path, reason=exc.strerror)
+        ) from None
     except yaml.YAMLError as exc:
-        raise ProfileError(f"profile {profile_path} is not valid YAML: {exc}".splitlines()[0]) from None
+        reason = str(exc).splitlines()[0]
+        raise ProfileError(
+            _("profile {path} is not valid YAML: {reason}").format(path=profile_path, reason=reason)
+        ) from None
     if not isinstance(document, dict):
-        raise ProfileError(f"profile {profile_path} must be a YAML mapping")
+        raise ProfileError(_("profile {path} must be a YAML mapping").format(path=profile_path))
     base = profile_path.parent
 
     def text(mapping: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
         value = mapping.get(key, default)
         if not isinstance(value, str) or not value:
-            raise ProfileError(f"profile {profile_path}: {where}{key} must be a non-empty string")
+            raise ProfileError(
+                _("profile {path}: {key} must be a non-empty string").format(
+                    path=profile_path, key=where + key
+                )
+            )
         return value
 
     def optional_path(mapping: dict[str, Any], key: str, where: str) -> Path | None:
@@ -93,7 +107,9 @@ def load_profile(path: str | Path) -> Profile:
 
     gateway = document.get("gateway")
     if not isinstance(gateway, dict):
-        raise ProfileError(f"profile {profile_path}: gateway needs address and tls_root_cert")
+        raise ProfileError(
+            _("profile {path}: gateway needs address and tls_root_cert").format(path=profile_path)
+        )
     endpoint = GatewayEndpoint(
         address=text(gateway, "address", "gateway."),
         tls_root_cert=base / text(gateway, "tls_root_cert", "gateway."),
@@ -102,14 +118,24 @@ def load_profile(path: str | Path) -> Profile:
         client_key=optional_path(gateway, "client_key", "gateway."),
     )
     if (endpoint.client_cert is None) != (endpoint.client_key is None):
-        raise ProfileError(f"profile {profile_path}: gateway.client_cert and client_key go together")
+        raise ProfileError(
+            _("profile {path}: gateway.client_cert and client_key go together").format(path=profile_path)
+        )
     identities: dict[str, IdentityRef] = {}
     raw_identities = document.get("identities") or {}
     if not isinstance(raw_identities, dict):
-        raise ProfileError(f"profile {profile_path}: identities must be a mapping of name to msp_id/msp_dir")
+        raise ProfileError(
+            _("profile {path}: identities must be a mapping of name to msp_id/msp_dir").format(
+                path=profile_path
+            )
+        )
     for name, entry in raw_identities.items():
         if not isinstance(entry, dict):
-            raise ProfileError(f"profile {profile_path}: identity {name!r} must have msp_id and msp_dir")
+            raise ProfileError(
+                _("profile {path}: identity {name!r} must have msp_id and msp_dir").format(
+                    path=profile_path, name=name
+                )
+            )
         where = f"identities.{name}."
         msp_dir = base / text(entry, "msp_dir", where)
         identities[str(name)] = IdentityRef(text(entry, "msp_id", where), msp_dir)

@@ -39,9 +39,16 @@ class Network:
     say: Say
 
     @classmethod
-    def open(cls, home: Path | None = None, topology_file: Path | None = None, say: Say = print) -> Network:
+    def open(
+        cls,
+        home: Path | None = None,
+        topology_file: Path | None = None,
+        say: Say = print,
+        port_offset: int | None = None,
+    ) -> Network:
+        """The network kept in `home`; `port_offset` defaults to $SEOCHO_NETWORK_PORT_OFFSET."""
         layout = NetworkLayout((home or default_network_home()).resolve())
-        return cls(load_topology(topology_file), layout, find_binaries(), say)
+        return cls(load_topology(topology_file, port_offset), layout, find_binaries(), say)
 
     # ---- processes -----------------------------------------------------------------------------------
 
@@ -181,6 +188,23 @@ class Network:
                 continue
             admin.join(self.layout.genesis_block)
             self.say(f"  {peer.node_id}: joined {channel} (anchor peer from the channel config)")
+        # The Gateway finds the other organisation's endorsers through gossip: wait until all know all.
+        others = len(self.topology.peers) - 1
+        for peer in self.topology.peers:
+
+            def knows_all(peer: Peer = peer) -> bool:
+                return self.peers_known(peer) >= others
+
+            wait_until(knows_all, f"{peer.node_id} gossip membership", STARTUP_TIMEOUT, lambda: True)
+        self.say(f"  every peer knows the other {others} through gossip (anchor peers)")
+
+    def peers_known(self, peer: Peer) -> int:
+        """How many other peers of the channel `peer` knows through gossip, from its metrics."""
+        wanted = f'gossip_membership_total_peers_known{{channel="{self.topology.channel}"}}'
+        for line in metrics(peer.operations_port).splitlines():
+            if line.startswith(wanted):
+                return int(float(line.rsplit(" ", 1)[1]))
+        return 0
 
     def raft_leader(self) -> str | None:
         """The orderer that leads the channel's Raft cluster, from the orderers' own metrics."""

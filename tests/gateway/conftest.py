@@ -1,10 +1,12 @@
 """Fixtures for the Gateway client tests.
 
-By default they run against `gateway_double` (a Gateway servicer over an embedded ledger) on
-127.0.0.1 with TLS. To run the same tests against a real peer with the `assets` test contract
-deployed, set FABRIC_GATEWAY_TARGET (host:port), FABRIC_GATEWAY_TLS_ROOT_CERT (PEM path),
-FABRIC_GATEWAY_MSP_ID, FABRIC_GATEWAY_MSP_DIR, FABRIC_GATEWAY_CHANNEL and optionally
-FABRIC_GATEWAY_SERVER_NAME; tests that need the double's knobs are then skipped.
+Every test runs twice: against `gateway_double` (a Gateway servicer over an embedded ledger) on
+127.0.0.1 with TLS, and against the real Fabric v2.5.16 peer of the session's network (marked
+`fabric`) with the `assets` test contract deployed; a test that passes on the double and fails on the
+peer is a bug in the double. To aim the `fabric` runs at another peer instead, set FABRIC_GATEWAY_TARGET
+(host:port), FABRIC_GATEWAY_TLS_ROOT_CERT (PEM path), FABRIC_GATEWAY_MSP_ID, FABRIC_GATEWAY_MSP_DIR,
+FABRIC_GATEWAY_CHANNEL and optionally FABRIC_GATEWAY_SERVER_NAME. Tests that need the double's knobs
+skip on a real peer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import double_fixtures
 import fabric_gateway as fg
 import pytest
 from asset_chaincode import CHAINCODE_NAME
+from fabric_network_support import NetworkClient
 from gateway_double import GatewayDouble, RunningGateway
 from gateway_target import GatewayTarget
 from tls_pki import TlsMaterial
@@ -45,11 +48,24 @@ def _real_peer() -> GatewayTarget | None:
     )
 
 
-@pytest.fixture
+def _session_network_peer(request: pytest.FixtureRequest) -> GatewayTarget:
+    client: NetworkClient = request.getfixturevalue("assets_on_fabric")
+    identity, signer = fg.load_msp_directory(client.msp_id, client.msp_dir)
+    return GatewayTarget(
+        client.address,
+        client.tls_root.read_bytes(),
+        identity,
+        signer,
+        client.channel,
+        CHAINCODE_NAME,
+        server_name=client.server_name,
+    )
+
+
+@pytest.fixture(params=["double", pytest.param("fabric", marks=pytest.mark.fabric)])
 def gateway_target(request: pytest.FixtureRequest, tls: TlsMaterial) -> GatewayTarget:
-    real = _real_peer()
-    if real is not None:
-        return real
+    if request.param == "fabric":
+        return _real_peer() or _session_network_peer(request)
     running: RunningGateway = request.getfixturevalue("running")
     alice = running.double.ledger.identities.enroll("alice", "Org1MSP")
     # The embedded ledger keeps the key inside its Identity; the client gets its own ECDSA signer over it.

@@ -6,7 +6,11 @@ chained to a trusted root of its MSP and valid, low-S signature, no committed du
 them under the client's tx id. Other signed requests are checked against the same channel membership.
 It keeps endorsed transactions until Submit, commits each submitted transaction in its own block,
 answers CommitStatus once committed and streams chaincode events (block events: `deliver_double`).
-Failures carry `gateway.ErrorDetail`s in the rich gRPC status, like Fabric's gateway.
+Failures carry `gateway.ErrorDetail`s in the rich gRPC status, like Fabric's gateway. Before asking its
+peer it answers as Fabric v2.5's gateway does for an unknown channel (Evaluate: UNAVAILABLE "failed to get
+config for channel [x]"; Endorse: FAILED_PRECONDITION, no endorsement plan) and, for chaincode run as a
+service (`chaincode_servers`), for a server it cannot reach (ABORTED with the peer's "could not launch
+chaincode" in the details).
 """
 
 from __future__ import annotations
@@ -20,16 +24,21 @@ from typing import Any, NoReturn
 
 import grpc
 from embedded_ledger import (
+    ChaincodeConnectionError,
     EmbeddedLedger,
     EndorsedTransaction,
     EndorsementError,
+    IdentityError,
     Member,
     ProposalError,
+    RemoteChaincode,
     UnpackedProposal,
     unpack_proposal,
 )
+from embedded_ledger.rwset_proto import tx_read_write_set
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
+from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import (
     chaincode_event_pb2,
     chaincode_pb2,
@@ -93,7 +102,8 @@ def unpacked_request(signed: proposal_pb2.SignedProposal, request_tx_id: str) ->
 
 
 class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
-    """Test knobs: `stall_seconds["Evaluate"] = 2.0`; `before_next_commits.append(fn)`.
+    """Test knobs: `stall_seconds["Evaluate"] = 2.0`; `before_next_commits.append(fn)`;
+    `chaincode_servers[name] = remote` for chaincode installed as a `RemoteChaincode`.
 
     It keeps each submitted (signed) envelope, so the Deliver double can put it in its block.
     """
@@ -103,6 +113,7 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         self.peer_identity = ledger.identities.enroll("peer0", PEER_MSP, role="peer")
         self.stall_seconds: dict[str, float] = {}
         self.before_next_commits: list[Callable[[], None]] = []
+        self.chaincode_servers: dict[str, RemoteChaincode] = {}
         self._lock = threading.Condition()
         self._pending: dict[str, EndorsedTransaction] = {}
         self._envelope_of: dict[str, common_pb2.Envelope] = {}
@@ -135,15 +146,51 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         if channel_id != self.ledger.channel_id:
             raise Refused(f"channel {channel_id!r} not found")
 
+    def _plan(self, signed: proposal_pb2.SignedProposal, step: str, context: grpc.ServicerContext) -> None:
+        """What the gateway answers before any peer sees the proposal (Fabric v2.5, internal/pkg/gateway)."""
+        try:
+            proposal = unpack_proposal(signed)
+        except ProposalError:
+            return  # the endorser's checks answer that
+        channel, chaincode = proposal.channel_id, proposal.chaincode_name
+        if channel != self.ledger.channel_id:
+            if step == "evaluate":
+                context.abort(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"failed to get config for channel [{channel}]: "
+                    f"could not get last config for channel {channel}",
+                )
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "no combination of peers can be derived which satisfy the endorsement policy: "
+                f"No metadata was found for chaincode {chaincode} in channel {channel}",
+            )
+        server = self.chaincode_servers.get(chaincode)
+        if server is not None:
+            try:
+                server.connect()  # a peer launches (for chaincode as a service: dials) it first
+            except ChaincodeConnectionError as exc:
+                abort(
+                    context, grpc.StatusCode.ABORTED,
+                    f"failed to {step} transaction, see attached details for more info",
+                    f"could not launch chaincode {server.chaincode_id}: {exc}",
+                )  # fmt: skip
+
     # RPCs
 
     def Evaluate(self, request: gateway_pb2.EvaluateRequest, context: grpc.ServicerContext) -> Any:
         self._stall("Evaluate", context)
+        self._plan(request.proposed_transaction, "evaluate", context)
         try:
             unpacked_request(request.proposed_transaction, request.transaction_id)
             response = self.ledger.evaluate_proposal(request.proposed_transaction)
         except ProposalError as refused:
-            abort(context, grpc.StatusCode.ABORTED, "failed to evaluate transaction", _refusal(refused))
+            abort(
+                context,
+                grpc.StatusCode.ABORTED,
+                "failed to evaluate transaction",
+                _refusal(refused, request.proposed_transaction, self.ledger.channel_id),
+            )
         if not response.ok:
             abort(
                 context, grpc.StatusCode.UNKNOWN, "evaluate call to endorser returned an error",
@@ -153,11 +200,17 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
 
     def Endorse(self, request: gateway_pb2.EndorseRequest, context: grpc.ServicerContext) -> Any:
         self._stall("Endorse", context)
+        self._plan(request.proposed_transaction, "endorse", context)
         try:
             proposal = unpacked_request(request.proposed_transaction, request.transaction_id)
             endorsed = self.ledger.endorse_proposal(request.proposed_transaction)
         except ProposalError as refused:
-            abort(context, grpc.StatusCode.ABORTED, "failed to endorse transaction", _refusal(refused))
+            abort(
+                context,
+                grpc.StatusCode.ABORTED,
+                "failed to endorse transaction",
+                _refusal(refused, request.proposed_transaction, self.ledger.channel_id),
+            )
         except EndorsementError as failed:
             abort(
                 context, grpc.StatusCode.ABORTED, "failed to endorse transaction, see attached details",
@@ -270,7 +323,10 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
     def _envelope(self, proposal: UnpackedProposal, endorsed: EndorsedTransaction) -> common_pb2.Envelope:
         without_transient = proposal_pb2.ChaincodeProposalPayload(input=proposal.payload.input)
         payload_bytes = without_transient.SerializeToString()
+        # As a peer builds it: the response, the read/write set and the chaincode's event.
         chaincode_action = proposal_pb2.ChaincodeAction(
+            results=tx_read_write_set(endorsed.rwset).SerializeToString(),
+            events=endorsed.event.SerializeToString() if endorsed.event is not None else b"",
             response=_response(endorsed.response),
             chaincode_id=chaincode_pb2.ChaincodeID(name=proposal.chaincode_name),
         )
@@ -335,6 +391,14 @@ def serve(ledger: EmbeddedLedger, tls: TlsMaterial, *, require_client_auth: bool
     return RunningGateway(f"127.0.0.1:{port}", double, server)
 
 
-def _refusal(error: ProposalError) -> str:
-    # The endorser wraps every failed check so (core/endorser/endorser.go preProcess).
+def _refusal(error: ProposalError, signed: proposal_pb2.SignedProposal, channel: str) -> str:
+    # The endorser wraps every failed check so (core/endorser/endorser.go preProcess). An identity or
+    # signature failure tells the client only who was refused: the reason is in the peer's log alone.
+    if isinstance(error, IdentityError):
+        try:
+            creator = unpack_proposal(signed).creator
+            msp_id = identities_pb2.SerializedIdentity.FromString(creator).mspid
+        except ProposalError:
+            msp_id = ""
+        return f"error validating proposal: access denied: channel [{channel}] creator org [{msp_id}]"
     return f"error validating proposal: {error}"

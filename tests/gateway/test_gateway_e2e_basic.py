@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import fabric_gateway as fg
 import grpc
 import pytest
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.peer import chaincode_event_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from gateway_target import GatewayTarget
 
 
@@ -37,15 +43,55 @@ def test_submit_async_returns_result_before_status(contract: fg.Contract) -> Non
     assert contract.evaluate_transaction("get", key) == b"1"
 
 
-def test_transient_data_reaches_the_chaincode_and_stays_off_the_transaction(contract: fg.Contract) -> None:
+def _endorsed_action(transaction: fg.Transaction) -> tuple[Any, Any]:
+    """The prepared transaction's ChaincodeProposalPayload and ChaincodeAction, as the peer built them."""
+    prepared = gateway_pb2.PreparedTransaction.FromString(transaction.bytes())
+    payload = common_pb2.Payload.FromString(prepared.envelope.payload)
+    action = transaction_pb2.Transaction.FromString(payload.data).actions[0]
+    action_payload = transaction_pb2.ChaincodeActionPayload.FromString(action.payload)
+    proposal_payload = proposal_pb2.ChaincodeProposalPayload.FromString(
+        action_payload.chaincode_proposal_payload
+    )
+    response_payload = proposal_response_pb2.ProposalResponsePayload.FromString(
+        action_payload.action.proposal_response_payload
+    )
+    return proposal_payload, proposal_pb2.ChaincodeAction.FromString(response_payload.extension)
+
+
+def _public_writes(chaincode_action: Any, namespace: str) -> dict[str, bytes]:
+    results = rwset_pb2.TxReadWriteSet.FromString(chaincode_action.results)
+    writes: dict[str, bytes] = {}
+    for ns in results.ns_rwset:
+        if ns.namespace == namespace:
+            writes |= {w.key: w.value for w in kv_rwset_pb2.KVRWSet.FromString(ns.rwset).writes}
+    return writes
+
+
+def test_transient_data_reaches_the_chaincode_and_stays_off_the_transaction(
+    contract: fg.Contract, gateway_target: GatewayTarget
+) -> None:
     key = _key()
-    secret = b"s3cret-value"
-    proposal = contract.new_proposal("put_secret", key, transient={"secret": secret})
+    secret, unwritten = b"s3cret-value", b"never-written-anywhere"
+    proposal = contract.new_proposal("put_secret", key, transient={"secret": secret, "other": unwritten})
     transaction = proposal.endorse()
     assert transaction.result == b"stored 12 bytes"
-    assert secret not in transaction.bytes()
+    proposal_payload, chaincode_action = _endorsed_action(transaction)
+    # The transient map is stripped from the transaction; what the chaincode wrote to public state is
+    # in its write set, as on a peer.
+    assert not proposal_payload.TransientMap and unwritten not in transaction.bytes()
+    assert _public_writes(chaincode_action, gateway_target.chaincode) == {key: secret}
     assert transaction.submit().status().successful
     assert contract.evaluate_transaction("get", key) == secret
+
+
+def test_the_endorsed_action_carries_the_write_set_and_the_event(contract: fg.Contract) -> None:
+    key = _key()
+    transaction = contract.new_proposal("put", key, "green").endorse()
+    _, chaincode_action = _endorsed_action(transaction)
+    assert _public_writes(chaincode_action, contract.chaincode_name) == {key: b"green"}
+    event = chaincode_event_pb2.ChaincodeEvent.FromString(chaincode_action.events)
+    assert (event.event_name, event.payload) == ("put", f"{key}=green".encode())
+    assert event.tx_id == transaction.transaction_id
 
 
 def test_contract_name_prefixes_the_transaction(gateway: fg.Gateway, gateway_target: GatewayTarget) -> None:

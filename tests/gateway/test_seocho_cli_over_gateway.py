@@ -6,14 +6,16 @@ Identities are MSP directories and the peer is named by a profile, exactly as on
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from embedded_ledger import EmbeddedLedger
+from embedded_ledger import EmbeddedLedger, RemoteChaincode
 from fabric_ca import Enrollment
 from fabric_shim.cid import ClientIdentity
 from gateway_double import RunningGateway, serve
@@ -29,7 +31,7 @@ PEOPLE = {
         "PartnersMSP",
         {"seocho.role": "staff", "seocho.institution": "wc-01", "seocho.manager": "true"},
     ),
-    "alice": ("SeochoDistrictMSP", {"seocho.role": "member"}),
+    "M-1": ("SeochoDistrictMSP", {"seocho.role": "member"}),
 }
 
 
@@ -95,10 +97,10 @@ def test_coin_operations_through_the_gateway(
             "PartnersMSP",
         ),
         ("admin", "institution", "allowance", "wc-01", client_id(ledger, "staff"), year, "100"),
-        ("registrar", "member", "register", "M-1", client_id(ledger, "alice"), "--category", "senior"),
+        ("registrar", "member", "register", "M-1", client_id(ledger, "M-1"), "--category", "senior"),
         ("staff", "earn", "M-1", "volunteer_hour", "3", "--evidence", "cd" * 32, "--request-id", "VOL-1"),
         (
-            "alice",
+            "M-1",
             "pay",
             "M-1",
             "wc-01",
@@ -115,7 +117,7 @@ def test_coin_operations_through_the_gateway(
     for who, *args in steps:
         code, out, err = seocho(profile, who, *args)
         assert code == 0, (args, err)
-    code, out, _ = seocho(profile, "alice", "balance", "M-1")
+    code, out, _ = seocho(profile, "M-1", "balance", "M-1")
     assert code == 0 and json.loads(out)["coins"] == 5
 
     checkpoint = tmp_path / "events.checkpoint"
@@ -131,7 +133,7 @@ def test_coin_operations_through_the_gateway(
 def test_refusals_keep_the_chaincode_status_and_exit_code(profile: Path) -> None:
     assert seocho(profile, "admin", "init")[0] == 0
     code, _, err = seocho(
-        profile, "alice", "institution", "register", "x-1", "welfare_centre", "--staff-msp", "PartnersMSP"
+        profile, "M-1", "institution", "register", "x-1", "welfare_centre", "--staff-msp", "PartnersMSP"
     )
     assert code == 4 and err.startswith("error: ") and err.count("\n") == 1
     code, _, err = seocho(profile, "admin", "balance", "NOBODY")
@@ -202,12 +204,23 @@ def test_the_demo_tells_the_same_story_on_a_network(
     assert result.exit_code == 0, result.stderr
     on_network = json.loads(result.stdout)
     embedded = json.loads(CliRunner().invoke(cli, ["demo", "--json"]).stdout)
-    for key in ("members", "participants", "coins", "krw", "by_activity"):
+    for key in ("members", "participants", "coins", "krw", "by_activity", "by_institution", "policy_version"):
         assert on_network[key] == embedded[key]
+    # Only the dates differ: the embedded story runs in 2023, on a network today (peers check the time).
+    assert all(month.startswith("2023-") for month in embedded["by_month"])
+    assert _month_totals(on_network) == _month_totals(embedded)
     # The story really ran on the peer's ledger: one block per transaction, one event per coin movement.
     assert ledger.height > 30
     kinds = [event.name for event in ledger.chaincode_events(CHAINCODE_NAME)]
     assert kinds.count("earn") == sum(row["count"] for row in embedded["by_activity"].values())
+
+
+def _month_totals(report: dict[str, Any]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for counts in report["by_month"].values():
+        for verb, coins in counts.items():
+            totals[verb] = totals.get(verb, 0) + coins
+    return totals
 
 
 def test_the_network_demo_checks_the_cast_first(
@@ -223,3 +236,39 @@ def test_the_network_demo_checks_the_cast_first(
     expected = "identity district-admin's certificate lacks the attributes the demo needs: seocho.role=admin"
     assert result.stderr == f"error: {expected}\n"
     assert ledger.height == 1  # nothing was submitted
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_chaincode_server_that_is_down_is_exit_8_with_the_peers_detail(
+    profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger]
+) -> None:
+    running, ledger = coin_peer
+    package_id = "seocho_1.0:" + "ab" * 32
+    server = RemoteChaincode(f"127.0.0.1:{_closed_port()}", package_id, dial_timeout=1.0)
+    ledger.install(CHAINCODE_NAME, server)
+    running.double.chaincode_servers[CHAINCODE_NAME] = server
+    try:
+        for who, args in (("admin", ("policy", "show")), ("admin", ("init",))):  # evaluate, then submit
+            code, out, err = seocho(profile, who, *args)
+            assert code == 8, err
+            assert err.startswith("error: the chaincode is not running: ") and err.count("\n") == 1
+            assert f"could not launch chaincode {package_id}" in err and "Org1MSP" in err
+            assert "see attached details" not in err and out == ""
+    finally:
+        server.close()
+
+
+def test_a_channel_the_peer_does_not_have_is_a_profile_error_naming_it(profile: Path) -> None:
+    document = yaml.safe_load(profile.read_text())
+    document["channel"] = "seocho-typo"
+    profile.write_text(yaml.safe_dump(document))
+    code, _, err = seocho(profile, "admin", "policy", "show")
+    assert code == 1 and err.count("\n") == 1
+    assert "no channel 'seocho-typo'" in err and "profile" in err and "did not answer" not in err
+    code, _, err = seocho(profile, "admin", "init")
+    assert code == 1 and "'seocho-typo'" in err and "profile" in err

@@ -338,4 +338,4 @@ def test_a_proposal_with_a_wrong_signature_from_node_is_refused(
     )
     assert not result["ok"]
     assert result["error"]["code"] == grpc.StatusCode.ABORTED.value[0]
-    assert any("signature is invalid" in d["message"] for d in result["error"]["details"])
+    assert any("access denied: channel" in d["message"] for d in result["error"]["details"])

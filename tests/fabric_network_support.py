@@ -1,0 +1,147 @@
+"""One real Fabric v2.5.16 network for a test session: the project's own `seocho_network`, on shifted ports.
+
+Suites that need Fabric binaries, Docker or the like skip with the reason where a developer's machine lacks
+them, but fail when CI=true: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+import fabric_gateway as fg
+import pytest
+from seocho.backend import GatewayBackend, connect_gateway
+from seocho.coin import Coin
+from seocho.profile import load_profile
+from seocho_network import Network
+from seocho_network.binaries import MissingBinariesError, find_binaries
+from seocho_network.crypto import OrganizationCrypto
+from seocho_network.lifecycle import ChaincodeService
+from seocho_network.topology import ChaincodeSpec, Organization, Topology, load_topology
+
+# Far from the topology's own ports, so a developer's network can run beside the tests'.
+TEST_PORT_OFFSET = 30_000
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip on a developer's machine; fail in CI, where a skipped suite would hide a missing install."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true, so this is a failure, not a skip: {reason}")
+    pytest.skip(reason)
+
+
+@dataclass
+class RunningNetwork:
+    network: Network
+    said: list[str] = field(default_factory=list)
+
+    @property
+    def topology(self) -> Topology:
+        return self.network.topology
+
+    @property
+    def district(self) -> Organization:
+        return self.network.topology.organizations[0]
+
+    @property
+    def partners(self) -> Organization:
+        return self.network.topology.organizations[1]
+
+    def profile(self, org: Organization | None = None) -> Path:
+        """The profile whose Gateway is `org`'s peer (the district's by default)."""
+        layout = self.network.layout
+        return layout.profile if org is None else layout.peer_profile(org)
+
+    @contextlib.contextmanager
+    def gateway(self, identity: str, org: Organization | None = None) -> Iterator[fg.Gateway]:
+        with connect_gateway(load_profile(self.profile(org)), identity) as gateway:
+            yield gateway
+
+    @contextlib.contextmanager
+    def contract(
+        self, identity: str, org: Organization | None = None, chaincode: str = "seocho"
+    ) -> Iterator[fg.Contract]:
+        with self.gateway(identity, org) as gateway:
+            yield gateway.get_network(self.topology.channel).get_contract(chaincode)
+
+    @contextlib.contextmanager
+    def coin(self, identity: str, org: Organization | None = None) -> Iterator[Coin]:
+        with self.contract(identity, org) as contract:
+            yield Coin(GatewayBackend(contract))
+
+
+def _ports_free(ports: list[int]) -> list[int]:
+    taken = []
+    for port in ports:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                taken.append(port)
+    return taken
+
+
+def start_session_network(home: Path) -> Iterator[RunningNetwork]:
+    """Brings the network up and deploys the coin; yields it; brings it down and deletes it."""
+    try:
+        find_binaries()
+    except MissingBinariesError as exc:
+        skip_or_fail(str(exc))
+    topology = load_topology(port_offset=TEST_PORT_OFFSET)
+    taken = _ports_free(topology.ports())
+    if taken:
+        pytest.fail(f"the test network's ports are taken: {taken[:5]} (another test network still running?)")
+    said: list[str] = []
+    network = Network.open(home, say=said.append, port_offset=TEST_PORT_OFFSET)
+    running = RunningNetwork(network, said)
+    try:
+        network.up()
+        network.deploy()
+    except BaseException:
+        network.down(purge=False)
+        print("\n".join(said))
+        raise
+    try:
+        yield running
+    finally:
+        network.down()  # the logs stay in pytest's temporary directory (it keeps the last three)
+
+
+@dataclass(frozen=True)
+class NetworkClient:
+    """A client identity of the session network, enrolled from the district's CA."""
+
+    msp_id: str
+    msp_dir: Path
+    address: str
+    tls_root: Path
+    server_name: str
+    channel: str
+
+
+def deploy_test_chaincode(running: RunningNetwork, name: str, source: Path, factory: str, index: int) -> None:
+    """Serves `source`'s `factory()` chaincode as `name` on the network, beside the coin (same policy)."""
+    spec = ChaincodeSpec(name, "1.0", running.topology.chaincode.endorsement_policy)
+    program = (
+        f"import sys; sys.path.insert(0, {str(source.parent)!r}); "
+        f"from {source.stem} import {factory}; from fabric_shim.server import run; run({factory}())"
+    )
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    running.network.deploy(service=ChaincodeService(spec, (sys.executable, "-c", program), digest, index))
+
+
+def enroll_client(running: RunningNetwork, name: str) -> NetworkClient:
+    """A plain client (no seocho attributes) of the district's organisation."""
+    org, layout = running.district, running.network.layout
+    files = layout.org_user(org, name)
+    OrganizationCrypto(layout, org).issue(name, "client", files, tls=False)
+    peer = org.peers[0]
+    return NetworkClient(
+        org.msp_id, files.msp, peer.address, layout.org_ca_cert(org), peer.node_id, running.topology.channel
+    )

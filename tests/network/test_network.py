@@ -1,0 +1,191 @@
+"""The project's own Fabric v2.5.16 network: two organisations, three Raft orderers, a CA each, the coin
+chaincode served by each organisation over mutual TLS, endorsed by both.
+
+The tests share one network; the demo runs first, on the fresh ledger, and the others use its cast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import time
+from pathlib import Path
+
+import fabric_gateway as fg
+import pytest
+from click.testing import CliRunner
+from fabric_network_support import RunningNetwork
+from seocho.cli import cli
+from seocho_network.admin import OrdererAdmin
+from seocho_network.processes import running_pid, stop
+from seocho_network.status import collect
+
+pytestmark = pytest.mark.fabric
+
+
+def seocho(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def evidence(text: str) -> str:
+    return hashlib.sha256(text.encode() + b"test-salt").hexdigest()
+
+
+def balance(fabric_network: RunningNetwork, member: str) -> int:
+    with fabric_network.coin("district-auditor") as auditor:
+        return int(auditor.get_balance(member)["coins"])
+
+
+def orderer_heights(fabric_network: RunningNetwork) -> dict[str, int]:
+    network = fabric_network.network
+    return {
+        o.node_id: int(
+            OrdererAdmin(network.binaries, network.layout, o).info(network.topology.channel)["height"]
+        )
+        for o in network.topology.orderers
+    }
+
+
+def peer_heights(fabric_network: RunningNetwork) -> dict[str, int]:
+    network = fabric_network.network
+    return {p.node_id: network.peer_admin(p).height(network.topology.channel) for p in network.topology.peers}
+
+
+def wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def demo_on_network(fabric_network: RunningNetwork) -> dict[str, object]:
+    """The demo's report, told once on the session network's fresh ledger."""
+    code, out, err = seocho("--profile", fabric_network.profile(), "demo", "--json")
+    assert code == 0, err
+    return dict(json.loads(out))
+
+
+@pytest.fixture
+def after_demo(demo_on_network: dict[str, object], fabric_network: RunningNetwork) -> RunningNetwork:
+    """The session network once the demo's cast, institutions and members are on it."""
+    return fabric_network
+
+
+def test_the_demo_on_the_network_reports_what_the_embedded_demo_reports(
+    demo_on_network: dict[str, object],
+) -> None:
+    code, out, err = seocho("demo", "--json")
+    assert code == 0, err
+    embedded = json.loads(out)
+    # The embedded story happens on its own 2023 dates; a network's peers only take today's: the months
+    # differ, and nothing else may.
+    assert {k: v for k, v in demo_on_network.items() if k != "by_month"} == {
+        k: v for k, v in embedded.items() if k != "by_month"
+    }
+    assert _month_totals(demo_on_network["by_month"]) == _month_totals(embedded["by_month"])
+
+
+def _month_totals(by_month: object) -> dict[str, int]:
+    assert isinstance(by_month, dict)
+    totals: dict[str, int] = {}
+    for figures in by_month.values():
+        for kind, coins in figures.items():
+            totals[kind] = totals.get(kind, 0) + coins
+    return totals
+
+
+def test_queries_through_each_organisations_peer_agree(after_demo: RunningNetwork) -> None:
+    answers = []
+    for org in (after_demo.district, after_demo.partners):
+        with after_demo.coin("district-auditor", org) as auditor:
+            answers.append((auditor.get_report(), auditor.audit_supply(), auditor.get_balance("S-0001")))
+    assert answers[0] == answers[1]
+    report, audit, _ = answers[0]
+    assert report["members"] == 7 and audit["ok"] is True
+
+
+def test_a_movement_endorsed_by_one_organisation_only_is_invalidated_and_changes_nothing(
+    after_demo: RunningNetwork,
+) -> None:
+    before, height_before = balance(after_demo, "S-0005"), peer_heights(after_demo)
+    args = ("S-0005", "volunteer_hour", "1", evidence("one-org"), "VOL-ONE-ORG")
+    with after_demo.contract("staff-welfare", after_demo.partners) as contract:
+        with pytest.raises(fg.CommitError) as refused:
+            contract.submit_transaction("earn", *args, endorsing_organizations=["PartnersMSP"])
+        assert refused.value.code_name == "ENDORSEMENT_POLICY_FAILURE"
+        assert balance(after_demo, "S-0005") == before
+        # The invalid transaction is in a block, but it consumed nothing: the same request id still works.
+        assert all(h > height_before[p] for p, h in peer_heights(after_demo).items())
+        contract.submit_transaction("earn", *args)
+    assert balance(after_demo, "S-0005") == before + 3
+
+
+def test_status_shows_every_node_the_heights_the_raft_leader_and_the_chaincode(
+    after_demo: RunningNetwork,
+) -> None:
+    status = collect(after_demo.network)
+    assert status.all_up, status.nodes
+    assert len(status.nodes) == 2 + 3 + 2 + 2  # CAs, orderers, peers, chaincode servers
+    heights = set(status.peer_heights.values()) | set(status.orderer_heights.values())
+    assert len(heights) == 1 and heights.pop() > 5
+    assert status.raft_leader in {o.node_id for o in after_demo.topology.orderers}
+    assert status.chaincode is not None and status.chaincode["name"] == "seocho"
+
+
+def test_with_one_orderer_of_three_stopped_transactions_commit_and_it_catches_up(
+    after_demo: RunningNetwork,
+) -> None:
+    network = after_demo.network
+    leader = network.raft_leader()
+    assert leader is not None
+    assert stop(network.layout.node(leader).pid)  # the leader: the other two must elect a new one
+    try:
+        # Raft elects within its election timeout (10 ticks of 500 ms); until then ordering pauses.
+        wait_for(lambda: network.raft_leader() not in (None, leader), "a new Raft leader", timeout=30)
+        before = balance(after_demo, "S-0004")
+        with after_demo.coin("staff-welfare") as staff:
+            for hour in range(3):
+                staff.earn("S-0004", "volunteer_hour", 1, evidence(f"orderer-down-{hour}"), f"VOL-OD-{hour}")
+        assert balance(after_demo, "S-0004") == before + 9
+    finally:
+        network.up()
+    wait_for(lambda: len(set(orderer_heights(after_demo).values())) == 1, "the restarted orderer catching up")
+
+
+def test_deploy_without_a_change_commits_nothing_and_upgrade_keeps_the_state(
+    after_demo: RunningNetwork,
+) -> None:
+    network = after_demo.network
+    first = network.committed()
+    assert first is not None
+    network.deploy()
+    assert network.committed() == first
+    before = balance(after_demo, "S-0002")
+    network.deploy(force_new_sequence=True)
+    upgraded = network.committed()
+    assert upgraded is not None and upgraded.sequence == first.sequence + 1
+    assert balance(after_demo, "S-0002") == before
+    with after_demo.coin("staff-welfare") as staff:
+        staff.earn("S-0002", "volunteer_hour", 1, evidence("after upgrade"), "VOL-UPGRADED")
+    assert balance(after_demo, "S-0002") == before + 3
+
+
+def test_down_stops_everything_and_up_resumes_with_state_and_heights(after_demo: RunningNetwork) -> None:
+    network = after_demo.network
+    balances = {m: balance(after_demo, m) for m in ("S-0001", "S-0004", "S-0005")}
+    heights = peer_heights(after_demo)
+    network.down()
+    assert all(running_pid(pid_file) is None for pid_file in network.pid_files().values())
+    for port in network.topology.ports():
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still listens after down"
+    network.up()
+    assert peer_heights(after_demo) == heights
+    assert {m: balance(after_demo, m) for m in balances} == balances
+    with after_demo.coin("staff-welfare") as staff:
+        staff.earn("S-0001", "volunteer_hour", 1, evidence("after restart"), "VOL-RESTARTED")
+    assert balance(after_demo, "S-0001") == balances["S-0001"] + 3
