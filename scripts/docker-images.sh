@@ -2,7 +2,7 @@
 # Builds, on a machine that cannot pull from an image registry, the images the Docker deployment needs, and
 # the Docker Compose v2 CLI plugin. Idempotent: everything is cached and rebuilt only when its inputs change.
 #
-#   scripts/docker-images.sh [COMPONENT...]   build COMPONENTs (default: all of them, in this order)
+#   scripts/docker-images.sh [COMPONENT...]   build COMPONENTs (default: all; compose builds alongside the rest)
 #       engine     install docker.io and debootstrap with apt when missing (root only), start dockerd if none
 #                  answers (it keeps running; stop it with --stop-dockerd)
 #       base       a Debian base image from `debootstrap --variant=minbase`, with the mirror apt uses
@@ -200,7 +200,7 @@ build_chaincode() {
     # What goes into the wheel decides a rebuild: the packaging files and every source file.
     local tag sources
     tag=$LOCAL_NS/chaincode:$(project_version)
-    mapfile -t sources < <(cd "$REPO_ROOT" && find chaincode client -type f \( -name '*.py' -o -name py.typed \) \
+    mapfile -t sources < <(cd "$REPO_ROOT" && find chaincode client -type f \( -name '*.py' -o -name py.typed -o -name '*.po' \) \
         -not -path '*/__pycache__/*' | LC_ALL=C sort)
     hash=$(cd "$REPO_ROOT" && inputs_hash chaincode/Dockerfile pyproject.toml setup.py "${sources[@]}" \
         <(docker image inspect --format '{{.Id}}' "$python_tag"))
@@ -275,16 +275,31 @@ main() {
         esac
         shift
     done
-    ((${#components[@]} > 0)) || components=(engine base fabric chaincode compose)
-    local component
+    ((${#components[@]} > 0)) || components=(engine compose base fabric chaincode)
+    local component compose_pid="" compose_log=""
     for component in "${components[@]}"; do
         [[ $component == engine || $component == compose ]] || dockerd_status ||
             die "no Docker Engine answers; run: $0 engine"
         case $component in
             engine) ensure_engine ;;
+            compose)
+                # Compiling Compose takes the CPUs while debootstrap and the image builds mostly wait on
+                # the network and the disk: run it alongside them.
+                mkdir -p "$CACHE"
+                compose_log=$(mktemp "$CACHE/compose-build.XXXXXX")
+                build_compose >"$compose_log" 2>&1 &
+                compose_pid=$!
+                ;;
             *) "build_$component" ;;
         esac
     done
+    if [[ -n $compose_pid ]]; then
+        local status=0
+        wait "$compose_pid" || status=$?
+        cat "$compose_log"
+        rm -f "$compose_log"
+        ((status == 0)) || die "building Docker Compose failed (see above)"
+    fi
     progress "ready"
 }
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fabric_ca import CAClient, Enrollment
 
 from . import crypto, lifecycle
-from .admin import NotReadyError, healthy, metrics, wait_until
+from .admin import NotReadyError, healthy, wait_until
 from .binaries import CommandError, find_binaries, run_tool
 from .compose_render import (
     chaincode_id_variable,
@@ -45,7 +45,7 @@ def default_docker_home() -> Path:
 
 
 def compose_command() -> list[str]:
-    """`docker compose` (v2), or what SEOCHO_COMPOSE names (e.g. `docker-compose`)."""
+    """`docker compose`, or what SEOCHO_COMPOSE names (another Compose v2 binary: `up --wait` is used)."""
     return shlex.split(os.environ.get("SEOCHO_COMPOSE", "docker compose"))
 
 
@@ -116,8 +116,7 @@ class DockerNetwork:
         for peer in topology.peers:
             render_peer(self.network.binaries, layout, peer)
         self._start([(p.node_id, p.operations_port) for p in topology.peers])
-        self.network._join_peers()
-        self._wait_for_gossip()
+        self.network._join_peers()  # and waits until gossip lets every peer see the others
         self.say("docker up: client profile and the demo's identities")
         self.network._write_profiles()
         self.network._provision_demo_cast()
@@ -126,23 +125,10 @@ class DockerNetwork:
             self._start_chaincode()
         self.say(f"docker up: ready; next: scripts/network.sh docker deploy; profile {layout.profile}")
 
-    def _wait_for_gossip(self) -> None:
-        """Until every peer knows every other one: the gateway finds the other organisation's endorser
-        through gossip, and a peer that joined before the other's first handshake retries only after
-        gossip's reconnect interval (25 s)."""
-        others = len(self.topology.peers) - 1
-        channel = self.topology.channel
-        for peer in self.topology.peers:
-
-            def knows_all(port: int = peer.operations_port) -> bool:
-                return known_peers(metrics(port), channel) >= others
-
-            wait_until(knows_all, f"{peer.node_id} gossip membership", 2 * STARTUP_TIMEOUT, lambda: True)
-        self.say(f"  gossip: each peer knows the {others} other(s)")
-
     def _write_bootstrap_env(self, org: Organization) -> None:
         # The CA reads its bootstrap registrar from the environment once, when it creates its database;
-        # a 0600 env file keeps the secret out of the compose file and of `docker inspect`'s command line.
+        # a 0600 env file keeps the secret out of the compose file and the command line (`docker inspect`
+        # still shows the container's environment to whoever may use the Docker socket, i.e. root).
         secret = crypto.bootstrap_secret(self.layout, org)
         path = self.layout.ca_home(org) / "bootstrap.env"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -340,14 +326,6 @@ def _replace(path: Path, data: bytes, mode: int) -> None:
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
     temporary.replace(path)
-
-
-def known_peers(metrics_text: str, channel: str) -> int:
-    """`gossip_membership_total_peers_known` of `channel` in a peer's Prometheus metrics (0 if absent)."""
-    for line in metrics_text.splitlines():
-        if line.startswith("gossip_membership_total_peers_known") and f'channel="{channel}"' in line:
-            return int(float(line.rsplit(" ", 1)[1]))
-    return 0
 
 
 def _healthz(port: int) -> Callable[[], bool]:

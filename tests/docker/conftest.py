@@ -43,7 +43,7 @@ def docker_engine() -> Iterator[None]:
 def docker_images(docker_engine: None) -> DockerImages:
     """Every image the deployment needs, built (or found cached) by scripts/docker-images.sh."""
     result = subprocess.run(
-        ["bash", str(IMAGES_SCRIPT), "base", "fabric", "chaincode", "compose"], capture_output=True, text=True
+        ["bash", str(IMAGES_SCRIPT), "compose", "base", "fabric", "chaincode"], capture_output=True, text=True
     )
     if result.returncode != 0:
         pytest.fail(f"scripts/docker-images.sh failed:\n{result.stdout}{result.stderr}")
