@@ -7,6 +7,7 @@ them, but fail when CI=true: CI must never pass by skipping.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import socket
@@ -27,8 +28,9 @@ from seocho_network.crypto import OrganizationCrypto
 from seocho_network.lifecycle import ChaincodeService
 from seocho_network.topology import ChaincodeSpec, Organization, Topology, load_topology
 
-# Far from the topology's own ports, so a developer's network can run beside the tests'.
-TEST_PORT_OFFSET = 30_000
+# Far from the topology's own ports, so a developer's network can run beside the tests'; each test session
+# (two checkouts may test at once on one machine) takes the first offset whose lock it gets.
+TEST_PORT_OFFSETS = range(30_000, 54_001, 3_000)
 
 
 def skip_or_fail(reason: str) -> NoReturn:
@@ -78,7 +80,7 @@ class RunningNetwork:
             yield Coin(GatewayBackend(contract))
 
 
-def _ports_free(ports: list[int]) -> list[int]:
+def _ports_taken(ports: list[int]) -> list[int]:
     taken = []
     for port in ports:
         with socket.socket() as probe:
@@ -93,12 +95,34 @@ def start_session_network(home: Path) -> Iterator[RunningNetwork]:
         find_binaries()
     except MissingBinariesError as exc:
         skip_or_fail(str(exc))
-    topology = load_topology(port_offset=TEST_PORT_OFFSET)
-    taken = _ports_free(topology.ports())
-    if taken:
-        pytest.fail(f"the test network's ports are taken: {taken[:5]} (another test network still running?)")
+    with _port_offset_lock() as offset:
+        yield from _run_session_network(home, offset)
+
+
+@contextlib.contextmanager
+def _port_offset_lock() -> Iterator[int]:
+    """A port offset no other test session on this machine uses, held until the session ends."""
+    for offset in TEST_PORT_OFFSETS:
+        lock = open(f"/tmp/seocho-test-network-{offset}.lock", "w")  # noqa: SIM115 - held for the session
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        if _ports_taken(load_topology(port_offset=offset).ports()):
+            lock.close()
+            continue
+        try:
+            yield offset
+        finally:
+            lock.close()
+        return
+    pytest.fail(f"every test port offset in {TEST_PORT_OFFSETS} is taken: other test networks still running?")
+
+
+def _run_session_network(home: Path, offset: int) -> Iterator[RunningNetwork]:
     said: list[str] = []
-    network = Network.open(home, say=said.append, port_offset=TEST_PORT_OFFSET)
+    network = Network.open(home, say=said.append, port_offset=offset)
     running = RunningNetwork(network, said)
     try:
         network.up()

@@ -34,7 +34,7 @@ from embedded_ledger.proposal_validation import ProposalError, unpack_proposal
 from embedded_ledger.runtime import ChaincodeRuntime, as_runtime
 from embedded_ledger.rwset import ReadWriteSet
 from embedded_ledger.simulator import TxSimulator
-from embedded_ledger.store import LedgerStore
+from embedded_ledger.store import LedgerStore, VersionedValue
 from embedded_ledger.validator import CandidateTransaction, validate_block
 
 logger = logging.getLogger(__name__)
@@ -249,6 +249,10 @@ class EmbeddedLedger:
     def transaction_status(self, tx_id: str) -> TransactionRecord | None:
         """Where and how `tx_id` was committed, or None when it never was."""
         return self._store.transaction(tx_id)
+
+    def world_state(self, chaincode_name: str) -> dict[str, VersionedValue]:
+        """Every public key of `chaincode_name` with its value and version, as committed (a dump)."""
+        return dict(self._store.scan(chaincode_name, "", "", ""))
 
     def chaincode_events(self, chaincode_name: str, start_block: int = 0) -> Iterator[ChaincodeEventRecord]:
         """Events of valid transactions of `chaincode_name`, in commit order, from `start_block` on."""

@@ -59,15 +59,64 @@ def decode_argument(raw: bytes, annotation: Any) -> Any:
         return number
     origin = get_origin(annotation) or annotation
     if origin in (dict, list):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConversionError(f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
-        except RecursionError:
-            raise ConversionError("is nested too deeply") from None
+        value = _parse_json(text)
         _check_json_shape(value, annotation)
         return value
     raise ConversionError(f"unsupported parameter type {annotation!r}")
+
+
+def _parse_json(text: str) -> Any:
+    """Strict JSON: every way `json.loads` can fail on caller input is a `ConversionError`.
+
+    Beyond a bare `JSONDecodeError` and deep nesting (`RecursionError`), `json.loads` raises a
+    plain `ValueError` for an integer longer than Python's int conversion limit (4,300 digits by
+    default) and accepts NaN, Infinity and numbers beyond a double's range as floats, which JSON
+    (RFC 8259) does not have and deterministic results cannot encode. It also decodes an unpaired
+    surrogate escape ("\\ud800") into a string that no UTF-8 encoder (a state write, a result)
+    accepts later.
+    """
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        _require_unicode_strings(value)
+        return value
+    except ConversionError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise ConversionError(f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except RecursionError:
+        raise ConversionError("is nested too deeply") from None
+    except ValueError:
+        raise ConversionError("holds a number too large to convert") from None
+
+
+def _require_unicode_strings(value: Any) -> None:
+    """Every string (object keys too) must encode as UTF-8; walked without recursion."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConversionError(
+                    "holds a string with an unpaired surrogate (not Unicode text)"
+                ) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ConversionError(f"holds {name}, which is not finite (and not JSON)")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ConversionError(f"holds {_preview(text)}, which is not finite as a double")
+    return number
 
 
 def _check_json_shape(value: Any, annotation: Any) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fabric_shim.contract_errors import BadRequest, Conflict, Forbidden, NotFound
+from fabric_shim.contract_errors import BadRequest, Forbidden, NotFound
 
-from seocho_coin import balances, events, ids, keys, roles
+from seocho_coin import balances, events, ids, keys, request_ids, roles
 from seocho_coin.records import DonationReceipt, Member, Receipt, RequestClaim
 from seocho_coin.txn import Tx
 
@@ -19,13 +19,11 @@ def donate(tx: Tx, member_id: str, charity_id: str, coins: int, request_id: str)
     roles.require_member_self(tx, member_id)
     charity = roles.active_institution(tx, charity_id)
     if not charity.takes_donations:
-        raise Forbidden(f"institution {charity_id} does not take donations")
+        raise BadRequest(f"institution {charity_id} does not take donations")
     policy = tx.policy
     if coins % policy.payment_unit:
         raise BadRequest(f"coins must be a multiple of {policy.payment_unit} under policy {policy.version}")
-    claim_key = keys.request(charity_id, request_id)
-    if tx.exists(claim_key):
-        raise Conflict(f"request {request_id} of institution {charity_id} was already processed")
+    claim_key = request_ids.require_new(tx, charity_id, request_id)
     balance = balances.load_for_movement(tx, member_id)
     balances.debit(tx, balance, coins)
     value = policy.coin_value_krw

@@ -12,7 +12,7 @@ from typing import Any
 
 from fabric_shim.contract_errors import Conflict, Forbidden, NotFound
 
-from seocho_coin import balances, events, ids, keys, roles
+from seocho_coin import balances, events, ids, keys, request_ids, roles
 from seocho_coin.records import Allowance, DailyHours, Member, RequestClaim
 from seocho_coin.txn import Tx
 
@@ -32,9 +32,7 @@ def earn(
     if activity not in institution.activities:
         raise Forbidden(f"institution {institution_id} may not attest {activity}")
 
-    claim_key = keys.request(institution_id, request_id)
-    if tx.exists(claim_key):
-        raise Conflict(f"request {request_id} of institution {institution_id} was already processed")
+    claim_key = request_ids.require_new(tx, institution_id, request_id)
 
     member = tx.get(Member, keys.member(member_id))
     if member is None:
@@ -74,7 +72,7 @@ def earn(
         raise Conflict(f"the attesting staff's {year} allowance has {left} coins left, {coins} needed")
 
     allowance.used += coins
-    balances.credit(balance, year, coins)
+    balances.credit(tx, balance, coins)
     tx.put(allowance_key, allowance)
     balances.save(tx, balance)
     if hours is not None:

@@ -1,7 +1,8 @@
-"""Expiry: when the policy sets `expiry_years`, lots older than that leave circulation as "expired".
+"""Expiry: coins earned under a policy with `expiry_years` N leave circulation as "expired".
 
-Spending already ignores expired lots; `expire_coins` records the expiry (one movement, one event) so
-that the supply figures show it. A lot earned in local year Y is valid through the end of Y + N.
+A lot earned in local year Y under such a version is valid through the end of Y + N, by the rule of
+the version it was earned under (see `seocho_coin.balances`). Spending already ignores expired lots;
+`expire_coins` records the expiry (one movement, one event) so that the supply figures show it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def expire_coins(tx: Tx, member_id: str) -> dict[str, Any]:
     if not expired:
         raise Conflict(f"member {member_id} has no expired coins")
     coins = sum(expired.values())
-    for year in expired:
-        del balance.lots[year]
+    for lot in expired:
+        del balance.lots[lot]
     balances.save(tx, balance)
     return events.record_movement(
         tx,

@@ -16,7 +16,7 @@ binding~<msp>~<client digest>            registrar (register, rebind,      regis
 balance~<member>                         the member's movements            the member's movements
 hours~<member>~<local date>              earn (hourly activities)          earn for that member
 request~<institution>~<request id>       the movement claiming it          that movement only
-payreq~<institution>~<request id>        create_payment_request, pay_req   pay_request
+payreq~<institution>~<request id>        create_payment_request, pay_req   pay_request; movements with its id
 receipt|<institution>|<UTC time>|<tx id> pay, donate (blind)               settlement, queries
 settlement~<institution>~<id>            request_settlement, mark paid     mark paid, queries
 donation~<tx id>                         donate (blind)                    get_donation_receipt

@@ -4,6 +4,13 @@ Only the member's bound identity can pay. The coins must be a multiple of the pa
 no more than the price; the rest of the price is paid in cash and recorded. The institution's side is
 a blind receipt row (`receipt|institution|time|txid`), so payments by different members to one
 institution never share a written key.
+
+A kiosk request is paid on the terms it was created under, or not at all: it records the coin value
+and payment unit in force at creation, and `pay_request` refuses (409) when the version in force
+then values a coin differently or has another payment unit. Otherwise a request for 15 coins of a
+3,000 KRW fee, made at 200 KRW a coin, would take the same 15 coins after the value fell to 100 KRW,
+now worth 1,500 KRW, and leave 1,500 KRW to cash that the member never saw. The institution creates
+a new request, which the member's app shows with the new split.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from typing import Any
 
 from fabric_shim.contract_errors import BadRequest, Conflict, Forbidden, NotFound
 
-from seocho_coin import balances, events, ids, keys, roles
+from seocho_coin import balances, events, ids, keys, request_ids, roles
 from seocho_coin.records import Institution, Member, PaymentRequest, Receipt, RequestClaim
 from seocho_coin.txn import Tx
 
@@ -34,9 +41,7 @@ def pay(
     ids.require_id("request_id", request_id)
     roles.require_member_self(tx, member_id)
     institution = _seller(tx, institution_id)
-    if tx.exists(keys.payment_request(institution_id, request_id)):
-        # Claiming a kiosk's request id with a direct payment would leave that request unpayable.
-        raise Conflict(f"request {request_id} of institution {institution_id} is a payment request")
+    request_ids.require_no_payment_request(tx, institution_id, request_id)
     return _settle_payment(tx, member_id, institution, price_krw, coins, service_code, request_id)
 
 
@@ -59,6 +64,7 @@ def create_payment_request(
     key = keys.payment_request(institution_id, request_id)
     if tx.exists(key) or tx.exists(keys.request(institution_id, request_id)):
         raise Conflict(f"request {request_id} of institution {institution_id} already exists")
+    policy = tx.policy
     request = PaymentRequest(
         institution_id=institution_id,
         request_id=request_id,
@@ -67,6 +73,9 @@ def create_payment_request(
         service_code=service_code,
         expires_at=ids.format_timestamp(expiry),
         created_tx=tx.tx_id,
+        policy_version=policy.version,
+        coin_value_krw=policy.coin_value_krw,
+        payment_unit=policy.payment_unit,
     )
     tx.put(key, request)
     return payment_request_view(request)
@@ -86,6 +95,7 @@ def pay_request(tx: Tx, institution_id: str, request_id: str, member_id: str) ->
         raise Conflict(f"payment request {request_id} was already paid")
     if request.expires_at <= tx.timestamp:
         raise Conflict(f"payment request {request_id} expired at {request.expires_at}")
+    _require_same_terms(tx, request)
     institution = _seller(tx, institution_id)
     result = _settle_payment(
         tx, member_id, institution, request.price_krw, request.coins, request.service_code, request_id
@@ -95,6 +105,25 @@ def pay_request(tx: Tx, institution_id: str, request_id: str, member_id: str) ->
     request.paid_tx = tx.tx_id
     tx.put(key, request)
     return result
+
+
+def _require_same_terms(tx: Tx, request: PaymentRequest) -> None:
+    """409 unless the version in force prices coins as it did when the request was created."""
+    policy = tx.policy
+    if (request.coin_value_krw, request.payment_unit) == (policy.coin_value_krw, policy.payment_unit):
+        return
+    if not request.policy_version:
+        made = "before requests recorded their coin value"
+    else:
+        made = (
+            f"at {request.coin_value_krw} KRW a coin, payment unit {request.payment_unit} "
+            f"(policy version {request.policy_version})"
+        )
+    raise Conflict(
+        f"payment request {request.request_id} was created {made}; policy version {policy.version} "
+        f"now in force has {policy.coin_value_krw} KRW a coin, payment unit {policy.payment_unit}: "
+        "the institution must create a new request"
+    )
 
 
 def get_payment_request(tx: Tx, institution_id: str, request_id: str) -> dict[str, Any]:
@@ -134,6 +163,9 @@ def payment_request_view(request: PaymentRequest) -> dict[str, Any]:
         "status": request.status,
         "paid_by": request.paid_by,
         "paid_tx": request.paid_tx,
+        "policy_version": request.policy_version,
+        "coin_value_krw": request.coin_value_krw,
+        "payment_unit": request.payment_unit,
     }
 
 
@@ -165,9 +197,7 @@ def _settle_payment(
 ) -> dict[str, Any]:
     institution_id = institution.institution_id
     _check_amounts(tx, price_krw, coins)
-    claim_key = keys.request(institution_id, request_id)
-    if tx.exists(claim_key):
-        raise Conflict(f"request {request_id} of institution {institution_id} was already processed")
+    claim_key = request_ids.require_unclaimed(tx, institution_id, request_id)
     balance = balances.load_for_movement(tx, member_id)
     balances.debit(tx, balance, coins)
     value = tx.policy.coin_value_krw

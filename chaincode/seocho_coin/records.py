@@ -96,7 +96,7 @@ class Member:
 
 @dataclass
 class Balance:
-    """A member's coins as lots by local earning year (spent oldest first) and yearly earnings."""
+    """A member's coins as lots ("<local year>/v<policy version>", see `balances`) and yearly earnings."""
 
     member_id: str
     lots: dict[str, int] = field(default_factory=dict)
@@ -150,6 +150,11 @@ class PaymentRequest:
     status: str = "open"
     paid_by: str = ""
     paid_tx: str = ""
+    policy_version: int = 0
+    """The version in force at creation; 0 for requests made before the terms below were kept."""
+    coin_value_krw: int = 0
+    payment_unit: int = 0
+    """The price terms the member is shown: `pay_request` refuses once the version in force differs."""
 
 
 @dataclass

@@ -7,11 +7,24 @@ clock. A staff terminal could forward- or back-date earnings into another day or
 daily and yearly caps; a member could back-date a payment to spend lots that have already expired.
 
 1. Clock skew at endorsement (`require_fresh_timestamp`). The endorsing peer refuses (400) a
-   proposal whose timestamp lies more than the policy's `max_clock_skew_seconds` (default 300) from
-   its own clock. Only this accept/refuse decision depends on the peer's clock; nothing written ever
+   proposal whose timestamp lies more than `max_clock_skew_seconds` (default 300) from its own
+   clock. Only this accept/refuse decision depends on the peer's clock; nothing written ever
    does, so every endorser that accepts writes the same bytes. Peers' clocks must be NTP-synced;
    peers whose clocks disagree by more than the allowance may refuse each other's honest
    proposals, which shows up as an endorsement failure, never as a divergent write.
+
+   The allowance is that of the policy in force at the PEER's clock, not at the proposal's
+   timestamp: the timestamp is what is being checked, so it cannot choose its own judge. Judged
+   by the policy at its own timestamp, a proposal stamped inside a version that starts later
+   (say in two hours, with a one-day allowance) would pass under that future allowance, earn at
+   the future rates early and push the member's `last_movement_at` ahead; and a tightened
+   allowance would not bind back-dated proposals until the old version's time had passed.
+   "The peer's clock" is the chaincode process's wall clock at endorsement: Fabric hands the
+   chaincode no peer time, and the chaincode server runs next to its peer (same host or pod,
+   same NTP), so this is the closest reading of it there is. Near a version's start, endorsers
+   whose clocks straddle it read different policy versions for the check, so their read sets
+   (and endorsements) may differ: again an endorsement failure the client retries, never a
+   divergent write.
 2. Monotonic time per member (`claim_movement_time`). A member's balance record keeps the
    timestamp of the member's latest coin movement, and a movement stamped earlier is refused
    (409). Within the skew allowance a client could still pick its moment, but never one before a
@@ -47,8 +60,9 @@ def utc_now() -> datetime:
 
 
 def require_fresh_timestamp(tx: Tx, peer_now: datetime) -> None:
-    """400 when the proposal's timestamp is further than the policy allows from `peer_now`."""
-    policy = tx.policy_in_force
+    """400 when the proposal's timestamp is further from `peer_now` than the policy in force AT
+    `peer_now` allows (the default allowance while no version is in force there)."""
+    policy = tx.policy_at(peer_now)
     limit = DEFAULT_MAX_CLOCK_SKEW_SECONDS if policy is None else policy.max_clock_skew_seconds
     skew = (tx.now - peer_now).total_seconds()
     if abs(skew) > limit:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from fabric_shim.contract_errors import Conflict, NotFound
+from fabric_shim.contract_errors import BadRequest, Conflict, NotFound
+from fabric_shim.keys import partial_composite_key_range
 
 from seocho_coin import ids, keys
 from seocho_coin.policy import Policy, decode_index, version_in_force
@@ -105,6 +106,7 @@ class Tx:
         self._policies = policies if policies is not None else PolicyCache()
         self._policy_loaded = False
         self._policy: Policy | None = None
+        self._versions: dict[int, Policy] = {}
 
     # ---- state --------------------------------------------------------------------------------------
 
@@ -150,6 +152,16 @@ class Tx:
     def page(
         self, object_type: str, attributes: list[str], page_size: int, bookmark: str
     ) -> tuple[list[tuple[str, bytes]], str]:
+        """One page of committed rows under a partial composite key, and the next page's bookmark.
+
+        The bookmark comes from the caller, and a peer starts the scan AT the bookmark without
+        checking it against the query's range (Fabric's `core/chaincode` handler): a bookmark
+        naming another member's rows would return them. So it must lie in the queried range (400).
+        Every paginated coin query goes through here.
+        """
+        start_key, end_key = partial_composite_key_range(object_type, attributes)
+        if bookmark and not (bookmark.startswith(start_key) and bookmark < end_key):
+            raise BadRequest('bookmark does not belong to this query; pass one this query returned, or ""')
         rows, page = self.stub.get_state_by_partial_composite_key_with_pagination(
             object_type, attributes, page_size, bookmark
         )
@@ -197,16 +209,24 @@ class Tx:
     def policy_in_force(self) -> Policy | None:
         """The policy version in force at the proposal's timestamp, or None (not initialised yet)."""
         if not self._policy_loaded:
-            version = version_in_force(self.policy_versions(), self.now)
-            self._policy = None if version is None else self.policy_version(version)
+            self._policy = self.policy_at(self.now)
             self._policy_loaded = True
         return self._policy
 
+    def policy_at(self, moment: datetime) -> Policy | None:
+        """The policy version in force at `moment`, or None (e.g. for the endorsing peer's clock)."""
+        version = version_in_force(self.policy_versions(), moment)
+        return None if version is None else self.policy_version(version)
+
     def policy_version(self, version: int) -> Policy:
-        raw = self.raw(keys.policy(version))
-        if raw is None:
-            raise NotFound(f"policy version {version} does not exist")
-        return self._policies.decode(version, raw)
+        """Version `version`, read once per transaction (lots name the versions that rule them)."""
+        found = self._versions.get(version)
+        if found is None:
+            raw = self.raw(keys.policy(version))
+            if raw is None:
+                raise NotFound(f"policy version {version} does not exist")
+            found = self._versions[version] = self._policies.decode(version, raw)
+        return found
 
     def policy_versions(self) -> list[tuple[int, str]]:
         raw_index = self.raw(keys.POLICY_INDEX)

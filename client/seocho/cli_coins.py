@@ -145,7 +145,7 @@ def expire(settings: Settings, member_id: str) -> None:
 @click.argument("member_id")
 @pass_settings
 def balance(settings: Settings, member_id: str) -> None:
-    """A member's coins, lots by year and spendable amount (the member, admin, auditor, registrar)."""
+    """A member's coins: lots by earning year and policy, spendable (member, admin, auditor, registrar)."""
     _run(settings, lambda c: c.get_balance(member_id))
 
 

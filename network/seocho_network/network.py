@@ -183,7 +183,7 @@ class Network:
         channel = self.topology.channel
         for peer in self.topology.peers:
             admin = PeerAdmin(self.binaries, self.layout, peer, self.topology)
-            if channel in admin.channels():
+            if channel in self._channels_once_serving(admin):
                 self.say(f"  {peer.node_id}: member of {channel}")
                 continue
             admin.join(self.layout.genesis_block)
@@ -197,6 +197,20 @@ class Network:
 
             wait_until(knows_all, f"{peer.node_id} gossip membership", STARTUP_TIMEOUT, lambda: True)
         self.say(f"  every peer knows the other {others} through gossip (anchor peers)")
+
+    def _channels_once_serving(self, admin: PeerAdmin) -> list[str]:
+        """The peer's channels, asked until its gRPC service answers (its /healthz can answer first)."""
+        listed: list[str] = []
+
+        def answered() -> bool:
+            try:
+                listed[:] = admin.channels()
+            except CommandError:
+                return False
+            return True
+
+        wait_until(answered, f"{admin.peer.node_id} channel list", STARTUP_TIMEOUT, lambda: True)
+        return listed
 
     def peers_known(self, peer: Peer) -> int:
         """How many other peers of the channel `peer` knows through gossip, from its metrics."""

@@ -38,13 +38,34 @@ def _start_time(pid: int) -> str | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # The command name (field 2) may contain spaces and parentheses; the fields after it are plain.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    state, start_time = fields[0], fields[19]
-    if state in ("Z", "X"):
+    state, start_time = _state_and_start(stat)
+    # A process whose main thread has exited shows as a zombie while its other threads still run (and
+    # hold its sockets): it is gone only when every thread is.
+    if state in ("Z", "X") and not _any_thread_alive(pid):
         _reap(pid)
         return None
     return start_time
+
+
+def _state_and_start(stat: str) -> tuple[str, str]:
+    # The command name (field 2) may contain spaces and parentheses; the fields after it are plain.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[0], fields[19]
+
+
+def _any_thread_alive(pid: int) -> bool:
+    try:
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return False
+    for thread in threads:
+        try:
+            state, _ = _state_and_start((thread / "stat").read_text())
+        except (OSError, ValueError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def _reap(pid: int) -> None:

@@ -188,11 +188,6 @@ def test_attributes_the_chaincode_would_not_honour_are_refused(
     assert code == 3 and one_line_error(err), err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the chaincode answers 403 (Forbidden) for an institution that takes no donations; "
-    "it should be 400: reported to the lead (chaincode/seocho_coin/donations.py)",
-)
 def test_donating_to_an_institution_that_takes_no_donations_is_a_bad_request(ledger: Path) -> None:
     year = "2026"
     staff_id = client_id(ledger, "staff")

@@ -31,13 +31,13 @@ EVERYONE = frozenset(ROLES)
 def world() -> Iterator[tuple[CoinNetwork, dict[str, str]]]:
     clock = Clock(kst(2024, 3, 4, 10))
     net = build_world(CoinNetwork.open(clock))
+    net.submit("admin", "set_policy", {"effective_from": "now", "expiry_years": 1})  # before the lot
     net.submit("cc_staff", "earn", "M-001", "volunteer_hour", 4, EVIDENCE, "e1")
     net.submit("m1", "pay", "M-001", "cc-01", 1000, 2, "gym", "p1")
     clock.advance(minutes=2)
     net.submit("cc_manager", "request_settlement", "cc-01", "S-1", "")
     net.submit("m1", "donate", "M-001", "charity-01", 1, "d1")
     donation_tx = net.last_event()[1]["tx_id"]
-    net.submit("admin", "set_policy", {"effective_from": "now", "expiry_years": 1})
     clock.set(kst(2026, 2, 1, 10))  # the 2024 lot has expired; March 2024 is over
     net.submit("admin", "allocate_allowance", "cc-01", net.client_id("cc_staff"), "2026", 100)
     net.submit("admin", "allocate_allowance", "cc-01", net.client_id("cc_manager"), "2026", 100)

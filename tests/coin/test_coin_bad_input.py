@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from coin_network import DISTRICT, EVIDENCE, CoinNetwork
 
 TOO_LONG_ID = "M" * 65
+HUGE = "9" * 4301
+# Decodes to a str that cannot be written as UTF-8 (json.dumps escapes the lone surrogate).
+LONE_SURROGATE_DESCRIPTION = json.dumps(
+    {
+        "effective_from": "now",
+        "activities": {"x": {"unit": "h", "coins_per_unit": 1, "description": "\ud800"}},
+    }
+)
 
 CASES = [
     ("cc_staff", "earn", ["M-001", "volunteer_hour", 0, EVIDENCE, "r1"], 400),
@@ -38,6 +48,14 @@ CASES = [
     ("cc_manager", "request_settlement", ["cc-01", "S-1", "2030-01-01T00:00:00Z"], 400),  # not before now
     ("cc_manager", "request_settlement", ["cc-01", "S-1"], 400),  # missing cutoff
     ("admin", "set_policy", ["{not json"], 400),
+    # JSON integers beyond Python's 4,300-digit conversion limit, in every list and dict argument.
+    ("admin", "set_policy", [f'{{"effective_from": "now", "payment_unit": {HUGE}}}'], 400),
+    ("registrar", "register_member", ["M-009", f'["senior", {HUGE}]', "QUJD"], 400),
+    ("registrar", "set_member_categories", ["M-001", f"[{HUGE}]"], 400),
+    ("admin", "register_institution", ["x-1", "other", f"[{HUGE}]", False, False, 0, DISTRICT], 400),
+    ("admin", "update_institution", ["cc-01", f"[{HUGE}]", True, False], 400),
+    ("admin", "set_policy", ['{"effective_from": "now", "coin_value_krw": NaN}'], 400),
+    ("admin", "set_policy", [LONE_SURROGATE_DESCRIPTION], 400),
     ("admin", "allocate_allowance", ["cc-01", "QUJD", "24", 1], 400),
     ("admin", "reclaim_allowance", ["cc-01", "QUJD", "24", 1], 400),
     ("admin", "reclaim_allowance", ["cc-01", "QUJD", "2024", 0], 400),

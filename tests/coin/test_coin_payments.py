@@ -100,7 +100,7 @@ def test_kiosk_request_rules(net: CoinNetwork) -> None:
 
 def test_donate_only_to_a_charity_and_the_donor_reads_the_receipt(net: CoinNetwork) -> None:
     fund(net)
-    assert net.status("m1", "donate", "M-001", "cc-01", 5, "d1") == 403
+    assert net.status("m1", "donate", "M-001", "cc-01", 5, "d1") == 400  # takes no donations: a bad request
     assert net.status("m2", "donate", "M-001", "charity-01", 5, "d1") == 403
     net.submit("m1", "donate", "M-001", "charity-01", 5, "d1")
     assert net.status("m1", "donate", "M-001", "charity-01", 5, "d1") == 409
@@ -120,3 +120,58 @@ def test_donate_only_to_a_charity_and_the_donor_reads_the_receipt(net: CoinNetwo
         net.query("charity_manager", "get_institution_statement", "charity-01")["unredeemed"]["donations"]
         == 5
     )
+
+
+def test_request_ids_are_one_namespace_per_institution_across_kinds(net: CoinNetwork) -> None:
+    """An earning, donation or payment may not take an open kiosk request's id, nor the reverse."""
+    fund(net)
+    fund(net, "M-002", request="fund2")
+    net.submit(  # cc-01 now sells, attests and takes donations
+        "admin", "update_institution", "cc-01", ["course_session", "volunteer_hour"], True, True
+    )
+    net.submit("cc_staff", "create_payment_request", "K1", 1000, 1, "x", "2024-03-04T12:00:00+09:00")
+    for who, fn, args in [
+        ("m2", "donate", ["M-002", "cc-01", 1, "K1"]),
+        ("cc_staff", "earn", ["M-002", "course_session", 1, EVIDENCE, "K1"]),
+        ("m2", "pay", ["M-002", "cc-01", 1000, 1, "gym", "K1"]),
+    ]:
+        response = net.evaluate(who, fn, *args)
+        assert (response.status, "payment request" in response.message) == (409, True), (fn, response)
+    assert net.submit("m1", "pay_request", "cc-01", "K1", "M-001")["request_id"] == "K1"
+    # And the other way round: ids already used by any kind cannot become a kiosk request.
+    net.submit("m2", "donate", "M-002", "cc-01", 1, "D1")
+    net.submit("cc_staff", "earn", "M-002", "course_session", 1, EVIDENCE, "E1")
+    for used in ("D1", "E1", "fund", "K1"):
+        assert (
+            net.status("cc_staff", "create_payment_request", used, 1000, 1, "x", "2024-03-04T12:00Z") == 409
+        )
+
+
+def test_a_kiosk_request_is_not_repriced_by_a_later_policy(net: CoinNetwork) -> None:
+    """The member agreed to 15 coins = 3,000 KRW; at 100 KRW a coin the request must be made anew."""
+    fund(net)
+    expires = "2024-03-04T12:00:00+09:00"
+    created = net.submit("cc_staff", "create_payment_request", "K-1", 3000, 15, "gym", expires)
+    assert (created["coin_value_krw"], created["payment_unit"], created["policy_version"]) == (200, 1, 1)
+    net.submit("admin", "set_policy", {"effective_from": "now", "coin_value_krw": 100})
+    response = net.evaluate("m1", "pay_request", "cc-01", "K-1", "M-001")
+    assert response.status == 409, response.message
+    assert "200 KRW" in response.message and "100 KRW" in response.message and "new" in response.message
+    assert net.query("m1", "get_balance", "M-001")["coins"] == 24
+    assert net.query("m1", "get_payment_request", "cc-01", "K-1")["status"] == "open"
+    renewed = net.submit("cc_staff", "create_payment_request", "K-2", 3000, 15, "gym", expires)
+    assert renewed["coin_value_krw"] == 100
+    paid = net.submit("m1", "pay_request", "cc-01", "K-2", "M-001")
+    assert (paid["krw"], paid["cash_krw"]) == (1500, 1500)
+
+
+def test_a_kiosk_request_refuses_a_new_payment_unit_but_not_other_policy_changes(net: CoinNetwork) -> None:
+    fund(net)
+    expires = "2024-03-04T12:00:00+09:00"
+    net.submit("cc_staff", "create_payment_request", "K-1", 3000, 10, "gym", expires)
+    net.submit("cc_staff", "create_payment_request", "K-2", 3000, 10, "gym", expires)
+    net.submit("admin", "set_policy", {"effective_from": "now", "caps": {"balance_cap": 1000}})
+    assert net.submit("m1", "pay_request", "cc-01", "K-1", "M-001")["coins"] == 10  # same price terms
+    net.submit("admin", "set_policy", {"effective_from": "now", "payment_unit": 5})
+    response = net.evaluate("m1", "pay_request", "cc-01", "K-2", "M-001")
+    assert response.status == 409 and "payment unit" in response.message, response.message

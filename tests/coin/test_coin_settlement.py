@@ -92,7 +92,7 @@ def test_spending_takes_the_oldest_lot_first(net: CoinNetwork) -> None:
     net.submit("admin", "allocate_allowance", "cc-01", net.client_id("cc_staff"), "2025", 100)
     net.submit("cc_staff", "earn", "M-001", "course_session", 3, EVIDENCE, "e2")
     net.submit("m1", "pay", "M-001", "cc-01", 1000, 4, "gym", "p1")
-    assert net.query("m1", "get_balance", "M-001")["lots"] == {"2025": 2}
+    assert net.query("m1", "get_balance", "M-001")["lots"] == {"2025/v1": 2}
 
 
 def test_expiry_moves_old_lots_out_of_circulation(net: CoinNetwork) -> None:
@@ -107,7 +107,7 @@ def test_expiry_moves_old_lots_out_of_circulation(net: CoinNetwork) -> None:
     assert net.status("m1", "pay", "M-001", "cc-01", 1000, 1, "gym", "p1") == 409
     assert net.status("m2", "expire_coins", "M-001") == 403
     expired = net.submit("m1", "expire_coins", "M-001")
-    assert expired["coins"] == 3 and expired["lots"] == {"2024": 3}
+    assert expired["coins"] == 3 and expired["lots"] == {"2024/v2": 3}
     assert net.query("m1", "get_balance", "M-001")["coins"] == 0
     audit = net.query("auditor", "audit_supply")
     assert audit["ok"] and audit["expired"] == 3 and audit["outstanding"] == 0

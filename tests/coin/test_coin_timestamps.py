@@ -85,3 +85,28 @@ def test_a_member_movement_stamped_before_the_latest_is_refused(net: CoinNetwork
     assert net.status("m1", "pay", "M-001", "cc-01", 1000, 1, "gym", "p3") == 409
     net.clock.advance(minutes=4)
     assert net.status("m1", "pay", "M-001", "cc-01", 1000, 1, "gym", "p3") == 200
+
+
+def test_the_limit_is_the_policy_in_force_at_the_peer_clock_not_at_the_proposal(net: CoinNetwork) -> None:
+    """A policy that starts later cannot widen today's allowance for proposals stamped in its time."""
+    starts = net.clock.moment + timedelta(hours=2)
+    net.submit("admin", "set_policy", {"effective_from": starts.isoformat(), "max_clock_skew_seconds": 86400})
+    net.clock.client_offset = timedelta(hours=2, seconds=1)  # stamped inside v2, two hours early
+    response = net.evaluate("cc_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "early")
+    assert response.status == 400 and "300 s" in response.message, response.message
+    assert net.status("m1", "get_balance", "M-001") == 400
+    net.clock.client_offset = timedelta()
+    assert net.query("m1", "get_balance", "M-001")["coins"] == 0  # nothing was earned at v2's rates
+    net.clock.advance(hours=2, seconds=5)  # now v2 is in force at the peer: its allowance applies
+    net.clock.client_offset = timedelta(hours=3)
+    assert net.status("cc_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "later") == 200
+
+
+def test_a_tightened_limit_binds_at_once_even_for_back_dated_proposals(net: CoinNetwork) -> None:
+    net.submit("admin", "set_policy", {"effective_from": "now", "max_clock_skew_seconds": 60})
+    # Stamped 200 s back: before the new version took effect, when v1 allowed 300 s.
+    net.clock.client_offset = -timedelta(seconds=200)
+    response = net.evaluate("cc_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "back")
+    assert response.status == 400 and "60 s" in response.message, response.message
+    net.clock.client_offset = -timedelta(seconds=50)
+    assert net.status("cc_staff", "earn", "M-001", "course_session", 1, EVIDENCE, "back") == 200

@@ -119,6 +119,15 @@ def test_typed_arguments_and_json_results(chaincode: ContractChaincode) -> None:
         (("Pair", '[1, "2"]', "x"), "expected items of type int"),
         (("Pair", "[1,", "x"), "is not valid JSON"),
         (("Pair", "[" * 100_000 + "]" * 100_000, "x"), "nested too deeply"),
+        # Beyond Python's 4,300-digit int conversion limit json.loads raises a bare ValueError.
+        (("Pair", "[" + "9" * 4301 + "]", "x"), "too large"),
+        (("notes:count", '[["x", ' + "1" * 5000 + "]]"), "too large"),
+        # Not JSON (RFC 8259), though Python's json accepts them; and a float beyond double range.
+        (("Pair", "[NaN]", "x"), "not finite"),
+        (("notes:count", "[-Infinity]"), "not finite"),
+        (("notes:count", "[1e999]"), "not finite"),
+        (("notes:count", '["ok", "\\ud800"]'), "unpaired surrogate"),
+        (("notes:count", '[{"\\udfff": 1}]'), "unpaired surrogate"),
         (("echo", b"\xff", "true", "1"), "UTF-8"),
         (("nope",), "'nope' is not defined"),
         (("Other:add", "1", "2"), "contract 'Other' is not defined"),
