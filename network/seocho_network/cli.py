@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .binaries import CommandError, MissingBinariesError
+from .compose_cli import docker as docker_cli
 from .network import Network, NetworkError
 from .topology import TopologyError
 
@@ -117,6 +118,10 @@ def logs(ctx: click.Context, node: str, lines: int) -> None:
     except OSError as exc:
         raise click.ClickException(f"no log for {matches[0]} at {path}: {exc.strerror}") from None
     click.echo("\n".join(text.splitlines()[-lines:]))
+
+
+# The Docker Compose deployment of the same topology: `docker up|deploy|upgrade|down|status|logs`.
+cli.add_command(docker_cli)
 
 
 def main() -> None:
