@@ -32,7 +32,7 @@ from .compose_render import (
     render_peer,
     write_compose,
 )
-from .configs import CHANNEL_PROFILE
+from .configs import write_genesis_block
 from .layout import NetworkLayout, NodeFiles
 from .network import STARTUP_TIMEOUT, Network, NetworkError, Say, orderer_heights, peer_heights
 from .status import NetworkStatus
@@ -141,22 +141,7 @@ class DockerNetwork:
             self.say(f"  {block}: exists")
             return
         configtx = render_configtx(self.layout, self.topology)
-        configtxgen = self.network.binaries.tool("configtxgen")
-        run_tool(
-            [
-                configtxgen,
-                "-configPath",
-                configtx.parent,
-                "-profile",
-                CHANNEL_PROFILE,
-                "-channelID",
-                self.topology.channel,
-                "-outputBlock",
-                block,
-            ],
-            {"PATH": "/usr/bin:/bin"},
-            what="configtxgen",
-        )
+        write_genesis_block(self.network.binaries, configtx, self.topology.channel, block)
         self.say(f"  {block}: written for channel {self.topology.channel}")
 
     # ---- chaincode --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .binaries import FabricBinaries
+from .binaries import FabricBinaries, run_tool
 from .crypto import bootstrap_secret
 from .layout import NetworkLayout
 from .processes import ProcessSpec
@@ -154,6 +154,9 @@ def write_peer_config(binaries: FabricBinaries, layout: NetworkLayout, peer: Pee
         "peer.gossip.endpoint": peer.address,
         # Announced to the other organisation through the anchor peers; discovery needs it.
         "peer.gossip.externalEndpoint": peer.address,
+        # A new peer's first dial to the other organisation fails until both have joined the channel;
+        # the default 25 s before dialling again is what a fresh `up` would mostly wait for.
+        "peer.gossip.reconnectInterval": "5s",
         "peer.gossip.useLeaderElection": False,
         "peer.gossip.orgLeader": True,
         "peer.tls.enabled": True,
@@ -268,3 +271,12 @@ def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
     path = layout.channel_dir / "configtx.yaml"
     _write_yaml(path, document)
     return path
+
+
+def write_genesis_block(binaries: FabricBinaries, configtx: Path, channel: str, block: Path) -> None:
+    """The channel's first block, from `configtx` (a configtx.yaml with the SeochoChannel profile)."""
+    command: list[str | os.PathLike[str]] = [
+        binaries.tool("configtxgen"), "-configPath", configtx.parent, "-profile", CHANNEL_PROFILE,
+        "-channelID", channel, "-outputBlock", block,
+    ]  # fmt: skip
+    run_tool(command, {"PATH": "/usr/bin:/bin"}, what="configtxgen")

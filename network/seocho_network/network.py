@@ -18,7 +18,14 @@ import yaml
 from . import crypto, lifecycle
 from .admin import NotReadyError, OrdererAdmin, PeerAdmin, healthy, metrics, wait_until
 from .binaries import CommandError, FabricBinaries, find_binaries, run_tool
-from .configs import CHANNEL_PROFILE, ca_process, initialise_ca, orderer_process, peer_process, write_configtx
+from .configs import (
+    ca_process,
+    initialise_ca,
+    orderer_process,
+    peer_process,
+    write_configtx,
+    write_genesis_block,
+)
 from .layout import NetworkLayout, default_network_home
 from .processes import ProcessSpec, running_pid, start, stop, tail
 from .topology import LOOPBACK, Organization, Peer, Topology, load_topology
@@ -149,21 +156,7 @@ class Network:
             self.say(f"  {block}: exists")
             return
         configtx = write_configtx(self.layout, self.topology)
-        run_tool(
-            [
-                self.binaries.tool("configtxgen"),
-                "-configPath",
-                configtx.parent,
-                "-profile",
-                CHANNEL_PROFILE,
-                "-channelID",
-                self.topology.channel,
-                "-outputBlock",
-                block,
-            ],
-            {"PATH": "/usr/bin:/bin"},
-            what="configtxgen",
-        )
+        write_genesis_block(self.binaries, configtx, self.topology.channel, block)
         self.say(f"  {block}: written for channel {self.topology.channel}")
 
     def _join_orderers(self) -> None:
