@@ -72,17 +72,35 @@ build_go_commands() {
     done
 
     local started binary
+    exec 3>&1  # the heartbeat's way to the terminal while the build's own output goes to the log
     for package in "$@"; do
         binary=${package##*/}
-        progress "building $binary ($package@$version)"
+        progress "building $binary ($package@$version; the first build takes about 3 minutes on 2 CPUs)"
         started=$SECONDS
-        if ! (cd "$workdir" && GOBIN=$staging go install "$package") >"$log" 2>&1; then
+        if ! with_heartbeat "building $binary" bash -c 'cd "$1" && GOBIN="$2" go install "$3"' _ \
+            "$workdir" "$staging" "$package" >"$log" 2>&1; then
             explain_go_failure "building $binary" "$log"
             return 1
         fi
         mv -f "$staging/$binary" "$gobin/$binary"
         progress "built $binary in $((SECONDS - started))s -> $gobin/$binary"
     done
+}
+
+# with_heartbeat WHAT COMMAND... runs COMMAND, printing "WHAT: still running (N s)" on the terminal's
+# stdout every 20 s, so a long build never looks stuck; returns COMMAND's exit status.
+with_heartbeat() {
+    local what=$1
+    shift
+    "$@" &
+    local pid=$! began=$SECONDS
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        if (((SECONDS - began) % 20 == 0)) && kill -0 "$pid" 2>/dev/null; then
+            progress "$what: still running ($((SECONDS - began)) s)" >&3
+        fi
+    done
+    wait "$pid"
 }
 
 # Prints one paragraph explaining why a go command failed, quoting its error.
