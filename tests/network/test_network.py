@@ -177,3 +177,30 @@ def test_down_stops_everything_and_up_resumes_with_state_and_heights(after_demo:
     with after_demo.coin("staff-welfare") as staff:
         staff.earn("S-0001", "volunteer_hour", 1, evidence("after restart"), "VOL-RESTARTED")
     assert balance(after_demo, "S-0001") == balances["S-0001"] + 3
+
+
+def test_the_cli_says_what_the_peer_says_when_the_chaincode_is_down_or_the_channel_wrong(
+    after_demo: RunningNetwork, tmp_path: Path
+) -> None:
+    network = after_demo.network
+    profile = after_demo.profile()
+    wrong = tmp_path / "profile.yaml"
+    wrong.write_text(profile.read_text().replace("channel: seocho", "channel: no-such-channel"))
+    for name, value in (("tls", "tls"), ("users", "users")):
+        (tmp_path / name).symlink_to(profile.parent / value)
+    code, _, err = seocho("--lang", "en", "--profile", wrong, "--as", "district-auditor", "audit")
+    assert code == 1 and "no channel 'no-such-channel'" in err, err
+    servers = [
+        network.layout.node(org.chaincode_server.node_id).pid for org in network.topology.organizations
+    ]
+    try:
+        for pid_file in servers:
+            assert stop(pid_file)
+        code, _, err = seocho("--lang", "en", "--profile", profile, "--as", "district-auditor", "audit")
+        assert code == 8, err
+        assert "the chaincode is not running" in err and "could not launch chaincode" in err
+        assert len(err.strip().splitlines()) == 1
+    finally:
+        network.up()  # restarts the chaincode servers for the package they served
+    code, _, err = seocho("--profile", profile, "--as", "district-auditor", "audit")
+    assert code == 0, err
