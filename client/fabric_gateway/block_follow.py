@@ -13,12 +13,12 @@ from `next_block()` again after a growing pause, so a block is never skipped, an
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -85,6 +85,13 @@ def proposal_response_payload(raw: bytes) -> Any:
     return proposal_response_pb2.ProposalResponsePayload.FromString(raw)
 
 
+class BlockStream(Protocol):
+    """What `open_stream` returns: a `BlockEvents` (iterate for blocks, `close()` to end it)."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+    def close(self) -> None: ...
+
+
 @dataclass
 class FollowStats:
     blocks: int = 0
@@ -92,7 +99,7 @@ class FollowStats:
 
 
 def follow_blocks(
-    open_stream: Callable[[int, float | None], AbstractContextManager[Iterable[Any]]],
+    open_stream: Callable[[int, float | None], BlockStream],
     next_block: Callable[[], int],
     apply: Callable[[Any], None],
     *,
@@ -110,12 +117,47 @@ def follow_blocks(
     error when the peer stays unreachable that long (None: keep trying).
     """
     stats = FollowStats()
+    current: list[BlockStream] = []
+    done = threading.Event()
+    if stop is not None:
+        # A stream waiting for the next block would not see `stop`: close it from here.
+        def close_on_stop() -> None:
+            while not stop.wait(0.2):
+                if done.is_set():
+                    return
+            for stream in list(current):
+                stream.close()
+
+        threading.Thread(target=close_on_stop, daemon=True, name="follow-blocks-stop").start()
+    try:
+        return _follow(open_stream, next_block, apply, stats, current, idle_seconds, stop,
+                       first_pause, max_pause, give_up_after)  # fmt: skip
+    finally:
+        done.set()
+
+
+def _follow(
+    open_stream: Callable[[int, float | None], BlockStream],
+    next_block: Callable[[], int],
+    apply: Callable[[Any], None],
+    stats: FollowStats,
+    current: list[BlockStream],
+    idle_seconds: float | None,
+    stop: threading.Event | None,
+    first_pause: float,
+    max_pause: float,
+    give_up_after: float | None,
+) -> FollowStats:
     pause = first_pause
     failing_since: float | None = None
     while stop is None or not stop.is_set():
         received = 0
         try:
-            with open_stream(next_block(), idle_seconds) as blocks:
+            blocks = open_stream(next_block(), idle_seconds)
+            current[:] = [blocks]
+            if stop is not None and stop.is_set():
+                blocks.close()
+            with contextlib.closing(blocks):
                 for block in blocks:
                     apply(block)
                     received += 1

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -87,8 +85,8 @@ def run_index(
     """Follow the channel's blocks into `store` from its checkpoint; (what was followed, movements)."""
     moved = 0
 
-    def open_stream(start: int, timeout: float | None) -> AbstractContextManager[Any]:
-        return _stream(network, start, timeout)
+    def open_stream(start: int, timeout: float | None) -> Any:
+        return network.block_events(start_block=start, timeout=timeout)
 
     def apply(block: Any) -> None:
         nonlocal moved
@@ -103,9 +101,3 @@ def run_index(
         give_up_after=give_up_after,
     )
     return stats, moved
-
-
-@contextmanager
-def _stream(network: fg.Network, start: int, timeout: float | None) -> Iterator[Any]:
-    with network.block_events(start_block=start, timeout=timeout) as blocks:
-        yield blocks
