@@ -198,8 +198,8 @@ def audit(settings: Settings) -> None:
 @click.argument("month", metavar="YYYY-MM")
 @pass_settings
 def compact_stats(settings: Settings, month: str) -> None:
-    """Fold a finished month's statistics rows into one, keeping reports fast (district admin)."""
-    _run(settings, lambda c: c.compact_stats(month))
+    """Fold a month's statistics rows older than ten minutes into its rollup (district admin)."""
+    _run(settings, lambda c: c.compact_month(month))
 
 
 @cli.command()

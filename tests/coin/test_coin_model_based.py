@@ -13,6 +13,7 @@ coins and their KRW value.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +53,7 @@ class CoinMachine(RuleBasedStateMachine):
         self.model = CoinModel.of_world(self.clock.moment)
         self.model.stat_rows = world_rows(self.net)
         self.settlements = 0
+        self.registered = 0
         self.fresh_ids = 0
 
     @initialize(expiry_years=st.sampled_from([None, 1]))
@@ -169,7 +171,8 @@ class CoinMachine(RuleBasedStateMachine):
     def let_time_pass(self, jump: timedelta) -> None:
         self.clock.advance(seconds=jump.total_seconds())
 
-    @rule(task=st.sampled_from(["skew", "compact", "allowance", "member", "institution"]), data=st.data())
+    @rule(task=st.sampled_from(["skew", "compact", "allowance", "member", "institution", "register"]),
+          data=st.data())  # fmt: skip
     def administer(self, task: str, data: st.DataObject) -> None:
         """The rarer operations share one rule, so coin movements make up most steps."""
         getattr(self, f"_{task}")(data)
@@ -194,6 +197,18 @@ class CoinMachine(RuleBasedStateMachine):
         expected = self.model.change_allowance(stamp, year, amount, reclaim)
         fn = "reclaim_allowance" if reclaim else "allocate_allowance"
         self.attempt(expected, "admin", fn, SELLER, self.net.client_id("cc_staff"), str(year), amount)
+
+    def _register(self, data: st.DataObject) -> None:
+        """A new member (who never earns here), sometimes recategorised: tally rows the audit recounts."""
+        self.registered += 1
+        member = f"N-{self.registered:03d}"
+        client = base64.b64encode(f"x509::CN={member}::CN=ca".encode()).decode()
+        categories = st.sampled_from([["senior"], ["resident"], ["resident", "worker"]])
+        self.model._row(self.next_stamp())
+        self.attempt(200, "registrar", "register_member", member, data.draw(categories, "categories"), client)
+        if data.draw(st.booleans(), "recategorise"):
+            self.model._row(self.next_stamp())
+            self.attempt(200, "registrar", "set_member_categories", member, data.draw(categories, "new"))
 
     def _member(self, data: st.DataObject) -> None:
         member = data.draw(members, "member")
