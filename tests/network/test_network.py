@@ -62,12 +62,6 @@ def wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: igno
         time.sleep(0.25)
 
 
-@pytest.fixture
-def after_demo(demo_on_network: dict[str, object], fabric_network: RunningNetwork) -> RunningNetwork:
-    """The session network once the demo's cast, institutions and members are on it."""
-    return fabric_network
-
-
 def test_the_demo_on_the_network_reports_what_the_embedded_demo_reports(
     demo_on_network: dict[str, object],
 ) -> None:
