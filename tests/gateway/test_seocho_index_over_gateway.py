@@ -207,3 +207,21 @@ def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-unt
     while not condition():
         assert time.monotonic() < deadline, "not within the time allowed"
         time.sleep(0.1)
+
+
+def test_bad_uses_are_one_line_errors_that_change_nothing(profile: Path, tmp_path: Path) -> None:
+    code, _, err = seocho(profile, "admin", "index", "--db", "/etc/passwd/index.sqlite", "report")
+    assert code == 8 and err.startswith("error: ") and err.count("\n") == 1
+    code, _, err = seocho(profile, "admin", "index", "--db", "postgresql://nobody@127.0.0.1:1/none", "report")
+    assert code == 8 and "password" not in err and err.count("\n") == 1
+    from click.testing import CliRunner
+    from seocho.cli import cli
+
+    result = CliRunner().invoke(cli, ["--as", "admin", "index", "--db", str(tmp_path / "i.sqlite")])
+    assert result.exit_code == 2 and "--profile" in result.stderr
+    assert not (tmp_path / "i.sqlite").exists() or store_next_block_of(tmp_path / "i.sqlite") == 0
+
+
+def store_next_block_of(path: Path) -> int:
+    with open_store(path) as store:
+        return store.next_block()
