@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
 scripts/build-fabric.sh
+scripts/install-test-deps.sh
 
 echo "test: ruff"
 .venv/bin/ruff check .

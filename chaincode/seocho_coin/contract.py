@@ -19,6 +19,7 @@ from fabric_shim.contract_errors import Forbidden
 from fabric_shim.errors import IdentityError
 
 from seocho_coin import (
+    aggregates,
     allowances,
     donations,
     earning,
@@ -187,6 +188,10 @@ class SeochoCoinContract(Contract):
         return self._run(ctx, members.register_member, member_id, categories, client_id)
 
     @transaction
+    def register_members(self, ctx: Context, entries: list[Any]) -> dict[str, Any]:
+        return self._run(ctx, members.register_members, entries)
+
+    @transaction
     def rebind_member(self, ctx: Context, member_id: str, client_id: str) -> dict[str, Any]:
         return self._run(ctx, members.rebind_member, member_id, client_id)
 
@@ -314,4 +319,4 @@ class SeochoCoinContract(Contract):
 
     @transaction
     def compact_stats(self, ctx: Context, month: str) -> dict[str, Any]:
-        return self._run(ctx, reports.compact_stats, month)
+        return self._run(ctx, aggregates.compact_stats, month)

@@ -12,8 +12,8 @@ from typing import Any
 
 from fabric_shim.contract_errors import Conflict, Forbidden, NotFound
 
-from seocho_coin import balances, events, ids, keys, request_ids, roles
-from seocho_coin.records import Allowance, DailyHours, Member, RequestClaim
+from seocho_coin import balances, census, events, ids, keys, request_ids, roles
+from seocho_coin.records import Allowance, DailyHours, Member, RequestClaim, Tally
 from seocho_coin.txn import Tx
 
 
@@ -72,6 +72,8 @@ def earn(
         raise Conflict(f"the attesting staff's {year} allowance has {left} coins left, {coins} needed")
 
     allowance.used += coins
+    if balance.earned_total == 0:
+        census.record(tx, Tally(participants=1))  # the member's first earning
     balances.credit(tx, balance, coins)
     tx.put(allowance_key, allowance)
     balances.save(tx, balance)

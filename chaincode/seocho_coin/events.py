@@ -37,7 +37,7 @@ def record_movement(
     """
     version = tx.policy.version
     tx.put(
-        keys.stat(tx.policy.local_month(tx.now), tx.tx_id),
+        keys.stat(tx.policy.local_month(tx.now), tx.timestamp, tx.tx_id),
         StatRow(
             kind,
             coins,

@@ -13,8 +13,8 @@ from typing import Any
 
 from fabric_shim.contract_errors import BadRequest, Conflict
 
-from seocho_coin import ids, keys, roles
-from seocho_coin.records import Institution, decode
+from seocho_coin import census, ids, keys, roles
+from seocho_coin.records import Institution, Tally, decode
 from seocho_coin.txn import Tx
 
 
@@ -55,6 +55,7 @@ def register_institution(
         staff_msp=staff_msp,
     )
     tx.put(key, institution)
+    census.record(tx, Tally(institutions=1))
     return _view(institution)
 
 
@@ -124,7 +125,7 @@ def get_institution(tx: Tx, institution_id: str) -> dict[str, Any]:
 
 
 def list_institutions(tx: Tx) -> list[dict[str, Any]]:
-    return [_view(decode(Institution, raw)) for _key, raw in tx.scan(keys.INSTITUTION, [])]
+    return [_view(decode(Institution, raw)) for _key, raw in tx.scan_all(keys.INSTITUTION, [])]
 
 
 def _view(institution: Institution) -> dict[str, Any]:

@@ -21,8 +21,15 @@ receipt|<institution>|<UTC time>|<tx id> pay, donate (blind)               settl
 settlement~<institution>~<id>            request_settlement, mark paid     mark paid, queries
 donation~<tx id>                         donate (blind)                    get_donation_receipt
 movement~<member>~<timestamp>~<tx id>    every member movement (blind)     get_member_history
-stat~<local yyyy-mm>~<tx id>             every movement (blind)            reports, compact_stats
+stat~<local yyyy-mm>~<UTC time>~<tx id>  every movement (blind)            reports, compact_stats
+tally~<local yyyy-mm>~<UTC time>~<tx id> member and institution changes,   reports, compact_stats
+                                         first earnings (blind)
 statroll~<yyyy-mm>                       compact_stats                     reports
+
+Delta rows (stat, tally) are keyed by time within their month so that `compact_stats` can fold the
+rows stamped well before now without its range read ever covering a key a movement in flight could
+still add (see `aggregates`). Every count and sum of the district report comes from them: no report
+counts members, balances or institutions row by row.
 
 Staff and member client identities appear only as SHA-256 digests of their `cid` id.
 
@@ -57,6 +64,7 @@ DONATION = "donation"
 MOVEMENT = "movement"
 STAT = "stat"
 STAT_ROLLUP = "statroll"
+TALLY = "tally"
 
 
 def policy(version: int) -> str:
@@ -130,8 +138,12 @@ def movement(member_id: str, timestamp: str, tx_id: str) -> str:
     return create_composite_key(MOVEMENT, [member_id, timestamp, tx_id])
 
 
-def stat(month: str, tx_id: str) -> str:
-    return create_composite_key(STAT, [month, tx_id])
+def stat(month: str, timestamp: str, tx_id: str) -> str:
+    return create_composite_key(STAT, [month, timestamp, tx_id])
+
+
+def tally(month: str, timestamp: str, tx_id: str) -> str:
+    return create_composite_key(TALLY, [month, timestamp, tx_id])
 
 
 def stat_rollup(month: str) -> str:

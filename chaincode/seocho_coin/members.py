@@ -16,11 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fabric_shim.contract_errors import Conflict
+from fabric_shim.contract_errors import BadRequest, Conflict
 
-from seocho_coin import ids, keys, roles
-from seocho_coin.records import Binding, Member
+from seocho_coin import census, ids, keys, roles
+from seocho_coin.records import Binding, Member, Tally
 from seocho_coin.txn import Tx, client_digest
+
+MAX_BATCH = 1_000
+"""Members one `register_members` call may register (bounds its read and write sets)."""
+
+MEMBER_EVENT = "member"
 
 
 def register_member(tx: Tx, member_id: str, categories: list[str], client_id: str) -> dict[str, Any]:
@@ -28,6 +33,44 @@ def register_member(tx: Tx, member_id: str, categories: list[str], client_id: st
     cats = ids.require_categories("categories", categories)
     msp_id, bare_id = ids.require_client_ref("client_id", client_id)
     roles.require_district_role(tx, roles.REGISTRAR)
+    member = _register(tx, member_id, cats, msp_id, bare_id)
+    census.record(tx, census.registered(cats))
+    _emit(tx, "register", [member])
+    return view(member)
+
+
+def register_members(tx: Tx, entries: list[Any]) -> dict[str, Any]:
+    """Register up to `MAX_BATCH` members in one transaction (registrar), e.g. a district's enrolment.
+
+    `entries` are objects `{"member_id", "categories", "client_id"}`, each checked as
+    `register_member` checks one; any bad entry refuses the whole batch, naming it, and nothing is
+    registered.
+    """
+    if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_BATCH:
+        raise BadRequest(f"entries must be a list of 1 to {MAX_BATCH} members")
+    checked = []
+    for number, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) != {"member_id", "categories", "client_id"}:
+            raise BadRequest(f"entry {number} must be an object with member_id, categories and client_id")
+        ids.require_id(f"entries[{number}].member_id", entry["member_id"])
+        cats = ids.require_categories(f"entries[{number}].categories", entry["categories"])
+        msp_id, bare_id = ids.require_client_ref(f"entries[{number}].client_id", entry["client_id"])
+        checked.append((entry["member_id"], cats, msp_id, bare_id))
+    roles.require_district_role(tx, roles.REGISTRAR)
+    registered = [_register(tx, *fields) for fields in checked]
+    tally = Tally()
+    for member in registered:
+        one = census.registered(member.categories)
+        tally.members += 1
+        tally.active_members += 1
+        for name, count in one.categories.items():
+            tally.categories[name] = tally.categories.get(name, 0) + count
+    census.record(tx, tally)
+    _emit(tx, "register", registered)
+    return {"registered": len(registered)}
+
+
+def _register(tx: Tx, member_id: str, cats: list[str], msp_id: str | None, bare_id: str) -> Member:
     key = keys.member(member_id)
     if tx.exists(key):
         raise Conflict(f"member {member_id} is already registered")
@@ -41,7 +84,7 @@ def register_member(tx: Tx, member_id: str, categories: list[str], client_id: st
     )
     _claim_identity(tx, member)
     tx.put(key, member)
-    return view(member)
+    return member
 
 
 def rebind_member(tx: Tx, member_id: str, client_id: str) -> dict[str, Any]:
@@ -64,8 +107,10 @@ def set_member_categories(tx: Tx, member_id: str, categories: list[str]) -> dict
     cats = ids.require_categories("categories", categories)
     roles.require_district_role(tx, roles.REGISTRAR)
     member = _active(tx, member_id)
+    census.record(tx, census.recategorised(member.categories, cats))
     member.categories = cats
     tx.put(keys.member(member_id), member)
+    _emit(tx, "categories", [member])
     return view(member)
 
 
@@ -76,6 +121,8 @@ def deactivate_member(tx: Tx, member_id: str) -> dict[str, Any]:
     member.active = False
     _release_identity(tx, _binding_key(member), member_id)
     tx.put(keys.member(member_id), member)
+    census.record(tx, Tally(active_members=-1))
+    _emit(tx, "deactivate", [member])
     return view(member)
 
 
@@ -96,6 +143,8 @@ def reactivate_member(tx: Tx, member_id: str) -> dict[str, Any]:
     _claim_identity(tx, member)
     member.active = True
     tx.put(keys.member(member_id), member)
+    census.record(tx, Tally(active_members=1))
+    _emit(tx, "reactivate", [member])
     return view(member)
 
 
@@ -104,6 +153,22 @@ def get_member(tx: Tx, member_id: str) -> dict[str, Any]:
     ids.require_id("member_id", member_id)
     member = roles.require_member_or_roles(tx, member_id, roles.REGISTRAR, roles.ADMIN, roles.AUDITOR)
     return view(member)
+
+
+def _emit(tx: Tx, change: str, changed: list[Member]) -> None:
+    """The `member` event: pseudonymous ids and categories only, for off-chain reporting stores."""
+    tx.emit(
+        MEMBER_EVENT,
+        {
+            "tx_id": tx.tx_id,
+            "kind": MEMBER_EVENT,
+            "change": change,
+            "timestamp": tx.timestamp,
+            "members": [
+                {"member_id": m.member_id, "categories": m.categories, "active": m.active} for m in changed
+            ],
+        },
+    )
 
 
 def _binding_key(member: Member) -> str:

@@ -228,3 +228,16 @@ class StatRow:
     institution_id: str = ""
     activity: str = ""
     member_id: str = ""
+
+
+@dataclass
+class Tally:
+    """What one transaction changed in the district's counts; a blind delta row (see `census`)."""
+
+    members: int = 0
+    active_members: int = 0
+    participants: int = 0
+    """Members who earned for the first time."""
+    institutions: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+    """Registered members by category (a member counts once in each of their categories)."""

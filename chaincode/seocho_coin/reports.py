@@ -1,19 +1,17 @@
-"""Balances, member history, district reports and the supply audit; statistics compaction.
+"""Balances, member history, the district report and the supply audit.
 
-All reads here are range scans over delta rows, members and balances; they run as evaluate-only
-transactions (except `compact_stats`), so they never contend with coin movements.
+All of them are evaluate-only transactions, so they never contend with coin movements; the report
+reads aggregates (`aggregates`), the audit recounts the rows themselves in pages.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fabric_shim.contract_errors import BadRequest, Conflict
+from fabric_shim.contract_errors import BadRequest
 
-from seocho_coin import balances, ids, keys, roles
-from seocho_coin.records import Balance, Member, Movement, Receipt, StatRow, decode, encode
-from seocho_coin.stats import Totals
+from seocho_coin import aggregates, balances, ids, keys, roles
+from seocho_coin.records import Balance, Member, Movement, Receipt, decode
 from seocho_coin.txn import Tx
 
 MAX_PAGE_SIZE = 100
@@ -53,37 +51,25 @@ def get_member_history(tx: Tx, member_id: str, page_size: int, bookmark: str) ->
     }
 
 
-def totals(tx: Tx) -> Totals:
-    """Every movement ever recorded: monthly rollups plus the not yet compacted delta rows."""
-    result = Totals()
-    for _key, raw in tx.scan(keys.STAT_ROLLUP, []):
-        result.merge(decode_rollup(raw))
-    for key, raw in tx.scan(keys.STAT, []):
-        month = _month_of(key)
-        result.add(month, decode(StatRow, raw))
-    return result
-
-
 def get_report(tx: Tx) -> dict[str, Any]:
-    """The district report (admin, auditor): members, participants, coins and KRW by kind and more."""
+    """The district report (admin, auditor): members, participants, coins and KRW by kind and more.
+
+    Every figure comes from the aggregates (`aggregates.totals`), never from counting members,
+    balances or institutions, so it is right and equally fast at any size.
+    """
     roles.require_district_role(tx, roles.ADMIN, roles.AUDITOR)
-    members = active = 0
-    for _key, raw in tx.scan(keys.MEMBER, []):
-        members += 1
-        active += decode(Member, raw).active
-    participants = sum(1 for _k, raw in tx.scan(keys.BALANCE, []) if decode(Balance, raw).earned_total > 0)
-    institutions = sum(1 for _ in tx.scan(keys.INSTITUTION, []))
-    sums = totals(tx)
+    sums = aggregates.totals(tx)
     value = tx.policy.coin_value_krw
     coins = _supply_view(sums.coins)
     krw = _supply_view(sums.krw)
     # Outstanding coins are valued at today's coin value: they have not been priced yet.
     krw["outstanding"] = coins["outstanding"] * value
+    counts = sums.counts
     return {
-        "members": members,
-        "active_members": active,
-        "participants": participants,
-        "institutions": institutions,
+        "members": counts["members"],
+        "active_members": counts["active_members"],
+        "participants": counts["participants"],
+        "institutions": counts["institutions"],
         "coin_value_krw": value,
         "policy_version": tx.policy.version,
         "coins": coins,
@@ -91,32 +77,56 @@ def get_report(tx: Tx) -> dict[str, Any]:
         "by_activity": sums.by_activity,
         "by_institution": sums.by_institution,
         "by_month": sums.by_month,
+        "by_category": {name: n for name, n in sorted(sums.categories.items()) if n != 0},
+        "members_by_month": sums.members_by_month,
     }
 
 
 def audit_supply(tx: Tx) -> dict[str, Any]:
-    """Check that every coin is accounted for (auditor, admin).
+    """Check that every coin and every count is accounted for (auditor, admin).
 
     outstanding = earned - redeemed - expired must equal the member balances plus the institutions'
-    unredeemed receipts, and each side must match its own flows.
+    unredeemed receipts, and each side must match its own flows. The balances, receipts, members
+    and institutions are recounted row by row, a page at a time (so past the peer's
+    `totalQueryLimit` too), independently of the aggregates the report uses, and the counts must
+    match those aggregates.
     """
     roles.require_district_role(tx, roles.ADMIN, roles.AUDITOR)
-    member_coins = 0
-    negative = 0
-    for _key, raw in tx.scan(keys.BALANCE, []):
+    member_coins = negative = participants = 0
+    for _key, raw in tx.scan_all(keys.BALANCE, []):
         balance = decode(Balance, raw)
         member_coins += balance.total
         negative += sum(1 for c in balance.lots.values() if c < 0)
-    receipt_coins = sum(decode(Receipt, raw).coins for _key, raw in tx.scan_range(*keys.receipt_range()))
-    flows = totals(tx).coins
+        participants += balance.earned_total > 0
+    members = active = 0
+    categories: dict[str, int] = {}
+    for _key, raw in tx.scan_all(keys.MEMBER, []):
+        member = decode(Member, raw)
+        members += 1
+        active += member.active
+        for name in member.categories:
+            categories[name] = categories.get(name, 0) + 1
+    institutions = sum(1 for _ in tx.scan_all(keys.INSTITUTION, []))
+    receipt_coins = sum(decode(Receipt, raw).coins for _key, raw in tx.scan_range_all(*keys.receipt_range()))
+    sums = aggregates.totals(tx)
+    flows = sums.coins
     outstanding = flows["earn"] - flows["redeem"] - flows["expire"]
     expected_members = flows["earn"] - flows["pay"] - flows["donate"] - flows["expire"]
     expected_receipts = flows["pay"] + flows["donate"] - flows["redeem"]
+    counted = {
+        "members": members,
+        "active_members": active,
+        "participants": participants,
+        "institutions": institutions,
+    }
+    aggregated_categories = {name: n for name, n in sums.categories.items() if n != 0}
+    counts_ok = counted == sums.counts and categories == aggregated_categories
     ok = (
         negative == 0
         and outstanding == member_coins + receipt_coins
         and member_coins == expected_members
         and receipt_coins == expected_receipts
+        and counts_ok
     )
     return {
         "ok": ok,
@@ -129,39 +139,10 @@ def audit_supply(tx: Tx) -> dict[str, Any]:
         "member_balances": member_coins,
         "institution_unredeemed": receipt_coins,
         "negative_lots": negative,
+        "counted": counted,
+        "aggregated": dict(sums.counts),
+        "counts_ok": counts_ok,
     }
-
-
-def compact_stats(tx: Tx, month: str) -> dict[str, Any]:
-    """Fold a finished month's delta rows into its rollup row (admin); reports stay the same."""
-    ids.require_month("month", month)
-    roles.require_district_role(tx, roles.ADMIN)
-    if month >= tx.policy.local_month(tx.now):
-        raise BadRequest(f"month {month} is not over yet")
-    rollup_key = keys.stat_rollup(month)
-    folded = Totals()
-    existing = tx.raw(rollup_key)
-    if existing is not None:
-        folded.merge(decode_rollup(existing))
-    count = 0
-    for key, raw in tx.scan(keys.STAT, [month]):
-        folded.add(month, decode(StatRow, raw))
-        tx.delete(key)
-        count += 1
-    if count == 0:
-        raise Conflict(f"month {month} has no statistics rows to compact")
-    tx.put_raw(rollup_key, encode(folded.to_dict()))
-    return {"month": month, "rows_folded": count, "rows_total": folded.rows}
-
-
-def decode_rollup(raw: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(raw)
-    return data
-
-
-def _month_of(key: str) -> str:
-    # stat~<month>~<txid>: the month is the first attribute after the object type.
-    return key.split("\x00")[2]
 
 
 def _supply_view(by_kind: dict[str, int]) -> dict[str, int]:

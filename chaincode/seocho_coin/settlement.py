@@ -113,13 +113,14 @@ def get_institution_statement(tx: Tx, institution_id: str) -> dict[str, Any]:
         raise Forbidden(f"only staff of institution {institution_id}, an admin or an auditor may read it")
     tx.require(Institution, keys.institution(institution_id), f"institution {institution_id}")
     unredeemed = {"coins": 0, "krw": 0, "receipts": 0, "payments": 0, "donations": 0}
-    for _key, raw in tx.scan_range(*keys.receipt_range(institution_id)):
+    for _key, raw in tx.scan_range_all(*keys.receipt_range(institution_id)):
         receipt = decode(Receipt, raw)
         unredeemed["coins"] += receipt.coins
         unredeemed["krw"] += receipt.krw
         unredeemed["receipts"] += 1
         unredeemed["payments" if receipt.kind == events.PAY else "donations"] += receipt.coins
-    settlements = [view(decode(Settlement, raw)) for _key, raw in tx.scan(keys.SETTLEMENT, [institution_id])]
+    rows = tx.scan_all(keys.SETTLEMENT, [institution_id])
+    settlements = [view(decode(Settlement, raw)) for _key, raw in rows]
     return {"institution_id": institution_id, "unredeemed": unredeemed, "settlements": settlements}
 
 

@@ -1,4 +1,4 @@
-"""Folding statistics delta rows (and monthly rollups) into totals, for reports and compaction."""
+"""Folding delta rows (statistics and tallies) and monthly rollups into totals, for reports and compaction."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seocho_coin.events import KINDS
-from seocho_coin.records import StatRow
+from seocho_coin.records import StatRow, Tally
+
+COUNTS = ("members", "active_members", "participants", "institutions")
 
 
 def _zero() -> dict[str, int]:
@@ -23,6 +25,21 @@ class Totals:
     by_activity: dict[str, dict[str, int]] = field(default_factory=dict)
     by_institution: dict[str, dict[str, int]] = field(default_factory=dict)
     by_month: dict[str, dict[str, int]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    categories: dict[str, int] = field(default_factory=dict)
+    members_by_month: dict[str, dict[str, int]] = field(default_factory=dict)
+    """New members and new participants per month (a chart's "members over time")."""
+
+    def add_tally(self, month: str, tally: Tally) -> None:
+        self.rows += 1
+        for name in COUNTS:
+            self.counts[name] += getattr(tally, name)
+        for name, count in tally.categories.items():
+            self.categories[name] = self.categories.get(name, 0) + count
+        if tally.members or tally.participants:
+            monthly = self.members_by_month.setdefault(month, {"members": 0, "participants": 0})
+            monthly["members"] += tally.members
+            monthly["participants"] += tally.participants
 
     def add(self, month: str, row: StatRow) -> None:
         self.rows += 1
@@ -40,8 +57,16 @@ class Totals:
         monthly[row.kind] = monthly.get(row.kind, 0) + row.coins
 
     def merge(self, other: dict[str, Any]) -> None:
-        """Add a stored rollup (the `to_dict` of another Totals)."""
+        """Add a stored rollup (the `to_dict` of another Totals; rollups from before tallies lack counts)."""
         self.rows += other["rows"]
+        for name, count in other.get("counts", {}).items():
+            self.counts[name] = self.counts.get(name, 0) + count
+        for name, count in other.get("categories", {}).items():
+            self.categories[name] = self.categories.get(name, 0) + count
+        for month, entry in other.get("members_by_month", {}).items():
+            mine = self.members_by_month.setdefault(month, {"members": 0, "participants": 0})
+            for name, count in entry.items():
+                mine[name] = mine.get(name, 0) + count
         for target, source in ((self.coins, other["coins"]), (self.krw, other["krw"])):
             for kind, value in source.items():
                 target[kind] = target.get(kind, 0) + value
@@ -64,4 +89,7 @@ class Totals:
             "by_activity": self.by_activity,
             "by_institution": self.by_institution,
             "by_month": self.by_month,
+            "counts": self.counts,
+            "categories": {name: n for name, n in sorted(self.categories.items()) if n != 0},
+            "members_by_month": self.members_by_month,
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -24,6 +24,9 @@ from seocho_coin.policy_cache import PolicyCache
 from seocho_coin.records import Config, decode, encode
 
 R = TypeVar("R")
+
+QUERY_PAGE_SIZE = 10_000
+"""Rows per page of `scan_all`: far below the peer's `totalQueryLimit` (100,000 by default)."""
 
 
 class KeyValue(Protocol):
@@ -47,6 +50,9 @@ class Stub(Protocol):
     def del_state(self, key: str) -> None: ...
     def get_state_by_range(self, start_key: str, end_key: str) -> Any: ...
     def get_state_by_partial_composite_key(self, object_type: str, attributes: list[str]) -> Any: ...
+    def get_state_by_range_with_pagination(
+        self, start_key: str, end_key: str, page_size: int, bookmark: str = ""
+    ) -> tuple[Any, Any]: ...
     def get_state_by_partial_composite_key_with_pagination(
         self, object_type: str, attributes: list[str], page_size: int, bookmark: str = ""
     ) -> tuple[Any, Any]: ...
@@ -137,8 +143,13 @@ class Tx:
     def delete(self, key: str) -> None:
         self._writes[key] = None
 
-    def scan(self, object_type: str, attributes: list[str]) -> Iterator[tuple[str, bytes]]:
-        """Committed rows under a partial composite key (buffered writes are not merged in)."""
+    def scan(self, object_type: str, attributes: list[str]) -> Generator[tuple[str, bytes], None, None]:
+        """Committed rows under a partial composite key (buffered writes are not merged in).
+
+        A peer ends an unpaginated scan at its `totalQueryLimit` without an error, so this is only
+        for ranges known to be small or read only in part (compaction stops early); queries that
+        must see every row use `scan_all`.
+        """
         with self.stub.get_state_by_partial_composite_key(object_type, attributes) as rows:
             for row in rows:
                 yield row.key, row.value
@@ -148,6 +159,36 @@ class Tx:
         with self.stub.get_state_by_range(start_key, end_key) as rows:
             for row in rows:
                 yield row.key, row.value
+
+    def scan_all(self, object_type: str, attributes: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Every committed row under a partial composite key, a page at a time, never cut short.
+
+        Only for queries: Fabric refuses writes in a transaction that ran a paginated query. One
+        evaluation reads one snapshot (the peer holds commits back while it simulates).
+        """
+        bookmark = ""
+        while True:
+            rows, page = self.stub.get_state_by_partial_composite_key_with_pagination(
+                object_type, attributes, QUERY_PAGE_SIZE, bookmark
+            )
+            with rows:
+                yield from ((row.key, row.value) for row in rows)
+            if not page.bookmark:
+                return
+            bookmark = page.bookmark
+
+    def scan_range_all(self, start_key: str, end_key: str) -> Iterator[tuple[str, bytes]]:
+        """`scan_all` for plain keys in [start_key, end_key)."""
+        bookmark = ""
+        while True:
+            rows, page = self.stub.get_state_by_range_with_pagination(
+                start_key, end_key, QUERY_PAGE_SIZE, bookmark
+            )
+            with rows:
+                yield from ((row.key, row.value) for row in rows)
+            if not page.bookmark:
+                return
+            bookmark = page.bookmark
 
     def page(
         self, object_type: str, attributes: list[str], page_size: int, bookmark: str

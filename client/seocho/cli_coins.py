@@ -8,11 +8,13 @@ from pathlib import Path
 import click
 import fabric_gateway as fg
 
+from seocho import charts
 from seocho.backend import connect_gateway
 from seocho.cli import Settings, _run, cli, pass_settings
 from seocho.cli_base import option
 from seocho.cli_output import format_history, format_report, parse_bookmark
 from seocho.cli_types import non_negative, positive
+from seocho.errors import SeochoError
 from seocho.i18n import N_, _
 
 # ---- coin movements -------------------------------------------------------------------------------
@@ -161,10 +163,25 @@ def history(settings: Settings, member_id: str, page_size: int, bookmark: str) -
 
 
 @cli.command()
+@option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=N_("Also write the report as one self-contained page of charts to this file."),
+)
 @pass_settings
-def report(settings: Settings) -> None:
+def report(settings: Settings, html_file: Path | None) -> None:
     """The district's report (admin, auditor)."""
-    _run(settings, lambda c: c.get_report(), format_report)
+    with settings.coin() as coin:
+        result = coin.get_report()
+    if html_file is not None:
+        try:
+            html_file.write_text(charts.report_page(result), encoding="utf-8")
+        except OSError as exc:
+            raise SeochoError(
+                _("cannot write {path}: {reason}").format(path=html_file, reason=exc.strerror or exc)
+            ) from None
+    settings.show(result, format_report)
 
 
 @cli.command()
@@ -181,8 +198,8 @@ def audit(settings: Settings) -> None:
 @click.argument("month", metavar="YYYY-MM")
 @pass_settings
 def compact_stats(settings: Settings, month: str) -> None:
-    """Fold a finished month's statistics rows into one, keeping reports fast (district admin)."""
-    _run(settings, lambda c: c.compact_stats(month))
+    """Fold a month's statistics rows older than ten minutes into its rollup (district admin)."""
+    _run(settings, lambda c: c.compact_month(month))
 
 
 @cli.command()

@@ -129,6 +129,10 @@ class Coin:
     def register_member(self, member_id: str, categories: Sequence[str], client_id: str) -> Document:
         return self._submit("register_member", member_id, list(categories), client_id)
 
+    def register_members(self, entries: Sequence[dict[str, Any]]) -> Document:
+        """Register up to 1,000 members at once: `{"member_id", "categories", "client_id"}` each."""
+        return self._submit("register_members", list(entries))
+
     def rebind_member(self, member_id: str, client_id: str) -> Document:
         return self._submit("rebind_member", member_id, client_id)
 
@@ -226,7 +230,18 @@ class Coin:
         return self._evaluate("audit_supply")
 
     def compact_stats(self, month: str) -> Document:
+        """One compaction step (at most 10,000 delta rows); `more` says another step has rows to fold."""
         return self._submit("compact_stats", month)
+
+    def compact_month(self, month: str) -> Document:
+        """Compaction steps until the month has no foldable rows left; the last step's result, with
+        `rows_folded` summed over the steps."""
+        folded = 0
+        while True:
+            result = self.compact_stats(month)
+            folded += result["rows_folded"]
+            if not result["more"]:
+                return {**result, "rows_folded": folded}
 
 
 def _decode(payload: bytes) -> Any:

@@ -30,8 +30,9 @@ def test_date_moves_the_story_and_nothing_but_its_months() -> None:
     moved, story = demo_report("--date", "2023-12-29")
     assert story.startswith("2023-12-29")
     assert sorted(moved["by_month"]) == ["2023-12", "2024-01", "2024-03", "2024-04"]
-    for key in set(default) - {"by_month"}:
+    for key in set(default) - {"by_month", "members_by_month"}:
         assert moved[key] == default[key], key
+    assert sorted(moved["members_by_month"]) == ["2023-12", "2024-03"]
 
 
 def test_a_date_before_the_2023_rules_is_refused() -> None:

@@ -91,8 +91,10 @@ class CoinModel:
     """`cc_staff`'s allowance by year."""
     pool: dict[int, int] = field(default_factory=dict)
     """Coins of cc-01's quota allocated to staff, by year."""
-    stat_rows: dict[str, int] = field(default_factory=dict)
-    """Not yet compacted statistics rows by local month."""
+    stat_rows: dict[str, list[datetime]] = field(default_factory=dict)
+    """The stamps of the not yet compacted delta rows (statistics and tallies) by local month."""
+    participants: set[str] = field(default_factory=set)
+    """Members who have earned (a first earning writes a tally row)."""
 
     @classmethod
     def of_world(cls, start: datetime) -> CoinModel:
@@ -129,8 +131,7 @@ class CoinModel:
         return sorted(self.stat_rows)
 
     def _row(self, moment: datetime) -> None:
-        month = local_month(moment)
-        self.stat_rows[month] = self.stat_rows.get(month, 0) + 1
+        self.stat_rows.setdefault(local_month(moment), []).append(moment)
 
     def _debit(self, member: str, coins: int, moment: datetime) -> None:
         """Take the coins that expire first (then the oldest lots)."""
@@ -180,6 +181,9 @@ class CoinModel:
         self.claimed[SELLER].add(request)
         self.flows["earned"] += coins
         self._row(t)
+        if member not in self.participants:
+            self.participants.add(member)
+            self._row(t)  # the tally row of a first earning
         return 200
 
     def pay(self, t: datetime, member: str, coins: int, request: str) -> int:
@@ -298,16 +302,21 @@ class CoinModel:
         return 200
 
     def compact(self, t: datetime, month: str) -> int:
-        if month >= local_month(t):
+        """Folds the month's rows stamped before now - 2 × the clock skew allowance (300 s)."""
+        if month > local_month(t):
             return 400
-        if not self.stat_rows.get(month):
+        cutoff = t - timedelta(seconds=600)
+        rows = self.stat_rows.get(month, [])
+        if not any(r < cutoff for r in rows):
             return 409
-        self.stat_rows[month] = 0
+        self.stat_rows[month] = [r for r in rows if r >= cutoff]
         return 200
 
-    def set_active(self, party: str, active: bool) -> int:
+    def set_active(self, party: str, active: bool, t: datetime) -> int:
         if (party not in self.inactive) == active:
             return 409
+        if party in MEMBERS:
+            self._row(t)  # a member's (de)activation changes the counts: a tally row
         if active:
             self.inactive.discard(party)
         else:

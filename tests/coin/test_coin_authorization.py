@@ -101,6 +101,12 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ("get_institution", ["cc-01"], EVERYONE, {}),
         ("list_institutions", [], EVERYONE, {}),
         ("register_member", ["M-NEW", ["resident"], x["new_cid"]], frozenset({"registrar"}), {}),
+        (
+            "register_members",
+            [[{"member_id": "M-NEW", "categories": ["resident"], "client_id": x["new_cid"]}]],
+            frozenset({"registrar"}),
+            {},
+        ),
         ("rebind_member", ["M-001", x["new_cid"]], frozenset({"registrar"}), {}),
         ("set_member_categories", ["M-001", ["resident"]], frozenset({"registrar"}), {}),
         ("deactivate_member", ["M-002"], frozenset({"registrar"}), {}),

@@ -373,8 +373,11 @@ class RunningGateway:
         self.server.stop(grace=None)
 
 
-def serve(ledger: EmbeddedLedger, tls: TlsMaterial, *, require_client_auth: bool = False) -> RunningGateway:
-    """Start the double (Gateway and Deliver) on 127.0.0.1 with TLS; the kernel picks the port."""
+def serve(
+    ledger: EmbeddedLedger, tls: TlsMaterial, *, require_client_auth: bool = False, port: int = 0
+) -> RunningGateway:
+    """Start the double (Gateway and Deliver) on 127.0.0.1 with TLS; the kernel picks the port unless
+    `port` is given (a peer restarted on its own port)."""
     from deliver_double import DeliverDouble  # imported here: deliver_double imports this module
 
     double = GatewayDouble(ledger)
@@ -386,7 +389,7 @@ def serve(ledger: EmbeddedLedger, tls: TlsMaterial, *, require_client_auth: bool
         root_certificates=tls.ca_pem if require_client_auth else None,
         require_client_auth=require_client_auth,
     )
-    port = server.add_secure_port("127.0.0.1:0", credentials)
+    port = server.add_secure_port(f"127.0.0.1:{port}", credentials)
     server.start()
     return RunningGateway(f"127.0.0.1:{port}", double, server)
 

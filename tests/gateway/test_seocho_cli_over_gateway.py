@@ -122,9 +122,10 @@ def test_coin_operations_through_the_gateway(
 
     checkpoint = tmp_path / "events.checkpoint"
     code, out, _ = seocho(
-        profile, "admin", "events", "--since", "0", "--checkpoint", str(checkpoint), "--count", "1"
+        profile, "admin", "events", "--since", "0", "--checkpoint", str(checkpoint), "--count", "2"
     )
-    assert code == 0 and [json.loads(line)["name"] for line in out.splitlines()] == ["earn"]
+    # The registration's member event (for reporting stores), then the earning.
+    assert code == 0 and [json.loads(line)["name"] for line in out.splitlines()] == ["member", "earn"]
     # A restarted follower resumes after the checkpointed event.
     code, out, _ = seocho(profile, "admin", "events", "--checkpoint", str(checkpoint), "--count", "1")
     assert code == 0 and [json.loads(line)["name"] for line in out.splitlines()] == ["pay"]

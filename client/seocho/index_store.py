@@ -1,0 +1,217 @@
+"""The off-chain reporting store: SQLite (default) or PostgreSQL, fed a block at a time by `indexer`.
+
+Exactly once: a block's rows and the checkpoint (the next block to read) are written in ONE database
+transaction, so after a crash the store holds either the whole block and its checkpoint or neither,
+and the indexer re-reads exactly the blocks not applied. A block other than the checkpoint's is
+refused (an earlier one is skipped as already applied; a later one would leave a gap). Movements
+also keep their transaction id as primary key, so a repeat could never count twice anyway.
+
+Reports read small summary tables kept up to date in the same transactions (`totals` by month,
+kind, activity and institution; `category_totals`), not the movement rows, so they take
+milliseconds however many movements the store holds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY, next_block BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS movements (tx_id TEXT PRIMARY KEY, block BIGINT NOT NULL, kind TEXT NOT NULL,"
+    " coins BIGINT NOT NULL, krw BIGINT NOT NULL, ts TEXT NOT NULL, month TEXT NOT NULL,"
+    " member_id TEXT NOT NULL, institution_id TEXT NOT NULL, activity TEXT NOT NULL,"
+    " policy_version INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS movements_member ON movements (member_id, ts)",
+    "CREATE TABLE IF NOT EXISTS members (member_id TEXT PRIMARY KEY, active INTEGER NOT NULL,"
+    " registered_month TEXT NOT NULL, first_earn_month TEXT)",
+    "CREATE TABLE IF NOT EXISTS member_categories (member_id TEXT NOT NULL, category TEXT NOT NULL,"
+    " PRIMARY KEY (member_id, category))",
+    "CREATE TABLE IF NOT EXISTS totals (month TEXT NOT NULL, kind TEXT NOT NULL, activity TEXT NOT NULL,"
+    " institution_id TEXT NOT NULL, coins BIGINT NOT NULL, krw BIGINT NOT NULL, count BIGINT NOT NULL,"
+    " PRIMARY KEY (month, kind, activity, institution_id))",
+    "CREATE TABLE IF NOT EXISTS category_totals (category TEXT NOT NULL, kind TEXT NOT NULL,"
+    " coins BIGINT NOT NULL, PRIMARY KEY (category, kind))",
+)
+TABLES = ("checkpoint", "movements", "members", "member_categories", "totals", "category_totals")
+
+
+class StoreError(Exception):
+    """The store cannot be opened, or a block does not follow its checkpoint."""
+
+
+@dataclass(frozen=True)
+class Movement:
+    tx_id: str
+    kind: str
+    coins: int
+    krw: int
+    timestamp: str
+    month: str
+    member_id: str
+    institution_id: str
+    activity: str
+    policy_version: int
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    change: str
+    """register, categories, deactivate or reactivate."""
+    member_id: str
+    categories: tuple[str, ...]
+    active: bool
+    month: str
+
+
+class Store:
+    """One connection to the store; `apply_block` is its only writer."""
+
+    def __init__(self, connection: Any, placeholder: str, url: str) -> None:
+        self._db = connection
+        self._placeholder = placeholder
+        self.url = url
+        for statement in SCHEMA:
+            self._db.execute(statement)
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _sql(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(statement.replace("?", self._placeholder), tuple(params))
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._sql(statement, params).fetchall()]
+
+    # ---- the checkpoint and writing -------------------------------------------------------------------
+
+    def next_block(self) -> int:
+        found = self.rows("SELECT next_block FROM checkpoint WHERE id = 1")
+        return int(found[0][0]) if found else 0
+
+    def reset(self) -> None:
+        """Forget everything, so the next run rebuilds the store from block 0."""
+        for table in TABLES:
+            self._sql(f"DELETE FROM {table}")
+        self._db.commit()
+
+    def apply_block(
+        self, number: int, movements: Iterable[Movement], members: Iterable[MemberChange]
+    ) -> bool:
+        """Apply block `number` and move the checkpoint past it, atomically; False if already applied."""
+        expected = self.next_block()
+        if number < expected:
+            return False
+        if number > expected:
+            raise StoreError(f"block {number} does not follow the checkpoint (next block {expected})")
+        try:
+            for change in members:
+                self._member(change)
+            for movement in movements:
+                self._movement(number, movement)
+            self._sql(
+                "INSERT INTO checkpoint (id, next_block) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET next_block = excluded.next_block",
+                (number + 1,),
+            )
+            self._db.commit()
+        except BaseException:
+            self._db.rollback()
+            raise
+        return True
+
+    def _member(self, change: MemberChange) -> None:
+        if change.change == "register":
+            self._sql(
+                "INSERT INTO members (member_id, active, registered_month) VALUES (?, 1, ?)"
+                " ON CONFLICT (member_id) DO NOTHING",
+                (change.member_id, change.month),
+            )
+        if change.change in ("register", "categories"):
+            self._sql("DELETE FROM member_categories WHERE member_id = ?", (change.member_id,))
+            for category in change.categories:
+                self._sql(
+                    "INSERT INTO member_categories (member_id, category) VALUES (?, ?)",
+                    (change.member_id, category),
+                )
+        self._sql("UPDATE members SET active = ? WHERE member_id = ?", (int(change.active), change.member_id))
+
+    def _movement(self, block: int, m: Movement) -> None:
+        inserted = self._sql(
+            "INSERT INTO movements (tx_id, block, kind, coins, krw, ts, month, member_id, institution_id,"
+            " activity, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (tx_id) DO NOTHING",
+            (m.tx_id, block, m.kind, m.coins, m.krw, m.timestamp, m.month, m.member_id, m.institution_id,
+             m.activity, m.policy_version),
+        )  # fmt: skip
+        if inserted.rowcount != 1:
+            return  # already counted
+        self._sql(
+            "INSERT INTO totals (month, kind, activity, institution_id, coins, krw, count)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (month, kind, activity, institution_id) DO UPDATE SET"
+            " coins = totals.coins + excluded.coins, krw = totals.krw + excluded.krw,"
+            " count = totals.count + 1",
+            (m.month, m.kind, m.activity, m.institution_id, m.coins, m.krw),
+        )
+        if not m.member_id:
+            return
+        if m.kind == "earn":
+            self._sql(
+                "UPDATE members SET first_earn_month = ? WHERE member_id = ? AND first_earn_month IS NULL",
+                (m.month, m.member_id),
+            )
+        for (category,) in self.rows(
+            "SELECT category FROM member_categories WHERE member_id = ?", (m.member_id,)
+        ):
+            self._sql(
+                "INSERT INTO category_totals (category, kind, coins) VALUES (?, ?, ?)"
+                " ON CONFLICT (category, kind) DO UPDATE SET coins = category_totals.coins + excluded.coins",
+                (category, m.kind, m.coins),
+            )
+
+
+def open_store(location: str | Path) -> Store:
+    """`postgresql://...` (or `postgres://`) for PostgreSQL, anything else is a SQLite file path."""
+    url = str(location)
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - psycopg is a dependency
+            raise StoreError(f"PostgreSQL needs psycopg: {exc}") from None
+        try:
+            pg_connection = psycopg.connect(url, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to the PostgreSQL store: {_first_line(exc)}") from None
+        return Store(pg_connection, "%s", _without_password(url))
+    path = Path(url)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")  # a committed block must survive a power cut
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open the SQLite store {path}: {exc}") from None
+    return Store(connection, "?", str(path))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _without_password(url: str) -> str:
+    # Never print or log a password from the URL.
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    return f"{scheme}{sep}{credentials.partition(':')[0]}@{host}"

@@ -1,0 +1,227 @@
+# ruff: noqa: F811  (the fixtures imported below are redefined as test parameters, as pytest wants)
+"""`seocho index`: the reporting store fed by block events through the Gateway client (the double here).
+
+The double serves the embedded ledger's blocks as a peer's Deliver service does, with each
+transaction's submitted envelope, so the indexer reads the same blocks it reads from a real peer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import fabric_gateway as fg
+import psycopg
+import pytest
+from embedded_ledger import EmbeddedLedger
+from gateway_double import RunningGateway, serve
+from postgres_server import postgres_server
+from seocho.index_report import store_report
+from seocho.index_store import Store, open_store
+from seocho.indexer import run_index
+from test_seocho_cli_over_gateway import client_id, coin_peer, profile, seocho  # noqa: F401  (fixtures)
+from tls_pki import TlsMaterial
+
+EVIDENCE = "cd" * 32
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty store of each kind."""
+    if request.param == "sqlite":
+        return str(tmp_path / "index.sqlite")
+    url: str = request.getfixturevalue("postgres")
+    name = f"index_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def build(profile: Path, ledger: EmbeddedLedger, earnings: int = 2) -> None:
+    year = str((datetime.now(UTC) + timedelta(hours=9)).year)
+    steps = [
+        ("admin", "init"),
+        ("admin", "institution", "register", "wc-01", "welfare_centre", "--activity", "volunteer_hour",
+         "--sells-services", "--quota", "1000", "--staff-msp", "PartnersMSP"),
+        ("admin", "institution", "allowance", "wc-01", client_id(ledger, "staff"), year, "500"),
+        ("registrar", "member", "register", "M-1", client_id(ledger, "M-1"), "--category", "senior"),
+        ("registrar", "member", "register", "M-2", "QUJD", "--category", "resident"),
+    ]  # fmt: skip
+    steps += [
+        ("staff", "earn", "M-1", "volunteer_hour", "1", "--evidence", EVIDENCE, "--request-id", f"VOL-{n}")
+        for n in range(earnings)
+    ]
+    steps.append(("M-1", "pay", "M-1", "wc-01", "--price", "2000", "--coins", "2", "--service", "gym",
+                  "--request-id", "PAY-1"))  # fmt: skip
+    for who, *args in steps:
+        code, _, err = seocho(profile, who, *args)
+        assert code == 0, (args, err)
+
+
+def index(profile: Path, db: Path | str, *args: str) -> dict[str, object]:
+    code, out, err = seocho(profile, "admin", "index", "--db", str(db), "--idle", "0.5", *args)
+    assert code == 0, err
+    return dict(json.loads(out))
+
+
+def test_index_report_and_reconcile(
+    profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger], db: str
+) -> None:
+    _, ledger = coin_peer
+    build(profile, ledger)
+    first = index(profile, db)
+    assert first["next_block"] == ledger.height and first["movements"] == 3
+    code, out, err = seocho(profile, "admin", "index", "--db", db, "report")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["members"], report["participants"], report["by_category"]) == (
+        2,
+        1,
+        {"resident": 1, "senior": 1},
+    )
+    assert report["coins"]["earned"] == 6 and report["coins"]["spent"] == 2
+    assert report["coins_by_category"]["senior"]["earn"] == 6 and report["seconds"] < 0.5
+    code, out, err = seocho(profile, "admin", "index", "--db", str(db), "reconcile", "--idle", "0.5")
+    assert code == 0 and json.loads(out)["ok"], (out, err)
+    # Nothing new: a second run reads no block twice.
+    assert index(profile, db)["movements"] == 0
+    # A rebuild from block 0 gives the same store.
+    assert index(profile, db, "--rebuild")["movements"] == 3
+    with open_store(db) as store:
+        assert store_report(store)["coins"] == report["coins"]
+
+
+def test_reconcile_says_where_the_store_differs(
+    profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger], tmp_path: Path
+) -> None:
+    _, ledger = coin_peer
+    build(profile, ledger)
+    db = tmp_path / "index.sqlite"
+    index(profile, db)
+    with open_store(db) as store:  # an analyst's stray edit
+        store._sql("UPDATE totals SET coins = coins + 1 WHERE kind = 'earn'")
+        store._db.commit()
+    code, out, _ = seocho(
+        profile, "admin", "--lang", "en", "index", "--db", str(db), "reconcile", "--idle", "0.3"
+    )
+    result = json.loads(out)
+    assert code == 1 and not result["ok"]
+    figures = {d["figure"] for d in result["differences"]}
+    assert {"coins.earned", "audit.outstanding"} <= figures
+
+
+def test_a_crash_mid_block_neither_skips_nor_doubles(
+    profile: Path,
+    coin_peer: tuple[RunningGateway, EmbeddedLedger],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, ledger = coin_peer
+    build(profile, ledger, earnings=3)
+    db = tmp_path / "index.sqlite"
+    original = Store._movement
+    calls = {"n": 0}
+
+    def crash_on_the_third(self: Store, block: int, movement: object) -> None:
+        calls["n"] += 1
+        original(self, block, movement)  # type: ignore[arg-type]
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the process dies after writing the block's rows, before its checkpoint
+
+    monkeypatch.setattr(Store, "_movement", crash_on_the_third)
+    code, _, _ = seocho(profile, "admin", "index", "--db", str(db), "--idle", "0.5")
+    assert code != 0
+    monkeypatch.setattr(Store, "_movement", original)
+    with open_store(db) as store:
+        partial = store_report(store)
+    assert partial["coins"]["earned"] == 6  # two earnings applied; the third block's rows rolled back
+    index(profile, db)
+    with open_store(db) as store:
+        report = store_report(store)
+        [(rows,)] = store.rows("SELECT COUNT(*) FROM movements")
+    assert report["coins"]["earned"] == 9 and rows == 4 and report["next_block"] == ledger.height
+
+
+def test_following_survives_a_peer_restart(
+    profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger], tmp_path: Path, tls: TlsMaterial
+) -> None:
+    running, ledger = coin_peer
+    build(profile, ledger)
+    stop = threading.Event()
+    result: dict[str, object] = {}
+    ca = tmp_path / "tls-ca.pem"
+    ms = fg.load_msp_directory("SeochoDistrictMSP", tmp_path / "users" / "admin" / "msp")
+    gateway = fg.connect(running.target, ms[0], ms[1], tls_root_certs=str(ca))
+
+    def follow() -> None:  # SQLite connections belong to their thread: the follower opens its own
+        store = open_store(tmp_path / "index.sqlite")
+        stats, moved = run_index(
+            gateway.get_network(ledger.channel_id), store, "seocho", idle_seconds=None, stop=stop
+        )
+        result.update(blocks=stats.blocks, reconnects=stats.reconnects, moved=moved)
+        store.close()
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    try:
+        wait_until(lambda: store_next_block(tmp_path) == ledger.height)
+        port = int(running.target.rsplit(":", 1)[1])
+        running.stop()  # the peer goes away mid-stream
+        time.sleep(1.0)
+        restarted = serve(ledger, tls, port=port)
+        try:
+            earn = ("earn", "M-1", "volunteer_hour", "1", "--evidence", EVIDENCE, "--request-id", "VOL-AFTER")
+            code, _, err = seocho(profile, "staff", *earn)
+            assert code == 0, err
+            wait_until(lambda: store_next_block(tmp_path) == ledger.height)
+        finally:
+            stop.set()
+            restarted.stop()
+        follower.join(timeout=30)
+    finally:
+        stop.set()
+        gateway.close()
+    assert not follower.is_alive() and int(result["reconnects"]) >= 1  # type: ignore[call-overload]
+    with open_store(tmp_path / "index.sqlite") as check:
+        assert store_report(check)["coins"]["earned"] == 9
+
+
+def store_next_block(tmp_path: Path) -> int:
+    with open_store(tmp_path / "index.sqlite") as store:
+        return store.next_block()
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.1)
+
+
+def test_bad_uses_are_one_line_errors_that_change_nothing(profile: Path, tmp_path: Path) -> None:
+    code, _, err = seocho(profile, "admin", "index", "--db", "/etc/passwd/index.sqlite", "report")
+    assert code == 8 and err.startswith("error: ") and err.count("\n") == 1
+    code, _, err = seocho(profile, "admin", "index", "--db", "postgresql://nobody@127.0.0.1:1/none", "report")
+    assert code == 8 and "password" not in err and err.count("\n") == 1
+    from click.testing import CliRunner
+    from seocho.cli import cli
+
+    result = CliRunner().invoke(cli, ["--as", "admin", "index", "--db", str(tmp_path / "i.sqlite")])
+    assert result.exit_code == 2 and "--profile" in result.stderr
+    assert not (tmp_path / "i.sqlite").exists() or store_next_block_of(tmp_path / "i.sqlite") == 0
+
+
+def store_next_block_of(path: Path) -> int:
+    with open_store(path) as store:
+        return store.next_block()
