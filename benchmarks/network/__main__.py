@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, help="warm-up seconds per run (default 3; quick 2)")
     parser.add_argument("--rounds", type=int, help="rounds of every case, alternating (default 3; quick 1)")
     parser.add_argument("--only", action="append", default=[], help="run only cases whose name has this")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the Python chaincode and client into DIR")
+    parser.add_argument("--skip-hot-keys", action="store_true", help="no hot-key patterns, no coin cases")
     args = parser.parse_args(argv)
     if not 1 <= args.inflight <= 64:
         parser.error("--inflight must be 1..64 (coin earn gives each worker its own allowance lane)")
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         "seconds": args.seconds or (5.0 if args.quick else 15.0),
         "warmup": args.warmup or (2.0 if args.quick else 3.0),
         "rounds": args.rounds or (1 if args.quick else 3),
+        "profile": args.profile,
+        "skip_hot_keys": args.skip_hot_keys,
     }
     ensure_node_client()
     started = time.monotonic()
@@ -97,11 +101,15 @@ def run(network: Network, settings: dict[str, Any], only: list[str], offset: int
     print_settings(network, settings)
     kv_client = bring_up.plain_client(network, "bench-client")
     seed_reference_keys(network, kv_client)
-    say("hot keys: the four patterns, each submitted all at once (Python client)")
-    world, patterns = coin_load.build(network, settings["inflight"], say)
-    for pattern, codes in patterns.items():
-        say(f"  {pattern:<70} " + ", ".join(f"{k} {v}" for k, v in sorted(codes.items())))
     cases = [c for c in CASES if not only or any(o in case_name(c) for o in only)]
+    world = None
+    if not settings["skip_hot_keys"]:
+        say("hot keys: the four patterns, each submitted all at once (Python client)")
+        world, patterns = coin_load.build(network, settings["inflight"], say)
+        for pattern, codes in patterns.items():
+            say(f"  {pattern:<70} " + ", ".join(f"{k} {v}" for k, v in sorted(codes.items())))
+    else:
+        cases = [c for c in cases if c[1] != "coin"]
     runs: dict[str, list[RunResult]] = {case_name(c): [] for c in cases}
     say(f"load cases: {settings['rounds']} round(s), order rotating each round")
     for round_index in range(settings["rounds"]):
@@ -121,7 +129,7 @@ def run_case(
     case: tuple[str, str, str, str],
     settings: dict[str, Any],
     kv_client: bring_up.Client,
-    world: coin_load.CoinWorld,
+    world: coin_load.CoinWorld | None,
     round_index: int,
 ) -> RunResult:
     client_kind, chaincode, mode, workload_kind = case
@@ -135,6 +143,7 @@ def run_case(
     identities = None
     client = kv_client
     if chaincode == "coin":
+        assert world is not None
         name = network.topology.chaincode.name
         servers = [org.chaincode_server.node_id for org in network.topology.organizations]
         workload |= {"institution": coin_load.INSTITUTION, "evidence": coin_load.EVIDENCE,
@@ -153,6 +162,7 @@ def run_case(
         "orderer": pids(network, [o.node_id for org in network.topology.organizations for o in org.orderers]),
         "chaincode": pids(network, servers),
     }
+    settings = settings | {"case": case_name(case)}
     return run_driver(client_kind, client, name, mode, workload, settings, watched, identities)
 
 

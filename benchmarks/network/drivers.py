@@ -118,7 +118,10 @@ def run_driver(
     before = sample()
     timer = threading.Timer(settings["seconds"], lambda: after.update(sample()))
     timer.start()
+    profilers = _start_profilers(settings, pids) if settings.get("profile") else []
     output = process.stdout.readline()
+    for profiler in profilers:
+        profiler.wait(timeout=60)
     stderr = process.stderr.read() if process.stderr else ""
     process.wait(timeout=120)
     timer.join()
@@ -137,6 +140,28 @@ def run_driver(
         errors=result["errors"],
         cpu_ms_per_tx=cpu,
     )
+
+
+def _start_profilers(settings: dict[str, Any], pids: dict[str, list[int]]) -> list[subprocess.Popen[bytes]]:
+    """py-spy (sampling, from PyPI) on the first Python chaincode server and a Python client, for the
+    measured window; collapsed stacks go to PROFILE/<case>-<component>.txt (see `profile_report.py`)."""
+    started = []
+    py_spy = Path(sys.executable).with_name("py-spy")
+    for component in ("chaincode", "client"):
+        for pid in pids[component][:1]:
+            try:
+                command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"python" not in command_line:
+                continue  # Go or Node: not ours to profile
+            out = Path(settings["profile"]) / f"{settings['case'].replace(' ', '_')}-{component}.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            seconds = str(int(settings["seconds"]))
+            command = [str(py_spy), "record", "-p", str(pid), "-d", seconds, "-r", "200", "-f", "raw",
+                       "-o", str(out), "--nonblocking", "--threads"]  # fmt: skip
+            started.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return started
 
 
 def _percentile(values: list[float], q: float) -> float:
