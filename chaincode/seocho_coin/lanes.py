@@ -10,10 +10,10 @@ So a budget is kept as `LANES` lane records, each with its own `limit` and `take
 taken, never negative). A draw names a lane (or lets its request id's hash pick one) and, when that
 lane has enough, reads and writes that lane only: draws in different lanes never conflict, and the
 overdraft guarantee holds lane by lane, so for the whole budget (Σ taken ≤ Σ limit). When the lane is
-short, the draw reads every lane and moves free capacity into it from the others (largest free
-first); that transaction touches several lanes and may conflict with concurrent draws, but it is
-correct, and it happens only when a lane runs dry. A client that submits many draws at once gives
-each in-flight draw its own lane (0..LANES-1) and sees no conflict at all.
+short, the draw reads every lane and spreads the budget's free capacity evenly over them again, its
+own lane getting what it draws on top; that transaction touches every lane and may conflict with
+concurrent draws, but it is correct, and it happens only when a lane runs dry. A client that submits
+many draws at once gives each in-flight draw its own lane (0..LANES-1) and sees no conflict at all.
 
 A budget keeps the same totals as the single record it replaces; only where they are stored
 changed. A record of the old single-key layout (`legacy`) is folded into lane 0 the first time the
@@ -102,23 +102,26 @@ class Budget(Generic[L]):
         return self._draw_rebalanced(lane, amount)
 
     def _draw_rebalanced(self, lane: int, amount: int) -> bool:
+        """Take `amount` in `lane` after spreading the budget's free capacity evenly over every lane.
+
+        Re-spreading (rather than draining the fullest lanes into this one) keeps every lane able to
+        draw afterwards: draining would leave other lanes empty, and their next draws would have to
+        read every lane too (and conflict with the draws in flight). It writes every lane whose limit
+        changes, so it conflicts with concurrent draws: that is its price, paid when a lane runs dry.
+        """
         lanes = self.load_all()
-        if sum(self._free(r) for r in lanes) < amount:
+        free = sum(self._free(r) for r in lanes)
+        if free < amount:
             return False
-        target = lanes[lane]
-        changed = {lane}
-        others = sorted((i for i in range(LANES) if i != lane), key=lambda i: (-self._free(lanes[i]), i))
-        for i in others:
-            short = amount - self._free(target)
-            if short <= 0:
-                break
-            moved = min(short, self._free(lanes[i]))
-            if moved > 0:
-                self._add(lanes[i], self.limit_field, -moved)
-                self._add(target, self.limit_field, moved)
+        left = free - amount
+        changed = set()
+        for i, record in enumerate(lanes):
+            wanted = share(left, i) + (amount if i == lane else 0)
+            if self._free(record) != wanted:
+                self._set(record, self.limit_field, self._get(record, self.taken_field) + wanted)
                 changed.add(i)
-        self._add(target, self.taken_field, amount)
-        self._save(lanes, changed)
+        self._add(lanes[lane], self.taken_field, amount)
+        self._save(lanes, changed | {lane})
         return True
 
     # ---- every lane: allocation, reclaim, quota changes, views ---------------------------------------

@@ -91,6 +91,24 @@ def test_50_allocations_by_the_admin_in_one_block(net: CoinNetwork) -> None:
         )
 
 
+def test_a_lane_that_borrowed_leaves_every_lane_able_to_draw(net: CoinNetwork) -> None:
+    """A draw bigger than its lane re-spreads the free capacity over every lane instead of draining
+    some: found on the real network, where draining lanes 1-6 made 6 of 50 later allocations borrow
+    (reading every lane) and fail as the peers saw those lanes at different heights."""
+    net.submit("admin", "register_institution", "cc-02", "community_centre", ["course_session"], True,
+               False, 6_400, DISTRICT)  # fmt: skip
+    for n in range(51):
+        net.enroll(f"staff{n}", DISTRICT, role="staff", institution="cc-02")
+    net.submit("admin", "allocate_allowance", "cc-02", net.client_id("staff50"), YEAR, 3_000, 0)
+    allocations = [
+        net.endorse("admin", "allocate_allowance", "cc-02", net.client_id(f"staff{n}"), YEAR, 50, n)
+        for n in range(50)
+    ]
+    assert net.ledger.commit(allocations).validation_codes == [VALID] * 50
+    pool = net.submit("admin", "set_annual_quota", "cc-02", YEAR, 6_400)
+    assert (pool["allocated"], pool["unallocated"]) == (5_500, 900)
+
+
 def test_concurrent_earnings_beyond_the_allowance_never_overdraw(net: CoinNetwork) -> None:
     """128 coins (2 a lane), 64 earnings of 3 coins at once: each lane is short, so each borrows by
     reading every lane; one commits, the rest conflict, and retried one by one they stop at 128."""
