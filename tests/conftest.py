@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fabric_network_support import (
     NetworkClient,
     RunningNetwork,
@@ -13,6 +15,7 @@ from fabric_network_support import (
     enroll_client,
     start_session_network,
 )
+from seocho.cli import cli
 
 GATEWAY_TESTS = Path(__file__).parent / "gateway"
 
@@ -30,3 +33,23 @@ def assets_on_fabric(fabric_network: RunningNetwork) -> NetworkClient:
         fabric_network, "assets", GATEWAY_TESTS / "asset_chaincode.py", "new_chaincode", index=1
     )
     return enroll_client(fabric_network, "gateway-tester")
+
+
+@pytest.fixture(scope="session")
+def demo_on_network(fabric_network: RunningNetwork) -> dict[str, object]:
+    """The demo's report, told once on the session network's fresh coin ledger (its cast and institutions
+    are what the other network tests use)."""
+    result = CliRunner().invoke(cli, ["--profile", str(fabric_network.profile()), "demo", "--json"])
+    assert result.exit_code == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+@pytest.fixture(scope="session")
+def after_demo(demo_on_network: dict[str, object], fabric_network: RunningNetwork) -> RunningNetwork:
+    """The session network once the demo's cast, institutions and members are on it."""
+    return fabric_network
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fault tests kill nodes of the shared network: they run last, after the demo has run on it."""
+    items.sort(key=lambda item: item.get_closest_marker("faults") is not None)

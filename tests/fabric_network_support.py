@@ -19,6 +19,7 @@ from typing import NoReturn
 
 import fabric_gateway as fg
 import pytest
+from fabric_ca import Attribute, CAClient, RegistrationRequest
 from seocho.backend import GatewayBackend, connect_gateway
 from seocho.coin import Coin
 from seocho.profile import load_profile
@@ -169,3 +170,39 @@ def enroll_client(running: RunningNetwork, name: str) -> NetworkClient:
     return NetworkClient(
         org.msp_id, files.msp, peer.address, layout.org_ca_cert(org), peer.node_id, running.topology.channel
     )
+
+
+def enroll_identity(
+    running: RunningNetwork, org: Organization, name: str, attributes: dict[str, str] | None = None
+) -> tuple[fg.X509Identity, fg.Signer]:
+    """A new client of `org`, registered at its CA with `attributes` in its certificate."""
+    layout = running.network.layout
+    registrar = OrganizationCrypto(layout, org).registrar()
+    request = RegistrationRequest(
+        name, "client", attributes=[Attribute(k, v, ecert=True) for k, v in (attributes or {}).items()]
+    )
+    with CAClient(org.ca.url, layout.ca_home(org) / "ca-cert.pem", timeout=15) as client:
+        secret = client.register(registrar, request)
+        enrollment = client.enroll(name, secret)
+    msp = enrollment.write_msp(layout.org_user(org, name).msp)
+    return fg.load_msp_directory(org.msp_id, msp)
+
+
+@contextlib.contextmanager
+def gateway_as(
+    running: RunningNetwork,
+    identity: fg.X509Identity,
+    signer: fg.Signer | None,
+    org: Organization | None = None,
+) -> Iterator[fg.Contract]:
+    """The coin contract through `org`'s peer (the district's by default), as `identity`."""
+    via = org or running.district
+    peer = via.peers[0]
+    with fg.connect(
+        peer.address,
+        identity,
+        signer,
+        tls_root_certs=running.network.layout.org_ca_cert(via),
+        server_name_override=peer.node_id,
+    ) as gateway:
+        yield gateway.get_network(running.topology.channel).get_contract(running.topology.chaincode.name)

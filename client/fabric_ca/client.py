@@ -128,13 +128,15 @@ class CAClient:
         attr_reqs: Iterable[AttributeRequestLike] = (),
         csr_hosts: Iterable[str] = (),
         key: ec.EllipticCurvePrivateKey | None = None,
+        profile: str = "",
     ) -> Enrollment:
         """Gets a new certificate for an enrolled identity, authenticated by its current one.
 
         A new key is generated unless ``key`` is given (pass ``enrollment.private_key`` to keep it).
+        ``profile`` names the CA's signing profile (``"tls"`` renews a TLS certificate).
         """
         private_key = key or generate_private_key()
-        body = self._signing_body(enrollment.enrollment_id, private_key, attr_reqs, csr_hosts, "")
+        body = self._signing_body(enrollment.enrollment_id, private_key, attr_reqs, csr_hosts, profile)
         result = self._send_signed(enrollment, "reenroll", body)
         return _enrollment_from(result, private_key)
 

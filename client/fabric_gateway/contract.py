@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from fabric_protos.peer.transaction_pb2 import TxValidationCode
 
 from fabric_gateway._client import GatewayClient
-from fabric_gateway.commit import SubmittedTransaction
+from fabric_gateway.commit import Commit, SubmittedTransaction
 from fabric_gateway.errors import CommitError
 from fabric_gateway.proposal import Argument, Proposal, build_proposal, new_proposed_transaction
 
@@ -118,6 +118,10 @@ class Contract:
                 )  # fmt: skip
                 continue
             raise CommitError(status.transaction_id, status.code)
+
+    def new_commit(self, transaction_id: str) -> Commit:
+        """The commit of a transaction submitted earlier on this channel, perhaps by another process."""
+        return Commit.for_transaction(self._client, self.channel_id, transaction_id)
 
     def _qualified(self, transaction_name: str) -> str:
         return f"{self.contract_name}:{transaction_name}" if self.contract_name else transaction_name

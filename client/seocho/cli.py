@@ -19,12 +19,13 @@ from typing import Any
 import click
 from embedded_ledger.ledger import DATABASE_FILE
 
-from seocho.backend import EmbeddedBackend, GatewayBackend, connect_gateway, open_embedded_ledger
+from seocho.backend import EmbeddedBackend, connect_gateway, open_embedded_ledger
 from seocho.cast import client_id_of
 from seocho.cli_base import SeochoGroup, SeochoOption, option
 from seocho.cli_output import format_document
 from seocho.coin import Coin
 from seocho.errors import ConnectionFailedError, SeochoError
+from seocho.gateway_backend import backend_for
 from seocho.i18n import LANGUAGES, N_, _, use_language
 from seocho.identity_rules import check_enrolment
 from seocho.profile import Profile, load_profile
@@ -64,8 +65,7 @@ class Settings:
         name = self.signer_name()
         if self.profile is not None:
             with connect_gateway(self.profile, name) as gateway:
-                contract = gateway.get_network(self.profile.channel).get_contract(self.profile.chaincode)
-                yield Coin(GatewayBackend(contract))
+                yield Coin(backend_for(self.profile, gateway))
             return
         with self.ledger() as ledger:
             try:
@@ -226,7 +226,7 @@ def identity_client_id(settings: Settings, name: str) -> None:
         click.echo(client_id_of(enrolled.serialized()))
 
 
-from seocho import cli_admin, cli_coins, cli_demo  # noqa: E402,F401  (register their commands on `cli`)
+from seocho import cli_admin, cli_coins, cli_demo, cli_tx  # noqa: E402,F401  (register their commands on `cli`)
 from seocho import cli_ca as _cli_ca  # noqa: E402,F401  (registers `seocho ca`)
 
 

@@ -75,3 +75,18 @@ def rejected(status: int, message: str) -> RejectedError:
         409: ConflictError,
     }
     return by_status.get(status, RejectedError)(status, message)
+
+
+class OutcomeUnknownError(SeochoError):
+    """A transaction reached the orderers, but whether it committed is not known (yet)."""
+
+    exit_code = 9
+
+    def __init__(self, tx_id: str, reason: str) -> None:
+        super().__init__(
+            _(
+                "transaction {tx_id}: outcome unknown, {reason}; check it with `seocho tx status {tx_id}` "
+                "(submitting again with the same request id is safe)"
+            ).format(tx_id=tx_id, reason=reason)
+        )
+        self.tx_id = tx_id

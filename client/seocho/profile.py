@@ -22,6 +22,7 @@ Relative paths are relative to the profile's own directory.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 import tempfile
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import fabric_gateway as fg
 import yaml
 
 from seocho.errors import SeochoError
@@ -61,6 +63,7 @@ class Profile:
     chaincode: str
     gateway: GatewayEndpoint
     identities: dict[str, IdentityRef] = field(default_factory=dict)
+    timeouts: fg.Timeouts = field(default_factory=fg.Timeouts)
 
     def identity(self, name: str) -> IdentityRef:
         try:
@@ -145,7 +148,33 @@ def load_profile(path: str | Path) -> Profile:
         chaincode=text(document, "chaincode", "", "seocho"),
         gateway=endpoint,
         identities=identities,
+        timeouts=_timeouts(document.get("timeouts"), profile_path),
     )
+
+
+_TIMEOUT_NAMES = ("evaluate", "endorse", "submit", "commit_status")
+
+
+def _timeouts(raw: Any, profile_path: Path) -> fg.Timeouts:
+    """`timeouts: {evaluate, endorse, submit, commit_status}` in seconds; the Gateway client's defaults."""
+    if raw is None:
+        return fg.Timeouts()
+    if not isinstance(raw, dict) or not set(raw) <= set(_TIMEOUT_NAMES):
+        raise ProfileError(
+            _("profile {path}: timeouts takes seconds for {names}").format(
+                path=profile_path, names=", ".join(_TIMEOUT_NAMES)
+            )
+        )
+    chosen: dict[str, float] = {}
+    for name, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
+            raise ProfileError(
+                _("profile {path}: timeouts.{name} must be a number of seconds from 0 to 3600").format(
+                    path=profile_path, name=name
+                )
+            )
+        chosen[name] = float(value)
+    return dataclasses.replace(fg.Timeouts(), **chosen)
 
 
 def add_identities_to_profile(profile_path: Path, identities: dict[str, tuple[str, Path]]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .binaries import CommandError, MissingBinariesError
+from .compose_cli import docker as docker_cli
 from .network import Network, NetworkError
 from .topology import TopologyError
 
@@ -74,6 +75,20 @@ def down(ctx: click.Context, purge: bool) -> None:
 
 
 @cli.command()
+@click.argument("name")
+@click.option("--org", "msp_id", required=True, help="The identity's MSP id, e.g. PartnersMSP.")
+@click.option(
+    "--reason", default="unspecified", show_default=True, help="An RFC 5280 reason, e.g. keycompromise."
+)
+@click.pass_context
+def revoke(ctx: click.Context, name: str, msp_id: str, reason: str) -> None:
+    """Revoke NAME at its organisation's CA and put the CA's CRL into the channel's MSP definition."""
+    from .revocation import revoke as revoke_identity
+
+    click.echo(revoke_identity(_open(ctx), msp_id, name, reason))
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
@@ -103,6 +118,10 @@ def logs(ctx: click.Context, node: str, lines: int) -> None:
     except OSError as exc:
         raise click.ClickException(f"no log for {matches[0]} at {path}: {exc.strerror}") from None
     click.echo("\n".join(text.splitlines()[-lines:]))
+
+
+# The Docker Compose deployment of the same topology: `docker up|deploy|upgrade|down|status|logs`.
+cli.add_command(docker_cli)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ directories, the chaincode-as-a-service builder), so a Fabric upgrade brings its
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -42,33 +43,51 @@ def node_environment() -> dict[str, str]:
     return {key: os.environ[key] for key in keep if key in os.environ}
 
 
-def ca_process(binaries: FabricBinaries, layout: NetworkLayout, org: Organization) -> ProcessSpec:
-    home = layout.ca_home(org)
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _ca_flags(org: Organization) -> list[str]:
     ca = org.ca
-    environment = node_environment() | {
-        "FABRIC_CA_SERVER_HOME": str(home),
-        # Read only when the CA initialises its database; an environment variable keeps it out of `ps`.
-        "FABRIC_CA_SERVER_BOOT": f"ca-registrar:{bootstrap_secret(layout, org)}",
-        "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{LOOPBACK}:{ca.operations_port}",
+    return [
+        "--address", LOOPBACK, "--port", str(ca.port), "--tls.enabled", "--ca.name", ca.node_id,
+        "--csr.cn", ca.node_id, "--csr.hosts", f"{ca.node_id},{LOOPBACK},localhost",
+    ]  # fmt: skip
+
+
+def _ca_environment(layout: NetworkLayout, org: Organization) -> dict[str, str]:
+    return node_environment() | {
+        "FABRIC_CA_SERVER_HOME": str(layout.ca_home(org)),
+        "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{LOOPBACK}:{org.ca.operations_port}",
         "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
     }
-    command = [
-        str(binaries.ca_server),
-        "start",
-        "--address",
-        LOOPBACK,
-        "--port",
-        str(ca.port),
-        "--tls.enabled",
-        "--ca.name",
-        ca.node_id,
-        "--csr.cn",
-        ca.node_id,
-        "--csr.hosts",
-        f"{ca.node_id},{LOOPBACK},localhost",
-    ]
-    return ProcessSpec(ca.node_id, command, environment, home, home / "ca.log", home / "ca.pid")
+
+
+def initialise_ca(binaries: FabricBinaries, layout: NetworkLayout, org: Organization) -> bool:
+    """Creates the CA's keys, database and bootstrap registrar once; False when it exists already.
+
+    The bootstrap secret goes to `fabric-ca-server init` alone, whose output is dropped: the server
+    prints its flags, so a `start` given the secret would write it into the CA's log.
+    """
+    home = layout.ca_home(org)
+    config = home / "fabric-ca-server-config.yaml"
+    if config.exists():
+        return False
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    environment = _ca_environment(layout, org) | {
+        "FABRIC_CA_SERVER_BOOT": f"ca-registrar:{bootstrap_secret(layout, org)}"
+    }
+    done = subprocess.run([str(binaries.ca_server), "init", *_ca_flags(org)], env=environment,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    if done.returncode != 0:
+        quoted = done.stderr.replace(bootstrap_secret(layout, org), "***")[-2000:]
+        raise RuntimeError(f"fabric-ca-server init failed for {org.ca.node_id}:\n{quoted}")
+    config.chmod(0o600)  # it keeps the bootstrap registrar's secret
+    return True
+
+
+def ca_process(binaries: FabricBinaries, layout: NetworkLayout, org: Organization) -> ProcessSpec:
+    """The CA server, started on what `initialise_ca` made."""
+    home = layout.ca_home(org)
+    command = [str(binaries.ca_server), "start", *_ca_flags(org)]
+    environment = _ca_environment(layout, org)
+    return ProcessSpec(org.ca.node_id, command, environment, home, home / "ca.log", home / "ca.pid")
 
 
 def orderer_process(binaries: FabricBinaries, layout: NetworkLayout, orderer: Orderer) -> ProcessSpec:

@@ -11,6 +11,7 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from . import lifecycle
@@ -21,13 +22,20 @@ from .processes import running_pid, start, stop, tail
 from .topology import ChaincodeSpec, Organization
 
 
-def deploy(network: Network, service: ChaincodeService, force_new_sequence: bool) -> None:
+def deploy(
+    network: Network,
+    service: ChaincodeService,
+    force_new_sequence: bool,
+    serve: Callable[[Network, ChaincodeService], None] | None = None,
+) -> None:
+    """`serve` runs the organisations' chaincode servers (default `serve_all`; Docker runs containers)."""
+    serve = serve or serve_all
     say = network.say
     name = service.spec.name
     current = network.committed(name)
     if current is not None and current.version == service.version and not force_new_sequence:
         say(f"deploy: {name} {current.version} (sequence {current.sequence}) is committed")
-        serve_all(network, service)
+        serve(network, service)
         _after_commit(network, service)
         return
     sequence = current.sequence + 1 if current is not None else 1
@@ -39,7 +47,7 @@ def deploy(network: Network, service: ChaincodeService, force_new_sequence: bool
         for peer in org.peers:
             did = "installed" if lifecycle.install(network.peer_admin(peer), path, package_id) else "has"
             say(f"  {peer.node_id}: {did} {package_id[:48]}...")
-    serve_all(network, service)
+    serve(network, service)
     for org in network.topology.organizations:
         admin = network.peer_admin(org.peers[0])
         lifecycle.approve(admin, network.topology, service, package_ids[org.msp_id], sequence)

@@ -18,7 +18,7 @@ import yaml
 from . import crypto, lifecycle
 from .admin import NotReadyError, OrdererAdmin, PeerAdmin, healthy, metrics, wait_until
 from .binaries import CommandError, FabricBinaries, find_binaries, run_tool
-from .configs import CHANNEL_PROFILE, ca_process, orderer_process, peer_process, write_configtx
+from .configs import CHANNEL_PROFILE, ca_process, initialise_ca, orderer_process, peer_process, write_configtx
 from .layout import NetworkLayout, default_network_home
 from .processes import ProcessSpec, running_pid, start, stop, tail
 from .topology import LOOPBACK, Organization, Peer, Topology, load_topology
@@ -118,6 +118,8 @@ class Network:
         self.say(f"up: network home {self.layout.root}")
         self.say("up: certificate authorities")
         for org in self.topology.organizations:
+            if initialise_ca(self.binaries, self.layout, org):
+                self.say(f"  {org.ca.node_id}: keys, database and bootstrap registrar created")
             self._start_node(ca_process(self.binaries, self.layout, org), org.ca.operations_port)
         self.say("up: identities from each organisation's CA")
         for org in self.topology.organizations:
@@ -183,7 +185,7 @@ class Network:
         channel = self.topology.channel
         for peer in self.topology.peers:
             admin = PeerAdmin(self.binaries, self.layout, peer, self.topology)
-            if channel in admin.channels():
+            if channel in self._channels_once_serving(admin):
                 self.say(f"  {peer.node_id}: member of {channel}")
                 continue
             admin.join(self.layout.genesis_block)
@@ -197,6 +199,20 @@ class Network:
 
             wait_until(knows_all, f"{peer.node_id} gossip membership", STARTUP_TIMEOUT, lambda: True)
         self.say(f"  every peer knows the other {others} through gossip (anchor peers)")
+
+    def _channels_once_serving(self, admin: PeerAdmin) -> list[str]:
+        """The peer's channels, asked until its gRPC service answers (its /healthz can answer first)."""
+        listed: list[str] = []
+
+        def answered() -> bool:
+            try:
+                listed[:] = admin.channels()
+            except CommandError:
+                return False
+            return True
+
+        wait_until(answered, f"{admin.peer.node_id} channel list", STARTUP_TIMEOUT, lambda: True)
+        return listed
 
     def peers_known(self, peer: Peer) -> int:
         """How many other peers of the channel `peer` knows through gossip, from its metrics."""

@@ -61,20 +61,6 @@ def wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: igno
         time.sleep(0.25)
 
 
-@pytest.fixture(scope="module")
-def demo_on_network(fabric_network: RunningNetwork) -> dict[str, object]:
-    """The demo's report, told once on the session network's fresh ledger."""
-    code, out, err = seocho("--profile", fabric_network.profile(), "demo", "--json")
-    assert code == 0, err
-    return dict(json.loads(out))
-
-
-@pytest.fixture
-def after_demo(demo_on_network: dict[str, object], fabric_network: RunningNetwork) -> RunningNetwork:
-    """The session network once the demo's cast, institutions and members are on it."""
-    return fabric_network
-
-
 def test_the_demo_on_the_network_reports_what_the_embedded_demo_reports(
     demo_on_network: dict[str, object],
 ) -> None:

@@ -1,0 +1,325 @@
+"""The Docker Compose deployment of the topology: the compose file and each container's node config.
+
+The node configs are the native network's (`configs.py` renders them over the release's sample configs);
+here they are moved into containers: every path is rebased onto the official images' layout, the nodes
+listen on all of the container's interfaces, and what a node announces to others (peer address, gossip
+endpoints, anchor peers, Raft consenters, orderer endpoints) is its host name on the compose network.
+Host ports are the topology's, published on 127.0.0.1 only, so the host-side tools (peer CLI, osnadmin,
+the Fabric CA client, `seocho --profile`) reach each node at the same address as on the native network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .binaries import FABRIC_CA_VERSION, FABRIC_VERSION, FabricBinaries
+from .configs import orderer_process, write_configtx, write_peer_config
+from .layout import NetworkLayout
+from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
+
+# Where the official images keep things (hyperledger/fabric-peer, fabric-orderer, fabric-ca).
+CONFIG_DIR = "/etc/hyperledger/fabric"
+VAR_DIR = "/var/hyperledger"
+DATA_DIR = f"{VAR_DIR}/production"
+CCAAS_BUILDER = "/opt/hyperledger/ccaas_builder"
+CA_HOME = "/etc/hyperledger/fabric-ca-server"
+CA_DB_DIR = "/var/hyperledger/fabric-ca"
+CHAINCODE_TLS = "/etc/seocho/tls"
+CHAINCODE_UID = 10001  # the chaincode image's user (chaincode/Dockerfile)
+NETWORK = "seocho"
+
+IMAGE_VARIABLES = {
+    "peer": ("FABRIC_PEER_IMAGE", f"hyperledger/fabric-peer:{FABRIC_VERSION}"),
+    "orderer": ("FABRIC_ORDERER_IMAGE", f"hyperledger/fabric-orderer:{FABRIC_VERSION}"),
+    "ca": ("FABRIC_CA_IMAGE", f"hyperledger/fabric-ca:{FABRIC_CA_VERSION}"),
+    "chaincode": ("SEOCHO_CHAINCODE_IMAGE", "seocho/chaincode:0.1.0"),
+}
+
+
+def image(kind: str) -> str:
+    variable, default = IMAGE_VARIABLES[kind]
+    return f"${{{variable}:-{default}}}"
+
+
+def chaincode_id_variable(org: Organization) -> str:
+    """The .env variable that `deploy` sets to the package ID the organisation's chaincode serves."""
+    return f"CHAINCODE_ID_{org.name.upper()}"
+
+
+def container_dir(layout: NetworkLayout, node_id: str) -> Path:
+    """The host directory mounted as the node's FABRIC_CFG_PATH (its config; msp/ and tls/ mount inside)."""
+    return layout.node(node_id).root / "container"
+
+
+def _rebase(value: Any, mapping: dict[str, str]) -> Any:
+    """`value` with every string that starts with a host path of `mapping` moved to its container path."""
+    if isinstance(value, dict):
+        return {key: _rebase(item, mapping) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rebase(item, mapping) for item in value]
+    if isinstance(value, str):
+        for host, container in mapping.items():
+            if value == host or value.startswith(host + "/"):
+                return container + value[len(host) :]
+    return value
+
+
+def _node_paths(layout: NetworkLayout, node_id: str) -> dict[str, str]:
+    files = layout.node(node_id)
+    return {
+        str(files.msp): f"{CONFIG_DIR}/msp",
+        str(files.tls): f"{CONFIG_DIR}/tls",
+        str(files.data): DATA_DIR,
+    }
+
+
+def _set(document: dict[str, Any], dotted: str, value: Any) -> None:
+    node = document
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+
+
+def _write(path: Path, document: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _prepare_mountpoints(layout: NetworkLayout, node_id: str) -> Path:
+    directory = container_dir(layout, node_id)
+    # Mountpoints for msp/ and tls/ must exist in the read-only config mount before Docker mounts them.
+    for sub in ("msp", "tls"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def render_orderer(binaries: FabricBinaries, layout: NetworkLayout, orderer: Orderer) -> Path:
+    """The orderer's orderer.yaml for its container (the native one stays for the host-side tools)."""
+    orderer_process(binaries, layout, orderer)  # renders the native config into the node's config/
+    native = layout.node(orderer.node_id).config / "orderer.yaml"
+    document = _rebase(
+        yaml.safe_load(native.read_text(encoding="utf-8")), _node_paths(layout, orderer.node_id)
+    )
+    _set(document, "General.ListenAddress", "0.0.0.0")
+    _set(document, "General.Cluster.ListenAddress", "0.0.0.0")
+    _set(document, "Admin.ListenAddress", f"0.0.0.0:{orderer.admin_port}")
+    _set(document, "Operations.ListenAddress", f"0.0.0.0:{orderer.operations_port}")
+    return _write(_prepare_mountpoints(layout, orderer.node_id) / "orderer.yaml", document)
+
+
+def render_peer(binaries: FabricBinaries, layout: NetworkLayout, peer: Peer) -> Path:
+    """The peer's core.yaml for its container, with the ccaas builder where the official image has it."""
+    native = write_peer_config(binaries, layout, peer) / "core.yaml"
+    paths = _node_paths(layout, peer.node_id) | {str(binaries.ccaas_builder): CCAAS_BUILDER}
+    document = _rebase(yaml.safe_load(native.read_text(encoding="utf-8")), paths)
+    announced = f"{peer.node_id}:{peer.port}"
+    for key, value in {
+        "peer.listenAddress": f"0.0.0.0:{peer.port}",
+        "peer.address": announced,
+        "peer.chaincodeListenAddress": f"0.0.0.0:{peer.chaincode_port}",
+        "peer.chaincodeAddress": f"{peer.node_id}:{peer.chaincode_port}",
+        "peer.gossip.bootstrap": announced,
+        "peer.gossip.endpoint": announced,
+        "peer.gossip.externalEndpoint": announced,
+        "operations.listenAddress": f"0.0.0.0:{peer.operations_port}",
+    }.items():
+        _set(document, key, value)
+    return _write(_prepare_mountpoints(layout, peer.node_id) / "core.yaml", document)
+
+
+def render_configtx(layout: NetworkLayout, topology: Topology) -> Path:
+    """The channel's configtx.yaml, announcing the nodes by their host names on the compose network."""
+    path = write_configtx(layout, topology)
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    by_cluster_port = {o.cluster_port: o for o in topology.orderers}
+    sections = [*document["Organizations"], *_profile_orgs(document)]
+    for section, org in _pair_sections(sections, topology):
+        if "OrdererEndpoints" in section:
+            section["OrdererEndpoints"] = [f"{o.node_id}:{o.port}" for o in org.orderers]
+        if "AnchorPeers" in section:
+            section["AnchorPeers"] = [{"Host": org.peers[0].node_id, "Port": org.peers[0].port}]
+    for profile in document["Profiles"].values():
+        for consenter in profile["Orderer"]["EtcdRaft"]["Consenters"]:
+            consenter["Host"] = by_cluster_port[consenter["Port"]].node_id
+    return _write(path, document)
+
+
+def _profile_orgs(document: dict[str, Any]) -> list[dict[str, Any]]:
+    # Whether the dump shared the sections by YAML aliases or wrote them out again, edit every copy.
+    found: list[dict[str, Any]] = []
+    for profile in document["Profiles"].values():
+        found += profile["Orderer"]["Organizations"] + profile["Application"]["Organizations"]
+    return found
+
+
+def _pair_sections(
+    sections: list[dict[str, Any]], topology: Topology
+) -> list[tuple[dict[str, Any], Organization]]:
+    return [(section, topology.organization(section["ID"])) for section in sections]
+
+
+def prepare_chaincode_tls(layout: NetworkLayout, org: Organization) -> Path:
+    """A copy of the chaincode server's TLS files that the image's non-root user can read."""
+    source = layout.node(org.chaincode_server.node_id)
+    target = source.root / "container-tls"
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    wanted = ((source.tls_key, "server.key"), (source.tls_cert, "server.crt"), (source.tls_ca, "ca.crt"))
+    for path, name in wanted:
+        shutil.copyfile(path, target / name)
+        (target / name).chmod(0o600 if name.endswith(".key") else 0o644)
+    if os.geteuid() == 0:
+        for path in (target, *target.iterdir()):
+            os.chown(path, CHAINCODE_UID, CHAINCODE_UID)
+    return target
+
+
+def chaincode_user() -> str | None:
+    """None when the image's own user can be given the files (we are root); else run as the caller."""
+    return None if os.geteuid() == 0 else f"{os.getuid()}:{os.getgid()}"
+
+
+def _health(port: int) -> dict[str, Any]:
+    # wget: busybox has it in the official (Alpine) images, our stand-ins install it.
+    probe = ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}/healthz"]
+    return {"test": probe, "interval": "5s", "timeout": "3s", "retries": 12, "start_period": "5s"}
+
+
+def _published(*ports: int) -> list[str]:
+    return [f"{LOOPBACK}:{port}:{port}" for port in ports]
+
+
+def _volume(name: str) -> str:
+    return name.replace(".", "-")
+
+
+def compose_document(topology: Topology, chaincode_user: str | None = None) -> dict[str, Any]:
+    """The compose file; paths are relative to the deployment directory that holds it."""
+    services: dict[str, Any] = {}
+    volumes: dict[str, Any] = {}
+    common = {"restart": "unless-stopped", "networks": [NETWORK]}
+    for org in topology.organizations:
+        ca = org.ca
+        db_volume = _volume(f"ca-db-{org.domain}")
+        volumes[db_volume] = {}
+        services[ca.node_id] = common | {
+            "image": image("ca"),
+            # No `hostname: <ca node id>`: fabric-ca-server names its own TLS certificate after the host, and
+            # a TLS certificate with the CA's own name would look self-signed to every client.
+            "env_file": [f"./fabric-ca/{org.domain}/bootstrap.env"],
+            "environment": {
+                "FABRIC_CA_SERVER_DB_DATASOURCE": f"{CA_DB_DIR}/fabric-ca-server.db",
+                "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ca.operations_port}",
+                "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
+            },
+            "command": [
+                "fabric-ca-server",
+                "start",
+                "--port",
+                str(ca.port),
+                "--tls.enabled",
+                "--ca.name",
+                ca.node_id,
+                "--csr.cn",
+                ca.node_id,
+                "--csr.hosts",
+                f"{ca.node_id},{LOOPBACK},localhost",
+            ],
+            "volumes": [f"./fabric-ca/{org.domain}:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
+            "ports": _published(ca.port, ca.operations_port),
+            "healthcheck": _health(ca.operations_port),
+        }
+        for orderer in org.orderers:
+            volumes[_volume(f"ledger-{orderer.node_id}")] = {}
+            services[orderer.node_id] = common | _node_service(
+                "orderer",
+                orderer.node_id,
+                orderer.operations_port,
+                _published(orderer.port, orderer.admin_port, orderer.operations_port),
+            )
+        for peer in org.peers:
+            volumes[_volume(f"ledger-{peer.node_id}")] = {}
+            services[peer.node_id] = common | _node_service(
+                "peer", peer.node_id, peer.operations_port, _published(peer.port, peer.operations_port)
+            )
+        services[org.chaincode_server.node_id] = common | _chaincode_service(topology, org, chaincode_user)
+    return {
+        "name": "seocho",
+        "services": services,
+        "volumes": volumes,
+        "networks": {NETWORK: {"driver": "bridge"}},
+    }
+
+
+def _node_service(kind: str, node_id: str, operations_port: int, ports: list[str]) -> dict[str, Any]:
+    config = f"./nodes/{node_id}"
+    return {
+        "image": image(kind),
+        "hostname": node_id,
+        "environment": {"FABRIC_CFG_PATH": CONFIG_DIR},
+        "volumes": [
+            f"{config}/container:{CONFIG_DIR}:ro",
+            f"{config}/msp:{CONFIG_DIR}/msp:ro",
+            f"{config}/tls:{CONFIG_DIR}/tls:ro",
+            # The volume covers the image's VOLUME /var/hyperledger (so Docker makes no anonymous volume
+            # there); the ledgers are in its production/ directory, where the official configs put them.
+            f"{_volume('ledger-' + node_id)}:{VAR_DIR}",
+        ],
+        "ports": ports,
+        "healthcheck": _health(operations_port),
+    }
+
+
+def _chaincode_service(topology: Topology, org: Organization, user: str | None) -> dict[str, Any]:
+    server = org.chaincode_server
+    service: dict[str, Any] = {
+        "image": image("chaincode"),
+        "hostname": server.node_id,
+        "environment": {
+            "CHAINCODE_ID": f"${{{chaincode_id_variable(org)}:-}}",
+            "CHAINCODE_SERVER_ADDRESS": f"0.0.0.0:{server.port}",
+            "CHAINCODE_TLS_KEY": f"{CHAINCODE_TLS}/server.key",
+            "CHAINCODE_TLS_CERT": f"{CHAINCODE_TLS}/server.crt",
+            "CHAINCODE_CLIENT_CA_CERT": f"{CHAINCODE_TLS}/ca.crt",
+            "SEOCHO_DISTRICT_MSP": topology.organizations[0].msp_id,
+        },
+        "volumes": [f"./nodes/{server.node_id}/container-tls:{CHAINCODE_TLS}:ro"],
+    }
+    if user is not None:
+        service["user"] = user
+    return service
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes shared sections out in full: a compose file is read by people, YAML aliases hide things."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    # Short lists of plain values (ports, a health check's command) read best on one line.
+    short = all(isinstance(item, str | int) for item in data) and len(str(data)) <= 90
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=short)
+
+
+_PlainDumper.add_representer(list, _represent_list)
+
+
+def compose_text(topology: Topology, user: str | None = None) -> str:
+    """The compose file as written: a header, then the document."""
+    header = "# Rendered from network/topology.yaml by `scripts/network.sh docker up`; edit the topology.\n"
+    body = yaml.dump(compose_document(topology, user), Dumper=_PlainDumper, sort_keys=False, width=120)
+    return header + body
+
+
+def write_compose(layout: NetworkLayout, topology: Topology) -> Path:
+    path = layout.root / "compose.yaml"
+    path.write_text(compose_text(topology, chaincode_user()), encoding="utf-8")
+    return path

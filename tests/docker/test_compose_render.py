@@ -1,0 +1,66 @@
+"""The compose file rendered from the topology (no Docker needed): what district IT reviews and runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seocho_network.compose_render import _rebase, compose_document, compose_text
+from seocho_network.topology import load_topology
+
+REFERENCE = Path(__file__).resolve().parents[2] / "network" / "docker" / "compose.yaml"
+
+
+def test_committed_reference_is_the_rendering_of_the_topology() -> None:
+    rendered = compose_text(load_topology(port_offset=0))
+    assert REFERENCE.read_text(encoding="utf-8") == rendered, (
+        "network/docker/compose.yaml is stale: SEOCHO_NETWORK_PORT_OFFSET=0 "
+        ".venv/bin/python -m seocho_network docker render > network/docker/compose.yaml"
+    )
+
+
+def test_images_default_to_the_official_ones_and_ports_are_loopback_only() -> None:
+    services = compose_document(load_topology(port_offset=0))["services"]
+    images = {service["image"] for service in services.values()}
+    assert {
+        "${FABRIC_PEER_IMAGE:-hyperledger/fabric-peer:2.5.16}",
+        "${FABRIC_ORDERER_IMAGE:-hyperledger/fabric-orderer:2.5.16}",
+        "${FABRIC_CA_IMAGE:-hyperledger/fabric-ca:1.5.15}",
+    } <= images
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert published and all(port.startswith("127.0.0.1:") for port in published)
+
+
+def test_every_ledger_and_ca_database_is_a_named_volume() -> None:
+    document = compose_document(load_topology(port_offset=0))
+    topology = load_topology(port_offset=0)
+    for node in [*topology.orderers, *topology.peers]:
+        mounts = document["services"][node.node_id]["volumes"]
+        named = [m for m in mounts if not m.startswith("./")]
+        assert named == [f"ledger-{node.node_id.replace('.', '-')}:/var/hyperledger"]
+        assert named[0].split(":")[0] in document["volumes"]
+    for ca in topology.cas:
+        assert any(
+            m.endswith(":/var/hyperledger/fabric-ca") for m in document["services"][ca.node_id]["volumes"]
+        )
+
+
+def test_health_checks_ask_each_node_its_operations_endpoint_and_each_org_has_its_chaincode() -> None:
+    topology = load_topology(port_offset=0)
+    services = compose_document(topology)["services"]
+    for node in [*topology.cas, *topology.orderers, *topology.peers]:
+        probe = services[node.node_id]["healthcheck"]["test"]
+        assert probe[-1] == f"http://127.0.0.1:{node.operations_port}/healthz"
+    for org in topology.organizations:
+        chaincode = services[org.chaincode_server.node_id]
+        assert chaincode["environment"]["CHAINCODE_ID"] == f"${{CHAINCODE_ID_{org.name.upper()}:-}}"
+        assert chaincode["volumes"][0].endswith(":/etc/seocho/tls:ro")
+
+
+def test_rebase_moves_host_paths_only_at_path_boundaries() -> None:
+    mapping = {"/h/nodes/p/msp": "/etc/hyperledger/fabric/msp"}
+    document = {"a": "/h/nodes/p/msp/keystore", "b": ["/h/nodes/p/mspx", "/h/nodes/p/msp"], "c": 7}
+    assert _rebase(document, mapping) == {
+        "a": "/etc/hyperledger/fabric/msp/keystore",
+        "b": ["/h/nodes/p/mspx", "/etc/hyperledger/fabric/msp"],
+        "c": 7,
+    }

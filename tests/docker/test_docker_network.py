@@ -1,0 +1,338 @@
+"""The Docker Compose deployment brought up here: channel, chaincode, the demo, restart, backup and restore.
+
+One deployment for the module (bringing it up takes about half a minute), in a compose project of its own
+and on ports shifted clear of a native network, so it runs beside a developer's own. The tests run in
+order; the last one takes the deployment down and checks that nothing is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from docker_support import REPO_ROOT, DockerImages, docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
+
+NETWORK_SH = REPO_ROOT / "scripts" / "network.sh"
+SEOCHO = REPO_ROOT / ".venv" / "bin" / "seocho"
+
+
+def _free_offset() -> int:
+    """A port offset at which every port of the topology is free on 127.0.0.1."""
+    from seocho_network.topology import load_topology
+
+    # Below 30000: tests/network's native network uses that offset, and may run at the same time.
+    for offset in range(21000, 30000, 1000):
+        ports = load_topology(port_offset=offset).ports()
+        if all(_port_free(port) for port in ports):
+            return offset
+    raise AssertionError("no free port range for the docker network")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Deployment:
+    home: Path
+    project: str
+    env: dict[str, str]
+    volumes_before: set[str]
+
+    @property
+    def directory(self) -> Path:
+        return self.home / "docker"
+
+    def network(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["bash", str(NETWORK_SH), "docker", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, f"network.sh docker {' '.join(args)}:\n{result.stdout}{result.stderr}"
+        return result
+
+    def compose(self, *args: str) -> str:
+        command = ["docker", "compose", "--project-directory", str(self.directory), *args]
+        result = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"docker compose {' '.join(args)}:\n{result.stderr}"
+        return result.stdout
+
+    def seocho(self, *args: str, profile: str = "profile.yaml") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SEOCHO), "--profile", str(self.directory / profile), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def report(self, profile: str = "profile.yaml", timeout: float = 90) -> dict[str, object]:
+        """The district's report, retried while the nodes come back (after a restart or a restore)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.seocho("--as", "district-auditor", "--json", "report", profile=profile)
+            if result.returncode == 0:
+                return dict(json.loads(result.stdout))
+            if time.monotonic() > deadline:
+                raise AssertionError(f"report through {profile} failed: {result.stderr}")
+            time.sleep(2)
+
+    def status(self) -> dict[str, object]:
+        result = subprocess.run(
+            ["bash", str(NETWORK_SH), "docker", "status", "--json"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return dict(json.loads(result.stdout))
+
+    def wait_all_up(self, timeout: float = 120) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            nodes = status["nodes"]
+            assert isinstance(nodes, dict)
+            heights = status["peer_heights"]
+            assert isinstance(heights, dict)
+            if all(state == "up" for state in nodes.values()) and None not in heights.values():
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not every container came back: {status}")
+            time.sleep(2)
+
+    def wait_same_height(self, timeout: float = 60) -> int:
+        """Until every peer and orderer reports the same height (a new block reaches them one by one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.wait_all_up()
+            heights = {**status["peer_heights"], **status["orderer_heights"]}  # type: ignore[dict-item]
+            if len(set(heights.values())) == 1:
+                return int(next(iter(heights.values())))
+            if time.monotonic() > deadline:
+                raise AssertionError(f"heights differ: {heights}")
+            time.sleep(1)
+
+    def volume(self, node_id: str) -> str:
+        return f"{self.project}_ledger-{node_id.replace('.', '-')}"
+
+
+def _leftovers(project: str) -> dict[str, list[str]]:
+    label = f"label=com.docker.compose.project={project}"
+    found = {}
+    for kind, listing in [
+        ("containers", ["ps", "--all", "--quiet", "--filter", label]),
+        ("volumes", ["volume", "ls", "--quiet", "--filter", label]),
+        ("networks", ["network", "ls", "--quiet", "--filter", label]),
+    ]:
+        found[kind] = docker(*listing).stdout.split()
+    return found
+
+
+@pytest.fixture(scope="module")
+def deployment(docker_images: DockerImages, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    home = tmp_path_factory.mktemp("seocho-docker-home")
+    project = f"seocho-test-{uuid.uuid4().hex[:8]}"
+    env = (
+        os.environ
+        | docker_images.env
+        | {
+            "SEOCHO_HOME": str(home),
+            "SEOCHO_NETWORK_PORT_OFFSET": str(_free_offset()),
+            "COMPOSE_PROJECT_NAME": project,
+        }
+    )
+    env.pop("SEOCHO_DOCKER_HOME", None)
+    deployed = Deployment(home, project, env, set(docker("volume", "ls", "--quiet").stdout.split()))
+    try:
+        deployed.network("up")
+        deployed.network("deploy")
+        yield deployed
+    finally:
+        # Whatever the tests did, nothing of the project may outlive them.
+        if (deployed.directory / "compose.yaml").exists():
+            subprocess.run(
+                ["bash", str(NETWORK_SH), "docker", "down", "--purge"], env=env, capture_output=True
+            )
+        for volume in docker("volume", "ls", "--quiet", "--filter", f"name={project}_").stdout.split():
+            docker("volume", "rm", "--force", volume, check=False)
+
+
+def test_channel_created_joined_and_chaincode_committed(deployment: Deployment) -> None:
+    status = deployment.wait_all_up()
+    assert status["raft_leader"] is not None
+    deployment.wait_same_height()  # every peer and orderer at the same block
+    chaincode = status["chaincode"]
+    assert isinstance(chaincode, dict)
+    assert (chaincode["name"], chaincode["sequence"]) == ("seocho", 1)
+    published = deployment.compose("ps", "--format", "{{.Ports}}")
+    assert "0.0.0.0" not in published and "127.0.0.1:" in published
+
+
+def test_demo_through_published_ports_tells_the_embedded_report(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    on_docker = deployment.seocho("demo", "--json")
+    assert on_docker.returncode == 0, on_docker.stderr
+    embedded = subprocess.run(
+        [str(SEOCHO), "demo", "--json"],
+        env=deployment.env | {"SEOCHO_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert embedded.returncode == 0, embedded.stderr
+    # The embedded story happens on its own 2023 dates, a network's peers take only today's: the months
+    # differ (their totals do not), and nothing else may.
+    network_report, embedded_report = json.loads(on_docker.stdout), json.loads(embedded.stdout)
+    months = (network_report.pop("by_month"), embedded_report.pop("by_month"))
+    assert network_report == embedded_report
+    assert _month_totals(months[0]) == _month_totals(months[1])
+    # Both organisations' peers answer the same.
+    assert deployment.report() == deployment.report("profile-partners.yaml")
+
+
+def _month_totals(by_month: dict[str, dict[str, int]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for figures in by_month.values():
+        for kind, coins in figures.items():
+            totals[kind] = totals.get(kind, 0) + coins
+    return totals
+
+
+def test_compose_restart_keeps_state_and_height(deployment: Deployment) -> None:
+    before, height = deployment.report(), deployment.wait_all_up()["peer_heights"]
+    deployment.compose("restart")
+    assert deployment.wait_all_up()["peer_heights"] == height
+    assert deployment.report() == before
+    assert deployment.report("profile-partners.yaml") == before
+
+
+def _earn_one_session(deployment: Deployment, request_id: str) -> None:
+    evidence = hashlib.sha256(request_id.encode() + os.urandom(16)).hexdigest()
+    earned = deployment.seocho(
+        "--as", "staff-yangjae1", "earn", "S-0001", "course_session", "1",
+        "--evidence", evidence, "--request-id", request_id,
+    )  # fmt: skip
+    assert earned.returncode == 0, earned.stderr
+
+
+def test_renewed_tls_certificates_keep_endorsing_and_ordering(deployment: Deployment) -> None:
+    before = deployment.report()
+    # A peer and a chaincode server get a new key; an orderer keeps its key (the consenter set pins it).
+    for node in (
+        "peer0.partners.seocho.local",
+        "orderer1.district.seocho.local",
+        "chaincode.partners.seocho.local",
+    ):
+        old = (deployment.directory / "nodes" / node / "tls" / "server.crt").read_bytes()
+        deployment.network("renew-tls", node)
+        assert (deployment.directory / "nodes" / node / "tls" / "server.crt").read_bytes() != old
+    deployment.wait_all_up()
+    deadline = time.monotonic() + 60
+    while True:  # the peers redial the restarted chaincode server and orderer by themselves
+        try:
+            _earn_one_session(deployment, f"TLS-{uuid.uuid4().hex[:8]}")
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+    coins = deployment.report()["coins"]
+    assert isinstance(coins, dict) and isinstance(before["coins"], dict)
+    assert coins["earned"] == before["coins"]["earned"] + 1
+    deployment.wait_same_height()
+
+
+def test_upgrade_with_a_renewed_chaincode_client_certificate_keeps_state(deployment: Deployment) -> None:
+    before = deployment.report()
+    # The peers' client certificate for the chaincode server is in the packages: renewal needs new ones.
+    deployment.network("renew-tls", "chaincode-client.partners.seocho.local")
+    deployment.network("upgrade")
+    chaincode = deployment.wait_all_up()["chaincode"]
+    assert isinstance(chaincode, dict) and chaincode["sequence"] == 2
+    assert deployment.report() == before
+    _earn_one_session(deployment, f"UPG-{uuid.uuid4().hex[:8]}")  # the new packages serve transactions
+
+
+def test_peer_volume_backed_up_and_restored_into_a_fresh_volume(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    peer = "peer0.partners.seocho.local"
+    before = deployment.report("profile-partners.yaml")
+    height = deployment.wait_all_up()["peer_heights"]
+    volume, image = deployment.volume(peer), deployment.env["FABRIC_PEER_IMAGE"]
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    # The README's procedure: stop the node, copy its volume out, and restore into a new volume.
+    deployment.compose("stop", peer)
+    docker(
+        "run",
+        "--rm",
+        "-v",
+        f"{volume}:/data:ro",
+        "-v",
+        f"{backup}:/backup",
+        image,
+        "tar",
+        "-C",
+        "/data",
+        "-cf",
+        "/backup/ledger.tar",
+        ".",
+    )
+    deployment.compose("rm", "--force", "--volumes", peer)  # anonymous volumes, if any
+    docker("volume", "rm", volume)
+    docker(
+        "volume",
+        "create",
+        "--label",
+        f"com.docker.compose.project={deployment.project}",
+        "--label",
+        f"com.docker.compose.volume=ledger-{peer.replace('.', '-')}",
+        volume,
+    )
+    docker(
+        "run",
+        "--rm",
+        "-v",
+        f"{volume}:/data",
+        "-v",
+        f"{backup}:/backup:ro",
+        image,
+        "tar",
+        "-C",
+        "/data",
+        "-xf",
+        "/backup/ledger.tar",
+    )
+    deployment.compose("up", "--detach", peer)
+    assert deployment.wait_all_up()["peer_heights"] == height
+    assert deployment.report("profile-partners.yaml") == before
+
+
+def test_down_with_volumes_leaves_nothing(deployment: Deployment) -> None:
+    deployment.network("down", "--purge")
+    assert _leftovers(deployment.project) == {"containers": [], "volumes": [], "networks": []}
+    # Nor an anonymous volume (they carry no project label).
+    assert set(docker("volume", "ls", "--quiet").stdout.split()) <= deployment.volumes_before
+    assert not deployment.directory.exists()
