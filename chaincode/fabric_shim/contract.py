@@ -112,6 +112,12 @@ class Contract:
 class _Parameter:
     name: str
     annotation: Any
+    default: Any = inspect.Parameter.empty
+    """A parameter with a Python default may be left out by the caller (trailing ones only)."""
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
 
 
 @dataclass(frozen=True)
@@ -124,17 +130,22 @@ class _Route:
     returns: Any
 
     def call(self, ctx: Context, raw_args: list[bytes]) -> Any:
-        if len(raw_args) != len(self.parameters):
+        total = len(self.parameters)
+        required = sum(1 for p in self.parameters if p.required)
+        if not required <= len(raw_args) <= total:
+            count = str(total) if required == total else f"{required} to {total}"
             raise BadRequest(
-                f"{self.wire_name} takes {len(self.parameters)} argument(s) "
+                f"{self.wire_name} takes {count} argument(s) "
                 f"({', '.join(p.name for p in self.parameters)}), got {len(raw_args)}"
             )
         values = []
-        for parameter, raw in zip(self.parameters, raw_args, strict=True):
+        for parameter, raw in zip(self.parameters, raw_args, strict=False):
             try:
                 values.append(decode_argument(raw, parameter.annotation))
             except ConversionError as exc:
                 raise BadRequest(f"argument {parameter.name!r}: {exc}") from None
+        # Left-out trailing parameters take their Python defaults (a transaction can grow an
+        # optional argument without breaking the clients that do not send it).
         return getattr(self.contract, self.method_name)(ctx, *values)
 
 
@@ -153,11 +164,11 @@ def _routes_of(contract: Contract) -> _ContractRoutes:
         hints = get_type_hints(member)
         signature = inspect.signature(member)
         params = list(signature.parameters.values())[2:]  # skip self, ctx
-        parameters = []
+        parameters: list[_Parameter] = []
         for p in params:
             if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
                 raise TypeError(f"{contract.name}.{attr_name}: transaction parameters must be positional")
-            parameters.append(_Parameter(p.name, hints.get(p.name, str)))
+            parameters.append(_Parameter(p.name, hints.get(p.name, str), p.default))
         wire_name = info.name or attr_name
         if wire_name in table.routes:
             raise TypeError(f"{contract.name}: two transactions named {wire_name!r}")

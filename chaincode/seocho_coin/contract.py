@@ -32,6 +32,7 @@ from seocho_coin import (
     settlement,
     timing,
 )
+from seocho_coin.lanes import AUTO
 from seocho_coin.policy_cache import PolicyCache
 from seocho_coin.txn import Caller, Tx
 
@@ -155,9 +156,18 @@ class SeochoCoinContract(Contract):
 
     @transaction
     def allocate_allowance(
-        self, ctx: Context, institution_id: str, staff_client_id: str, year: str, coins: int
+        self,
+        ctx: Context,
+        institution_id: str,
+        staff_client_id: str,
+        year: str,
+        coins: int,
+        lane: int = AUTO,
     ) -> dict[str, Any]:
-        return self._run(ctx, allowances.allocate_allowance, institution_id, staff_client_id, year, coins)
+        """`lane`: which lane of the institution's quota pool to draw on (see `seocho_coin.lanes`)."""
+        return self._run(
+            ctx, allowances.allocate_allowance, institution_id, staff_client_id, year, coins, lane
+        )
 
     @transaction
     def reclaim_allowance(
@@ -222,8 +232,10 @@ class SeochoCoinContract(Contract):
         quantity: int,
         evidence_hash: str,
         request_id: str,
+        lane: int = AUTO,
     ) -> dict[str, Any]:
-        return self._run(ctx, earning.earn, member_id, activity, quantity, evidence_hash, request_id)
+        """`lane`: which lane of the staff's allowance to draw on (see `seocho_coin.lanes`)."""
+        return self._run(ctx, earning.earn, member_id, activity, quantity, evidence_hash, request_id, lane)
 
     @transaction
     def pay(

@@ -3,7 +3,9 @@
 Checks, in order: arguments; the caller is staff of an active institution allowed the activity; the
 request id is new for that institution; the member is registered, active and eligible; the daily hour
 cap (hourly activities), yearly cap and balance cap; the staff's allowance for the year. Keys written:
-the staff's allowance, the member's balance and day-hours, the request claim and blind delta rows.
+one lane of the staff's allowance (`lane`, or one picked by the request id's hash: see
+`seocho_coin.lanes`), the member's balance and day-hours, the request claim and blind delta rows.
+So earnings entered at once by one staff member conflict only when they name the same member or lane.
 """
 
 from __future__ import annotations
@@ -12,19 +14,26 @@ from typing import Any
 
 from fabric_shim.contract_errors import Conflict, Forbidden, NotFound
 
-from seocho_coin import balances, census, events, ids, keys, request_ids, roles
-from seocho_coin.records import Allowance, DailyHours, Member, RequestClaim, Tally
+from seocho_coin import allowances, balances, census, events, ids, keys, lanes, request_ids, roles
+from seocho_coin.records import DailyHours, Member, RequestClaim, Tally
 from seocho_coin.txn import Tx
 
 
 def earn(
-    tx: Tx, member_id: str, activity: str, quantity: int, evidence_hash: str, request_id: str
+    tx: Tx,
+    member_id: str,
+    activity: str,
+    quantity: int,
+    evidence_hash: str,
+    request_id: str,
+    lane: int = lanes.AUTO,
 ) -> dict[str, Any]:
     ids.require_id("member_id", member_id)
     ids.require_code("activity", activity)
     ids.require_amount("quantity", quantity, maximum=10_000)
     ids.require_sha256_hex("evidence_hash", evidence_hash)
     ids.require_id("request_id", request_id)
+    index = lanes.lane_index(lane, request_id)
     institution = roles.require_staff(tx)
     institution_id = institution.institution_id
     policy = tx.policy
@@ -65,17 +74,14 @@ def earn(
             )
         hours.hours += quantity
 
-    allowance_key = keys.allowance(institution_id, year, tx.caller.digest)
-    allowance = tx.get(Allowance, allowance_key)
-    if allowance is None or allowance.remaining < coins:
-        left = 0 if allowance is None else allowance.remaining
+    allowance = allowances.allowance_budget(tx, institution_id, year, tx.caller.digest)
+    if not allowance.draw(index, coins):
+        left = allowance.totals().free
         raise Conflict(f"the attesting staff's {year} allowance has {left} coins left, {coins} needed")
 
-    allowance.used += coins
     if balance.earned_total == 0:
         census.record(tx, Tally(participants=1))  # the member's first earning
     balances.credit(tx, balance, coins)
-    tx.put(allowance_key, allowance)
     balances.save(tx, balance)
     if hours is not None:
         tx.put(keys.hours(member_id, hours.date), hours)

@@ -2,14 +2,17 @@
 
 The layout is what keeps the coin free of hot keys under Fabric's MVCC validation: a key that many
 concurrent transactions WRITE is never READ by them (blind delta rows), and every key that a movement
-reads and writes belongs to one member, one staff terminal or one request.
+reads and writes belongs to one member, one request, or one LANE of a staff allowance or quota pool
+(`lanes`: concurrent earnings of one staff, or allocations from one pool, draw on different lanes).
 
 key (composite, "~" = U+0000)            written by                        read by
 config                                   init_ledger (once)                every transaction
 policy~index, policy~v<version>          init_ledger, set_policy           every transaction
 institution~<id>                         admin                             its movements
-quota~<institution>~<year>               admin, allocate/reclaim_allowance allocate/reclaim_allowance
-allowance~<institution>~<year>~<staff>   allocate/reclaim_allowance, earn  earn by that staff
+quotalane~<institution>~<year>~<lane>    admin, allocate/reclaim_allowance allocate/reclaim_allowance
+allowlane~<inst>~<year>~<staff>~<lane>   allocate/reclaim_allowance, earn  earn by that staff
+quota~<institution>~<year>               (old layout: folded into lanes)   allowance changes
+allowance~<institution>~<year>~<staff>   (old layout: folded into lanes)   allowance changes
 member~<id>                              registrar                         the member's txs
 binding~<msp>~<client digest>            registrar (register, rebind,      register, rebind,
                                          deactivate, reactivate)           reactivate
@@ -52,6 +55,8 @@ POLICY_INDEX = create_composite_key("policy", ["index"])
 INSTITUTION = "institution"
 QUOTA = "quota"
 ALLOWANCE = "allowance"
+QUOTA_LANE = "quotalane"
+ALLOWANCE_LANE = "allowlane"
 MEMBER = "member"
 BINDING = "binding"
 BALANCE = "balance"
@@ -82,6 +87,14 @@ def quota(institution_id: str, year: str) -> str:
 
 def allowance(institution_id: str, year: str, staff_digest: str) -> str:
     return create_composite_key(ALLOWANCE, [institution_id, year, staff_digest])
+
+
+def quota_lane(institution_id: str, year: str, lane: int) -> str:
+    return create_composite_key(QUOTA_LANE, [institution_id, year, f"{lane:02d}"])
+
+
+def allowance_lane(institution_id: str, year: str, staff_digest: str, lane: int) -> str:
+    return create_composite_key(ALLOWANCE_LANE, [institution_id, year, staff_digest, f"{lane:02d}"])
 
 
 def member(member_id: str) -> str:

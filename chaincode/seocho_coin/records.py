@@ -54,7 +54,9 @@ class Institution:
 
 @dataclass
 class QuotaPool:
-    """An institution's issuance quota for one year and how much of it is allocated to staff."""
+    """An institution's issuance quota for one year and how much of it is allocated to staff.
+
+    The single-key layout of ledgers written before lanes; now only read (and folded into lanes)."""
 
     institution_id: str
     year: str
@@ -67,7 +69,10 @@ class QuotaPool:
 
 @dataclass
 class Allowance:
-    """The part of a quota one staff identity may attest; only that staff's earnings touch it."""
+    """The part of a quota one staff identity may attest; only that staff's earnings touch it.
+
+    The single-key layout of ledgers written before lanes; now only read (and folded into lanes),
+    and the shape of the `get_allowance` view (the sums over the lanes)."""
 
     institution_id: str
     year: str
@@ -81,6 +86,31 @@ class Allowance:
     @property
     def remaining(self) -> int:
         return self.allocated - self.used
+
+
+@dataclass
+class QuotaLane:
+    """One lane of an institution's yearly quota pool (see `lanes`): Σ over lanes is the pool."""
+
+    institution_id: str
+    year: str
+    lane: int
+    quota: int
+    allocated: int = 0
+    reclaimed: int = 0
+
+
+@dataclass
+class AllowanceLane:
+    """One lane of a staff allowance (see `lanes`): Σ over lanes is the allowance; used ≤ allocated."""
+
+    institution_id: str
+    year: str
+    staff_digest: str
+    lane: int
+    allocated: int = 0
+    used: int = 0
+    reclaimed: int = 0
 
 
 @dataclass

@@ -105,9 +105,11 @@ class Coin:
         return self._submit("set_annual_quota", institution_id, year, quota)
 
     def allocate_allowance(
-        self, institution_id: str, staff_client_id: str, year: str, coins: int
+        self, institution_id: str, staff_client_id: str, year: str, coins: int, lane: int | None = None
     ) -> Document:
-        return self._submit("allocate_allowance", institution_id, staff_client_id, year, coins)
+        """`lane` (0-63): the lane of the quota pool to draw on, as for `earn` (None: picked by hash)."""
+        extra = () if lane is None else (lane,)
+        return self._submit("allocate_allowance", institution_id, staff_client_id, year, coins, *extra)
 
     def reclaim_allowance(self, institution_id: str, staff_client_id: str, year: str, coins: int) -> Document:
         """Return `coins` of a staff identity's unused allowance to the institution's `year` pool.
@@ -154,14 +156,23 @@ class Coin:
 
     # coin movements
     def earn(
-        self, member_id: str, activity: str, quantity: int, evidence_hash: str, request_id: str
+        self,
+        member_id: str,
+        activity: str,
+        quantity: int,
+        evidence_hash: str,
+        request_id: str,
+        lane: int | None = None,
     ) -> Document:
         """Staff attest a deed; coins = the activity's rate × quantity under the policy in force.
 
         `evidence_hash` is the hex SHA-256 of the institution's evidence together with a random salt the
-        institution keeps, so that the evidence cannot be guessed back from the ledger.
+        institution keeps, so that the evidence cannot be guessed back from the ledger. `lane` (0-63)
+        picks the lane of the staff's allowance: a terminal with several earnings in flight gives each
+        its own lane so that none is invalidated; None lets the request id's hash pick one.
         """
-        return self._submit("earn", member_id, activity, quantity, evidence_hash, request_id)
+        extra = () if lane is None else (lane,)
+        return self._submit("earn", member_id, activity, quantity, evidence_hash, request_id, *extra)
 
     def pay(
         self,

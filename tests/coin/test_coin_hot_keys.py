@@ -71,11 +71,11 @@ def test_contrast_same_member_twice_in_one_block_conflicts(net: CoinNetwork) -> 
     assert net.query("member0", "get_balance", "M-000x")["coins"] == 5
 
 
-def test_contrast_one_staff_attesting_twice_in_one_block_conflicts(net: CoinNetwork) -> None:
-    """Documented limit: a staff terminal attests sequentially (its allowance key is read and written)."""
+def test_contrast_one_staff_attesting_twice_in_one_lane_in_one_block_conflicts(net: CoinNetwork) -> None:
+    """The lane is what keeps one staff's concurrent earnings apart: two in one lane serialise."""
     crowd(net)
-    first = net.endorse("staff0", "earn", "M-000x", "course_session", 1, EVIDENCE, "a")
-    second = net.endorse("staff0", "earn", "M-001x", "course_session", 1, EVIDENCE, "b")
+    first = net.endorse("staff0", "earn", "M-000x", "course_session", 1, EVIDENCE, "a", 5)
+    second = net.endorse("staff0", "earn", "M-001x", "course_session", 1, EVIDENCE, "b", 5)
     block = net.ledger.commit([first, second])
     assert block.validation_codes == [TxValidationCode.VALID, TxValidationCode.MVCC_READ_CONFLICT]
 

@@ -58,6 +58,10 @@ class Calculator(Contract):
         raise NotFound(f"{key} is not registered")
 
     @transaction
+    def scaled(self, ctx: Context, value: int, factor: int = 10) -> int:
+        return value * factor
+
+    @transaction
     def crash(self, ctx: Context) -> None:
         raise RuntimeError("secret internal detail")
 
@@ -105,6 +109,14 @@ def test_typed_arguments_and_json_results(chaincode: ContractChaincode) -> None:
     assert json.loads(result.payload) == {"text": "서초", "flag": True, "ratio": 2.5}
     assert json.loads(invoke(chaincode, "Pair", "[1,2]", "").payload) == {"left": 3, "right": "none"}
     assert invoke(chaincode, "raw", b"\x00\xff").payload == b"\xff\x00"
+
+
+def test_a_trailing_parameter_with_a_default_may_be_left_out(chaincode: ContractChaincode) -> None:
+    assert invoke(chaincode, "scaled", "4").payload == b"40"
+    assert invoke(chaincode, "scaled", "4", "3").payload == b"12"
+    for args in ((), ("1", "2", "3")):
+        refused = invoke(chaincode, "scaled", *args)
+        assert (refused.status, "takes 1 to 2 argument(s)" in refused.message) == (400, True)
 
 
 @pytest.mark.parametrize(
@@ -163,7 +175,7 @@ def test_metadata_describes_every_transaction(chaincode: ContractChaincode) -> N
     calc = metadata["contracts"]["Calculator"]
     assert calc["default"] is True
     names = [t["name"] for t in calc["transactions"]]
-    assert names == sorted(["add", "echo", "Pair", "raw", "missing", "crash"])
+    assert names == sorted(["add", "echo", "Pair", "raw", "missing", "scaled", "crash"])
     add = next(t for t in calc["transactions"] if t["name"] == "add")
     assert add["tag"] == ["submit", "SUBMIT"]  # as fabric-contract-api-go tags transactions
     assert add["parameters"] == [

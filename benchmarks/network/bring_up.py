@@ -1,0 +1,162 @@
+"""The benchmark's network: the project's own, on a locked free port offset, four chaincodes beside the coin.
+
+`go_kv` / `go_null` are the reference chaincode (`referencecc kvexecutor|null`, the official Go shim) and
+`py_kv` / `py_null` the same functions in Python on our shim (`pychaincode.py`); all are served as
+chaincode-as-a-service over mutual TLS like the coin, with the coin's endorsement policy (AND of both
+organisations), so every case pays the same peer, orderer and validation costs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from fabric_ca import Attribute, CAClient, RegistrationRequest, load_msp
+from seocho_network import Network
+from seocho_network.crypto import OrganizationCrypto
+from seocho_network.lifecycle import ChaincodeService
+from seocho_network.topology import ChaincodeSpec, Organization, load_topology
+
+# The test sessions' offsets and lock files (tests/fabric_network_support.py): a benchmark and a test
+# session never take the same ports. The benchmark tries them from the top, the tests from the bottom.
+PORT_OFFSETS = range(54_000, 29_999, -3_000)
+REFERENCE_CC = (
+    Path(os.environ.get("SEOCHO_FABRIC_CACHE", Path.home() / ".cache" / "seocho-fabric"))
+    / "fabric-2.5.16"
+    / "reference-chaincode"
+    / "referencecc"
+)
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where and as whom a load driver connects: the district's peer's Gateway."""
+
+    msp_id: str
+    msp_dir: Path
+    address: str
+    tls_root: Path
+    server_name: str
+    channel: str
+
+    def files(self) -> tuple[Path, Path]:
+        """The certificate and private key files of the MSP directory."""
+        (cert,) = sorted((self.msp_dir / "signcerts").iterdir())
+        (key,) = sorted((self.msp_dir / "keystore").iterdir())
+        return cert, key
+
+
+@contextlib.contextmanager
+def locked_port_offset() -> Iterator[int]:
+    for offset in PORT_OFFSETS:
+        lock = open(f"/tmp/seocho-test-network-{offset}.lock", "w")  # noqa: SIM115 - held for the run
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        if _ports_taken(load_topology(port_offset=offset).ports()):
+            lock.close()
+            continue
+        try:
+            yield offset
+        finally:
+            lock.close()
+        return
+    raise SystemExit(f"every port offset in {list(PORT_OFFSETS)} is taken by other networks")
+
+
+def _ports_taken(ports: list[int]) -> bool:
+    for port in ports:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+    return False
+
+
+def reference_services(network: Network) -> dict[str, ChaincodeService]:
+    """The four benchmark chaincodes, each on its own chaincode-server ports (index 1-4)."""
+    if not REFERENCE_CC.exists():
+        raise SystemExit(f"{REFERENCE_CC} is missing: run scripts/build-fabric.sh")
+    policy = network.topology.chaincode.endorsement_policy
+    go_digest = hashlib.sha256(REFERENCE_CC.read_bytes()).hexdigest()[:12]
+    py_source = (HERE / "pychaincode.py").read_bytes() + _shim_digest().encode()
+    pd = hashlib.sha256(py_source).hexdigest()[:12]
+    py = (sys.executable, "-m", "benchmarks.network.pychaincode")
+    env = {"PYTHONPATH": str(HERE.parent.parent)}
+    go = str(REFERENCE_CC)
+    return {
+        "go_kv": ChaincodeService(ChaincodeSpec("gokv", "1.0", policy), (go, "kvexecutor"), go_digest, 1),
+        "go_null": ChaincodeService(ChaincodeSpec("gonull", "1.0", policy), (go, "null"), go_digest, 2),
+        "py_kv": ChaincodeService(ChaincodeSpec("pykv", "1.0", policy), (*py, "kvexecutor"), pd, 3, env),
+        "py_null": ChaincodeService(ChaincodeSpec("pynull", "1.0", policy), (*py, "null"), pd, 4, env),
+    }
+
+
+def _shim_digest() -> str:
+    from seocho_network.lifecycle import source_digest
+
+    return source_digest(("fabric_shim",))
+
+
+def district(network: Network) -> Organization:
+    return network.topology.organizations[0]
+
+
+def plain_client(network: Network, name: str) -> Client:
+    """A client identity without coin attributes (the reference chaincodes check none)."""
+    org, layout = district(network), network.layout
+    files = layout.org_user(org, name)
+    OrganizationCrypto(layout, org).issue(name, "client", files, tls=False)
+    return client_for(network, files.msp)
+
+
+def client_for(network: Network, msp_dir: Path) -> Client:
+    org = district(network)
+    peer = org.peers[0]
+    tls_root = network.layout.org_ca_cert(org)
+    return Client(org.msp_id, msp_dir, peer.address, tls_root, peer.node_id, network.topology.channel)
+
+
+def coin_identities(network: Network, names: dict[str, dict[str, str]]) -> dict[str, Client]:
+    """Identities of the district with `seocho.*` attributes in their certificates, from its CA."""
+    org, layout = district(network), network.layout
+    registrar = load_msp(layout.ca_registrar(org).msp)
+    made: dict[str, Client] = {}
+    with CAClient(org.ca.url, layout.org_ca_cert(org)) as ca:
+
+        def one(item: tuple[str, dict[str, str]]) -> tuple[str, Client]:
+            name, attributes = item
+            msp_dir = layout.org_user(org, name).msp
+            if not (msp_dir / "signcerts").is_dir():
+                request = RegistrationRequest(
+                    name, "client", attributes=[Attribute(k, v, ecert=True) for k, v in attributes.items()]
+                )
+                secret = ca.register(registrar, request)
+                ca.enroll(name, secret).write_msp(msp_dir)
+            return name, client_for(network, msp_dir)
+
+        with ThreadPoolExecutor(8) as pool:
+            made.update(pool.map(one, names.items()))
+    return made
+
+
+def profile_identity(network: Network, name: str) -> Client:
+    """One of the demo cast's identities that `up` wrote into the profile (e.g. district-admin)."""
+    import yaml
+
+    document = yaml.safe_load(network.layout.profile.read_text(encoding="utf-8"))
+    ref = document["identities"][name]
+    msp_dir = Path(ref["msp_dir"])
+    if not msp_dir.is_absolute():
+        msp_dir = network.layout.profile.parent / msp_dir
+    return client_for(network, msp_dir)
