@@ -7,10 +7,8 @@ them, but fail when CI=true: CI must never pass by skipping.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +25,8 @@ from seocho_network import Network
 from seocho_network.binaries import MissingBinariesError, find_binaries
 from seocho_network.crypto import OrganizationCrypto
 from seocho_network.lifecycle import ChaincodeService
-from seocho_network.topology import ChaincodeSpec, Organization, Topology, load_topology
+from seocho_network.port_offsets import NoFreePortOffset, claimed_port_offset
+from seocho_network.topology import ChaincodeSpec, Organization, Topology
 
 # Far from the topology's own ports, so a developer's network can run beside the tests'; each test session
 # (two checkouts may test at once on one machine) takes the first offset whose lock it gets.
@@ -81,15 +80,6 @@ class RunningNetwork:
             yield Coin(GatewayBackend(contract))
 
 
-def _ports_taken(ports: list[int]) -> list[int]:
-    taken = []
-    for port in ports:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                taken.append(port)
-    return taken
-
-
 def start_session_network(home: Path) -> Iterator[RunningNetwork]:
     """Brings the network up and deploys the coin; yields it; brings it down and deletes it."""
     try:
@@ -103,22 +93,11 @@ def start_session_network(home: Path) -> Iterator[RunningNetwork]:
 @contextlib.contextmanager
 def _port_offset_lock() -> Iterator[int]:
     """A port offset no other test session on this machine uses, held until the session ends."""
-    for offset in TEST_PORT_OFFSETS:
-        lock = open(f"/tmp/seocho-test-network-{offset}.lock", "w")  # noqa: SIM115 - held for the session
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            continue
-        if _ports_taken(load_topology(port_offset=offset).ports()):
-            lock.close()
-            continue
-        try:
+    try:
+        with claimed_port_offset(TEST_PORT_OFFSETS) as offset:
             yield offset
-        finally:
-            lock.close()
-        return
-    pytest.fail(f"every test port offset in {TEST_PORT_OFFSETS} is taken: other test networks still running?")
+    except NoFreePortOffset as exc:
+        pytest.fail(f"{exc}: other test networks still running?")
 
 
 def _run_session_network(home: Path, offset: int) -> Iterator[RunningNetwork]:

@@ -9,10 +9,8 @@ organisations), so every case pays the same peer, orderer and validation costs.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +21,8 @@ from fabric_ca import Attribute, CAClient, RegistrationRequest, load_msp
 from seocho_network import Network
 from seocho_network.crypto import OrganizationCrypto
 from seocho_network.lifecycle import ChaincodeService
-from seocho_network.topology import ChaincodeSpec, Organization, load_topology
+from seocho_network.port_offsets import NoFreePortOffset, claimed_port_offset
+from seocho_network.topology import ChaincodeSpec, Organization
 
 # The test sessions' offsets and lock files (tests/fabric_network_support.py): a benchmark and a test
 # session never take the same ports. The benchmark tries them from the top, the tests from the bottom.
@@ -57,30 +56,12 @@ class Client:
 
 @contextlib.contextmanager
 def locked_port_offset() -> Iterator[int]:
-    for offset in PORT_OFFSETS:
-        lock = open(f"/tmp/seocho-test-network-{offset}.lock", "w")  # noqa: SIM115 - held for the run
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            continue
-        if _ports_taken(load_topology(port_offset=offset).ports()):
-            lock.close()
-            continue
-        try:
+    """A port offset no test session or other benchmark uses (the same lock files as the tests)."""
+    try:
+        with claimed_port_offset(PORT_OFFSETS) as offset:
             yield offset
-        finally:
-            lock.close()
-        return
-    raise SystemExit(f"every port offset in {list(PORT_OFFSETS)} is taken by other networks")
-
-
-def _ports_taken(ports: list[int]) -> bool:
-    for port in ports:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-    return False
+    except NoFreePortOffset as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def reference_services(network: Network) -> dict[str, ChaincodeService]:
