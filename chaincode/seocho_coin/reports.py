@@ -60,8 +60,8 @@ def get_report(tx: Tx) -> dict[str, Any]:
     roles.require_district_role(tx, roles.ADMIN, roles.AUDITOR)
     sums = aggregates.totals(tx)
     value = tx.policy.coin_value_krw
-    coins = _supply_view(sums.coins)
-    krw = _supply_view(sums.krw)
+    coins = supply_view(sums.coins)
+    krw = supply_view(sums.krw)
     # Outstanding coins are valued at today's coin value: they have not been priced yet.
     krw["outstanding"] = coins["outstanding"] * value
     counts = sums.counts
@@ -145,7 +145,8 @@ def audit_supply(tx: Tx) -> dict[str, Any]:
     }
 
 
-def _supply_view(by_kind: dict[str, int]) -> dict[str, int]:
+def supply_view(by_kind: dict[str, int]) -> dict[str, int]:
+    """The supply figures from coins by movement kind (the off-chain index reports the same)."""
     return {
         "earned": by_kind["earn"],
         "spent": by_kind["pay"],

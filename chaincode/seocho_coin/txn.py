@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -166,29 +166,19 @@ class Tx:
         Only for queries: Fabric refuses writes in a transaction that ran a paginated query. One
         evaluation reads one snapshot (the peer holds commits back while it simulates).
         """
-        bookmark = ""
-        while True:
-            rows, page = self.stub.get_state_by_partial_composite_key_with_pagination(
+        return _every_page(
+            lambda bookmark: self.stub.get_state_by_partial_composite_key_with_pagination(
                 object_type, attributes, QUERY_PAGE_SIZE, bookmark
             )
-            with rows:
-                yield from ((row.key, row.value) for row in rows)
-            if not page.bookmark:
-                return
-            bookmark = page.bookmark
+        )
 
     def scan_range_all(self, start_key: str, end_key: str) -> Iterator[tuple[str, bytes]]:
         """`scan_all` for plain keys in [start_key, end_key)."""
-        bookmark = ""
-        while True:
-            rows, page = self.stub.get_state_by_range_with_pagination(
+        return _every_page(
+            lambda bookmark: self.stub.get_state_by_range_with_pagination(
                 start_key, end_key, QUERY_PAGE_SIZE, bookmark
             )
-            with rows:
-                yield from ((row.key, row.value) for row in rows)
-            if not page.bookmark:
-                return
-            bookmark = page.bookmark
+        )
 
     def page(
         self, object_type: str, attributes: list[str], page_size: int, bookmark: str
@@ -272,3 +262,15 @@ class Tx:
     def policy_versions(self) -> list[tuple[int, str]]:
         raw_index = self.raw(keys.POLICY_INDEX)
         return decode_index(raw_index) if raw_index is not None else []
+
+
+def _every_page(fetch: Callable[[str], tuple[Any, Any]]) -> Iterator[tuple[str, bytes]]:
+    """The rows of every page `fetch(bookmark)` returns, from the first until the bookmark runs out."""
+    bookmark = ""
+    while True:
+        rows, page = fetch(bookmark)
+        with rows:
+            yield from ((row.key, row.value) for row in rows)
+        if not page.bookmark:
+            return
+        bookmark = page.bookmark

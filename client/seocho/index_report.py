@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from seocho_coin.reports import supply_view
+
 from seocho.index_store import Store
 
 KINDS = ("earn", "pay", "donate", "redeem", "expire")
@@ -60,8 +62,8 @@ def store_report(store: Store) -> dict[str, Any]:
         "members": int(members),
         "active_members": int(active),
         "participants": int(participants),
-        "coins": _supply(coins),
-        "krw": _supply(krw),
+        "coins": supply_view(coins),
+        "krw": supply_view(krw),
         "by_activity": by_activity,
         "by_institution": by_institution,
         "by_month": by_month,
@@ -69,17 +71,6 @@ def store_report(store: Store) -> dict[str, Any]:
         "members_by_month": dict(sorted(members_by_month.items())),
         "coins_by_category": coins_by_category,
         "next_block": store.next_block(),
-    }
-
-
-def _supply(by_kind: dict[str, int]) -> dict[str, int]:
-    return {
-        "earned": by_kind["earn"],
-        "spent": by_kind["pay"],
-        "donated": by_kind["donate"],
-        "redeemed": by_kind["redeem"],
-        "expired": by_kind["expire"],
-        "outstanding": by_kind["earn"] - by_kind["redeem"] - by_kind["expire"],
     }
 
 
