@@ -15,13 +15,14 @@
 #       the peer's chaincode.externalBuilders path is the "builders/ccaas" directory)
 set -euo pipefail
 
-# --- Pins -------------------------------------------------------------------------------------------
-readonly FABRIC_CA_VERSION=1.5.15
+# --- Pins (the versions themselves: network/versions.env) ------------------------------------------
 readonly FABRIC_CA_MODULE=github.com/hyperledger/fabric-ca
 readonly FABRIC_CA_COMMANDS=(fabric-ca-server fabric-ca-client)
 # ----------------------------------------------------------------------------------------------------
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../network/versions.env
+source "$SCRIPT_DIR/../network/versions.env"
 # shellcheck source=lib/go-module-build.sh
 source "$SCRIPT_DIR/lib/go-module-build.sh"
 

@@ -21,15 +21,15 @@
 set -euo pipefail
 
 readonly SUITE=bookworm
-readonly FABRIC_VERSION=2.5.16
-readonly FABRIC_CA_VERSION=1.5.15
 readonly COMPOSE_MODULE=github.com/docker/compose/v2
-readonly COMPOSE_VERSION=v2.40.3
 # Packages the official images have (tzdata) or that the health checks need (wget: Alpine's busybox has it).
 readonly BASE_PACKAGES=tzdata,wget
 readonly LOCAL_NS=seocho-local
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# FABRIC_VERSION, FABRIC_CA_VERSION, COMPOSE_VERSION
+# shellcheck source=../network/versions.env
+source "$REPO_ROOT/network/versions.env"
 CACHE=${SEOCHO_DOCKER_CACHE:-$HOME/.cache/seocho-docker}
 IMAGES_DIR=$REPO_ROOT/network/docker/images
 PLUGIN=$HOME/.docker/cli-plugins/docker-compose

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What the reporting-store and chart tests need from Debian: a PostgreSQL server (the tests start their
-# own on 127.0.0.1 and stop it) and Chromium (headless, to render `seocho report --html`). Installed only
+# What the reporting-store, chart and monitoring tests need from Debian: a PostgreSQL server (the tests
+# start their own on 127.0.0.1 and stop it), Chromium (headless, to render `seocho report --html`) and
+# Prometheus (its promtool checks the alerting rules; the monitoring tests run a Prometheus of their own). Installed only
 # when missing, and only where we may (root, or passwordless sudo); the tests skip otherwise, and fail
 # when CI=true.
 set -euo pipefail
@@ -8,6 +9,7 @@ set -euo pipefail
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
 command -v chromium > /dev/null || missing+=(chromium)
+command -v promtool > /dev/null || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from fabric_ca import Attribute, CAClient, RegistrationRequest, load_msp
 from seocho_network import Network
+from seocho_network.binaries import FABRIC_VERSION, cache_root
 from seocho_network.crypto import OrganizationCrypto
 from seocho_network.lifecycle import ChaincodeService
 from seocho_network.port_offsets import NoFreePortOffset, claimed_port_offset
@@ -27,12 +27,7 @@ from seocho_network.topology import ChaincodeSpec, Organization
 # The test sessions' offsets and lock files (tests/fabric_network_support.py): a benchmark and a test
 # session never take the same ports. The benchmark tries them from the top, the tests from the bottom.
 PORT_OFFSETS = range(54_000, 29_999, -3_000)
-REFERENCE_CC = (
-    Path(os.environ.get("SEOCHO_FABRIC_CACHE", Path.home() / ".cache" / "seocho-fabric"))
-    / "fabric-2.5.16"
-    / "reference-chaincode"
-    / "referencecc"
-)
+REFERENCE_CC = cache_root() / f"fabric-{FABRIC_VERSION}" / "reference-chaincode" / "referencecc"
 HERE = Path(__file__).resolve().parent
 
 

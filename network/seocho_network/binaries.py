@@ -8,9 +8,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-FABRIC_VERSION = "2.5.16"
-FABRIC_CA_VERSION = "1.5.15"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+VERSIONS_FILE = _REPO_ROOT / "network" / "versions.env"
+
+
+def read_versions(path: Path = VERSIONS_FILE) -> dict[str, str]:
+    """The pins of network/versions.env (the file the scripts source too), as KEY -> value."""
+    pins: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        key, equals, value = line.partition("=")
+        if not equals or not key.isidentifier():
+            raise ValueError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
+        pins[key] = value.strip().strip('"')
+    return pins
+
+
+_PINS = read_versions()
+FABRIC_VERSION = _PINS["FABRIC_VERSION"]
+FABRIC_VERSIONS = tuple(_PINS["FABRIC_VERSIONS"].split())
+FABRIC_CA_VERSION = _PINS["FABRIC_CA_VERSION"]
 
 
 class MissingBinariesError(RuntimeError):
@@ -48,16 +67,23 @@ class FabricBinaries:
         return self.ca_bin / "fabric-ca-server"
 
 
-def find_binaries() -> FabricBinaries:
-    """The installed binaries, or one error that says how to install them."""
+def find_binaries(version: str | None = None) -> FabricBinaries:
+    """The installed binaries of Fabric `version` (default: FABRIC_VERSION), or one error that says how
+    to install them."""
+    version = version or FABRIC_VERSION
+    if version not in FABRIC_VERSIONS:
+        raise MissingBinariesError(
+            f"Fabric {version} is not a release the project pins (network/versions.env: "
+            f"{', '.join(FABRIC_VERSIONS)})"
+        )
     root = cache_root()
-    found = FabricBinaries(root / f"fabric-{FABRIC_VERSION}", root / f"ca-{FABRIC_CA_VERSION}" / "bin")
+    found = FabricBinaries(root / f"fabric-{version}", root / f"ca-{FABRIC_CA_VERSION}" / "bin")
     needed = [found.tool(n) for n in ("peer", "orderer", "configtxgen", "osnadmin")]
     needed += [found.ccaas_builder / "bin" / "release", found.ca_server]
     missing = [str(path) for path in needed if not os.access(path, os.X_OK)]
     if missing:
         raise MissingBinariesError(
-            f"Fabric {FABRIC_VERSION} / Fabric CA {FABRIC_CA_VERSION} are not installed ({missing[0]} is "
+            f"Fabric {version} / Fabric CA {FABRIC_CA_VERSION} are not installed ({missing[0]} is "
             f"missing): run {_REPO_ROOT / 'scripts' / 'build-fabric.sh'} (set FABRIC_RELEASE to an official "
             "Fabric release archive when ../shared/fabric is not there)"
         )
