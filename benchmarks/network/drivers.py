@@ -56,6 +56,7 @@ class RunResult:
     codes: dict[str, int]
     errors: dict[str, int]
     cpu_ms_per_tx: dict[str, float] = field(default_factory=dict)
+    error_messages: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def non_valid(self) -> dict[str, int]:
@@ -139,6 +140,7 @@ def run_driver(
         codes=result["codes"],
         errors=result["errors"],
         cpu_ms_per_tx=cpu,
+        error_messages=result.get("errorMessages", {}),
     )
 
 

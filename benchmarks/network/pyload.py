@@ -75,6 +75,7 @@ def main() -> None:
     latencies: list[float] = []
     codes: dict[str, int] = {}
     errors: dict[str, int] = {}
+    messages: dict[str, list[str]] = {}  # the first few of each kind, with the peers' own messages
     lock = threading.Lock()
     measuring = threading.Event()
 
@@ -100,7 +101,12 @@ def main() -> None:
                     status = contract.submit_async(fn, *args).get_status()
                     code = CODE_NAMES.get(status.code, f"CODE_{status.code}")
             except fg.GatewayError as exc:
-                record(errors, f"{type(exc).__name__}:{getattr(exc, 'code', '')}", began, time.monotonic())
+                kind = f"{type(exc).__name__}:{getattr(exc, 'code', '')}"
+                record(errors, kind, began, time.monotonic())
+                with lock:
+                    seen = messages.setdefault(kind, [])
+                    if len(seen) < 3:
+                        seen.append(str(exc)[:600])
                 continue
             record(codes, code, began, time.monotonic())
 
@@ -115,7 +121,8 @@ def main() -> None:
     for gateway in gateways:
         gateway.close()
     channel.close()
-    result = {"latenciesMs": latencies, "codes": codes, "errors": errors, "seconds": request["seconds"]}
+    result = {"latenciesMs": latencies, "codes": codes, "errors": errors, "seconds": request["seconds"],
+              "errorMessages": messages}  # fmt: skip
     print(json.dumps(result), flush=True)
 
 
