@@ -136,6 +136,8 @@ def run(network: Network, settings: dict[str, Any], only: list[str], offset: int
             result = run_case(network, services, case, settings, kv_client, world, round_index)
             runs[case_name(case)].append(result)
             say(f"  [round {round_index + 1}] {format_run(case_name(case), result)}")
+            for kind, count in result.retries.items():
+                say(f"      retried: {kind} x{count}")
             for kind, texts in result.error_messages.items():
                 for text in texts:
                     say(f"      {kind}: {text}")
