@@ -18,9 +18,10 @@ from typing import Any
 import yaml
 
 from .binaries import FABRIC_CA_VERSION, FABRIC_VERSION, FabricBinaries
-from .configs import orderer_process, write_configtx, write_peer_config
+from .configs import ADMIN_CLIENT_ROOTS, orderer_process, write_configtx, write_peer_config
+from .crypto import chaincode_client_name
 from .layout import NetworkLayout
-from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
+from .topology import LOOPBACK, TLS_CA, CertificateAuthority, Orderer, Organization, Peer, Topology
 
 # Where the official images keep things (hyperledger/fabric-peer, fabric-orderer, fabric-ca).
 CONFIG_DIR = "/etc/hyperledger/fabric"
@@ -111,7 +112,12 @@ def render_orderer(binaries: FabricBinaries, layout: NetworkLayout, orderer: Ord
     _set(document, "General.Cluster.ListenAddress", "0.0.0.0")
     _set(document, "Admin.ListenAddress", f"0.0.0.0:{orderer.admin_port}")
     _set(document, "Operations.ListenAddress", f"0.0.0.0:{orderer.operations_port}")
-    return _write(_prepare_mountpoints(layout, orderer.node_id) / "orderer.yaml", document)
+    directory = _prepare_mountpoints(layout, orderer.node_id)
+    # The admin endpoint's client roots (the admin's pinned TLS certificate) go beside the config.
+    native_roots = layout.node(orderer.node_id).config / ADMIN_CLIENT_ROOTS
+    shutil.copyfile(native_roots, directory / ADMIN_CLIENT_ROOTS)
+    _set(document, "Admin.TLS.ClientRootCAs", [f"{CONFIG_DIR}/{ADMIN_CLIENT_ROOTS}"])
+    return _write(directory / "orderer.yaml", document)
 
 
 def render_peer(binaries: FabricBinaries, layout: NetworkLayout, peer: Peer) -> Path:
@@ -186,7 +192,10 @@ def chaincode_user() -> str | None:
 
 
 def _health(port: int) -> dict[str, Any]:
-    # wget: busybox has it in the official (Alpine) images, our stand-ins install it.
+    # Only the CAs: their operations endpoints are plain HTTP, which busybox's wget (the official Alpine
+    # images have no other client) can ask. A peer's or orderer's requires a client certificate, which
+    # no tool in those images can present: their health is asked from the host, with the organisation's
+    # operations client (`up`, `status`).
     probe = ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}/healthz"]
     return {"test": probe, "interval": "5s", "timeout": "3s", "retries": 12, "start_period": "5s"}
 
@@ -205,36 +214,10 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
     volumes: dict[str, Any] = {}
     common = {"restart": "unless-stopped", "networks": [NETWORK]}
     for org in topology.organizations:
-        ca = org.ca
-        db_volume = _volume(f"ca-db-{org.domain}")
-        volumes[db_volume] = {}
-        services[ca.node_id] = common | {
-            "image": image("ca"),
-            # No `hostname: <ca node id>`: fabric-ca-server names its own TLS certificate after the host, and
-            # a TLS certificate with the CA's own name would look self-signed to every client.
-            "env_file": [f"./fabric-ca/{org.domain}/bootstrap.env"],
-            "environment": {
-                "FABRIC_CA_SERVER_DB_DATASOURCE": f"{CA_DB_DIR}/fabric-ca-server.db",
-                "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ca.operations_port}",
-                "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
-            },
-            "command": [
-                "fabric-ca-server",
-                "start",
-                "--port",
-                str(ca.port),
-                "--tls.enabled",
-                "--ca.name",
-                ca.node_id,
-                "--csr.cn",
-                ca.node_id,
-                "--csr.hosts",
-                f"{ca.node_id},{LOOPBACK},localhost",
-            ],
-            "volumes": [f"./fabric-ca/{org.domain}:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
-            "ports": _published(ca.port, ca.operations_port),
-            "healthcheck": _health(ca.operations_port),
-        }
+        for ca in (org.ca, org.tls_ca):
+            db_volume = _volume(f"ca-db-{_ca_dir(ca)}")
+            volumes[db_volume] = {}
+            services[ca.node_id] = common | _ca_service(ca, db_volume)
         for orderer in org.orderers:
             volumes[_volume(f"ledger-{orderer.node_id}")] = {}
             services[orderer.node_id] = common | _node_service(
@@ -257,6 +240,41 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
     }
 
 
+def _ca_dir(ca: CertificateAuthority) -> str:
+    return f"tls.{ca.org.domain}" if ca.kind == TLS_CA else ca.org.domain
+
+
+def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
+    home = f"./fabric-ca/{_ca_dir(ca)}"
+    return {
+        "image": image("ca"),
+        # No `hostname: <ca node id>`: fabric-ca-server names its own TLS certificate after the host, and
+        # a TLS certificate with the CA's own name would look self-signed to every client.
+        "env_file": [f"{home}/bootstrap.env"],
+        "environment": {
+            "FABRIC_CA_SERVER_DB_DATASOURCE": f"{CA_DB_DIR}/fabric-ca-server.db",
+            "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ca.operations_port}",
+            "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
+        },
+        "command": [
+            "fabric-ca-server",
+            "start",
+            "--port",
+            str(ca.port),
+            "--tls.enabled",
+            "--ca.name",
+            ca.node_id,
+            "--csr.cn",
+            ca.node_id,
+            "--csr.hosts",
+            f"{ca.node_id},{LOOPBACK},localhost",
+        ],
+        "volumes": [f"{home}:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
+        "ports": _published(ca.port, ca.operations_port),
+        "healthcheck": _health(ca.operations_port),
+    }
+
+
 def _node_service(kind: str, node_id: str, operations_port: int, ports: list[str]) -> dict[str, Any]:
     config = f"./nodes/{node_id}"
     return {
@@ -272,7 +290,6 @@ def _node_service(kind: str, node_id: str, operations_port: int, ports: list[str
             f"{_volume('ledger-' + node_id)}:{VAR_DIR}",
         ],
         "ports": ports,
-        "healthcheck": _health(operations_port),
     }
 
 
@@ -287,6 +304,7 @@ def _chaincode_service(topology: Topology, org: Organization, user: str | None) 
             "CHAINCODE_TLS_KEY": f"{CHAINCODE_TLS}/server.key",
             "CHAINCODE_TLS_CERT": f"{CHAINCODE_TLS}/server.crt",
             "CHAINCODE_CLIENT_CA_CERT": f"{CHAINCODE_TLS}/ca.crt",
+            "CHAINCODE_CLIENT_CN": chaincode_client_name(org),
             "SEOCHO_DISTRICT_MSP": topology.organizations[0].msp_id,
         },
         "volumes": [f"./nodes/{server.node_id}/container-tls:{CHAINCODE_TLS}:ro"],

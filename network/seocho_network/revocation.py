@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from fabric_ca import CAClient
-
 from .admin import PeerAdmin, wait_until
 from .channel_config import publish_revocation_list
-from .crypto import OrganizationCrypto
+from .crypto import OrganizationCrypto, ca_client
 from .network import Network
 
 
@@ -17,7 +15,7 @@ def revoke(network: Network, msp_id: str, name: str, reason: str = "unspecified"
     """
     org = network.topology.organization(msp_id)
     registrar = OrganizationCrypto(network.layout, org).registrar()
-    with CAClient(org.ca.url, network.layout.ca_home(org) / "ca-cert.pem", timeout=15) as client:
+    with ca_client(network.layout, org.ca) as client:
         result = client.revoke(registrar, name=name, reason=reason, gencrl=True)
     if result.crl_pem is None:
         raise RuntimeError(f"{org.ca.node_id} returned no revocation list")

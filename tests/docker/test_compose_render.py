@@ -44,16 +44,32 @@ def test_every_ledger_and_ca_database_is_a_named_volume() -> None:
         )
 
 
-def test_health_checks_ask_each_node_its_operations_endpoint_and_each_org_has_its_chaincode() -> None:
+def test_health_checks_ask_the_cas_and_each_org_has_its_chaincode_accepting_only_its_peers() -> None:
     topology = load_topology(port_offset=0)
     services = compose_document(topology)["services"]
-    for node in [*topology.cas, *topology.orderers, *topology.peers]:
-        probe = services[node.node_id]["healthcheck"]["test"]
-        assert probe[-1] == f"http://127.0.0.1:{node.operations_port}/healthz"
+    for ca in topology.cas:
+        probe = services[ca.node_id]["healthcheck"]["test"]
+        assert probe[-1] == f"http://127.0.0.1:{ca.operations_port}/healthz"
+    # A peer's or orderer's operations endpoint wants a client certificate the images' tools cannot show.
+    for node in [*topology.orderers, *topology.peers]:
+        assert "healthcheck" not in services[node.node_id]
     for org in topology.organizations:
         chaincode = services[org.chaincode_server.node_id]
         assert chaincode["environment"]["CHAINCODE_ID"] == f"${{CHAINCODE_ID_{org.name.upper()}:-}}"
+        assert chaincode["environment"]["CHAINCODE_CLIENT_CN"] == f"chaincode-client.{org.domain}"
         assert chaincode["volumes"][0].endswith(":/etc/seocho/tls:ro")
+
+
+def test_each_organisation_runs_an_identity_ca_and_a_tls_ca_with_their_own_homes_and_databases() -> None:
+    topology = load_topology(port_offset=0)
+    services = compose_document(topology)["services"]
+    for org in topology.organizations:
+        identity, tls = services[org.ca.node_id], services[org.tls_ca.node_id]
+        assert identity["volumes"][0] == f"./fabric-ca/{org.domain}:/etc/hyperledger/fabric-ca-server"
+        assert tls["volumes"][0] == f"./fabric-ca/tls.{org.domain}:/etc/hyperledger/fabric-ca-server"
+        assert identity["volumes"][1] != tls["volumes"][1]
+        assert tls["command"][tls["command"].index("--port") + 1] == str(org.tls_ca.port)
+        assert tls["env_file"] == [f"./fabric-ca/tls.{org.domain}/bootstrap.env"]
 
 
 def test_rebase_moves_host_paths_only_at_path_boundaries() -> None:
