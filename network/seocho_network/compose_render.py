@@ -11,7 +11,9 @@ the Fabric CA client, `seocho --profile`) reach each node at the same address as
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +44,70 @@ IMAGE_VARIABLES = {
 }
 
 
+# A tag, a digest or both: `name[:tag][@sha256:<64 hex>]`; registries and ports allowed in the name.
+_IMAGE_REFERENCE = re.compile(
+    r"^(?P<name>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+# Per kind of container: what it may use of the host. A Fabric node holds its ledger in memory-mapped
+# files and a few hundred goroutines; the CA and the chaincode server are small.
+LIMITS = {
+    "peer": {"mem_limit": "2g", "pids_limit": 1024},
+    "orderer": {"mem_limit": "1g", "pids_limit": 512},
+    "ca": {"mem_limit": "256m", "pids_limit": 128},
+    "chaincode": {"mem_limit": "512m", "pids_limit": 256},
+}
+LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
+
+
 def image(kind: str) -> str:
     variable, default = IMAGE_VARIABLES[kind]
     return f"${{{variable}:-{default}}}"
+
+
+def image_reference_problem(reference: str) -> str | None:
+    """Why `reference` is not an image a compose file can name ('name:tag', 'name@sha256:...'), or None."""
+    if _IMAGE_REFERENCE.match(reference):
+        return None
+    if "@" in reference:
+        return f"{reference!r}: a digest is @sha256: and 64 lower-case hex digits"
+    return f"{reference!r} is not an image reference (name[:tag][@sha256:digest], lower-case name)"
+
+
+class ImageReferenceError(RuntimeError):
+    """An image variable names no image a registry could resolve."""
+
+
+def check_image_variables(environ: Mapping[str, str]) -> None:
+    """Refuses, before Docker is asked, an image variable that no registry could resolve."""
+    for variable, _ in IMAGE_VARIABLES.values():
+        value = environ.get(variable, "")
+        problem = image_reference_problem(value) if value else None
+        if problem is not None:
+            raise ImageReferenceError(f"{variable}: {problem}")
+
+
+def _hardened(kind: str, host_user: str | None) -> dict[str, Any]:
+    """What every container gets: no capabilities, no privilege gain, a read-only root filesystem (writes
+    go to its volumes and a small /tmp), memory and process limits, rotated logs.
+
+    The Fabric images run as root and their ledger directory belongs to root, so only the chaincode runs
+    as a user of its own; root without capabilities still owns what it reads when the deployment directory
+    is root's. Deployed by another user (`host_user`), the Fabric containers keep CAP_DAC_OVERRIDE alone, to
+    read that user's 0600 keys.
+    """
+    hardened: dict[str, Any] = {
+        "read_only": True,
+        "tmpfs": ["/tmp:size=64m"],
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        **LIMITS[kind],
+        "logging": LOGGING,
+    }
+    if host_user is not None and kind != "chaincode":
+        hardened["cap_add"] = ["DAC_OVERRIDE"]
+    return hardened
 
 
 def chaincode_id_variable(org: Organization) -> str:
@@ -217,21 +280,30 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
         for ca in (org.ca, org.tls_ca):
             db_volume = _volume(f"ca-db-{_ca_dir(ca)}")
             volumes[db_volume] = {}
-            services[ca.node_id] = common | _ca_service(ca, db_volume)
+            services[ca.node_id] = common | _ca_service(ca, db_volume) | _hardened("ca", chaincode_user)
         for orderer in org.orderers:
             volumes[_volume(f"ledger-{orderer.node_id}")] = {}
-            services[orderer.node_id] = common | _node_service(
-                "orderer",
-                orderer.node_id,
-                orderer.operations_port,
-                _published(orderer.port, orderer.admin_port, orderer.operations_port),
+            services[orderer.node_id] = (
+                common
+                | _node_service(
+                    "orderer",
+                    orderer.node_id,
+                    orderer.operations_port,
+                    _published(orderer.port, orderer.admin_port, orderer.operations_port),
+                )
+                | _hardened("orderer", chaincode_user)
             )
         for peer in org.peers:
             volumes[_volume(f"ledger-{peer.node_id}")] = {}
-            services[peer.node_id] = common | _node_service(
-                "peer", peer.node_id, peer.operations_port, _published(peer.port, peer.operations_port)
+            services[peer.node_id] = (
+                common
+                | _node_service(
+                    "peer", peer.node_id, peer.operations_port, _published(peer.port, peer.operations_port)
+                )
+                | _hardened("peer", chaincode_user)
             )
-        services[org.chaincode_server.node_id] = common | _chaincode_service(topology, org, chaincode_user)
+        chaincode = _chaincode_service(topology, org, chaincode_user)
+        services[org.chaincode_server.node_id] = common | chaincode | _hardened("chaincode", chaincode_user)
     return {
         "name": "seocho",
         "services": services,
@@ -338,6 +410,7 @@ def compose_text(topology: Topology, user: str | None = None) -> str:
 
 
 def write_compose(layout: NetworkLayout, topology: Topology) -> Path:
+    check_image_variables(os.environ)
     path = layout.root / "compose.yaml"
     path.write_text(compose_text(topology, chaincode_user()), encoding="utf-8")
     return path
