@@ -147,7 +147,12 @@ def enroll_client(running: RunningNetwork, name: str) -> NetworkClient:
     OrganizationCrypto(layout, org).issue(name, "client", files, tls=False)
     peer = org.peers[0]
     return NetworkClient(
-        org.msp_id, files.msp, peer.address, layout.org_ca_cert(org), peer.node_id, running.topology.channel
+        org.msp_id,
+        files.msp,
+        peer.address,
+        layout.org_tls_ca_cert(org),
+        peer.node_id,
+        running.topology.channel,
     )
 
 
@@ -181,7 +186,7 @@ def gateway_as(
         peer.address,
         identity,
         signer,
-        tls_root_certs=running.network.layout.org_ca_cert(via),
+        tls_root_certs=running.network.layout.org_tls_ca_cert(via),
         server_name_override=peer.node_id,
     ) as gateway:
         yield gateway.get_network(running.topology.channel).get_contract(running.topology.chaincode.name)

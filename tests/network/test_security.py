@@ -20,6 +20,7 @@ from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_shim.cid import ClientIdentity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from seocho_network.channel_config import current_config, revocation_lists
 from seocho_network.revocation import revoke
 
 pytestmark = pytest.mark.fabric
@@ -83,6 +84,34 @@ def test_an_identity_revoked_at_its_ca_is_refused_once_the_channel_has_the_crl(
         assert "now carries the CRL" in said
         error = _refused(lambda: contract.evaluate_transaction("get_policy", "0"))
         assert "access denied" in error.message + "".join(d.message for d in error.details)
+
+
+def test_a_district_registrar_revoked_is_refused_and_both_district_msp_definitions_carry_the_crl(
+    after_demo: RunningNetwork, tmp_path: Path
+) -> None:
+    district, network = after_demo.district, after_demo.network
+    identity, signer = enroll_identity(
+        after_demo, district, "registrar-to-revoke", {"seocho.role": "registrar"}
+    )
+    with gateway_as(after_demo, identity, signer) as contract:
+        assert json.loads(contract.evaluate_transaction("get_policy", "0"))["version"] >= 1
+        said = revoke(network, district.msp_id, "registrar-to-revoke", "keycompromise")
+        assert "(Application and Orderer definitions) now carries the CRL" in said
+        error = _refused(lambda: contract.evaluate_transaction("get_policy", "0"))
+        assert "access denied" in error.message + "".join(d.message for d in error.details)
+    # Through the Partners peer too, and the same CRL is in both of the district's MSP definitions.
+    with gateway_as(after_demo, identity, signer, after_demo.partners) as contract:
+        error = _refused(lambda: contract.evaluate_transaction("get_policy", "0"))
+        assert "access denied" in error.message + "".join(d.message for d in error.details)
+    config = current_config(
+        network.peer_admin(after_demo.partners.peers[0]), after_demo.topology.channel, tmp_path
+    )
+    application, orderer = revocation_lists(config, district)
+    assert application == orderer and len(application) == 1
+    # The ordering service took the update and keeps ordering: the demo's own registrar still commits.
+    client_id = str(ClientIdentity(identity.serialize()).id)
+    with after_demo.coin("district-registrar") as coin:
+        assert coin.register_member("S-7301", ["senior"], client_id)["member_id"] == "S-7301"
 
 
 def test_a_partners_identity_cannot_act_as_district_admin_or_registrar(after_demo: RunningNetwork) -> None:
