@@ -169,7 +169,7 @@ _ARGUMENT = st.one_of(
 _STATE_READS = (
     ("audit_supply",), ("get_report",), ("list_policies",), ("list_institutions",),
     *(("get_balance", member) for member in ("S-0001", "S-0002", "S-0003", "S-0004", "S-0005", "R-0001")),
-    *(("get_member_history", member) for member in ("S-0001", "S-0004")),
+    *(("get_member_history", member, "100", "") for member in ("S-0001", "S-0004")),
     ("get_institution_statement", "seocho-welfare"), ("get_institution_statement", "yangjae1-cc"),
 )  # fmt: skip
 
