@@ -19,10 +19,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from fabric_ca import CAClient, Enrollment
+from fabric_ca import Enrollment
 
 from . import crypto, lifecycle
-from .admin import NotReadyError, healthy, wait_until
+from .admin import NotReadyError, OperationsClient, healthy, operations_client, wait_until
 from .binaries import CommandError, find_binaries, run_tool
 from .compose_render import (
     chaincode_id_variable,
@@ -36,7 +36,7 @@ from .configs import write_genesis_block
 from .layout import NetworkLayout, NodeFiles
 from .network import STARTUP_TIMEOUT, Network, NetworkError, Say, orderer_heights, peer_heights
 from .status import NetworkStatus
-from .topology import LOOPBACK, Organization, load_topology
+from .topology import LOOPBACK, CertificateAuthority, Organization, load_topology
 
 
 def default_docker_home() -> Path:
@@ -79,12 +79,12 @@ class DockerNetwork:
         except CommandError as exc:
             raise NetworkError(str(exc)) from None
 
-    def _start(self, services: Sequence[tuple[str, int]]) -> None:
+    def _start(self, services: Sequence[tuple[str, int, OperationsClient | None]]) -> None:
         """Starts (or recreates, when their definition changed) the services; waits for their /healthz."""
-        self.compose("up", "--detach", *[name for name, _ in services])
-        for name, operations_port in services:
+        self.compose("up", "--detach", *[name for name, _, _ in services])
+        for name, operations_port, client in services:
             try:
-                wait_until(_healthz(operations_port), f"{name} health", STARTUP_TIMEOUT, lambda: True)
+                wait_until(_healthz(operations_port, client), f"{name} health", STARTUP_TIMEOUT, lambda: True)
             except NotReadyError as exc:
                 logs = self.compose("logs", "--no-color", "--tail", "15", name)
                 raise NetworkError(f"{exc}; its last log lines:\n{logs}") from None
@@ -96,11 +96,11 @@ class DockerNetwork:
         topology, layout = self.topology, self.layout
         layout.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.say(f"docker up: deployment directory {layout.root}")
-        for org in topology.organizations:
-            self._write_bootstrap_env(org)
+        for ca in topology.cas:
+            self._write_bootstrap_env(ca)
         self.say(f"  {write_compose(layout, topology)}")
         self.say("docker up: certificate authorities")
-        self._start([(org.ca.node_id, org.ca.operations_port) for org in topology.organizations])
+        self._start([(ca.node_id, ca.operations_port, None) for ca in topology.cas])
         self.say("docker up: identities from each organisation's CA")
         for org in topology.organizations:
             for line in crypto.issue_organization(layout, org):
@@ -110,12 +110,16 @@ class DockerNetwork:
         self.say("docker up: orderers (Raft)")
         for orderer in topology.orderers:
             render_orderer(self.network.binaries, layout, orderer)
-        self._start([(o.node_id, o.operations_port) for o in topology.orderers])
+        self._start(
+            [(o.node_id, o.operations_port, operations_client(layout, o.org)) for o in topology.orderers]
+        )
         self.network._join_orderers()
         self.say("docker up: peers")
         for peer in topology.peers:
             render_peer(self.network.binaries, layout, peer)
-        self._start([(p.node_id, p.operations_port) for p in topology.peers])
+        self._start(
+            [(p.node_id, p.operations_port, operations_client(layout, p.org)) for p in topology.peers]
+        )
         self.network._join_peers()  # and waits until gossip lets every peer see the others
         self.say("docker up: client profile and the demo's identities")
         self.network._write_profiles()
@@ -125,12 +129,12 @@ class DockerNetwork:
             self._start_chaincode()
         self.say(f"docker up: ready; next: scripts/network.sh docker deploy; profile {layout.profile}")
 
-    def _write_bootstrap_env(self, org: Organization) -> None:
+    def _write_bootstrap_env(self, ca: CertificateAuthority) -> None:
         # The CA reads its bootstrap registrar from the environment once, when it creates its database;
         # a 0600 env file keeps the secret out of the compose file and the command line (`docker inspect`
         # still shows the container's environment to whoever may use the Docker socket, i.e. root).
-        secret = crypto.bootstrap_secret(self.layout, org)
-        path = self.layout.ca_home(org) / "bootstrap.env"
+        secret = crypto.bootstrap_secret(self.layout, ca)
+        path = self.layout.ca_server_home(ca) / "bootstrap.env"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as stream:
             stream.write(f"FABRIC_CA_SERVER_BOOT={crypto.BOOTSTRAP_USER}:{secret}\n")
@@ -200,12 +204,12 @@ class DockerNetwork:
     # ---- TLS renewal ------------------------------------------------------------------------------
 
     def renew_tls(self, node_id: str) -> None:
-        """Renews a node's TLS certificate from its organisation's CA, then restarts the node.
+        """Renews a node's TLS certificate from its organisation's TLS CA, then restarts the node.
 
         The node's current TLS certificate authenticates the request (no secret needed). Orderers keep
         their key: the channel's Raft consenter set holds their TLS certificates and matches a node by its
         public key, so a renewed certificate with the same key needs no channel config update. Peers and
-        chaincode servers get a new key (their clients trust the organisation's CA, not the certificate).
+        chaincode servers get a new key (their clients trust the organisation's TLS CA, not the certificate).
         """
         org, files = self._tls_node(node_id)
         key = load_pem_private_key(files.tls_key.read_bytes(), password=None)
@@ -213,7 +217,7 @@ class DockerNetwork:
             raise NetworkError(f"{files.tls_key} is not an elliptic-curve key, as Fabric CA issues")
         current = Enrollment(files.tls_cert.read_bytes(), key, files.tls_ca.read_bytes())
         keep_key = any(o.node_id == node_id for o in org.orderers)
-        with CAClient(org.ca.url, self.layout.ca_home(org) / "ca-cert.pem", timeout=15) as client:
+        with crypto.ca_client(self.layout, org.tls_ca) as client:
             renewed = client.reenroll(
                 current,
                 csr_hosts=[node_id, LOOPBACK, "localhost"],
@@ -271,7 +275,12 @@ class DockerNetwork:
     def _service_names(self) -> list[str]:
         names = []
         for org in self.topology.organizations:
-            names += [org.ca.node_id, *(o.node_id for o in org.orderers), *(p.node_id for p in org.peers)]
+            names += [
+                org.ca.node_id,
+                org.tls_ca.node_id,
+                *(o.node_id for o in org.orderers),
+                *(p.node_id for p in org.peers),
+            ]
             names.append(org.chaincode_server.node_id)
         return names
 
@@ -313,5 +322,5 @@ def _replace(path: Path, data: bytes, mode: int) -> None:
     temporary.replace(path)
 
 
-def _healthz(port: int) -> Callable[[], bool]:
-    return lambda: healthy(port)
+def _healthz(port: int, client: OperationsClient | None) -> Callable[[], bool]:
+    return lambda: healthy(port, client)

@@ -1,8 +1,9 @@
 """Where a network keeps its files: one directory (`$SEOCHO_HOME/network` by default) holds everything.
 
-fabric-ca/<domain>/            each organisation's CA server home (its database and keys)
+fabric-ca/<domain>/            each organisation's identity CA server home (its database and keys)
+fabric-ca/tls.<domain>/        each organisation's TLS CA server home
 organizations/<domain>/msp/    the organisation's MSP as the channel config carries it
-organizations/<domain>/users/  the organisation's admin and CA registrar identities
+organizations/<domain>/users/  the organisation's admin, operations client and CA registrar identities
 nodes/<node-id>/               each node: msp/, tls/, config/, data/, node.log, node.pid
 channel/                       configtx.yaml and the channel's genesis block
 chaincode/<domain>/            the chaincode package of each organisation (its connection.json)
@@ -16,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .topology import Organization
+from .topology import TLS_CA, CertificateAuthority, Organization
 
 
 def default_network_home() -> Path:
@@ -72,8 +73,20 @@ class NetworkLayout:
     def node(self, node_id: str) -> NodeFiles:
         return NodeFiles(self.root / "nodes" / node_id)
 
+    def ca_server_home(self, ca: CertificateAuthority) -> Path:
+        name = f"tls.{ca.org.domain}" if ca.kind == TLS_CA else ca.org.domain
+        return self.root / "fabric-ca" / name
+
     def ca_home(self, org: Organization) -> Path:
-        return self.root / "fabric-ca" / org.domain
+        """The organisation's identity CA server home."""
+        return self.ca_server_home(org.ca)
+
+    def tls_ca_home(self, org: Organization) -> Path:
+        return self.ca_server_home(org.tls_ca)
+
+    def ca_server_root(self, ca: CertificateAuthority) -> Path:
+        """The CA's root certificate; it also signs the CA server's own TLS certificate."""
+        return self.ca_server_home(ca) / "ca-cert.pem"
 
     def org_msp(self, org: Organization) -> Path:
         return self.root / "organizations" / org.domain / "msp"
@@ -84,12 +97,23 @@ class NetworkLayout:
     def ca_registrar(self, org: Organization) -> NodeFiles:
         return self.org_user(org, "ca-registrar")
 
+    def registrar_of(self, ca: CertificateAuthority) -> NodeFiles:
+        return self.org_user(ca.org, "tlsca-registrar" if ca.kind == TLS_CA else "ca-registrar")
+
+    def operations_client(self, org: Organization) -> NodeFiles:
+        """The TLS client identity that reads the organisation's operations endpoints (health, metrics)."""
+        return self.org_user(org, "operations-client")
+
     def org_admin(self, org: Organization) -> NodeFiles:
         return self.org_user(org, "admin")
 
     def org_ca_cert(self, org: Organization) -> Path:
-        """The organisation's root certificate: it signs its identities and its TLS certificates."""
+        """The organisation's identity root: it signs its identities' enrolment certificates."""
         return self.org_msp(org) / "cacerts" / "ca.pem"
+
+    def org_tls_ca_cert(self, org: Organization) -> Path:
+        """The organisation's TLS root: it signs its nodes' and admins' TLS certificates."""
+        return self.org_msp(org) / "tlscacerts" / "tlsca.pem"
 
     @property
     def channel_dir(self) -> Path:

@@ -16,7 +16,16 @@ from pathlib import Path
 import yaml
 
 from . import crypto, lifecycle
-from .admin import NotReadyError, OrdererAdmin, PeerAdmin, healthy, metrics, wait_until
+from .admin import (
+    NotReadyError,
+    OperationsClient,
+    OrdererAdmin,
+    PeerAdmin,
+    healthy,
+    metrics,
+    operations_client,
+    wait_until,
+)
 from .binaries import CommandError, FabricBinaries, find_binaries, run_tool
 from .configs import (
     ca_process,
@@ -28,7 +37,7 @@ from .configs import (
 )
 from .layout import NetworkLayout, default_network_home
 from .processes import ProcessSpec, running_pid, start, stop, tail
-from .topology import LOOPBACK, Organization, Peer, Topology, load_topology
+from .topology import LOOPBACK, Peer, Topology, load_topology
 
 Say = Callable[[str], None]
 STARTUP_TIMEOUT = 60.0
@@ -60,15 +69,17 @@ class Network:
 
     # ---- processes -----------------------------------------------------------------------------------
 
-    def _start_node(self, spec: ProcessSpec, operations_port: int) -> None:
-        if running_pid(spec.pid_file) is not None and healthy(operations_port):
+    def _start_node(
+        self, spec: ProcessSpec, operations_port: int, client: OperationsClient | None = None
+    ) -> None:
+        if running_pid(spec.pid_file) is not None and healthy(operations_port, client):
             self.say(f"  {spec.node_id}: already running")
             return
         self._check_ports_free(spec.node_id)
         start(spec)
         try:
             wait_until(
-                lambda: healthy(operations_port),
+                lambda: healthy(operations_port, client),
                 f"{spec.node_id} health check",
                 STARTUP_TIMEOUT,
                 lambda: running_pid(spec.pid_file) is not None,
@@ -88,8 +99,9 @@ class Network:
 
     def _ports_of(self, node_id: str) -> list[int]:
         for org in self.topology.organizations:
-            if org.ca.node_id == node_id:
-                return [org.ca.port, org.ca.operations_port]
+            for ca in (org.ca, org.tls_ca):
+                if ca.node_id == node_id:
+                    return [ca.port, ca.operations_port]
             if node_id.endswith(org.chaincode_server.node_id):
                 return []  # a chaincode server's port depends on which chaincode it serves
             for o in org.orderers:
@@ -102,7 +114,7 @@ class Network:
 
     def pid_files(self) -> dict[str, Path]:
         """Every process of the network by node id, chaincode servers included, in start order."""
-        files = {ca.node_id: ca_process_pid(self.layout, ca.org) for ca in self.topology.cas}
+        files = {ca.node_id: self.layout.ca_server_home(ca) / "ca.pid" for ca in self.topology.cas}
         for node_id in self.topology.node_ids()[len(self.topology.cas) :]:
             files[node_id] = self.layout.node(node_id).pid
         servers = [org.chaincode_server.node_id for org in self.topology.organizations]
@@ -114,9 +126,9 @@ class Network:
         return files
 
     def log_file(self, node_id: str) -> Path:
-        for org in self.topology.organizations:
-            if org.ca.node_id == node_id:
-                return self.layout.ca_home(org) / "ca.log"
+        for ca in self.topology.cas:
+            if ca.node_id == node_id:
+                return self.layout.ca_server_home(ca) / "ca.log"
         return self.layout.node(node_id).log
 
     # ---- up ------------------------------------------------------------------------------------------
@@ -125,10 +137,10 @@ class Network:
         self.layout.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.say(f"up: network home {self.layout.root}")
         self.say("up: certificate authorities")
-        for org in self.topology.organizations:
-            if initialise_ca(self.binaries, self.layout, org):
-                self.say(f"  {org.ca.node_id}: keys, database and bootstrap registrar created")
-            self._start_node(ca_process(self.binaries, self.layout, org), org.ca.operations_port)
+        for ca in self.topology.cas:  # each organisation's identity CA and TLS CA
+            if initialise_ca(self.binaries, self.layout, ca):
+                self.say(f"  {ca.node_id}: keys, database and bootstrap registrar created")
+            self._start_node(ca_process(self.binaries, self.layout, ca), ca.operations_port)
         self.say("up: identities from each organisation's CA")
         for org in self.topology.organizations:
             for line in crypto.issue_organization(self.layout, org):
@@ -137,11 +149,19 @@ class Network:
         self._genesis_block()
         self.say("up: orderers (Raft)")
         for orderer in self.topology.orderers:
-            self._start_node(orderer_process(self.binaries, self.layout, orderer), orderer.operations_port)
+            self._start_node(
+                orderer_process(self.binaries, self.layout, orderer),
+                orderer.operations_port,
+                operations_client(self.layout, orderer.org),
+            )
         self._join_orderers()
         self.say("up: peers")
         for peer in self.topology.peers:
-            self._start_node(peer_process(self.binaries, self.layout, peer), peer.operations_port)
+            self._start_node(
+                peer_process(self.binaries, self.layout, peer),
+                peer.operations_port,
+                operations_client(self.layout, peer.org),
+            )
         self._join_peers()
         self.say("up: client profile and the demo's identities")
         self._write_profiles()
@@ -211,7 +231,7 @@ class Network:
     def peers_known(self, peer: Peer) -> int:
         """How many other peers of the channel `peer` knows through gossip, from its metrics."""
         wanted = f'gossip_membership_total_peers_known{{channel="{self.topology.channel}"}}'
-        for line in metrics(peer.operations_port).splitlines():
+        for line in metrics(peer.operations_port, operations_client(self.layout, peer.org)).splitlines():
             if line.startswith(wanted):
                 return int(float(line.rsplit(" ", 1)[1]))
         return 0
@@ -220,7 +240,8 @@ class Network:
         """The orderer that leads the channel's Raft cluster, from the orderers' own metrics."""
         channel = self.topology.channel
         for orderer in self.topology.orderers:
-            for line in metrics(orderer.operations_port).splitlines():
+            client = operations_client(self.layout, orderer.org)
+            for line in metrics(orderer.operations_port, client).splitlines():
                 is_gauge = line.startswith("consensus_etcdraft_is_leader") and f'channel="{channel}"' in line
                 if is_gauge and line.rsplit(" ", 1)[1].strip() in ("1", "1.0"):
                     return orderer.node_id
@@ -231,7 +252,8 @@ class Network:
         tls_dir = self.layout.root / "tls"
         tls_dir.mkdir(exist_ok=True)
         for org in self.topology.organizations:
-            shutil.copyfile(self.layout.org_ca_cert(org), tls_dir / f"{org.name.lower()}-ca.pem")
+            # The Gateway's TLS root: the organisation's TLS CA signed its peers' TLS certificates.
+            shutil.copyfile(self.layout.org_tls_ca_cert(org), tls_dir / f"{org.name.lower()}-ca.pem")
         existing = self._existing_identities()
         for org, path in [(district, self.layout.profile)] + [
             (org, self.layout.peer_profile(org)) for org in self.topology.organizations
@@ -328,10 +350,6 @@ class Network:
             self.say(f"down: {self.layout.root} removed (ledgers, identities, channel)")
         elif self.layout.root.exists():
             self.say(f"down: data kept in {self.layout.root}; `up` resumes it")
-
-
-def ca_process_pid(layout: NetworkLayout, org: Organization) -> Path:
-    return layout.ca_home(org) / "ca.pid"
 
 
 def peer_heights(network: Network) -> dict[str, int | None]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .admin import healthy
+from .admin import OperationsClient, healthy, operations_client
 from .binaries import CommandError
 from .network import Network, orderer_heights, peer_heights
 from .processes import running_pid
+from .topology import Orderer, Peer
 
 
 @dataclass
@@ -23,10 +24,13 @@ class NetworkStatus:
         return all(state == "up" for state in self.nodes.values())
 
 
-def _operations_ports(network: Network) -> dict[str, int]:
-    ports = {ca.node_id: ca.operations_port for ca in network.topology.cas}
-    ports |= {o.node_id: o.operations_port for o in network.topology.orderers}
-    ports |= {p.node_id: p.operations_port for p in network.topology.peers}
+def _operations_ports(network: Network) -> dict[str, tuple[int, OperationsClient | None]]:
+    layout = network.layout
+    ports: dict[str, tuple[int, OperationsClient | None]]
+    ports = {ca.node_id: (ca.operations_port, None) for ca in network.topology.cas}
+    nodes: list[Orderer | Peer] = [*network.topology.orderers, *network.topology.peers]
+    for node in nodes:
+        ports[node.node_id] = (node.operations_port, operations_client(layout, node.org))
     return ports
 
 
@@ -36,7 +40,7 @@ def collect(network: Network) -> NetworkStatus:
     for node_id, pid_file in network.pid_files().items():
         if running_pid(pid_file) is None:
             status.nodes[node_id] = "down"
-        elif node_id in operations and not healthy(operations[node_id]):
+        elif node_id in operations and not healthy(*operations[node_id]):
             status.nodes[node_id] = "unhealthy"
         else:
             status.nodes[node_id] = "up"
