@@ -19,4 +19,11 @@ echo "test: mypy"
 # scripts/docker-images.sh (cached in ~/.cache/seocho-docker; 6-8 min on a fresh machine, seconds after).
 # Without root and Docker they skip, except under CI=true, where they fail.
 echo "test: pytest"
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"
+# The session network runs the topology's release (2.5.16). A full run also keeps the newer release true:
+# a second, small session on Fabric 3.1.5, where the peer offers batched calls (V3_0 channel capability).
+if [ $# -eq 0 ]; then
+    echo "test: pytest on Fabric 3.1.5 (batched calls, the demo and endorsement on the newer release)"
+    SEOCHO_FABRIC_VERSION=3.1.5 .venv/bin/python -m pytest -m fabric tests/shim/test_batching_on_fabric.py \
+        tests/network/test_network.py -k "batch or demo or agree or endorsed_by_one"
+fi
