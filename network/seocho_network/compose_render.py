@@ -19,7 +19,7 @@ import yaml
 
 from .binaries import FABRIC_CA_VERSION, FABRIC_VERSION, FabricBinaries
 from .configs import orderer_process, write_configtx, write_peer_config
-from .layout import NetworkLayout
+from .layout import NetworkLayout, node_path, org_home_path
 from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
 
 # Where the official images keep things (hyperledger/fabric-peer, fabric-orderer, fabric-ca).
@@ -212,7 +212,7 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
             "image": image("ca"),
             # No `hostname: <ca node id>`: fabric-ca-server names its own TLS certificate after the host, and
             # a TLS certificate with the CA's own name would look self-signed to every client.
-            "env_file": [f"./fabric-ca/{org.domain}/bootstrap.env"],
+            "env_file": [f"./{org_home_path(org.domain)}/fabric-ca/bootstrap.env"],
             "environment": {
                 "FABRIC_CA_SERVER_DB_DATASOURCE": f"{CA_DB_DIR}/fabric-ca-server.db",
                 "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ca.operations_port}",
@@ -231,7 +231,7 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
                 "--csr.hosts",
                 f"{ca.node_id},{LOOPBACK},localhost",
             ],
-            "volumes": [f"./fabric-ca/{org.domain}:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
+            "volumes": [f"./{org_home_path(org.domain)}/fabric-ca:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
             "ports": _published(ca.port, ca.operations_port),
             "healthcheck": _health(ca.operations_port),
         }
@@ -239,6 +239,7 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
             volumes[_volume(f"ledger-{orderer.node_id}")] = {}
             services[orderer.node_id] = common | _node_service(
                 "orderer",
+                org.domain,
                 orderer.node_id,
                 orderer.operations_port,
                 _published(orderer.port, orderer.admin_port, orderer.operations_port),
@@ -246,7 +247,11 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
         for peer in org.peers:
             volumes[_volume(f"ledger-{peer.node_id}")] = {}
             services[peer.node_id] = common | _node_service(
-                "peer", peer.node_id, peer.operations_port, _published(peer.port, peer.operations_port)
+                "peer",
+                org.domain,
+                peer.node_id,
+                peer.operations_port,
+                _published(peer.port, peer.operations_port),
             )
         services[org.chaincode_server.node_id] = common | _chaincode_service(topology, org, chaincode_user)
     return {
@@ -257,8 +262,10 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
     }
 
 
-def _node_service(kind: str, node_id: str, operations_port: int, ports: list[str]) -> dict[str, Any]:
-    config = f"./nodes/{node_id}"
+def _node_service(
+    kind: str, domain: str, node_id: str, operations_port: int, ports: list[str]
+) -> dict[str, Any]:
+    config = f"./{node_path(domain, node_id)}"
     return {
         "image": image(kind),
         "hostname": node_id,
@@ -289,7 +296,7 @@ def _chaincode_service(topology: Topology, org: Organization, user: str | None) 
             "CHAINCODE_CLIENT_CA_CERT": f"{CHAINCODE_TLS}/ca.crt",
             "SEOCHO_DISTRICT_MSP": topology.organizations[0].msp_id,
         },
-        "volumes": [f"./nodes/{server.node_id}/container-tls:{CHAINCODE_TLS}:ro"],
+        "volumes": [f"./{node_path(org.domain, server.node_id)}/container-tls:{CHAINCODE_TLS}:ro"],
     }
     if user is not None:
         service["user"] = user

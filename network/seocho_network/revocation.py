@@ -6,11 +6,11 @@ from fabric_ca import CAClient
 
 from .admin import PeerAdmin, wait_until
 from .channel_config import publish_revocation_list
+from .context import NetworkContext
 from .crypto import OrganizationCrypto
-from .network import Network
 
 
-def revoke(network: Network, msp_id: str, name: str, reason: str = "unspecified") -> str:
+def revoke(network: NetworkContext, msp_id: str, name: str, reason: str = "unspecified") -> str:
     """Revokes every certificate of `name` at `msp_id`'s CA and publishes the CA's CRL on the channel.
 
     Returns a line saying what happened. The organisation's own admin signs the config update.

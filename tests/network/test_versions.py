@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from seocho_network.binaries import (
     FABRIC_CA_VERSION,
     FABRIC_VERSION,
