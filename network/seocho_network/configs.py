@@ -218,11 +218,13 @@ def _org_section(layout: NetworkLayout, org: Organization) -> dict[str, Any]:
 
 
 def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
-    """The channel's configtx.yaml: both organisations, Raft over the three orderers, V2_5 capabilities."""
+    """The channel's configtx.yaml: every organisation, Raft over every orderer, V2_5 capabilities."""
     orgs = [_org_section(layout, org) for org in topology.organizations]
-    ordering_org = next(
+    # Every organisation that runs an orderer is in the Orderer group, whose Admins policy (MAJORITY
+    # Admins) then needs most of them for a change of ordering: no one organisation administers it alone.
+    ordering_orgs = [
         section for section, org in zip(orgs, topology.organizations, strict=True) if org.orderers
-    )
+    ]
     consenters = [
         {
             "Host": LOOPBACK,
@@ -252,7 +254,7 @@ def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
                         "PreferredMaxBytes": "2 MB",
                     },
                     "EtcdRaft": {"Consenters": consenters},
-                    "Organizations": [ordering_org],
+                    "Organizations": ordering_orgs,
                     "Policies": common_policies | {"BlockValidation": _implicit("ANY Writers")},
                     "Capabilities": {"V2_0": True},
                 },
