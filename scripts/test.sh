@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
-scripts/build-fabric.sh
+# Before build-fabric.sh, which needs the Go toolchain it installs when missing.
 scripts/install-test-deps.sh
+scripts/build-fabric.sh
 
 echo "test: ruff"
 .venv/bin/ruff check .

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from fabric_network_support import skip_or_fail
+import pytest
 
 
 def _bin_dir() -> Path | None:
@@ -36,11 +36,11 @@ def postgres_server() -> Iterator[str]:
     """Yield the URL of a fresh server's `postgres` database; the server is stopped on exit."""
     bin_dir = _bin_dir()
     if bin_dir is None:
-        skip_or_fail("PostgreSQL server binaries are not installed (scripts/install-test-deps.sh)")
+        pytest.skip("PostgreSQL server binaries are not installed (scripts/install-test-deps.sh)")
     as_user: list[str] = []
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
-            skip_or_fail("running as root without runuser: cannot start PostgreSQL as a plain user")
+            pytest.skip("running as root without runuser: cannot start PostgreSQL as a plain user")
         as_user = ["runuser", "-u", "postgres", "--"]
     root = Path(tempfile.mkdtemp(prefix="seocho-pg-"))
     data, sockets = root / "data", root / "sockets"

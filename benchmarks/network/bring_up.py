@@ -99,7 +99,7 @@ def plain_client(network: Network, name: str) -> Client:
 def client_for(network: Network, msp_dir: Path) -> Client:
     org = district(network)
     peer = org.peers[0]
-    tls_root = network.layout.org_ca_cert(org)
+    tls_root = network.layout.org_tls_ca_cert(org)
     return Client(org.msp_id, msp_dir, peer.address, tls_root, peer.node_id, network.topology.channel)
 
 

@@ -43,7 +43,7 @@ def ensure_node_client() -> None:
     if npm is None:
         raise SystemExit("npm is needed for the Node client cases (Node.js 20+)")
     subprocess.run(
-        [npm, "ci", "--ignore-scripts", "--omit=optional", "--no-audit", "--no-fund"],
+        [npm, "ci", "--ignore-scripts", "--omit=optional", "--no-audit", "--no-fund", "--engine-strict"],
         cwd=NODE_DIR, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
 

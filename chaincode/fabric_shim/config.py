@@ -8,6 +8,9 @@
 | CHAINCODE_TLS_KEY / _CERT  | PEM files of the server's key and certificate (required for TLS) |
 | CHAINCODE_CLIENT_CA_CERT   | PEM file of the CA the peer's client certificate must chain to;  |
 |                            | when set, TLS is mutual and clients without such a cert refused  |
+| CHAINCODE_CLIENT_CN        | comma-separated common names the client certificate must carry   |
+|                            | (needs CHAINCODE_CLIENT_CA_CERT); other clients of that CA are   |
+|                            | refused with PERMISSION_DENIED                                   |
 """
 
 from __future__ import annotations
@@ -32,12 +35,17 @@ _FALSE = frozenset({"0", "f", "false", "no", "off"})
 
 @dataclass(frozen=True)
 class TLSConfig:
-    """PEM key and certificate the server presents; `client_ca_cert` turns on mutual TLS."""
+    """PEM key and certificate the server presents; `client_ca_cert` turns on mutual TLS.
+
+    `client_names`, when not empty, are the only subject common names a client certificate may carry:
+    the CA that signs the peers' chaincode-client certificate usually signs others too (nodes, admins).
+    """
 
     # repr=False: a ServerConfig printed or logged must never carry the private key.
     key: bytes = field(repr=False)
     cert: bytes = field(repr=False)
     client_ca_cert: bytes | None = field(default=None, repr=False)
+    client_names: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         try:
@@ -47,13 +55,17 @@ class TLSConfig:
         _check_certificate(self.cert, "the TLS certificate")
         if self.client_ca_cert is not None:
             _check_certificate(self.client_ca_cert, "the client CA certificate")
+        elif self.client_names:
+            raise ConfigError(
+                "client names (CHAINCODE_CLIENT_CN) need a client CA (CHAINCODE_CLIENT_CA_CERT)"
+            )
 
     @property
     def mutual(self) -> bool:
         return self.client_ca_cert is not None
 
     def __repr__(self) -> str:
-        return f"TLSConfig(mutual={self.mutual})"
+        return f"TLSConfig(mutual={self.mutual}, client_names={sorted(self.client_names)})"
 
     @classmethod
     def from_files(
@@ -61,11 +73,12 @@ class TLSConfig:
         key_file: str | os.PathLike[str],
         cert_file: str | os.PathLike[str],
         client_ca_file: str | os.PathLike[str] | None = None,
+        client_names: frozenset[str] = frozenset(),
     ) -> TLSConfig:
         key = _read(key_file, "TLS key")
         cert = _read(cert_file, "TLS certificate")
         client_ca = _read(client_ca_file, "client CA certificate") if client_ca_file else None
-        return cls(key=key, cert=cert, client_ca_cert=client_ca)
+        return cls(key=key, cert=cert, client_ca_cert=client_ca, client_names=client_names)
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,9 @@ class ServerConfig:
                     _read(client_ca_file, "client CA certificate (CHAINCODE_CLIENT_CA_CERT)")
                     if client_ca_file
                     else None
+                ),
+                client_names=frozenset(
+                    name.strip() for name in env.get("CHAINCODE_CLIENT_CN", "").split(",") if name.strip()
                 ),
             )
         return cls(address=address, chaincode_id=chaincode_id, tls=tls)

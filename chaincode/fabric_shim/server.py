@@ -58,6 +58,10 @@ class _ConnectBehavior:
         send_response_callback: SendFunction,
     ) -> None:
         peer = context.peer()
+        refused = _refused_client(self._config, context)
+        if refused:
+            logger.warning("refused a client from %s: %s", peer, refused)
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
         handler = Handler(
             self._chaincode,
             self._config.chaincode_id,
@@ -91,6 +95,20 @@ class _ConnectBehavior:
             if not handler.wait_idle(max(0.0, deadline - time.monotonic())):
                 logger.warning("transactions still running after %.1f s; ending the stream anyway", grace)
             handler.end_stream()
+
+
+def _refused_client(config: ServerConfig, context: grpc.ServicerContext) -> str:
+    """Why the stream's client may not connect ('' when it may): its certificate's common name."""
+    names = config.tls.client_names if config.tls is not None else frozenset()
+    if not names:
+        return ""
+    found = context.auth_context().get("x509_common_name") or ()
+    common_names = [found] if isinstance(found, bytes) else list(found)
+    presented = {value.decode("utf-8", "replace") for value in common_names}
+    if presented & names:
+        return ""
+    shown = ", ".join(sorted(presented)) or "none"
+    return f"the client certificate's common name ({shown}) is not one this chaincode server accepts"
 
 
 class ChaincodeServer:

@@ -5,7 +5,9 @@ so bad input always fails with `BadRequest` (400) and leaves the ledger untouche
 
 IDs are opaque pseudonymous codes. The ledger cannot forget, so no personal data (names, birth dates,
 phone numbers, resident registration numbers) may ever be used as an id; the strict pattern below keeps
-ids short and machine-like, but choosing pseudonymous codes is the caller's duty.
+ids short and machine-like. A member id is registered only as a pseudonymous code (`MEMBER_ID_PATTERN`:
+an upper-case prefix, a dash, digits), checked here in the chaincode so that no client, CLI or not, can
+put a name on the ledger as a member id.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from fabric_shim.contract_errors import BadRequest
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MEMBER_ID_PATTERN = re.compile(r"[A-Z]{1,4}-[0-9]{1,12}")
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}")
 SHA256_HEX_PATTERN = re.compile(r"[0-9a-f]{64}")
 # Go's cid.GetID() is base64 of "x509::<subject>::<issuer>"; long DNs make long ids.
@@ -53,6 +56,16 @@ def require_id(name: str, value: Any) -> str:
     """A member, institution, request or settlement id."""
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise BadRequest(f"{name} must match {ID_PATTERN.pattern} (an opaque code of at most 64 characters)")
+    return value
+
+
+def require_member_id(name: str, value: Any) -> str:
+    """A new member's id: a pseudonymous code such as S-0001, never a name (registration only)."""
+    if not isinstance(value, str) or not MEMBER_ID_PATTERN.fullmatch(value):
+        raise BadRequest(
+            f"{name} must be a pseudonymous code matching {MEMBER_ID_PATTERN.pattern}"
+            " (e.g. S-0001), never a name"
+        )
     return value
 
 

@@ -29,7 +29,7 @@ MEMBER_EVENT = "member"
 
 
 def register_member(tx: Tx, member_id: str, categories: list[str], client_id: str) -> dict[str, Any]:
-    ids.require_id("member_id", member_id)
+    ids.require_member_id("member_id", member_id)
     cats = ids.require_categories("categories", categories)
     msp_id, bare_id = ids.require_client_ref("client_id", client_id)
     roles.require_district_role(tx, roles.REGISTRAR)
@@ -52,7 +52,7 @@ def register_members(tx: Tx, entries: list[Any]) -> dict[str, Any]:
     for number, entry in enumerate(entries):
         if not isinstance(entry, dict) or set(entry) != {"member_id", "categories", "client_id"}:
             raise BadRequest(f"entry {number} must be an object with member_id, categories and client_id")
-        ids.require_id(f"entries[{number}].member_id", entry["member_id"])
+        ids.require_member_id(f"entries[{number}].member_id", entry["member_id"])
         cats = ids.require_categories(f"entries[{number}].categories", entry["categories"])
         msp_id, bare_id = ids.require_client_ref(f"entries[{number}].client_id", entry["client_id"])
         checked.append((entry["member_id"], cats, msp_id, bare_id))

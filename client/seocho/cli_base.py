@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
+
+# Private click names, present in click 8.2 to 8.x (pyproject pins click>=8.2,<9 for them).
 from click.parser import _OptionParser, _ParsingState
 from click.utils import _make_default_short_help
 

@@ -29,9 +29,10 @@ def default_store() -> str:
 
 
 @contextmanager
-def _store(location: str | None) -> Iterator[Store]:
+def _store(location: str | None, *, read_only: bool = False) -> Iterator[Store]:
     try:
-        store = open_store(location or os.environ.get("SEOCHO_INDEX_DB") or default_store())
+        where = location or os.environ.get("SEOCHO_INDEX_DB") or default_store()
+        store = open_store(where, read_only=read_only)
     except StoreError as exc:
         raise ConnectionFailedError(str(exc)) from None
     with store:
@@ -107,7 +108,8 @@ def index(ctx: click.Context, db: str | None, rebuild: bool, follow: bool, idle:
 def index_report(ctx: click.Context) -> None:
     """The district report from the store (fast; no ledger query)."""
     settings: Settings = ctx.obj
-    with _store(ctx.meta.get("seocho.index.db")) as store:
+    # Read-only: a report runs beside a following `seocho index` without waiting for its writes.
+    with _store(ctx.meta.get("seocho.index.db"), read_only=True) as store:
         started = time.monotonic()
         report = store_report(store)
         report["seconds"] = round(time.monotonic() - started, 4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import unicodedata
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -33,10 +34,14 @@ def movement_label(key: str) -> str:
     return labels.get(key, key)
 
 
-def _width(text: str) -> int:
-    """Columns `text` takes on a terminal: Hangul and other wide characters take two."""
-    return sum(2 if "\u1100" <= c <= "\u115f" or "\u2e80" <= c <= "\ua4cf" or "\uac00" <= c <= "\ud7a3"
-               or "\uf900" <= c <= "\ufaff" or "\uff00" <= c <= "\uff60" else 1 for c in text)  # fmt: skip
+def display_width(text: str) -> int:
+    """Columns `text` takes on a terminal: by Unicode's East Asian Width (the standard library's table),
+    Hangul and other wide or fullwidth characters take two, combining marks (jamo that join) none."""
+    return sum(
+        0 if unicodedata.combining(c) or unicodedata.category(c) == "Mn"
+        else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+        for c in text
+    )  # fmt: skip
 
 
 def _cell(value: Any) -> str:
@@ -53,12 +58,12 @@ def table(
     """Aligned columns; the `numeric` ones (default: all but the first) are right-aligned."""
     right = set(range(1, len(headings))) if numeric is None else set(numeric)
     cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headings)]
+    widths = [max([display_width(h)] + [display_width(r[i]) for r in cells]) for i, h in enumerate(headings)]
 
     def line(values: Sequence[str]) -> str:
         parts = []
         for i, value in enumerate(values):
-            pad = " " * (widths[i] - _width(value))
+            pad = " " * (widths[i] - display_width(value))
             parts.append(pad + value if i in right else value + pad)
         return "  " + "  ".join(parts).rstrip()
 

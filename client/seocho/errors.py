@@ -1,7 +1,8 @@
 """Errors of the coin SDK. Each carries what a script needs to decide: a status and a one-line message.
 
 Exit codes of the `seocho` command line (2 is click's usage error): 1 other failure, 3 bad request,
-4 permission denied, 5 not found, 6 conflict, 7 invalidated at commit (resubmit), 8 ledger unreachable.
+4 permission denied, 5 not found, 6 conflict, 7 invalidated at commit (resubmit), 8 ledger unreachable,
+9 outcome unknown (the transaction reached the orderers; whether it committed is not known yet).
 """
 
 from __future__ import annotations

@@ -22,6 +22,12 @@ def _zero() -> dict[str, int]:
 
 
 def store_report(store: Store) -> dict[str, Any]:
+    """The district report from the store, every figure from the same committed block."""
+    with store.snapshot():
+        return _report(store)
+
+
+def _report(store: Store) -> dict[str, Any]:
     coins, krw = _zero(), _zero()
     by_month: dict[str, dict[str, int]] = {}
     by_activity: dict[str, dict[str, int]] = {}

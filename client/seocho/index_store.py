@@ -6,6 +6,11 @@ and the indexer re-reads exactly the blocks not applied. A block other than the 
 refused (an earlier one is skipped as already applied; a later one would leave a gap). Movements
 also keep their transaction id as primary key, so a repeat could never count twice anyway.
 
+Readers never wait for the writer and never fail because it writes: `open_store(..., read_only=True)`
+opens SQLite read-only on its write-ahead log (a reader sees the last committed block, whatever the
+writer does meanwhile) and PostgreSQL in read-only REPEATABLE READ transactions; neither runs schema
+statements, which are writes. `snapshot()` gives one consistent view for a report's several queries.
+
 Reports read small summary tables kept up to date in the same transactions (`totals` by month,
 kind, activity and institution; `category_totals`), not the movement rows, so they take
 milliseconds however many movements the store holds.
@@ -14,7 +19,8 @@ milliseconds however many movements the store holds.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +43,11 @@ SCHEMA = (
     " coins BIGINT NOT NULL, PRIMARY KEY (category, kind))",
 )
 TABLES = ("checkpoint", "movements", "members", "member_categories", "totals", "category_totals")
+# How long a SQLite writer waits for another writer's lock (a block's commit takes milliseconds; a
+# checkpoint of a large write-ahead log on a busy disk may take seconds).
+BUSY_TIMEOUT_SECONDS = 30.0
+# Held while PostgreSQL's schema is created, so two first runs do not race on the catalogue.
+_SCHEMA_LOCK = 0x5E0C40
 
 
 class StoreError(Exception):
@@ -68,15 +79,42 @@ class MemberChange:
 
 
 class Store:
-    """One connection to the store; `apply_block` is its only writer."""
+    """One connection to the store; `apply_block` is its only writer (not on a read-only store)."""
 
-    def __init__(self, connection: Any, placeholder: str, url: str) -> None:
+    def __init__(self, connection: Any, placeholder: str, url: str, *, read_only: bool = False) -> None:
         self._db = connection
         self._placeholder = placeholder
         self.url = url
+        self.read_only = read_only
+        self._in_snapshot = False
+        if not read_only:
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        if self._placeholder == "?":
+            self._db.execute("BEGIN IMMEDIATE")  # waits (busy timeout) for a writer creating it too
+        else:
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         for statement in SCHEMA:
             self._db.execute(statement)
         self._db.commit()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every query inside sees the same committed state (one read transaction)."""
+        if self._in_snapshot:
+            yield
+            return
+        sqlite_began = self._placeholder == "?" and not self._db.in_transaction
+        if sqlite_began:
+            self._db.execute("BEGIN")
+        self._in_snapshot = True
+        try:
+            yield
+        finally:
+            self._in_snapshot = False
+            if sqlite_began or self.read_only:
+                self._db.rollback()  # nothing was written: this only ends the read transaction
 
     def close(self) -> None:
         self._db.close()
@@ -91,7 +129,10 @@ class Store:
         return self._db.execute(statement.replace("?", self._placeholder), tuple(params))
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._sql(statement, params).fetchall()]
+        found = [tuple(row) for row in self._sql(statement, params).fetchall()]
+        if self.read_only and not self._in_snapshot:
+            self._db.rollback()  # a read-only PostgreSQL transaction would otherwise keep its old snapshot
+        return found
 
     # ---- the checkpoint and writing -------------------------------------------------------------------
 
@@ -180,8 +221,12 @@ class Store:
             )
 
 
-def open_store(location: str | Path) -> Store:
-    """`postgresql://...` (or `postgres://`) for PostgreSQL, anything else is a SQLite file path."""
+def open_store(location: str | Path, *, read_only: bool = False) -> Store:
+    """`postgresql://...` (or `postgres://`) for PostgreSQL, anything else is a SQLite file path.
+
+    `read_only` for readers (reports): they run beside a following `seocho index` without taking its
+    locks. A store that does not exist yet is created first, as a writer would.
+    """
     url = str(location)
     if url.startswith(("postgresql://", "postgres://")):
         try:
@@ -190,18 +235,45 @@ def open_store(location: str | Path) -> Store:
             raise StoreError(f"PostgreSQL needs psycopg: {exc}") from None
         try:
             pg_connection = psycopg.connect(url, connect_timeout=10)
+            if read_only:
+                with pg_connection.cursor() as cursor:
+                    cursor.execute("SELECT to_regclass('checkpoint') IS NOT NULL")
+                    created = bool(cursor.fetchone()[0])  # type: ignore[index]
+                pg_connection.rollback()
+                if not created:
+                    Store(pg_connection, "%s", url)
+                pg_connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                pg_connection.read_only = True
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the PostgreSQL store: {_first_line(exc)}") from None
-        return Store(pg_connection, "%s", _without_password(url))
+        return Store(pg_connection, "%s", _without_password(url), read_only=read_only)
     path = Path(url)
     try:
+        if read_only and _sqlite_store_exists(path):
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+            return Store(connection, "?", str(path), read_only=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path)
-        connection.execute("PRAGMA journal_mode=WAL")
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+        # The journal mode is kept in the file: switched once, by the first writer (a switch needs the
+        # database to itself, so a second writer does not attempt it when it is already WAL).
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")  # a committed block must survive a power cut
+        return Store(connection, "?", str(path))
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the SQLite store {path}: {exc}") from None
-    return Store(connection, "?", str(path))
+
+
+def _sqlite_store_exists(path: Path) -> bool:
+    """Whether `path` is a SQLite store whose schema is committed (read-only, without waiting)."""
+    if not path.is_file():
+        return False
+    probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        found = probe.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'")
+        return found.fetchone() is not None
+    finally:
+        probe.close()
 
 
 def _first_line(exc: BaseException) -> str:

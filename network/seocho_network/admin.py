@@ -6,17 +6,19 @@ Readiness is asked of the nodes (operations `/healthz`, channel lists), never as
 from __future__ import annotations
 
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .binaries import CommandError, FabricBinaries, run_tool
 from .configs import node_environment
 from .layout import NetworkLayout
-from .topology import LOOPBACK, Orderer, Peer, Topology
+from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
 
 
 class NotReadyError(RuntimeError):
@@ -35,19 +37,49 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float, alive: Call
     raise NotReadyError(f"{what}: not ready after {timeout:.0f} s")
 
 
-def healthy(operations_port: int) -> bool:
-    """True when the node's operations endpoint answers /healthz with OK."""
+@dataclass(frozen=True)
+class OperationsClient:
+    """The TLS client certificate, and the root to trust, for an organisation's operations endpoints.
+
+    Its nodes' operations endpoints require a client certificate from the organisation's TLS CA, so
+    health checks and metrics readers present the organisation's operations client.
+    """
+
+    root: Path
+    cert: Path
+    key: Path
+
+    def context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.root))
+        context.load_cert_chain(str(self.cert), str(self.key))
+        return context
+
+
+def operations_client(layout: NetworkLayout, org: Organization) -> OperationsClient:
+    files = layout.operations_client(org)
+    return OperationsClient(files.tls_ca, files.tls_cert, files.tls_key)
+
+
+def _operations_get(port: int, path: str, client: OperationsClient | None, timeout: float) -> Any:
+    if client is None:  # the CAs' operations endpoints, on the loopback interface only
+        return urllib.request.urlopen(f"http://{LOOPBACK}:{port}{path}", timeout=timeout)
+    url = f"https://{LOOPBACK}:{port}{path}"
+    return urllib.request.urlopen(url, timeout=timeout, context=client.context())
+
+
+def healthy(operations_port: int, client: OperationsClient | None = None) -> bool:
+    """True when the node's operations endpoint answers /healthz with OK (over TLS as `client`)."""
     try:
-        with urllib.request.urlopen(f"http://{LOOPBACK}:{operations_port}/healthz", timeout=2) as answer:
+        with _operations_get(operations_port, "/healthz", client, 2) as answer:
             return bool(answer.status == 200)
     except (OSError, urllib.error.URLError):
         return False
 
 
-def metrics(operations_port: int) -> str:
+def metrics(operations_port: int, client: OperationsClient | None = None) -> str:
     """The node's Prometheus metrics text ('' when it does not answer)."""
     try:
-        with urllib.request.urlopen(f"http://{LOOPBACK}:{operations_port}/metrics", timeout=3) as answer:
+        with _operations_get(operations_port, "/metrics", client, 3) as answer:
             return str(answer.read().decode("utf-8", "replace"))
     except (OSError, urllib.error.URLError):
         return ""
@@ -136,7 +168,7 @@ class PeerAdmin:
     def orderer_flags_any(self) -> list[str]:
         """Orderer flags naming the first orderer that answers, so a tool works while one is down."""
         for orderer in self.topology.orderers:
-            if healthy(orderer.operations_port):
+            if healthy(orderer.operations_port, operations_client(self.layout, orderer.org)):
                 return [
                     "-o",
                     orderer.address,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .admin import PeerAdmin, metrics, wait_until
+from .admin import PeerAdmin, metrics, operations_client, wait_until
 from .binaries import CommandError
 from .configs import write_genesis_block
 from .context import STARTUP_TIMEOUT, NetworkContext
@@ -92,7 +92,7 @@ def _channels_once_serving(admin: PeerAdmin) -> list[str]:
 def peers_known(ctx: NetworkContext, peer: Peer) -> int:
     """How many other peers of the channel `peer` knows through gossip, from its metrics."""
     wanted = f'gossip_membership_total_peers_known{{channel="{ctx.topology.channel}"}}'
-    for line in metrics(peer.operations_port).splitlines():
+    for line in metrics(peer.operations_port, operations_client(ctx.layout, peer.org)).splitlines():
         if line.startswith(wanted):
             return int(float(line.rsplit(" ", 1)[1]))
     return 0
@@ -102,7 +102,8 @@ def raft_leader(ctx: NetworkContext) -> str | None:
     """The orderer that leads the channel's Raft cluster, from the orderers' own metrics."""
     channel = ctx.topology.channel
     for orderer in ctx.topology.orderers:
-        for line in metrics(orderer.operations_port).splitlines():
+        client = operations_client(ctx.layout, orderer.org)
+        for line in metrics(orderer.operations_port, client).splitlines():
             is_gauge = line.startswith("consensus_etcdraft_is_leader") and f'channel="{channel}"' in line
             if is_gauge and line.rsplit(" ", 1)[1].strip() in ("1", "1.0"):
                 return orderer.node_id

@@ -5,6 +5,10 @@ once the organisation's MSP in the channel configuration carries the CA's revoca
 module fetches the channel's current config block, puts the CRL into the organisation's MSP definition,
 lets `configtxlator compute_update` derive the minimal update, and submits it signed by the
 organisation's admin (the MSP value's modification policy is that organisation's Admins).
+
+An organisation that runs orderers is defined in the Orderer group too, and Fabric refuses two different
+definitions of one MSP ID: both definitions change in the same update. Each is governed by its own
+organisation group's Admins policy, so the organisation's admin signs for both.
 """
 
 from __future__ import annotations
@@ -33,29 +37,48 @@ def current_config(admin: PeerAdmin, channel: str, workdir: Path) -> configtx_pb
     return configtx_pb2.ConfigEnvelope.FromString(payload.data).config
 
 
-def _msp_value(config: configtx_pb2.Config, org: Organization) -> configtx_pb2.ConfigValue:
-    return config.channel_group.groups["Application"].groups[org.name].values["MSP"]
+_DEFINING_GROUPS = ("Application", "Orderer")
 
 
-def revocation_lists(config: configtx_pb2.Config, org: Organization) -> list[bytes]:
-    msp = msp_config_pb2.MSPConfig.FromString(_msp_value(config, org).value)
-    return list(msp_config_pb2.FabricMSPConfig.FromString(msp.config).revocation_list)
+def _msp_values(config: configtx_pb2.Config, org: Organization) -> list[configtx_pb2.ConfigValue]:
+    """Every definition of `org`'s MSP on the channel: in the Application group, and in the Orderer group
+    when the organisation runs orderers."""
+    found = []
+    for name in _DEFINING_GROUPS:
+        if name not in config.channel_group.groups:
+            continue
+        group = config.channel_group.groups[name]
+        if org.name in group.groups:
+            found.append(group.groups[org.name].values["MSP"])
+    if not found:
+        raise ValueError(f"the channel configuration does not define {org.msp_id}")
+    return found
+
+
+def revocation_lists(config: configtx_pb2.Config, org: Organization) -> list[list[bytes]]:
+    """The CRLs of each of `org`'s MSP definitions (Application first, then Orderer)."""
+    lists = []
+    for value in _msp_values(config, org):
+        msp = msp_config_pb2.MSPConfig.FromString(value.value)
+        lists.append(list(msp_config_pb2.FabricMSPConfig.FromString(msp.config).revocation_list))
+    return lists
 
 
 def with_revocation_list(
     config: configtx_pb2.Config, org: Organization, crl_pem: bytes
 ) -> configtx_pb2.Config:
-    """A copy of `config` whose `org` MSP carries `crl_pem` in place of the CRLs its CA issued before."""
+    """A copy of `config` whose `org` MSP definitions all carry `crl_pem` in place of the CRLs its CA
+    issued before."""
     updated = configtx_pb2.Config()
     updated.CopyFrom(config)
-    value = _msp_value(updated, org)
-    msp = msp_config_pb2.MSPConfig.FromString(value.value)
-    fabric_msp = msp_config_pb2.FabricMSPConfig.FromString(msp.config)
-    # The CA's newest CRL lists every certificate it ever revoked, so it replaces the older ones.
-    del fabric_msp.revocation_list[:]
-    fabric_msp.revocation_list.append(crl_pem)
-    msp.config = fabric_msp.SerializeToString()
-    value.value = msp.SerializeToString()
+    for value in _msp_values(updated, org):
+        msp = msp_config_pb2.MSPConfig.FromString(value.value)
+        fabric_msp = msp_config_pb2.FabricMSPConfig.FromString(msp.config)
+        # The CA's newest CRL lists every certificate it ever revoked, so it replaces the older ones.
+        del fabric_msp.revocation_list[:]
+        fabric_msp.revocation_list.append(crl_pem)
+        msp.config = fabric_msp.SerializeToString()
+        value.value = msp.SerializeToString()
     return updated
 
 
@@ -91,7 +114,7 @@ def publish_revocation_list(admin: PeerAdmin, channel: str, org: Organization, c
     with tempfile.TemporaryDirectory(prefix="seocho-config-") as directory:
         workdir = Path(directory)
         original = current_config(admin, channel, workdir)
-        if revocation_lists(original, org) == [crl_pem]:
+        if all(crls == [crl_pem] for crls in revocation_lists(original, org)):
             return False
         submit_update(admin, channel, original, with_revocation_list(original, org, crl_pem), workdir)
     return True

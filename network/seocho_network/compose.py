@@ -18,10 +18,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from fabric_ca import CAClient, Enrollment
+from fabric_ca import Enrollment
 
 from . import crypto, lifecycle
-from .admin import NotReadyError, healthy, wait_until
+from .admin import NotReadyError, OperationsClient, healthy, operations_client, wait_until
 from .binaries import CommandError, run_tool
 from .compose_render import (
     chaincode_id_variable,
@@ -91,32 +91,36 @@ class DockerRuntime:
         ctx = self.ctx
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_compose(ctx.layout, ctx.topology)
-        services: list[tuple[str, int]] = []
+        services: list[tuple[str, int, OperationsClient | None]] = []
         for node in nodes:
+            # The CAs' operations endpoints are plain HTTP on loopback; the nodes' need a TLS client.
+            client = None
             if isinstance(node, CertificateAuthority):
-                self._write_bootstrap_env(node.org)
+                self._write_bootstrap_env(node)
             elif isinstance(node, Orderer):
                 render_orderer(ctx.binaries, ctx.layout, node)
+                client = operations_client(ctx.layout, node.org)
             elif isinstance(node, Peer):
                 render_peer(ctx.binaries, ctx.layout, node)
+                client = operations_client(ctx.layout, node.org)
             else:
                 raise NetworkError(f"{node.node_id}: a chaincode server starts with the package it serves")
-            services.append((node.node_id, node.operations_port))
+            services.append((node.node_id, node.operations_port, client))
         # Starts (or recreates, when their definition changed) the services; waits for their /healthz.
-        self.compose("up", "--detach", *[name for name, _ in services])
-        for name, operations_port in services:
+        self.compose("up", "--detach", *[name for name, _, _ in services])
+        for name, operations_port, client in services:
             try:
-                wait_until(_healthz(operations_port), f"{name} health", STARTUP_TIMEOUT, lambda: True)
+                wait_until(_healthz(operations_port, client), f"{name} health", STARTUP_TIMEOUT, lambda: True)
             except NotReadyError as exc:
                 raise NetworkError(f"{exc}; its last log lines:\n{self.logs(name, 15)}") from None
             ctx.say(f"  {name}: running")
 
-    def _write_bootstrap_env(self, org: Organization) -> None:
+    def _write_bootstrap_env(self, ca: CertificateAuthority) -> None:
         # The CA reads its bootstrap registrar from the environment once, when it creates its database;
         # a 0600 env file keeps the secret out of the compose file and the command line (`docker inspect`
         # still shows the container's environment to whoever may use the Docker socket, i.e. root).
-        secret = crypto.bootstrap_secret(self.ctx.layout, org)
-        path = self.ctx.layout.ca_home(org) / "bootstrap.env"
+        secret = crypto.bootstrap_secret(self.ctx.layout, ca)
+        path = self.ctx.layout.ca_server_home(ca) / "bootstrap.env"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as stream:
             stream.write(f"FABRIC_CA_SERVER_BOOT={crypto.BOOTSTRAP_USER}:{secret}\n")
@@ -153,7 +157,7 @@ class DockerRuntime:
 
     def _service_names(self) -> list[str]:
         topology = self.ctx.topology
-        names = [ca.node_id for ca in topology.cas]
+        names = [ca.node_id for ca in topology.cas]  # each organisation's identity CA and TLS CA
         names += [o.node_id for o in topology.orderers] + [p.node_id for p in topology.peers]
         return names + [org.chaincode_server.node_id for org in topology.organizations]
 
@@ -208,12 +212,12 @@ class DockerRuntime:
     # ---- TLS renewal -----------------------------------------------------------------------------
 
     def renew_tls(self, node_id: str) -> None:
-        """Renews a node's TLS certificate from its organisation's CA, then restarts the node.
+        """Renews a node's TLS certificate from its organisation's TLS CA, then restarts the node.
 
         The node's current TLS certificate authenticates the request (no secret needed). Orderers keep
         their key: the channel's Raft consenter set holds their TLS certificates and matches a node by its
         public key, so a renewed certificate with the same key needs no channel config update. Peers and
-        chaincode servers get a new key (their clients trust the organisation's CA, not the certificate).
+        chaincode servers get a new key (their clients trust the organisation's TLS CA, not the certificate).
         """
         layout, say = self.ctx.layout, self.ctx.say
         org, files = self._tls_node(node_id)
@@ -222,7 +226,7 @@ class DockerRuntime:
             raise NetworkError(f"{files.tls_key} is not an elliptic-curve key, as Fabric CA issues")
         current = Enrollment(files.tls_cert.read_bytes(), key, files.tls_ca.read_bytes())
         keep_key = any(o.node_id == node_id for o in org.orderers)
-        with CAClient(org.ca.url, layout.ca_home(org) / "ca-cert.pem", timeout=15) as client:
+        with crypto.ca_client(layout, org.tls_ca) as client:
             renewed = client.reenroll(
                 current,
                 csr_hosts=[node_id, LOOPBACK, "localhost"],
@@ -265,5 +269,5 @@ def _replace(path: Path, data: bytes, mode: int) -> None:
     temporary.replace(path)
 
 
-def _healthz(port: int) -> Callable[[], bool]:
-    return lambda: healthy(port)
+def _healthz(port: int, client: OperationsClient | None) -> Callable[[], bool]:
+    return lambda: healthy(port, client)

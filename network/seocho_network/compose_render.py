@@ -11,16 +11,19 @@ the Fabric CA client, `seocho --profile`) reach each node at the same address as
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .binaries import FABRIC_CA_VERSION, FABRIC_VERSION, FabricBinaries
-from .configs import orderer_process, write_configtx, write_peer_config
+from .configs import ADMIN_CLIENT_ROOTS, orderer_process, write_configtx, write_peer_config
+from .crypto import chaincode_client_name
 from .layout import NetworkLayout, node_path, org_home_path
-from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
+from .topology import LOOPBACK, TLS_CA, CertificateAuthority, Orderer, Organization, Peer, Topology
 
 # Where the official images keep things (hyperledger/fabric-peer, fabric-orderer, fabric-ca).
 CONFIG_DIR = "/etc/hyperledger/fabric"
@@ -41,9 +44,70 @@ IMAGE_VARIABLES = {
 }
 
 
+# A tag, a digest or both: `name[:tag][@sha256:<64 hex>]`; registries and ports allowed in the name.
+_IMAGE_REFERENCE = re.compile(
+    r"^(?P<name>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+# Per kind of container: what it may use of the host. A Fabric node holds its ledger in memory-mapped
+# files and a few hundred goroutines; the CA and the chaincode server are small.
+LIMITS = {
+    "peer": {"mem_limit": "2g", "pids_limit": 1024},
+    "orderer": {"mem_limit": "1g", "pids_limit": 512},
+    "ca": {"mem_limit": "256m", "pids_limit": 128},
+    "chaincode": {"mem_limit": "512m", "pids_limit": 256},
+}
+LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
+
+
 def image(kind: str) -> str:
     variable, default = IMAGE_VARIABLES[kind]
     return f"${{{variable}:-{default}}}"
+
+
+def image_reference_problem(reference: str) -> str | None:
+    """Why `reference` is not an image a compose file can name ('name:tag', 'name@sha256:...'), or None."""
+    if _IMAGE_REFERENCE.match(reference):
+        return None
+    if "@" in reference:
+        return f"{reference!r}: a digest is @sha256: and 64 lower-case hex digits"
+    return f"{reference!r} is not an image reference (name[:tag][@sha256:digest], lower-case name)"
+
+
+class ImageReferenceError(RuntimeError):
+    """An image variable names no image a registry could resolve."""
+
+
+def check_image_variables(environ: Mapping[str, str]) -> None:
+    """Refuses, before Docker is asked, an image variable that no registry could resolve."""
+    for variable, _ in IMAGE_VARIABLES.values():
+        value = environ.get(variable, "")
+        problem = image_reference_problem(value) if value else None
+        if problem is not None:
+            raise ImageReferenceError(f"{variable}: {problem}")
+
+
+def _hardened(kind: str, host_user: str | None) -> dict[str, Any]:
+    """What every container gets: no capabilities, no privilege gain, a read-only root filesystem (writes
+    go to its volumes and a small /tmp), memory and process limits, rotated logs.
+
+    The Fabric images run as root and their ledger directory belongs to root, so only the chaincode runs
+    as a user of its own; root without capabilities still owns what it reads when the deployment directory
+    is root's. Deployed by another user (`host_user`), the Fabric containers keep CAP_DAC_OVERRIDE alone, to
+    read that user's 0600 keys.
+    """
+    hardened: dict[str, Any] = {
+        "read_only": True,
+        "tmpfs": ["/tmp:size=64m"],
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        **LIMITS[kind],
+        "logging": LOGGING,
+    }
+    if host_user is not None and kind != "chaincode":
+        hardened["cap_add"] = ["DAC_OVERRIDE"]
+    return hardened
 
 
 def chaincode_id_variable(org: Organization) -> str:
@@ -111,7 +175,12 @@ def render_orderer(binaries: FabricBinaries, layout: NetworkLayout, orderer: Ord
     _set(document, "General.Cluster.ListenAddress", "0.0.0.0")
     _set(document, "Admin.ListenAddress", f"0.0.0.0:{orderer.admin_port}")
     _set(document, "Operations.ListenAddress", f"0.0.0.0:{orderer.operations_port}")
-    return _write(_prepare_mountpoints(layout, orderer.node_id) / "orderer.yaml", document)
+    directory = _prepare_mountpoints(layout, orderer.node_id)
+    # The admin endpoint's client roots (the admin's pinned TLS certificate) go beside the config.
+    native_roots = layout.node(orderer.node_id).config / ADMIN_CLIENT_ROOTS
+    shutil.copyfile(native_roots, directory / ADMIN_CLIENT_ROOTS)
+    _set(document, "Admin.TLS.ClientRootCAs", [f"{CONFIG_DIR}/{ADMIN_CLIENT_ROOTS}"])
+    return _write(directory / "orderer.yaml", document)
 
 
 def render_peer(binaries: FabricBinaries, layout: NetworkLayout, peer: Peer) -> Path:
@@ -186,7 +255,10 @@ def chaincode_user() -> str | None:
 
 
 def _health(port: int) -> dict[str, Any]:
-    # wget: busybox has it in the official (Alpine) images, our stand-ins install it.
+    # Only the CAs: their operations endpoints are plain HTTP, which busybox's wget (the official Alpine
+    # images have no other client) can ask. A peer's or orderer's requires a client certificate, which
+    # no tool in those images can present: their health is asked from the host, with the organisation's
+    # operations client (`up`, `status`).
     probe = ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}/healthz"]
     return {"test": probe, "interval": "5s", "timeout": "3s", "retries": 12, "start_period": "5s"}
 
@@ -205,60 +277,79 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
     volumes: dict[str, Any] = {}
     common = {"restart": "unless-stopped", "networks": [NETWORK]}
     for org in topology.organizations:
-        ca = org.ca
-        db_volume = _volume(f"ca-db-{org.domain}")
-        volumes[db_volume] = {}
-        services[ca.node_id] = common | {
-            "image": image("ca"),
-            # No `hostname: <ca node id>`: fabric-ca-server names its own TLS certificate after the host, and
-            # a TLS certificate with the CA's own name would look self-signed to every client.
-            "env_file": [f"./{org_home_path(org.domain)}/fabric-ca/bootstrap.env"],
-            "environment": {
-                "FABRIC_CA_SERVER_DB_DATASOURCE": f"{CA_DB_DIR}/fabric-ca-server.db",
-                "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ca.operations_port}",
-                "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
-            },
-            "command": [
-                "fabric-ca-server",
-                "start",
-                "--port",
-                str(ca.port),
-                "--tls.enabled",
-                "--ca.name",
-                ca.node_id,
-                "--csr.cn",
-                ca.node_id,
-                "--csr.hosts",
-                f"{ca.node_id},{LOOPBACK},localhost",
-            ],
-            "volumes": [f"./{org_home_path(org.domain)}/fabric-ca:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
-            "ports": _published(ca.port, ca.operations_port),
-            "healthcheck": _health(ca.operations_port),
-        }
+        for ca in (org.ca, org.tls_ca):
+            db_volume = _volume(f"ca-db-{_ca_dir(ca)}")
+            volumes[db_volume] = {}
+            services[ca.node_id] = common | _ca_service(ca, db_volume) | _hardened("ca", chaincode_user)
         for orderer in org.orderers:
             volumes[_volume(f"ledger-{orderer.node_id}")] = {}
-            services[orderer.node_id] = common | _node_service(
-                "orderer",
-                org.domain,
-                orderer.node_id,
-                orderer.operations_port,
-                _published(orderer.port, orderer.admin_port, orderer.operations_port),
+            services[orderer.node_id] = (
+                common
+                | _node_service(
+                    "orderer",
+                    org.domain,
+                    orderer.node_id,
+                    orderer.operations_port,
+                    _published(orderer.port, orderer.admin_port, orderer.operations_port),
+                )
+                | _hardened("orderer", chaincode_user)
             )
         for peer in org.peers:
             volumes[_volume(f"ledger-{peer.node_id}")] = {}
-            services[peer.node_id] = common | _node_service(
-                "peer",
-                org.domain,
-                peer.node_id,
-                peer.operations_port,
-                _published(peer.port, peer.operations_port),
+            services[peer.node_id] = (
+                common
+                | _node_service(
+                    "peer",
+                    org.domain,
+                    peer.node_id,
+                    peer.operations_port,
+                    _published(peer.port, peer.operations_port),
+                )
+                | _hardened("peer", chaincode_user)
             )
-        services[org.chaincode_server.node_id] = common | _chaincode_service(topology, org, chaincode_user)
+        chaincode = _chaincode_service(topology, org, chaincode_user)
+        services[org.chaincode_server.node_id] = common | chaincode | _hardened("chaincode", chaincode_user)
     return {
         "name": "seocho",
         "services": services,
         "volumes": volumes,
         "networks": {NETWORK: {"driver": "bridge"}},
+    }
+
+
+def _ca_dir(ca: CertificateAuthority) -> str:
+    return f"tls.{ca.org.domain}" if ca.kind == TLS_CA else ca.org.domain
+
+
+def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
+    # The CA server home in its organisation's home (layout.ca_server_home), relative to the deployment.
+    home = f"./{org_home_path(ca.org.domain)}/{'fabric-tlsca' if ca.kind == TLS_CA else 'fabric-ca'}"
+    return {
+        "image": image("ca"),
+        # No `hostname: <ca node id>`: fabric-ca-server names its own TLS certificate after the host, and
+        # a TLS certificate with the CA's own name would look self-signed to every client.
+        "env_file": [f"{home}/bootstrap.env"],
+        "environment": {
+            "FABRIC_CA_SERVER_DB_DATASOURCE": f"{CA_DB_DIR}/fabric-ca-server.db",
+            "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ca.operations_port}",
+            "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
+        },
+        "command": [
+            "fabric-ca-server",
+            "start",
+            "--port",
+            str(ca.port),
+            "--tls.enabled",
+            "--ca.name",
+            ca.node_id,
+            "--csr.cn",
+            ca.node_id,
+            "--csr.hosts",
+            f"{ca.node_id},{LOOPBACK},localhost",
+        ],
+        "volumes": [f"{home}:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
+        "ports": _published(ca.port, ca.operations_port),
+        "healthcheck": _health(ca.operations_port),
     }
 
 
@@ -279,7 +370,6 @@ def _node_service(
             f"{_volume('ledger-' + node_id)}:{VAR_DIR}",
         ],
         "ports": ports,
-        "healthcheck": _health(operations_port),
     }
 
 
@@ -294,6 +384,7 @@ def _chaincode_service(topology: Topology, org: Organization, user: str | None) 
             "CHAINCODE_TLS_KEY": f"{CHAINCODE_TLS}/server.key",
             "CHAINCODE_TLS_CERT": f"{CHAINCODE_TLS}/server.crt",
             "CHAINCODE_CLIENT_CA_CERT": f"{CHAINCODE_TLS}/ca.crt",
+            "CHAINCODE_CLIENT_CN": chaincode_client_name(org),
             "SEOCHO_DISTRICT_MSP": topology.organizations[0].msp_id,
         },
         "volumes": [f"./{node_path(org.domain, server.node_id)}/container-tls:{CHAINCODE_TLS}:ro"],
@@ -327,6 +418,7 @@ def compose_text(topology: Topology, user: str | None = None) -> str:
 
 
 def write_compose(layout: NetworkLayout, topology: Topology) -> Path:
+    check_image_variables(os.environ)
     path = layout.root / "compose.yaml"
     path.write_text(compose_text(topology, chaincode_user()), encoding="utf-8")
     return path

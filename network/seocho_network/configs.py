@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from .binaries import FabricBinaries, run_tool
-from .crypto import bootstrap_secret
-from .layout import NetworkLayout
+from .crypto import BOOTSTRAP_USER, bootstrap_secret
+from .layout import NetworkLayout, NodeFiles
 from .processes import ProcessSpec
-from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
+from .topology import LOOPBACK, CertificateAuthority, Orderer, Organization, Peer, Topology
 
 CHANNEL_PROFILE = "SeochoChannel"
 
@@ -43,51 +47,101 @@ def node_environment() -> dict[str, str]:
     return {key: os.environ[key] for key in keep if key in os.environ}
 
 
-def _ca_flags(org: Organization) -> list[str]:
-    ca = org.ca
+def _ca_flags(ca: CertificateAuthority) -> list[str]:
     return [
         "--address", LOOPBACK, "--port", str(ca.port), "--tls.enabled", "--ca.name", ca.node_id,
         "--csr.cn", ca.node_id, "--csr.hosts", f"{ca.node_id},{LOOPBACK},localhost",
     ]  # fmt: skip
 
 
-def _ca_environment(layout: NetworkLayout, org: Organization) -> dict[str, str]:
+def _ca_environment(layout: NetworkLayout, ca: CertificateAuthority) -> dict[str, str]:
     return node_environment() | {
-        "FABRIC_CA_SERVER_HOME": str(layout.ca_home(org)),
-        "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{LOOPBACK}:{org.ca.operations_port}",
+        "FABRIC_CA_SERVER_HOME": str(layout.ca_server_home(ca)),
+        "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{LOOPBACK}:{ca.operations_port}",
         "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
     }
 
 
-def initialise_ca(binaries: FabricBinaries, layout: NetworkLayout, org: Organization) -> bool:
+def initialise_ca(binaries: FabricBinaries, layout: NetworkLayout, ca: CertificateAuthority) -> bool:
     """Creates the CA's keys, database and bootstrap registrar once; False when it exists already.
 
     The bootstrap secret goes to `fabric-ca-server init` alone, whose output is dropped: the server
     prints its flags, so a `start` given the secret would write it into the CA's log.
     """
-    home = layout.ca_home(org)
+    home = layout.ca_server_home(ca)
     config = home / "fabric-ca-server-config.yaml"
     if config.exists():
         return False
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    environment = _ca_environment(layout, org) | {
-        "FABRIC_CA_SERVER_BOOT": f"ca-registrar:{bootstrap_secret(layout, org)}"
-    }
-    done = subprocess.run([str(binaries.ca_server), "init", *_ca_flags(org)], env=environment,
+    secret = bootstrap_secret(layout, ca)
+    environment = _ca_environment(layout, ca) | {"FABRIC_CA_SERVER_BOOT": f"{BOOTSTRAP_USER}:{secret}"}
+    done = subprocess.run([str(binaries.ca_server), "init", *_ca_flags(ca)], env=environment,
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     if done.returncode != 0:
-        quoted = done.stderr.replace(bootstrap_secret(layout, org), "***")[-2000:]
-        raise RuntimeError(f"fabric-ca-server init failed for {org.ca.node_id}:\n{quoted}")
+        quoted = done.stderr.replace(secret, "***")[-2000:]
+        raise RuntimeError(f"fabric-ca-server init failed for {ca.node_id}:\n{quoted}")
     config.chmod(0o600)  # it keeps the bootstrap registrar's secret
     return True
 
 
-def ca_process(binaries: FabricBinaries, layout: NetworkLayout, org: Organization) -> ProcessSpec:
+def ca_process(binaries: FabricBinaries, layout: NetworkLayout, ca: CertificateAuthority) -> ProcessSpec:
     """The CA server, started on what `initialise_ca` made."""
-    home = layout.ca_home(org)
-    command = [str(binaries.ca_server), "start", *_ca_flags(org)]
-    environment = _ca_environment(layout, org)
-    return ProcessSpec(org.ca.node_id, command, environment, home, home / "ca.log", home / "ca.pid")
+    home = layout.ca_server_home(ca)
+    command = [str(binaries.ca_server), "start", *_ca_flags(ca)]
+    environment = _ca_environment(layout, ca)
+    return ProcessSpec(ca.node_id, command, environment, home, home / "ca.log", home / "ca.pid")
+
+
+# TLS with client certificates on every node's operations endpoint (/healthz, /metrics, /logspec): only
+# holders of a certificate from the organisation's TLS CA (its nodes, admins and operations client, never
+# its members) may read metrics, change the log level or even ask for health.
+
+
+def _orderer_operations_tls(files: NodeFiles) -> dict[str, Any]:
+    return {
+        "Operations.TLS.Enabled": True,
+        "Operations.TLS.Certificate": str(files.tls_cert),
+        "Operations.TLS.PrivateKey": str(files.tls_key),
+        "Operations.TLS.ClientAuthRequired": True,
+        "Operations.TLS.ClientRootCAs": [str(files.tls_ca)],
+    }
+
+
+def _peer_operations_tls(files: NodeFiles) -> dict[str, Any]:
+    return {
+        "operations.tls.enabled": True,
+        "operations.tls.cert.file": str(files.tls_cert),
+        "operations.tls.key.file": str(files.tls_key),
+        "operations.tls.clientAuthRequired": True,
+        "operations.tls.clientRootCAs.files": [str(files.tls_ca)],
+    }
+
+
+ADMIN_CLIENT_ROOTS = "admin-client-roots.pem"
+
+
+def write_admin_client_roots(layout: NetworkLayout, orderer: Orderer) -> Path:
+    """The client roots of the orderer's admin endpoint: its organisation's admin TLS certificate, pinned.
+
+    Go's TLS server accepts a client certificate that is itself in the pool. But Go's TLS client (osnadmin)
+    presents its certificate only when the server lists the certificate's issuer among the acceptable
+    CAs, which are the subjects of the pool. So the pool also holds a name hint: a certificate with the
+    TLS CA's subject, a key nobody keeps and no CA rights, which therefore can vouch for nothing.
+    """
+    admin_pem = layout.org_admin(orderer.org).tls_cert.read_bytes()
+    issuer = x509.load_pem_x509_certificate(admin_pem).issuer
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    hint = (
+        x509.CertificateBuilder().subject_name(issuer).issuer_name(issuer).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    path = layout.node(orderer.node_id).config / ADMIN_CLIENT_ROOTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(admin_pem + hint.public_bytes(serialization.Encoding.PEM))
+    return path
 
 
 def orderer_process(binaries: FabricBinaries, layout: NetworkLayout, orderer: Orderer) -> ProcessSpec:
@@ -115,13 +169,16 @@ def orderer_process(binaries: FabricBinaries, layout: NetworkLayout, orderer: Or
         "Consensus.WALDir": str(files.data / "etcdraft" / "wal"),
         "Consensus.SnapDir": str(files.data / "etcdraft" / "snapshot"),
         "Operations.ListenAddress": f"{LOOPBACK}:{orderer.operations_port}",
+        **_orderer_operations_tls(files),
         "Metrics.Provider": "prometheus",
         "Admin.ListenAddress": f"{LOOPBACK}:{orderer.admin_port}",
         "Admin.TLS.Enabled": True,
         "Admin.TLS.Certificate": str(files.tls_cert),
         "Admin.TLS.PrivateKey": str(files.tls_key),
         "Admin.TLS.ClientAuthRequired": True,
-        "Admin.TLS.ClientRootCAs": [str(files.tls_ca)],
+        # The admin endpoint can remove the orderer from a channel: it accepts the organisation's admin's
+        # TLS certificate, pinned, and no other (not its nodes', not its members').
+        "Admin.TLS.ClientRootCAs": [str(write_admin_client_roots(layout, orderer))],
         "ChannelParticipation.Enabled": True,
     }
     for key, value in settings.items():
@@ -181,6 +238,7 @@ def write_peer_config(binaries: FabricBinaries, layout: NetworkLayout, peer: Pee
         "chaincode.logging.level": "info",
         "ledger.snapshots.rootDir": str(files.data / "snapshots"),
         "operations.listenAddress": f"{LOOPBACK}:{peer.operations_port}",
+        **_peer_operations_tls(files),
         "metrics.provider": "prometheus",
     }
     for key, value in settings.items():

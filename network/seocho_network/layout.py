@@ -2,9 +2,10 @@
 organisation's step reads; what crosses between organisations is public and lives outside those homes.
 
 orgs/<domain>/                 an organisation's home (private): on separate hosts, each host has only its own
-  fabric-ca/                   its CA server (database and keys)
+  fabric-ca/                   its identity CA server (database and keys)
+  fabric-tlsca/                its TLS CA server (it enrols nodes and admin clients only)
   msp/                         its verifying MSP (roots and NodeOUs, no key): the source of its definition
-  users/<name>/                its admin and CA registrar identities
+  users/<name>/                its admin, operations client and CA registrar identities
   nodes/<node-id>/             each of its nodes: msp/, tls/, config/, data/, node.log, node.pid
   chaincode/                   its chaincode packages (they hold its peers' chaincode-client key)
   ca-access.yaml               how the organisation's own tools reach its CA (URL, TLS root, registrar)
@@ -20,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .topology import Organization, Topology
+from .topology import TLS_CA, CertificateAuthority, Organization, Topology
 
 
 def default_network_home() -> Path:
@@ -106,8 +107,19 @@ class NetworkLayout:
     def nodes_dir(self, org: Organization) -> Path:
         return self.org_home(org) / "nodes"
 
+    def ca_server_home(self, ca: CertificateAuthority) -> Path:
+        return self.org_home(ca.org) / ("fabric-tlsca" if ca.kind == TLS_CA else "fabric-ca")
+
     def ca_home(self, org: Organization) -> Path:
-        return self.org_home(org) / "fabric-ca"
+        """The organisation's identity CA server home."""
+        return self.ca_server_home(org.ca)
+
+    def tls_ca_home(self, org: Organization) -> Path:
+        return self.ca_server_home(org.tls_ca)
+
+    def ca_server_root(self, ca: CertificateAuthority) -> Path:
+        """The CA's root certificate; it also signs the CA server's own TLS certificate."""
+        return self.ca_server_home(ca) / "ca-cert.pem"
 
     def ca_access(self, org: Organization) -> Path:
         return self.org_home(org) / "ca-access.yaml"
@@ -121,12 +133,23 @@ class NetworkLayout:
     def ca_registrar(self, org: Organization) -> NodeFiles:
         return self.org_user(org, "ca-registrar")
 
+    def registrar_of(self, ca: CertificateAuthority) -> NodeFiles:
+        return self.org_user(ca.org, "tlsca-registrar" if ca.kind == TLS_CA else "ca-registrar")
+
+    def operations_client(self, org: Organization) -> NodeFiles:
+        """The TLS client identity that reads the organisation's operations endpoints (health, metrics)."""
+        return self.org_user(org, "operations-client")
+
     def org_admin(self, org: Organization) -> NodeFiles:
         return self.org_user(org, "admin")
 
     def org_ca_cert(self, org: Organization) -> Path:
-        """The organisation's root certificate: it signs its identities and its TLS certificates."""
+        """The organisation's identity root: it signs its identities' enrolment certificates."""
         return self.org_msp(org) / "cacerts" / "ca.pem"
+
+    def org_tls_ca_cert(self, org: Organization) -> Path:
+        """The organisation's TLS root: it signs its nodes' and admins' TLS certificates."""
+        return self.org_msp(org) / "tlscacerts" / "tlsca.pem"
 
     def chaincode_dir(self, org: Organization) -> Path:
         return self.org_home(org) / "chaincode"

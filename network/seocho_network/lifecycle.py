@@ -23,6 +23,7 @@ from typing import Any
 from .admin import PeerAdmin, tls_flags_for
 from .binaries import CommandError
 from .configs import node_environment
+from .crypto import chaincode_client_name
 from .layout import NetworkLayout
 from .processes import ProcessSpec
 from .topology import ChaincodeSpec, Organization, Topology
@@ -116,7 +117,7 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
 def build_package(layout: NetworkLayout, org: Organization, service: ChaincodeService) -> tuple[Path, str]:
     """Writes the organisation's ccaas package and returns (path, package ID)."""
     server = layout.node(org.chaincode_server.node_id)
-    client = layout.node(f"chaincode-client.{org.domain}")
+    client = layout.node(chaincode_client_name(org))
     host, port = service.server_address(org)
     connection = {
         "address": f"{host}:{port}",
@@ -224,7 +225,7 @@ def commit(
 def server_process(
     layout: NetworkLayout, org: Organization, service: ChaincodeService, package_id: str
 ) -> ProcessSpec:
-    """The organisation's server of `service`: mutual TLS, trusting only its organisation's CA."""
+    """The organisation's server of `service`: mutual TLS, accepting only its own peers' client."""
     tls = layout.node(org.chaincode_server.node_id)
     files = layout.node(service.server_id(org))
     host, port = service.server_address(org)
@@ -237,6 +238,8 @@ def server_process(
             "CHAINCODE_TLS_KEY": str(tls.tls_key),
             "CHAINCODE_TLS_CERT": str(tls.tls_cert),
             "CHAINCODE_CLIENT_CA_CERT": str(tls.tls_ca),
+            # The TLS CA signs all the organisation's TLS certificates: only the peers' client may call.
+            "CHAINCODE_CLIENT_CN": chaincode_client_name(org),
             "PYTHONUNBUFFERED": "1",
         }
     )

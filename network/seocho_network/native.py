@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import lifecycle
-from .admin import NotReadyError, healthy, wait_until
+from .admin import NotReadyError, OperationsClient, healthy, operations_client, wait_until
 from .configs import ca_process, initialise_ca, orderer_process, peer_process, write_configtx
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
 from .lifecycle import ChaincodeService
@@ -21,8 +21,8 @@ from .serving import serving_record, write_serving_record
 from .topology import LOOPBACK, CertificateAuthority, ChaincodeServer, Orderer, Organization, Peer
 
 
-def ca_pid_file(ctx: NetworkContext, org: Organization) -> Path:
-    return ctx.layout.ca_home(org) / "ca.pid"
+def ca_pid_file(ctx: NetworkContext, ca: CertificateAuthority) -> Path:
+    return ctx.layout.ca_server_home(ca) / "ca.pid"
 
 
 class NativeRuntime:
@@ -37,18 +37,24 @@ class NativeRuntime:
         ctx = self.ctx
         for node in nodes:
             if isinstance(node, CertificateAuthority):
-                if initialise_ca(ctx.binaries, ctx.layout, node.org):
+                if initialise_ca(ctx.binaries, ctx.layout, node):
                     ctx.say(f"  {node.node_id}: keys, database and bootstrap registrar created")
-                self._start(ca_process(ctx.binaries, ctx.layout, node.org), node.operations_port, node)
+                self._start(ca_process(ctx.binaries, ctx.layout, node), node, None)
             elif isinstance(node, Orderer):
-                self._start(orderer_process(ctx.binaries, ctx.layout, node), node.operations_port, node)
+                spec = orderer_process(ctx.binaries, ctx.layout, node)
+                self._start(spec, node, operations_client(ctx.layout, node.org))
             elif isinstance(node, Peer):
-                self._start(peer_process(ctx.binaries, ctx.layout, node), node.operations_port, node)
+                spec = peer_process(ctx.binaries, ctx.layout, node)
+                self._start(spec, node, operations_client(ctx.layout, node.org))
             else:
                 raise NetworkError(f"{node.node_id}: a chaincode server starts with the package it serves")
 
-    def _start(self, spec: ProcessSpec, operations_port: int, node: Node) -> None:
-        if running_pid(spec.pid_file) is not None and healthy(operations_port):
+    def _start(
+        self, spec: ProcessSpec, node: CertificateAuthority | Orderer | Peer, client: OperationsClient | None
+    ) -> None:
+        """Starts the node's process unless it runs; waits for its /healthz (over TLS as `client`)."""
+        operations_port = node.operations_port
+        if running_pid(spec.pid_file) is not None and healthy(operations_port, client):
             self.ctx.say(f"  {spec.node_id}: already running")
             return
         for port in _ports(node):
@@ -60,7 +66,7 @@ class NativeRuntime:
         start(spec)
         try:
             wait_until(
-                lambda: healthy(operations_port),
+                lambda: healthy(operations_port, client),
                 f"{spec.node_id} health check",
                 STARTUP_TIMEOUT,
                 lambda: running_pid(spec.pid_file) is not None,
@@ -82,7 +88,7 @@ class NativeRuntime:
 
     def _pid_file(self, node: Node) -> Path:
         if isinstance(node, CertificateAuthority):
-            return ca_pid_file(self.ctx, node.org)
+            return ca_pid_file(self.ctx, node)
         return self.ctx.layout.node(node.node_id).pid
 
     def _server_pid_files(self, org: Organization) -> dict[str, Path]:
@@ -98,7 +104,7 @@ class NativeRuntime:
     def pid_files(self) -> dict[str, Path]:
         """Every process of the network by node id, chaincode servers included, in start order."""
         topology = self.ctx.topology
-        files = {ca.node_id: ca_pid_file(self.ctx, ca.org) for ca in topology.cas}
+        files = {ca.node_id: ca_pid_file(self.ctx, ca) for ca in topology.cas}
         files |= {o.node_id: self.ctx.layout.node(o.node_id).pid for o in topology.orderers}
         files |= {p.node_id: self.ctx.layout.node(p.node_id).pid for p in topology.peers}
         for org in topology.organizations:
@@ -106,9 +112,9 @@ class NativeRuntime:
         return files
 
     def log_file(self, node_id: str) -> Path:
-        for org in self.ctx.topology.organizations:
-            if org.ca.node_id == node_id:
-                return self.ctx.layout.ca_home(org) / "ca.log"
+        for ca in self.ctx.topology.cas:
+            if ca.node_id == node_id:
+                return self.ctx.layout.ca_server_home(ca) / "ca.log"
         return self.ctx.layout.node(node_id).log
 
     def logs(self, node_id: str, lines: int) -> str:
@@ -120,15 +126,17 @@ class NativeRuntime:
         return "\n".join(text.splitlines()[-lines:])
 
     def states(self) -> dict[str, str]:
-        topology = self.ctx.topology
-        operations = {ca.node_id: ca.operations_port for ca in topology.cas}
-        operations |= {o.node_id: o.operations_port for o in topology.orderers}
-        operations |= {p.node_id: p.operations_port for p in topology.peers}
+        topology, layout = self.ctx.topology, self.ctx.layout
+        operations: dict[str, tuple[int, OperationsClient | None]]
+        operations = {ca.node_id: (ca.operations_port, None) for ca in topology.cas}
+        nodes: list[Orderer | Peer] = [*topology.orderers, *topology.peers]
+        for node in nodes:
+            operations[node.node_id] = (node.operations_port, operations_client(layout, node.org))
         states: dict[str, str] = {}
         for node_id, pid_file in self.pid_files().items():
             if running_pid(pid_file) is None:
                 states[node_id] = DOWN
-            elif node_id in operations and not healthy(operations[node_id]):
+            elif node_id in operations and not healthy(*operations[node_id]):
                 states[node_id] = UNHEALTHY
             else:
                 states[node_id] = UP

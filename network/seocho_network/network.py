@@ -86,8 +86,8 @@ class Network(NetworkContext):
         home = self.layout.org_home(org)
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         home.chmod(0o700)
-        self.say(f"org {org.name}: certificate authority")
-        self.runtime.start([org.ca])
+        self.say(f"org {org.name}: certificate authorities (identities, TLS)")
+        self.runtime.start([org.ca, org.tls_ca])
         self.say(f"org {org.name}: identities from its CA")
         for line in crypto.issue_organization(self.layout, org):
             self.say(f"  {line}")
@@ -98,7 +98,7 @@ class Network(NetworkContext):
         document = {
             "msp_id": org.msp_id,
             "url": org.ca.url,
-            "tls_root": str(self.layout.ca_home(org) / "ca-cert.pem"),
+            "tls_root": str(self.layout.ca_server_root(org.ca)),
             "registrar_msp_dir": str(self.layout.ca_registrar(org).msp),
         }
         self.layout.ca_access(org).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
@@ -196,7 +196,7 @@ class Network(NetworkContext):
 
 def _nodes_of(org: Organization) -> list[Node]:
     """The organisation's nodes in start order (chaincode servers last)."""
-    return [org.ca, *org.orderers, *org.peers, org.chaincode_server]
+    return [org.ca, org.tls_ca, *org.orderers, *org.peers, org.chaincode_server]
 
 
 def _stop_order(nodes: list[Node]) -> list[Node]:

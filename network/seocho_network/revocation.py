@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from fabric_ca import CAClient
-
 from .admin import PeerAdmin, wait_until
 from .channel_config import publish_revocation_list
 from .context import NetworkContext
-from .crypto import OrganizationCrypto
+from .crypto import OrganizationCrypto, ca_client
 
 
 def revoke(network: NetworkContext, msp_id: str, name: str, reason: str = "unspecified") -> str:
     """Revokes every certificate of `name` at `msp_id`'s CA and publishes the CA's CRL on the channel.
 
-    Returns a line saying what happened. The organisation's own admin signs the config update.
+    Returns a line saying what happened. The organisation's own admin signs the config update, which
+    changes every definition of its MSP on the channel (the Orderer group's too, for an ordering one).
     """
     org = network.topology.organization(msp_id)
     registrar = OrganizationCrypto(network.layout, org).registrar()
-    with CAClient(org.ca.url, network.layout.ca_home(org) / "ca-cert.pem", timeout=15) as client:
+    with ca_client(network.layout, org.ca) as client:
         result = client.revoke(registrar, name=name, reason=reason, gencrl=True)
     if result.crl_pem is None:
         raise RuntimeError(f"{org.ca.node_id} returned no revocation list")
@@ -33,7 +32,7 @@ def revoke(network: NetworkContext, msp_id: str, name: str, reason: str = "unspe
                 return admin.height(channel) > height
 
             wait_until(committed, f"the config update on {peer.node_id}", 60, lambda: True)
-    where = (
-        "the channel's MSP of " + org.name + (" now carries the CRL" if changed else " already carried it")
-    )
+    definitions = "Application and Orderer definitions" if org.orderers else "Application definition"
+    carries = "now carries the CRL" if changed else "already carried it"
+    where = f"the channel's MSP of {org.name} ({definitions}) {carries}"
     return f"{name}: {len(result.revoked)} certificate(s) revoked at {org.ca.node_id}; {where}"

@@ -22,12 +22,20 @@ class TopologyError(ValueError):
     """The topology file is missing, malformed or inconsistent."""
 
 
+IDENTITY_CA = "identity"
+TLS_CA = "tls"
+
+
 @dataclass(frozen=True)
 class CertificateAuthority:
+    """A Fabric CA server of an organisation: its identity CA (enrolment certificates of every identity,
+    members included) or its TLS CA (TLS certificates of its nodes and admin clients only)."""
+
     org: Organization
     name: str
     port: int
     operations_port: int
+    kind: str = IDENTITY_CA
 
     @property
     def node_id(self) -> str:
@@ -95,6 +103,7 @@ class Organization:
     msp_id: str
     domain: str
     ca: CertificateAuthority
+    tls_ca: CertificateAuthority
     chaincode_server: ChaincodeServer
     orderers: tuple[Orderer, ...]
     peers: tuple[Peer, ...]
@@ -129,7 +138,8 @@ class Topology:
 
     @property
     def cas(self) -> tuple[CertificateAuthority, ...]:
-        return tuple(org.ca for org in self.organizations)
+        """Every CA server: each organisation's identity CA, then its TLS CA."""
+        return tuple(ca for org in self.organizations for ca in (org.ca, org.tls_ca))
 
     def organization(self, msp_id: str) -> Organization:
         for org in self.organizations:
@@ -153,7 +163,7 @@ class Topology:
         """Every port the network listens on."""
         found: list[int] = []
         for org in self.organizations:
-            found += [org.ca.port, org.ca.operations_port]
+            found += [org.ca.port, org.ca.operations_port, org.tls_ca.port, org.tls_ca.operations_port]
             for o in org.orderers:
                 found += [o.port, o.cluster_port, o.admin_port, o.operations_port]
             found.append(org.chaincode_server.port)
@@ -221,10 +231,17 @@ def _parse_org(raw: dict[str, Any], offset: int) -> Organization:
         return int(entry[key]) + offset
 
     # The nodes point back at their organisation, so the organisation is built first and filled in.
-    org = Organization(str(raw["name"]), str(raw["msp_id"]), str(raw["domain"]), None, None, (), ())  # type: ignore[arg-type]
-    ca_raw = raw["ca"]
+    org = Organization(str(raw["name"]), str(raw["msp_id"]), str(raw["domain"]), None, None, None, (), ())  # type: ignore[arg-type]
+    ca_raw, tls_raw = raw["ca"], raw["tls_ca"]
     ca = CertificateAuthority(
         org, str(ca_raw.get("name", "ca")), port(ca_raw, "port"), port(ca_raw, "operations_port")
+    )
+    tls_ca = CertificateAuthority(
+        org,
+        str(tls_raw.get("name", "tlsca")),
+        port(tls_raw, "port"),
+        port(tls_raw, "operations_port"),
+        TLS_CA,
     )
     orderers = tuple(
         Orderer(
@@ -242,6 +259,7 @@ def _parse_org(raw: dict[str, Any], offset: int) -> Organization:
         for p in raw.get("peers") or ()
     )
     object.__setattr__(org, "ca", ca)
+    object.__setattr__(org, "tls_ca", tls_ca)
     object.__setattr__(org, "chaincode_server", ChaincodeServer(org, port(raw["chaincode_server"], "port")))
     object.__setattr__(org, "orderers", orderers)
     object.__setattr__(org, "peers", peers)
@@ -262,6 +280,8 @@ def _check(topology: Topology, source: Path) -> None:
         problems.append("at least one organisation must run an orderer")
     if not all(org.peers for org in topology.organizations):
         problems.append("every organisation needs at least one peer")
+    if any(org.ca.name == org.tls_ca.name for org in topology.organizations):
+        problems.append("an organisation's identity CA and TLS CA need different names")
     msp_ids = [org.msp_id for org in topology.organizations]
     if len(set(msp_ids)) != len(msp_ids):
         problems.append("MSP ids must differ")

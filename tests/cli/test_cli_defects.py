@@ -248,3 +248,16 @@ def test_a_group_without_a_command_shows_its_help_not_a_one_line_error() -> None
     for args in ((), ("ca",), ("identity",)):
         code, _, err = run(*args)
         assert code == 2 and err.startswith("Usage: ") and "Commands:" in err and err.count("\n") > 5, args
+
+
+def test_the_errors_docstring_lists_every_exit_code() -> None:
+    import re as regex
+
+    import seocho.errors as errors
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    codes = {cls.exit_code for cls in subclasses(errors.SeochoError)}
+    listed = {int(n) for n in regex.findall(r"(\d) [a-z]", errors.__doc__ or "")}
+    assert codes <= listed, f"exit codes not described in seocho/errors.py: {sorted(codes - listed)}"

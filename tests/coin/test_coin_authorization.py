@@ -100,10 +100,10 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ),
         ("get_institution", ["cc-01"], EVERYONE, {}),
         ("list_institutions", [], EVERYONE, {}),
-        ("register_member", ["M-NEW", ["resident"], x["new_cid"]], frozenset({"registrar"}), {}),
+        ("register_member", ["M-9000", ["resident"], x["new_cid"]], frozenset({"registrar"}), {}),
         (
             "register_members",
-            [[{"member_id": "M-NEW", "categories": ["resident"], "client_id": x["new_cid"]}]],
+            [[{"member_id": "M-9000", "categories": ["resident"], "client_id": x["new_cid"]}]],
             frozenset({"registrar"}),
             {},
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from coin_network import DISTRICT, EVIDENCE, CoinNetwork
+from coin_network import CHAINCODE, DISTRICT, EVIDENCE, CallFailed, CoinNetwork
 
 TOO_LONG_ID = "M" * 65
 HUGE = "9" * 4301
@@ -105,3 +105,21 @@ def test_bad_input_fails_cleanly_and_writes_nothing(
     assert simulated.rwset.is_read_only
     assert simulated.event is None
     assert net.query("auditor", "audit_supply") == before
+
+
+@pytest.mark.parametrize("member_id", ["kim-minji", "Minji", "M-1x", "S_0001", "901231-1234567", "m-0001"])
+def test_a_member_id_that_is_not_a_pseudonymous_code_is_refused_by_the_chaincode(
+    net: CoinNetwork, member_id: str
+) -> None:
+    """The chaincode, not only the CLI, keeps names off the ledger: registration takes S-0001-like codes."""
+    net.enroll("newcomer", DISTRICT, role="member")
+    before = net.ledger.world_state(CHAINCODE)
+    for call in (
+        ("register_member", member_id, ["resident"], net.client_id("newcomer")),
+        ("register_members", [{"member_id": member_id, "categories": ["resident"],
+                               "client_id": net.client_id("newcomer")}]),
+    ):  # fmt: skip
+        with pytest.raises(CallFailed) as refused:
+            net.submit("registrar", *call)
+        assert refused.value.status == 400 and "pseudonymous" in refused.value.message
+    assert net.ledger.world_state(CHAINCODE) == before

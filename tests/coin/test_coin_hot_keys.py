@@ -19,16 +19,16 @@ def crowd(net: CoinNetwork) -> None:
     """N members with coins and N staff of cc-01 with allowances."""
     for n in range(N):
         net.enroll(f"member{n}", DISTRICT, role="member")
-        net.submit("registrar", "register_member", f"M-{n:03d}x", ["senior"], net.client_id(f"member{n}"))
+        net.submit("registrar", "register_member", f"M-{n:03d}9", ["senior"], net.client_id(f"member{n}"))
         net.enroll(f"staff{n}", DISTRICT, role="staff", institution="cc-01")
         net.submit("cc_manager", "allocate_allowance", "cc-01", net.client_id(f"staff{n}"), "2024", 100)
-        net.submit("cc_manager", "earn", f"M-{n:03d}x", "volunteer_hour", 2, EVIDENCE, f"seed{n}")
+        net.submit("cc_manager", "earn", f"M-{n:03d}9", "volunteer_hour", 2, EVIDENCE, f"seed{n}")
 
 
 def test_concurrent_payments_to_one_institution_all_commit(net: CoinNetwork) -> None:
     crowd(net)
     endorsed = [
-        net.endorse(f"member{n}", "pay", f"M-{n:03d}x", "cc-01", 1000, 5, "gym", f"pay{n}") for n in range(N)
+        net.endorse(f"member{n}", "pay", f"M-{n:03d}9", "cc-01", 1000, 5, "gym", f"pay{n}") for n in range(N)
     ]
     block = net.ledger.commit(endorsed)
     assert block.validation_codes == [TxValidationCode.VALID] * N
@@ -39,7 +39,7 @@ def test_concurrent_payments_to_one_institution_all_commit(net: CoinNetwork) -> 
 def test_concurrent_earnings_attested_by_one_institution_all_commit(net: CoinNetwork) -> None:
     crowd(net)
     endorsed = [
-        net.endorse(f"staff{n}", "earn", f"M-{n:03d}x", "course_session", 2, EVIDENCE, f"earn{n}")
+        net.endorse(f"staff{n}", "earn", f"M-{n:03d}9", "course_session", 2, EVIDENCE, f"earn{n}")
         for n in range(N)
     ]
     block = net.ledger.commit(endorsed)
@@ -51,7 +51,7 @@ def test_mixed_block_of_earnings_payments_and_donations_all_commit(net: CoinNetw
     crowd(net)
     endorsed = []
     for n in range(N):
-        member = f"M-{n:03d}x"
+        member = f"M-{n:03d}9"
         if n % 3 == 0:
             endorsed.append(net.endorse(f"staff{n}", "earn", member, "course_session", 1, EVIDENCE, f"m{n}"))
         elif n % 3 == 1:
@@ -64,18 +64,18 @@ def test_mixed_block_of_earnings_payments_and_donations_all_commit(net: CoinNetw
 
 def test_contrast_same_member_twice_in_one_block_conflicts(net: CoinNetwork) -> None:
     crowd(net)
-    first = net.endorse("member0", "pay", "M-000x", "cc-01", 1000, 1, "gym", "a")
-    second = net.endorse("member0", "pay", "M-000x", "cc-01", 1000, 1, "gym", "b")
+    first = net.endorse("member0", "pay", "M-0009", "cc-01", 1000, 1, "gym", "a")
+    second = net.endorse("member0", "pay", "M-0009", "cc-01", 1000, 1, "gym", "b")
     block = net.ledger.commit([first, second])
     assert block.validation_codes == [TxValidationCode.VALID, TxValidationCode.MVCC_READ_CONFLICT]
-    assert net.query("member0", "get_balance", "M-000x")["coins"] == 5
+    assert net.query("member0", "get_balance", "M-0009")["coins"] == 5
 
 
 def test_contrast_one_staff_attesting_twice_in_one_lane_in_one_block_conflicts(net: CoinNetwork) -> None:
     """The lane is what keeps one staff's concurrent earnings apart: two in one lane serialise."""
     crowd(net)
-    first = net.endorse("staff0", "earn", "M-000x", "course_session", 1, EVIDENCE, "a", 5)
-    second = net.endorse("staff0", "earn", "M-001x", "course_session", 1, EVIDENCE, "b", 5)
+    first = net.endorse("staff0", "earn", "M-0009", "course_session", 1, EVIDENCE, "a", 5)
+    second = net.endorse("staff0", "earn", "M-0019", "course_session", 1, EVIDENCE, "b", 5)
     block = net.ledger.commit([first, second])
     assert block.validation_codes == [TxValidationCode.VALID, TxValidationCode.MVCC_READ_CONFLICT]
 
@@ -84,11 +84,11 @@ def test_settlement_and_concurrent_payments_to_that_institution_all_commit(net: 
     """Settlement reads only receipts stamped before its cutoff, so new payments never phantom it."""
     crowd(net)
     for n in range(4):
-        net.submit(f"member{n}", "pay", f"M-{n:03d}x", "cc-01", 1000, 1, "gym", f"before{n}")
+        net.submit(f"member{n}", "pay", f"M-{n:03d}9", "cc-01", 1000, 1, "gym", f"before{n}")
     net.clock.advance(minutes=2)
     concurrent = range(4, N)
     endorsed = [
-        net.endorse(f"member{n}", "pay", f"M-{n:03d}x", "cc-01", 1000, 2, "gym", f"during{n}")
+        net.endorse(f"member{n}", "pay", f"M-{n:03d}9", "cc-01", 1000, 2, "gym", f"during{n}")
         for n in concurrent
     ]
     settle = net.endorse("cc_manager", "request_settlement", "cc-01", "S-1", "")
@@ -104,10 +104,10 @@ def test_settlement_and_concurrent_payments_to_that_institution_all_commit(net: 
 def test_contrast_a_payment_stamped_before_the_cutoff_makes_the_settlement_retry(net: CoinNetwork) -> None:
     """The cutoff is what protects the settlement: a row landing inside its range is still a phantom."""
     crowd(net)
-    net.submit("member1", "pay", "M-001x", "cc-01", 1000, 1, "gym", "earlier")
+    net.submit("member1", "pay", "M-0019", "cc-01", 1000, 1, "gym", "earlier")
     net.clock.advance(minutes=2)
     net.clock.client_offset = timedelta(seconds=-90)  # inside the skew allowance, before the cutoff
-    backdated = net.endorse("member0", "pay", "M-000x", "cc-01", 1000, 1, "gym", "backdated")
+    backdated = net.endorse("member0", "pay", "M-0009", "cc-01", 1000, 1, "gym", "backdated")
     net.clock.client_offset = timedelta()
     settle = net.endorse("cc_manager", "request_settlement", "cc-01", "S-1", "")
     codes = net.ledger.commit([backdated, settle]).validation_codes

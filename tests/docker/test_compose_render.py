@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from seocho_network.compose_render import _rebase, compose_document, compose_text
+import pytest
+from seocho_network.compose_render import (
+    IMAGE_VARIABLES,
+    ImageReferenceError,
+    _rebase,
+    compose_document,
+    compose_text,
+    image_reference_problem,
+    write_compose,
+)
+from seocho_network.layout import NetworkLayout
 from seocho_network.topology import load_topology
 
 REFERENCE = Path(__file__).resolve().parents[2] / "network" / "docker" / "compose.yaml"
@@ -44,16 +55,32 @@ def test_every_ledger_and_ca_database_is_a_named_volume() -> None:
         )
 
 
-def test_health_checks_ask_each_node_its_operations_endpoint_and_each_org_has_its_chaincode() -> None:
+def test_health_checks_ask_the_cas_and_each_org_has_its_chaincode_accepting_only_its_peers() -> None:
     topology = load_topology(port_offset=0)
     services = compose_document(topology)["services"]
-    for node in [*topology.cas, *topology.orderers, *topology.peers]:
-        probe = services[node.node_id]["healthcheck"]["test"]
-        assert probe[-1] == f"http://127.0.0.1:{node.operations_port}/healthz"
+    for ca in topology.cas:
+        probe = services[ca.node_id]["healthcheck"]["test"]
+        assert probe[-1] == f"http://127.0.0.1:{ca.operations_port}/healthz"
+    # A peer's or orderer's operations endpoint wants a client certificate the images' tools cannot show.
+    for node in [*topology.orderers, *topology.peers]:
+        assert "healthcheck" not in services[node.node_id]
     for org in topology.organizations:
         chaincode = services[org.chaincode_server.node_id]
         assert chaincode["environment"]["CHAINCODE_ID"] == f"${{CHAINCODE_ID_{org.name.upper()}:-}}"
+        assert chaincode["environment"]["CHAINCODE_CLIENT_CN"] == f"chaincode-client.{org.domain}"
         assert chaincode["volumes"][0].endswith(":/etc/seocho/tls:ro")
+
+
+def test_each_organisation_runs_an_identity_ca_and_a_tls_ca_with_their_own_homes_and_databases() -> None:
+    topology = load_topology(port_offset=0)
+    services = compose_document(topology)["services"]
+    for org in topology.organizations:
+        identity, tls = services[org.ca.node_id], services[org.tls_ca.node_id]
+        assert identity["volumes"][0] == f"./fabric-ca/{org.domain}:/etc/hyperledger/fabric-ca-server"
+        assert tls["volumes"][0] == f"./fabric-ca/tls.{org.domain}:/etc/hyperledger/fabric-ca-server"
+        assert identity["volumes"][1] != tls["volumes"][1]
+        assert tls["command"][tls["command"].index("--port") + 1] == str(org.tls_ca.port)
+        assert tls["env_file"] == [f"./fabric-ca/tls.{org.domain}/bootstrap.env"]
 
 
 def test_rebase_moves_host_paths_only_at_path_boundaries() -> None:
@@ -64,3 +91,58 @@ def test_rebase_moves_host_paths_only_at_path_boundaries() -> None:
         "b": ["/h/nodes/p/mspx", "/etc/hyperledger/fabric/msp"],
         "c": 7,
     }
+
+
+def test_every_container_is_hardened_and_fabric_ones_keep_one_capability_only_for_a_non_root_deployer() -> (
+    None
+):
+    topology = load_topology(port_offset=0)
+    for deployer in (None, "1000:1000"):
+        services = compose_document(topology, deployer)["services"]
+        assert len(services) == 4 * len(topology.organizations) + len(topology.orderers)
+        for name, service in services.items():
+            assert service["read_only"] is True, name
+            assert service["cap_drop"] == ["ALL"], name
+            assert service["security_opt"] == ["no-new-privileges:true"], name
+            assert re.fullmatch(r"[0-9]+[mg]", service["mem_limit"]), name
+            assert 0 < service["pids_limit"] <= 1024, name
+            assert service["logging"]["driver"] == "json-file", name
+            assert set(service["logging"]["options"]) == {"max-size", "max-file"}, name
+            assert all(mount.startswith("/tmp") for mount in service["tmpfs"]), name
+            is_chaincode = name.startswith("chaincode.")
+            expected_caps = [] if deployer is None or is_chaincode else ["DAC_OVERRIDE"]
+            assert service.get("cap_add", []) == expected_caps, name
+            assert service.get("user") == (deployer if is_chaincode else None), name
+
+
+def _interpolate(text: str, environ: dict[str, str]) -> str:
+    """Compose's `${NAME:-default}`, for the variables this file uses."""
+    return re.sub(r"\$\{([A-Z_]+):-([^}]*)\}", lambda m: environ.get(m.group(1)) or m.group(2), text)
+
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("kind", sorted(IMAGE_VARIABLES))
+def test_every_image_variable_takes_a_digest(kind: str) -> None:
+    variable, default = IMAGE_VARIABLES[kind]
+    name = default.split(":")[0]
+    pinned = {variable: f"registry.example:5000/{name}@{DIGEST}"}
+    topology = load_topology(port_offset=0)
+    rendered = _interpolate(compose_text(topology), pinned)
+    assert f"image: registry.example:5000/{name}@{DIGEST}" in rendered
+    assert f"image: {default}" not in rendered
+    for reference in (default, f"{name}@{DIGEST}", f"{default}@{DIGEST}", pinned[variable]):
+        assert image_reference_problem(reference) is None, reference
+
+
+def test_a_malformed_image_variable_is_refused_before_docker_and_nothing_is_written(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "64 lower-case hex" in str(image_reference_problem("hyperledger/fabric-peer@sha256:abc"))
+    assert image_reference_problem("Hyperledger/Fabric-Peer:2.5") is not None
+    assert image_reference_problem("hyperledger/fabric-peer:") is not None
+    monkeypatch.setenv("FABRIC_ORDERER_IMAGE", "hyperledger/fabric-orderer@sha256:" + "0" * 63)
+    with pytest.raises(ImageReferenceError, match="FABRIC_ORDERER_IMAGE"):
+        write_compose(NetworkLayout(tmp_path), load_topology(port_offset=0))
+    assert not (tmp_path / "compose.yaml").exists()

@@ -8,6 +8,9 @@ transaction's submitted envelope, so the indexer reads the same blocks it reads 
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -18,12 +21,16 @@ from pathlib import Path
 import fabric_gateway as fg
 import psycopg
 import pytest
+from background import Background
 from embedded_ledger import EmbeddedLedger
 from gateway_double import RunningGateway, serve
 from postgres_server import postgres_server
+from seocho.backend import GatewayBackend, connect_gateway
+from seocho.coin import Coin
 from seocho.index_report import store_report
-from seocho.index_store import Store, open_store
+from seocho.index_store import Movement, Store, open_store
 from seocho.indexer import run_index
+from seocho.profile import load_profile
 from test_seocho_cli_over_gateway import client_id, coin_peer, profile, seocho  # noqa: F401  (fixtures)
 from tls_pki import TlsMaterial
 
@@ -91,7 +98,9 @@ def test_index_report_and_reconcile(
         {"resident": 1, "senior": 1},
     )
     assert report["coins"]["earned"] == 6 and report["coins"]["spent"] == 2
-    assert report["coins_by_category"]["senior"]["earn"] == 6 and report["seconds"] < 0.5
+    assert report["coins_by_category"]["senior"]["earn"] == 6
+    # How long the report took is reported (speed itself is benchmarks.scale's business).
+    assert isinstance(report["seconds"], float) and report["seconds"] >= 0
     code, out, err = seocho(profile, "admin", "index", "--db", str(db), "reconcile", "--idle", "0.5")
     assert code == 0 and json.loads(out)["ok"], (out, err)
     # Nothing new: a second run reads no block twice.
@@ -159,26 +168,22 @@ def test_following_survives_a_peer_restart(
     running, ledger = coin_peer
     build(profile, ledger)
     stop = threading.Event()
-    result: dict[str, object] = {}
     ca = tmp_path / "tls-ca.pem"
     ms = fg.load_msp_directory("SeochoDistrictMSP", tmp_path / "users" / "admin" / "msp")
     gateway = fg.connect(running.target, ms[0], ms[1], tls_root_certs=str(ca))
 
-    def follow() -> None:  # SQLite connections belong to their thread: the follower opens its own
-        store = open_store(tmp_path / "index.sqlite")
-        stats, moved = run_index(
-            gateway.get_network(ledger.channel_id), store, "seocho", idle_seconds=None, stop=stop
-        )
-        result.update(blocks=stats.blocks, reconnects=stats.reconnects, moved=moved)
-        store.close()
+    def follow() -> int:  # SQLite connections belong to their thread: the follower opens its own
+        with open_store(tmp_path / "index.sqlite") as store:
+            stats, _ = run_index(
+                gateway.get_network(ledger.channel_id), store, "seocho", idle_seconds=None, stop=stop
+            )
+        return stats.reconnects
 
-    follower = threading.Thread(target=follow)
-    follower.start()
+    follower = Background(follow, name="follower")
     try:
         wait_until(lambda: store_next_block(tmp_path) == ledger.height)
         port = int(running.target.rsplit(":", 1)[1])
-        running.stop()  # the peer goes away mid-stream
-        time.sleep(1.0)
+        running.stop()  # the peer goes away mid-stream (its stop ends the follower's stream)
         restarted = serve(ledger, tls, port=port)
         try:
             earn = ("earn", "M-1", "volunteer_hour", "1", "--evidence", EVIDENCE, "--request-id", "VOL-AFTER")
@@ -188,11 +193,11 @@ def test_following_survives_a_peer_restart(
         finally:
             stop.set()
             restarted.stop()
-        follower.join(timeout=30)
+        reconnects = follower.join(timeout=30)
     finally:
         stop.set()
         gateway.close()
-    assert not follower.is_alive() and int(result["reconnects"]) >= 1  # type: ignore[call-overload]
+    assert reconnects >= 1
     with open_store(tmp_path / "index.sqlite") as check:
         assert store_report(check)["coins"]["earned"] == 9
 
@@ -225,3 +230,76 @@ def test_bad_uses_are_one_line_errors_that_change_nothing(profile: Path, tmp_pat
 def store_next_block_of(path: Path) -> int:
     with open_store(path) as store:
         return store.next_block()
+
+
+def test_reports_never_fail_while_the_index_follows(
+    profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger], db: str, tmp_path: Path
+) -> None:
+    """An analyst's `seocho index report`, in a loop, while `seocho index --follow` (another process) writes
+    each block as it arrives: every report answers, and the coins it counts only grow."""
+    _, ledger = coin_peer
+    build(profile, ledger)  # 6 coins earned, 2 spent
+    follower = subprocess.Popen(
+        [str(Path(sys.executable).parent / "seocho"), "--profile", str(profile), "--as", "admin",
+         "index", "--db", db, "--follow"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def movements() -> int:
+        with connect_gateway(load_profile(profile), "staff") as gateway, connect_gateway(
+            load_profile(profile), "M-1"
+        ) as member:
+            staff = Coin(GatewayBackend(gateway.get_network(ledger.channel_id).get_contract("seocho")))
+            payer = Coin(GatewayBackend(member.get_network(ledger.channel_id).get_contract("seocho")))
+            for n in range(6):  # the daily cap is 8 hours; build() used 2
+                staff.earn("M-1", "volunteer_hour", 1, EVIDENCE, f"VOL-LOOP-{n}")
+                payer.pay("M-1", "wc-01", 200, 1, "gym", f"PAY-LOOP-{n}")
+        return 6 * 3
+
+    try:
+        writer = Background(movements, name="writer")
+        reports, earned_seen = 0, []
+        while True:
+            finished = writer.done
+            code, out, err = seocho(profile, "admin", "index", "--db", db, "report")
+            assert code == 0, err
+            earned_seen.append(json.loads(out)["coins"]["earned"])
+            reports += 1
+            if finished and earned_seen[-1] == 6 + writer.join():
+                break
+            assert follower.poll() is None, follower.stderr.read()  # type: ignore[union-attr]
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
+    assert earned_seen == sorted(earned_seen) and reports > 1
+    assert "locked" not in (follower.stderr.read() if follower.stderr else "")
+
+
+def test_a_read_only_reader_sees_whole_blocks_while_the_writer_commits(db: str) -> None:
+    """Store level: a writer applying blocks of two movements each, a read-only reader in a loop. Every read
+    succeeds, sees a whole number of blocks (never half a block), and never goes backwards."""
+    blocks = 150
+
+    def movement(block: int, n: int) -> Movement:
+        return Movement(f"tx-{block}-{n}", "earn", 3, 600, "2026-12-07T00:00:00Z", "2026-12", "M-1",
+                        "wc-01", "volunteer_hour", 1)  # fmt: skip
+
+    def write() -> int:
+        with open_store(db) as store:
+            for block in range(blocks):
+                store.apply_block(block, [movement(block, 0), movement(block, 1)], [])
+            return store.next_block()
+
+    with open_store(db):
+        pass  # the writer's schema, so the reader below opens an existing store
+    writer = Background(write, name="writer")
+    seen: list[tuple[int, int]] = []
+    with open_store(db, read_only=True) as reader:
+        while not writer.done or not seen or seen[-1][0] < blocks:
+            report = store_report(reader)
+            seen.append((report["next_block"], report["coins"]["earned"]))
+        with pytest.raises((sqlite3.Error, psycopg.Error)):
+            reader.apply_block(blocks, [movement(blocks, 0)], [])
+    assert writer.join() == blocks
+    assert all(earned == 6 * next_block for next_block, earned in seen)  # whole blocks only
+    assert seen == sorted(seen) and seen[-1] == (blocks, 6 * blocks)

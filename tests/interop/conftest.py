@@ -40,7 +40,7 @@ def node_modules_installed() -> Path:
     # Install scripts are skipped: the only ones are an optional PKCS#11 native module (HSM signing,
     # unused here; it would compile with node-gyp) and a version check.
     installed = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=optional"],
+        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=optional", "--engine-strict"],
         cwd=NODE_PROJECT,
         capture_output=True,
         text=True,

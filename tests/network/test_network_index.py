@@ -7,9 +7,11 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from background import Background
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork
 from seocho.backend import connect_gateway
@@ -22,6 +24,14 @@ from seocho.profile import load_profile
 from seocho_network.processes import stop
 
 pytestmark = pytest.mark.fabric
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll `condition` until it holds (a failure naming `what` after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.25)
 
 
 def seocho(*args: str | Path) -> tuple[int, str, str]:
@@ -43,22 +53,27 @@ def test_the_store_follows_the_network_through_a_peer_restart(
     network = fabric_network.network
     peer = network.topology.peers[0]  # the district's peer: the profile's Gateway
     stop_following = threading.Event()
-    outcome: dict[str, int] = {}
 
-    def follow() -> None:
+    def follow() -> tuple[int, int]:
         with open_store(db) as store, connect_gateway(load_profile(profile), "district-auditor") as gateway:
             stats, moved = run_index(
                 gateway.get_network(fabric_network.topology.channel), store, "seocho",
                 idle_seconds=None, stop=stop_following, give_up_after=120,
             )  # fmt: skip
-            outcome.update(reconnects=stats.reconnects, moved=moved)
+        return stats.reconnects, moved
 
-    follower = threading.Thread(target=follow)
-    follower.start()
+    def store_next_block() -> int:
+        with open_store(db) as store:
+            return store.next_block()
+
+    follower = Background(follow, name="follower")
     try:
-        time.sleep(1.0)
-        assert stop(network.layout.node(peer.node_id).pid)
-        time.sleep(2.0)
+        # A block committed now reaches the store only through the follower's open stream: once it has,
+        # the peer restart below happens mid-stream (a read committed as a transaction moves no coin).
+        with fabric_network.contract("district-auditor") as contract:
+            marker = contract.submit_async("list_policies").status().block_number
+        wait_for(lambda: store_next_block() > marker, "the follower did not follow a new block")
+        assert stop(network.layout.node(peer.node_id).pid)  # waits until the process is gone
         network.up()  # restarts the stopped peer
         evidence = hashlib.sha256(b"index after a peer restart" + b"salt").hexdigest()
         with fabric_network.coin("staff-welfare") as staff:
@@ -73,17 +88,16 @@ def test_the_store_follows_the_network_through_a_peer_restart(
                 pytest.fail("no senior of the demo has volunteer hours left today")
         with fabric_network.coin("district-auditor") as auditor:
             earned = auditor.get_report()["coins"]["earned"]
-        deadline = time.monotonic() + 60
-        while True:
+
+        def store_earned() -> bool:
             with open_store(db) as store:
-                if store_report(store)["coins"]["earned"] == earned:
-                    break
-            assert time.monotonic() < deadline, "the store did not catch up after the peer restart"
-            time.sleep(0.5)
+                return bool(store_report(store)["coins"]["earned"] == earned)
+
+        wait_for(store_earned, "the store did not catch up after the peer restart")
     finally:
         stop_following.set()
-        follower.join(timeout=60)
-    assert not follower.is_alive() and outcome["reconnects"] >= 1 and outcome["moved"] == 1
+    reconnects, moved = follower.join(timeout=60)
+    assert reconnects >= 1 and moved == 1
 
     code, out, err = seocho(
         "--profile", profile, "--as", "district-auditor", "--json", "index", "--db", db, "reconcile"

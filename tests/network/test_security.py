@@ -16,10 +16,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fabric_network_support import RunningNetwork, enroll_identity, gateway_as
+from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
 from fabric_shim.cid import ClientIdentity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from seocho_network.channel_config import current_config, revocation_lists
 from seocho_network.revocation import revoke
 
 pytestmark = pytest.mark.fabric
@@ -83,6 +88,34 @@ def test_an_identity_revoked_at_its_ca_is_refused_once_the_channel_has_the_crl(
         assert "now carries the CRL" in said
         error = _refused(lambda: contract.evaluate_transaction("get_policy", "0"))
         assert "access denied" in error.message + "".join(d.message for d in error.details)
+
+
+def test_a_district_registrar_revoked_is_refused_and_both_district_msp_definitions_carry_the_crl(
+    after_demo: RunningNetwork, tmp_path: Path
+) -> None:
+    district, network = after_demo.district, after_demo.network
+    identity, signer = enroll_identity(
+        after_demo, district, "registrar-to-revoke", {"seocho.role": "registrar"}
+    )
+    with gateway_as(after_demo, identity, signer) as contract:
+        assert json.loads(contract.evaluate_transaction("get_policy", "0"))["version"] >= 1
+        said = revoke(network, district.msp_id, "registrar-to-revoke", "keycompromise")
+        assert "(Application and Orderer definitions) now carries the CRL" in said
+        error = _refused(lambda: contract.evaluate_transaction("get_policy", "0"))
+        assert "access denied" in error.message + "".join(d.message for d in error.details)
+    # Through the Partners peer too, and the same CRL is in both of the district's MSP definitions.
+    with gateway_as(after_demo, identity, signer, after_demo.partners) as contract:
+        error = _refused(lambda: contract.evaluate_transaction("get_policy", "0"))
+        assert "access denied" in error.message + "".join(d.message for d in error.details)
+    config = current_config(
+        network.peer_admin(after_demo.partners.peers[0]), after_demo.topology.channel, tmp_path
+    )
+    application, orderer = revocation_lists(config, district)
+    assert application == orderer and len(application) == 1
+    # The ordering service took the update and keeps ordering: the demo's own registrar still commits.
+    client_id = str(ClientIdentity(identity.serialize()).id)
+    with after_demo.coin("district-registrar") as coin:
+        assert coin.register_member("S-7301", ["senior"], client_id)["member_id"] == "S-7301"
 
 
 def test_a_partners_identity_cannot_act_as_district_admin_or_registrar(after_demo: RunningNetwork) -> None:
@@ -161,16 +194,44 @@ _ARGUMENT = st.one_of(
 )
 
 
+# What a fuzzed call is compared by: the coin's whole world state as its own read functions show it.
+_STATE_READS = (
+    ("audit_supply",), ("get_report",), ("list_policies",), ("list_institutions",),
+    *(("get_balance", member) for member in ("S-0001", "S-0002", "S-0003", "S-0004", "S-0005", "R-0001")),
+    *(("get_member_history", member, "100", "") for member in ("S-0001", "S-0004")),
+    ("get_institution_statement", "seocho-welfare"), ("get_institution_statement", "yangjae1-cc"),
+)  # fmt: skip
+
+
+def _world_state(contract: fg.Contract) -> list[bytes]:
+    return [contract.evaluate_transaction(*read) for read in _STATE_READS]
+
+
+def _writes(transaction: fg.Transaction) -> list[str]:
+    """The keys the endorsed transaction would write, from the read-write set the peers signed."""
+    prepared = gateway_pb2.PreparedTransaction.FromString(transaction.bytes())
+    payload = common_pb2.Payload.FromString(prepared.envelope.payload)
+    keys: list[str] = []
+    for action in transaction_pb2.Transaction.FromString(payload.data).actions:
+        action_payload = transaction_pb2.ChaincodeActionPayload.FromString(action.payload)
+        response = proposal_response_pb2.ProposalResponsePayload.FromString(
+            action_payload.action.proposal_response_payload
+        )
+        results = proposal_pb2.ChaincodeAction.FromString(response.extension).results
+        for namespace in rwset_pb2.TxReadWriteSet.FromString(results).ns_rwset:
+            keys += [w.key for w in kv_rwset_pb2.KVRWSet.FromString(namespace.rwset).writes]
+    return keys
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(function=st.sampled_from(TRANSACTIONS), args=st.lists(_ARGUMENT, max_size=7))
 def test_fuzzed_arguments_through_the_gateway_get_a_4xx_and_change_nothing(
     after_demo: RunningNetwork, function: str, args: list[str]
 ) -> None:
-    network = after_demo.network
-    height = network.peer_admin(after_demo.district.peers[0]).height(network.topology.channel)
     with after_demo.contract("district-admin") as contract:
+        before = _world_state(contract)
         try:
-            contract.new_proposal(function, *args).endorse()
+            transaction = contract.new_proposal(function, *args).endorse()
         except fg.EndorseError as exc:
             statuses = [
                 int(m.group(1))
@@ -178,8 +239,16 @@ def test_fuzzed_arguments_through_the_gateway_get_a_4xx_and_change_nothing(
                 if (m := re.search(r"chaincode response (\d{3})", d.message))
             ]
             assert statuses and all(400 <= s < 500 for s in statuses), exc
-    # Endorsed or refused, nothing was submitted: the ledger did not move.
-    assert network.peer_admin(after_demo.district.peers[0]).height(network.topology.channel) == height
+        else:
+            writes = _writes(transaction)
+            # A fuzzed call the chaincode accepts may only be a read (or a change with nothing to do): it is
+            # submitted, must commit VALID, and must leave the world state as it was. One that would write
+            # (say, categories "[]" for a demo member) is a real change; it fails here so that a human
+            # decides whether the input was valid, rather than changing the session's shared ledger.
+            assert not writes, f"{function}{tuple(args)} was accepted as a change writing {writes}"
+            status = transaction.submit().status()
+            assert status.successful, status.code_name
+        assert _world_state(contract) == before
 
 
 _PRIVATE_KEY = re.compile(

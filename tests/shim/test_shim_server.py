@@ -18,6 +18,7 @@ from fabric_shim.errors import ConfigError
 from fabric_shim.server import ChaincodeServer
 from fabric_shim.stub import ChaincodeStub
 from peer_double import Message, StreamEnded, WorldState, response_of
+from shim_pki import common_name, issue
 
 
 class Pong:
@@ -132,6 +133,38 @@ def test_mutual_tls_refuses_other_clients(serve, connect, pki, client: str) -> N
         peer.receive()
     assert ended.value.error is not None
     assert ended.value.error.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_client_names_admit_only_the_named_client_of_the_ca(serve, connect, pki) -> None:
+    tls = TLSConfig(
+        key=pki.server.key_pem,
+        cert=pki.server.cert_pem,
+        client_ca_cert=pki.ca.cert_pem,
+        client_names=frozenset({"chaincode-client.example"}),
+    )
+    server = serve(Pong(), tls=tls)
+    named = issue(pki.ca, common_name("chaincode-client.example"), client=True)
+    peer = connect(server, grpc.ssl_channel_credentials(pki.ca.cert_pem, named.key_pem, named.cert_pem))
+    peer.handshake()
+    assert response_of(peer.transact(WorldState(), [b"ping"], txid="t1")).payload == b"pong"
+    # Another client of the same CA (an admin's or a node's TLS certificate) gets no stream.
+    other = connect(
+        server, grpc.ssl_channel_credentials(pki.ca.cert_pem, pki.client.key_pem, pki.client.cert_pem)
+    )
+    with pytest.raises(StreamEnded) as ended:
+        other.receive()
+    assert ended.value.error is not None
+    assert ended.value.error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "peer0.example" in (ended.value.error.details() or "")
+
+
+def test_client_names_from_env_need_a_client_ca(tls_files: dict[str, str]) -> None:
+    environ = {"CHAINCODE_SERVER_ADDRESS": "127.0.0.1:0", "CHAINCODE_ID": "cc:abc", **tls_files}
+    config = ServerConfig.from_env(environ | {"CHAINCODE_CLIENT_CN": " a.example, b.example ,"})
+    assert config.tls is not None and config.tls.client_names == {"a.example", "b.example"}
+    without_ca = {k: v for k, v in environ.items() if k != "CHAINCODE_CLIENT_CA_CERT"}
+    with pytest.raises(ConfigError, match="CHAINCODE_CLIENT_CN"):
+        ServerConfig.from_env(without_ca | {"CHAINCODE_CLIENT_CN": "a.example"})
 
 
 def test_server_only_tls_and_plaintext_client_refused(serve, connect, pki) -> None:

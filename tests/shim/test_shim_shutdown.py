@@ -26,6 +26,7 @@ class GateChaincode:
     def __init__(self) -> None:
         self.entered = threading.Event()
         self.gate = threading.Event()
+        self.left = threading.Event()
 
     def init(self, stub: ChaincodeStub) -> Response:
         return success()
@@ -33,7 +34,8 @@ class GateChaincode:
     def invoke(self, stub: ChaincodeStub) -> Response:
         if stub.function == "gated":
             self.entered.set()
-            self.gate.wait(10)
+            self.gate.wait(60)
+            self.left.set()
             return success(stub.get_state("k") or b"<absent>")
         return success(b"pong")
 
@@ -77,11 +79,14 @@ def test_idle_stream_stops_at_once(serve, connect) -> None:
     peer = connect(server)
     peer.handshake()
     assert response_of(peer.transact(WorldState(), [b"ping"], txid="t1")).payload == b"pong"
-    started = time.monotonic()
-    server.stop(grace=5.0)
-    assert time.monotonic() - started < 1.0
+    # With nothing in flight, stop() does not wait out its grace: it returns, and the stream ends, long
+    # before an hour (the join's bound is only there so that a hang fails instead of blocking the run).
+    stopper = threading.Thread(target=server.stop, kwargs={"grace": 3600.0})
+    stopper.start()
     with pytest.raises(StreamEnded):
         peer.receive()
+    stopper.join(60)
+    assert not stopper.is_alive()
 
 
 def test_transaction_outliving_the_grace_is_cut_off(serve, connect) -> None:
@@ -91,9 +96,9 @@ def test_transaction_outliving_the_grace_is_cut_off(serve, connect) -> None:
     peer.handshake()
     peer.start_transaction([b"gated"], txid="slow")
     assert chaincode.entered.wait(5)
-    started = time.monotonic()
     server.stop(grace=0.3)
-    assert time.monotonic() - started < 2.0
+    # stop() returned while the transaction is still inside the chaincode: it was cut off, not waited for.
+    assert not chaincode.left.is_set()
     chaincode.gate.set()
     with pytest.raises(StreamEnded):
         peer.receive()
@@ -135,10 +140,10 @@ def test_sigterm_stops_an_idle_run_with_a_connected_peer_promptly(tmp_path: Path
         peer = PeerDouble(channel)
         peer.handshake()
         assert response_of(peer.transact(WorldState(), [b"ping"], txid="t1")).payload == b"pong"
-        signalled = time.monotonic()
+        # The connected peer's idle stream does not hold the process: it exits cleanly on SIGTERM (the
+        # wait's bound only turns a hang into a failure).
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
-        assert time.monotonic() - signalled < 1.5
+        process.wait(timeout=60)
         assert process.returncode == 0
     finally:
         if process.poll() is None:
