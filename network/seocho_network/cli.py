@@ -243,9 +243,26 @@ def org_down(options: Options, name: str) -> None:
     network.org_down(network.org(name))
 
 
+@org.command("definition")
+@click.argument("name")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also copy it here, to hand over (e.g. to the other organisations' hosts).",
+)
+@pass_options
+def org_definition(options: Options, name: str, out: Path | None) -> None:
+    """Write NAME's public definition (MSP roots, NodeOUs, anchor peers, orderers' TLS certificates)."""
+    network = options.open()
+    org = network.org(name)
+    network.org_definition(org)
+    if out is not None:
+        network.org_definition(org, out)
+
+
 @click.group("channel")
 def channel_group() -> None:
-    """The channel's steps."""
+    """The channel's steps; a config update is a file that organisations sign in turn, then one submits."""
 
 
 @channel_group.command("create")
@@ -264,7 +281,82 @@ def channel_join(options: Options, name: str) -> None:
     network.channel_join(network.org(name))
 
 
-COMMANDS = (up, deploy, upgrade, down, revoke, status, logs, renew_tls, render, org, channel_group)
+@channel_group.command("sign")
+@click.argument("update", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--org", "name", required=True, help="The organisation whose admin signs.")
+@pass_options
+def channel_sign(options: Options, update: Path, name: str) -> None:
+    """Add ORG's admin signature to the config UPDATE file (nothing is sent)."""
+    from . import config_updates
+
+    network = options.open()
+    config_updates.sign(network, network.org(name), update)
+
+
+@channel_group.command("submit")
+@click.argument("update", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--org", "name", required=True, help="The organisation whose admin submits (and signs).")
+@pass_options
+def channel_submit(options: Options, update: Path, name: str) -> None:
+    """Send the config UPDATE to the ordering service; it is refused unless enough admins signed."""
+    from . import config_updates
+
+    network = options.open()
+    config_updates.submit(network, network.org(name), update)
+
+
+@click.group("chaincode")
+def chaincode_group() -> None:
+    """The coin chaincode's lifecycle, step by step: each organisation approves, one commits."""
+
+
+def _sequence(network: Network, sequence: int | None) -> int:
+    from .deployment import next_sequence
+
+    if sequence is not None:
+        return sequence
+    found = next_sequence(network, network.runtime.coin_service(), force_new_sequence=False)
+    if found is None:
+        raise NetworkError("the committed definition is this code already: give --sequence to commit again")
+    return found
+
+
+_sequence_option = click.option("--sequence", type=int, help="[default: the committed one + 1]")
+
+
+@chaincode_group.command("approve")
+@click.argument("name")
+@_sequence_option
+@pass_options
+def chaincode_approve(options: Options, name: str, sequence: int | None) -> None:
+    """NAME installs the coin on its peers, serves it, and approves its definition."""
+    from . import deployment
+
+    network = options.open()
+    org, service = network.org(name), network.runtime.coin_service()
+    number = _sequence(network, sequence)
+    package_id = deployment.install(network, org, service)
+    network.runtime.serve_chaincode(org, service, package_id)
+    deployment.approve(network, org, service, package_id, number)
+
+
+@chaincode_group.command("commit")
+@click.argument("name")
+@_sequence_option
+@pass_options
+def chaincode_commit(options: Options, name: str, sequence: int | None) -> None:
+    """NAME commits the definition the organisations approved (a MAJORITY of them must have)."""
+    from . import deployment
+
+    network = options.open()
+    deployment.commit(
+        network, network.org(name), network.runtime.coin_service(), _sequence(network, sequence)
+    )
+
+
+COMMANDS = (
+    up, deploy, upgrade, down, revoke, status, logs, renew_tls, render, org, channel_group, chaincode_group
+)  # fmt: skip
 for _command in COMMANDS:
     cli.add_command(_command)
 

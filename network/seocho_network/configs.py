@@ -260,7 +260,8 @@ def _org_section(layout: NetworkLayout, org: Organization) -> dict[str, Any]:
     section: dict[str, Any] = {
         "Name": org.name,
         "ID": msp,
-        "MSPDir": str(layout.org_msp(org)),
+        # From the organisation's definition: the channel is made of what the organisations handed over.
+        "MSPDir": str(layout.definition_msp(org)),
         "Policies": {
             "Readers": _signature(f"OR('{msp}.member')"),
             "Writers": _signature(f"OR('{msp}.member')"),
@@ -287,8 +288,8 @@ def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
         {
             "Host": LOOPBACK,
             "Port": o.cluster_port,
-            "ClientTLSCert": str(layout.node(o.node_id).tls_cert),
-            "ServerTLSCert": str(layout.node(o.node_id).tls_cert),
+            "ClientTLSCert": str(layout.consenter_cert(o)),
+            "ServerTLSCert": str(layout.consenter_cert(o)),
         }
         for o in topology.orderers
     ]

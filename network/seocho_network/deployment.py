@@ -8,8 +8,12 @@ code's, it only makes sure the servers run; after a code change (or with `force_
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from . import lifecycle
 from .admin import wait_until
+from .binaries import CommandError
 from .context import STARTUP_TIMEOUT, NetworkContext
 from .lifecycle import ChaincodeService, CommittedDefinition
 from .runtime import Runtime
@@ -44,16 +48,35 @@ def approve(
     ctx: NetworkContext, org: Organization, service: ChaincodeService, package_id: str, sequence: int
 ) -> None:
     """`org`'s admin approves the definition for its organisation."""
-    lifecycle.approve(ctx.peer_admin(org.peers[0]), ctx.topology, service, package_id, sequence)
+    admin = ctx.peer_admin(org.peers[0])
+    _while_ordering_elects(lambda: lifecycle.approve(admin, ctx.topology, service, package_id, sequence))
     ctx.say(f"  {org.msp_id}: approved sequence {sequence}")
 
 
 def commit(ctx: NetworkContext, org: Organization, service: ChaincodeService, sequence: int) -> None:
-    """`org`'s admin commits the definition, endorsed by a peer of each organisation; waits for every peer."""
-    lifecycle.commit(ctx.peer_admin(org.peers[0]), ctx.layout, ctx.topology, service, sequence)
+    """`org`'s admin commits the definition, endorsed by a peer of each organisation; waits for its peers."""
+    admin = ctx.peer_admin(org.peers[0])
+    _while_ordering_elects(lambda: lifecycle.commit(admin, ctx.layout, ctx.topology, service, sequence))
     ctx.say(f"  committed sequence {sequence}; endorsement policy {service.spec.endorsement_policy}")
-    name = service.spec.name
-    for peer in ctx.topology.peers:
+    wait_committed(ctx, org, service.spec.name, sequence)
+
+
+def _while_ordering_elects(step: Callable[[], None]) -> None:
+    """Runs `step`, again while the orderers answer that Raft has no leader yet (just after the joins)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        try:
+            step()
+            return
+        except CommandError as exc:
+            if "no Raft leader" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(1)
+
+
+def wait_committed(ctx: NetworkContext, org: Organization, name: str, sequence: int) -> None:
+    """Waits until every peer of `org` (asked by `org`'s admin) has committed `sequence` of `name`."""
+    for peer in org.peers:
         admin = ctx.peer_admin(peer)
 
         def done(admin: lifecycle.PeerAdmin = admin) -> bool:
@@ -83,7 +106,10 @@ def deploy(
         runtime.serve_chaincode(org, service, package_ids[org.msp_id])
     for org in ctx.topology.organizations:
         approve(ctx, org, service, package_ids[org.msp_id], sequence)
-    commit(ctx, ctx.topology.organizations[0], service, sequence)
+    district, *others = ctx.topology.organizations
+    commit(ctx, district, service, sequence)
+    for org in others:
+        wait_committed(ctx, org, name, sequence)
 
 
 def resume_servers(

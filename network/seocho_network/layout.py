@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .topology import TLS_CA, CertificateAuthority, Organization, Topology
+from .topology import TLS_CA, CertificateAuthority, Orderer, Organization, Topology
 
 
 def default_network_home() -> Path:
@@ -159,6 +159,18 @@ class NetworkLayout:
     def definition(self, org: Organization) -> Path:
         """The organisation's public definition (`org definition` writes it; other organisations read it)."""
         return self.root / "definitions" / org.domain
+
+    def definition_msp(self, org: Organization) -> Path:
+        """`org`'s MSP as its definition carries it: what the channel config is made from."""
+        return self.definition(org) / "msp"
+
+    def definition_tls_root(self, org: Organization) -> Path:
+        """The root of `org`'s TLS certificates, from its definition: how others trust its nodes."""
+        return self.definition_msp(org) / "tlscacerts" / "tlsca.pem"
+
+    def consenter_cert(self, orderer: Orderer) -> Path:
+        """The orderer's TLS certificate, from its organisation's definition (the Raft consenter)."""
+        return self.definition(orderer.org) / "orderers" / f"{orderer.node_id}.crt"
 
     @property
     def channel_dir(self) -> Path:

@@ -23,6 +23,7 @@ import yaml
 from . import channel, crypto, deployment, profiles
 from .binaries import find_binaries
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError, Say
+from .definitions import check_definitions, write_definition
 from .layout import NetworkLayout, default_network_home
 from .lifecycle import ChaincodeService, CommittedDefinition
 from .native import NativeRuntime
@@ -92,6 +93,11 @@ class Network(NetworkContext):
         for line in crypto.issue_organization(self.layout, org):
             self.say(f"  {line}")
         self._write_ca_access(org)
+        self.org_definition(org)
+
+    def org_definition(self, org: Organization, out: Path | None = None) -> Path:
+        """Writes the organisation's public definition (to `out`, or definitions/<domain>)."""
+        return write_definition(self, org, out)
 
     def _write_ca_access(self, org: Organization) -> None:
         # How the organisation's own tools (`seocho network provision-demo`, `seocho ca ...`) reach its CA.
@@ -123,17 +129,17 @@ class Network(NetworkContext):
     def channel_create(self) -> Path:
         """The channel's genesis block, from the organisations' definitions."""
         self.say("channel: genesis block")
+        check_definitions(self)
         return channel.create_genesis_block(self, self.runtime.write_configtx)
 
-    def channel_join(self, org: Organization) -> None:
-        """The organisation's orderers, then (once Raft has a leader to deliver blocks) its peers, join."""
+    def channel_join(self, org: Organization, peers: bool = True) -> None:
+        """The organisation's orderers, then its peers (unless not `peers`), join the channel."""
         if org.orderers:
             self.say(f"channel: {org.name}'s orderers join")
             channel.join_orderers(self, org.orderers)
-        # A peer that joins before ordering works dials the others only on its next gossip round.
-        channel.wait_for_raft_leader(self)
-        self.say(f"channel: {org.name}'s peers join")
-        channel.join_peers(self, org.peers)
+        if peers:
+            self.say(f"channel: {org.name}'s peers join")
+            channel.join_peers(self, org.peers)
 
     # ---- one machine -----------------------------------------------------------------------------------
 
@@ -144,6 +150,10 @@ class Network(NetworkContext):
         for org in self.topology.organizations:
             self.org_up(org)
         self.channel_create()
+        for org in self.topology.organizations:
+            self.channel_join(org, peers=False)
+        # A peer that joins before ordering works dials the others only on its next gossip round.
+        channel.wait_for_raft_leader(self)
         for org in self.topology.organizations:
             self.channel_join(org)
         channel.wait_for_gossip(self)

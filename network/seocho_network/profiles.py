@@ -22,7 +22,7 @@ def write_profiles(ctx: NetworkContext) -> Path:
     tls_dir.mkdir(exist_ok=True)
     for org in topology.organizations:
         # The Gateway's TLS root: the organisation's TLS CA signed its peers' TLS certificates.
-        shutil.copyfile(layout.org_tls_ca_cert(org), tls_dir / f"{org.name.lower()}-ca.pem")
+        shutil.copyfile(layout.definition_tls_root(org), tls_dir / f"{org.name.lower()}-ca.pem")
     identities = existing_identities(layout.profile)
     for org, path in [(district, layout.profile)] + [
         (org, layout.peer_profile(org)) for org in topology.organizations
