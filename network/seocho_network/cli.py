@@ -1,7 +1,7 @@
 """`python -m seocho_network` (what scripts/network.sh runs): one command line for both runtimes.
 
     up [--no-demo] | deploy | upgrade | down [--purge] | status [--json] | logs NODE | revoke NAME
-    org init|up|down|definition ORG      one organisation's own steps, run by that organisation
+    org init|up|down|definition|retire-registrar ORG   one organisation's own steps, run by it
     channel create | channel join ORG    the channel's steps
     --runtime docker ...                 the same in Docker Compose; `docker ...` is an alias for it
 
@@ -258,6 +258,18 @@ def org_definition(options: Options, name: str, out: Path | None) -> None:
     network.org_definition(org)
     if out is not None:
         network.org_definition(org, out)
+
+
+@org.command("retire-registrar")
+@click.argument("name")
+@pass_options
+def org_retire_registrar(options: Options, name: str) -> None:
+    """After set-up: replace NAME's CAs' bootstrap registrars by narrower successors and revoke them."""
+    from .registrars import retire_organization
+
+    network = options.open()
+    for line in retire_organization(network, network.org(name)):
+        click.echo(line)
 
 
 @click.group("channel")

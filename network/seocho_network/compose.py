@@ -33,6 +33,7 @@ from .compose_render import (
 )
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
 from .layout import NodeFiles
+from .registrars import retired
 from .runtime import DOWN, UNHEALTHY, UP, Node
 from .serving import write_serving_record
 from .topology import LOOPBACK, CertificateAuthority, Orderer, Organization, Peer
@@ -119,11 +120,12 @@ class DockerRuntime:
         # The CA reads its bootstrap registrar from the environment once, when it creates its database;
         # a 0600 env file keeps the secret out of the compose file and the command line (`docker inspect`
         # still shows the container's environment to whoever may use the Docker socket, i.e. root).
-        secret = crypto.bootstrap_secret(self.ctx.layout, ca)
+        # Once the bootstrap registrar is retired (`org retire-registrar`) the file stays, empty.
+        boot = "" if retired(self.ctx, ca) else crypto.bootstrap_secret(self.ctx.layout, ca)
         path = self.ctx.layout.ca_server_home(ca) / "bootstrap.env"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as stream:
-            stream.write(f"FABRIC_CA_SERVER_BOOT={crypto.BOOTSTRAP_USER}:{secret}\n")
+            stream.write(f"FABRIC_CA_SERVER_BOOT={crypto.BOOTSTRAP_USER}:{boot}\n" if boot else "")
 
     def stop(self, nodes: Sequence[Node]) -> None:
         if not self._deployed() or not nodes:

@@ -8,14 +8,18 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fabric_ca import CAError, RegistrationRequest, load_msp
 from fabric_network_support import TEST_PORT_OFFSETS, RunningNetwork
 from fabric_protos.msp import msp_config_pb2
 from seocho_network import config_updates
+from seocho_network.crypto import ca_client
+from seocho_network.layout import NetworkLayout
 from seocho_network.port_offsets import claimed_port_offset
-from seocho_network.topology import load_topology
+from seocho_network.topology import Organization, load_topology
 
 pytestmark = pytest.mark.fabric
 REPO = Path(__file__).resolve().parents[2]
@@ -70,6 +74,7 @@ def test_an_organisations_org_up_writes_only_into_its_home_and_its_definition(tm
 
         try:
             said = network("org", "up", partners.name)
+            _retire_the_bootstrap_registrar(home, partners, offset, network)
         finally:
             network("org", "down", partners.name)
     own = home / "orgs" / partners.domain
@@ -83,3 +88,30 @@ def test_an_organisations_org_up_writes_only_into_its_home_and_its_definition(tm
     assert not (home / "users").exists() and "demo" not in said
     users = {p.name for p in (own / "users").iterdir()}
     assert users <= {"admin", "ca-registrar", "tlsca-registrar", "operations-client"}, users
+
+
+def _retire_the_bootstrap_registrar(
+    home: Path, partners: Organization, offset: int, network: Callable[..., str]
+) -> None:
+    """After `org retire-registrar`, the bootstrap secret and a copy of its MSP are worthless, the
+    successor registers, and every registration enrols once."""
+    layout = NetworkLayout.for_topology(home, load_topology(port_offset=offset))
+    org = load_topology(port_offset=offset).organizations[1]
+    ca_home = layout.ca_home(org)
+    secret = (ca_home / "bootstrap-secret").read_text().strip()
+    old = load_msp(layout.ca_registrar(org).msp)
+    network("org", "retire-registrar", partners.name)
+    assert not (ca_home / "bootstrap-secret").exists()
+    assert secret.encode() not in (ca_home / "fabric-ca-server-config.yaml").read_bytes()
+    with ca_client(layout, org.ca) as client:
+        with pytest.raises(CAError):
+            client.enroll("ca-registrar", secret)
+        with pytest.raises(CAError):
+            client.register(old, RegistrationRequest("by-the-old-registrar", "client"))
+        successor = load_msp(layout.ca_registrar(org).msp)
+        assert successor.enrollment_id == "registrar"
+        request = RegistrationRequest("member-after-retirement", "client", max_enrollments=1)
+        member_secret = client.register(successor, request)
+        client.enroll("member-after-retirement", member_secret)
+        with pytest.raises(CAError):  # one enrolment per registration
+            client.enroll("member-after-retirement", member_secret)
