@@ -70,7 +70,7 @@ class Network(NetworkContext):
         """The network kept in `home`; `port_offset` defaults to $SEOCHO_NETWORK_PORT_OFFSET."""
         topology = load_topology(topology_file, port_offset)
         layout = NetworkLayout.for_topology((home or default_home(runtime)).resolve(), topology)
-        return cls(topology, layout, find_binaries(), say, runtime)
+        return cls(topology, layout, find_binaries(topology.fabric_version), say, runtime)
 
     def org(self, name: str) -> Organization:
         """An organisation by name, MSP id or domain."""
