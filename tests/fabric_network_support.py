@@ -21,6 +21,7 @@ import pytest
 from fabric_ca import Attribute, CAClient, RegistrationRequest
 from seocho.backend import GatewayBackend, connect_gateway
 from seocho.coin import Coin
+from seocho.network_setup import initialise_ledger, provision_demo
 from seocho.profile import load_profile
 from seocho_network import Network
 from seocho_network.binaries import MissingBinariesError, find_binaries
@@ -100,7 +101,10 @@ def _run_session_network(home: Path, offset: int) -> Iterator[RunningNetwork]:
     running = RunningNetwork(network, said)
     try:
         network.up()
+        # The client's steps, as `network.sh up` and `deploy` run them.
+        provision_demo(network.layout.root, say=said.append)
         network.deploy()
+        initialise_ledger(network.layout.root, say=said.append)
     except BaseException:
         network.down(purge=False)
         print("\n".join(said))

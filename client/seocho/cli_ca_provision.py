@@ -73,7 +73,7 @@ def ca_provision_demo(
                 msp_dir = out / "users" / name / "msp"
                 step = f"[{number}/{len(cast)}] {name}"
                 try:
-                    click.echo(f"{step}: {_provision(client, registrar, name, attributes, msp_dir)}")
+                    click.echo(f"{step}: {provision_identity(client, registrar, name, attributes, msp_dir)}")
                 except (CAError, SeochoError) as exc:
                     # A refusal concerns one identity; an unreachable CA (raised past here) concerns all.
                     message = _refusal(exc).message if isinstance(exc, CAError) else exc.message
@@ -97,10 +97,13 @@ def ca_provision_demo(
     )
 
 
-def _provision(
+def provision_identity(
     client: CAClient, registrar: Enrollment, name: str, attributes: dict[str, str], msp_dir: Path
 ) -> str:
-    """Makes sure `msp_dir` holds `name`'s identity with `attributes`; says what it did."""
+    """Makes sure `msp_dir` holds `name`'s identity with `attributes`; says what it did.
+
+    The registration allows one enrolment: the secret is spent once the identity is enrolled (a
+    resumed run enrols with it once, the enrolment an interrupted run never made)."""
     if msp_dir.exists():
         return _check_existing(name, attributes, msp_dir)
     home = msp_dir.parent
@@ -113,7 +116,7 @@ def _provision(
         _write_private(pending, secret)
     request = RegistrationRequest(
         name, "client", attributes=[Attribute(key, value, ecert=True) for key, value in attributes.items()],
-        secret=secret,
+        max_enrollments=1, secret=secret,
     )  # fmt: skip
     try:
         client.register(registrar, request)

@@ -6,6 +6,7 @@ Readiness is asked of the nodes (operations `/healthz`, channel lists), never as
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import time
 import urllib.error
@@ -161,21 +162,30 @@ class PeerAdmin:
             "CORE_PEER_TLS_ROOTCERT_FILE": str(files.tls_ca),
         }
 
+    def _orderers(self) -> list[Orderer]:
+        # Its own organisation's orderers first; another's are trusted through that one's definition.
+        own = [o for o in self.topology.orderers if o.org is self.peer.org]
+        return own + [o for o in self.topology.orderers if o.org is not self.peer.org]
+
+    def _flags(self, orderer: Orderer) -> list[str]:
+        root = self.layout.definition_tls_root(orderer.org)
+        return ["-o", orderer.address, "--tls", "--cafile", str(root)]
+
     def orderer_flags(self) -> list[str]:
-        orderer = self.topology.orderers[0]
-        return ["-o", orderer.address, "--tls", "--cafile", str(self.layout.node(orderer.node_id).tls_ca)]
+        return self._flags(self._orderers()[0])
 
     def orderer_flags_any(self) -> list[str]:
-        """Orderer flags naming the first orderer that answers, so a tool works while one is down."""
-        for orderer in self.topology.orderers:
-            if healthy(orderer.operations_port, operations_client(self.layout, orderer.org)):
-                return [
-                    "-o",
-                    orderer.address,
-                    "--tls",
-                    "--cafile",
-                    str(self.layout.node(orderer.node_id).tls_ca),
-                ]
+        """Orderer flags naming the first orderer that answers, so a tool works while one is down.
+
+        Its own organisation's orderers answer its health check; another's, a TCP connection (their
+        operations endpoints admit only their own organisation's client)."""
+        for orderer in self._orderers():
+            if orderer.org is self.peer.org:
+                answers = healthy(orderer.operations_port, operations_client(self.layout, orderer.org))
+            else:
+                answers = _accepts(orderer.address)
+            if answers:
+                return self._flags(orderer)
         return self.orderer_flags()
 
     def run(self, args: Sequence[str], timeout: float = 120.0) -> str:
@@ -200,12 +210,20 @@ class PeerAdmin:
 
 
 def tls_flags_for(layout: NetworkLayout, peers: Sequence[Peer]) -> list[str]:
+    """Peer CLI flags to reach `peers`, each trusted through its organisation's definition."""
     flags: list[str] = []
     for peer in peers:
         flags += [
             "--peerAddresses",
             peer.address,
             "--tlsRootCertFiles",
-            str(layout.node(peer.node_id).tls_ca),
+            str(layout.definition_tls_root(peer.org)),
         ]
     return flags
+
+
+def _accepts(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex((host, int(port))) == 0

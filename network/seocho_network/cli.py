@@ -1,127 +1,389 @@
-"""`python -m seocho_network` (what scripts/network.sh runs): up, deploy, upgrade, down, status, logs."""
+"""`python -m seocho_network` (what scripts/network.sh runs): one command line for both runtimes.
+
+    up [--no-demo] | deploy | upgrade | down [--purge] | status [--json] | logs NODE | revoke NAME
+    org init|up|down|definition|retire-registrar ORG   one organisation's own steps, run by it
+    channel create | channel join ORG    the channel's steps
+    --runtime docker ...                 the same in Docker Compose; `docker ...` is an alias for it
+
+The demo's cast and the coin ledger's first policy are the client's steps (`seocho network ...`): the
+one-machine `up` and `deploy` run them after the network's own steps, `org up` never does.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from .binaries import CommandError, MissingBinariesError
-from .compose_cli import docker as docker_cli
-from .network import Network, NetworkError
+from .network import RUNTIMES, Network, NetworkError
 from .topology import TopologyError
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
 
 
-def _open(ctx: click.Context) -> Network:
-    home, topology = ctx.obj
-    return Network.open(home, topology, say=lambda line: click.echo(line))
+@dataclass(frozen=True)
+class Options:
+    home: Path | None
+    topology: Path | None
+    runtime: str
+
+    def open(self) -> Network:
+        return Network.open(self.home, self.topology, say=lambda line: click.echo(line), runtime=self.runtime)
+
+
+pass_options = click.make_pass_decorator(Options)
+
+
+def _timed(what: str, step: Callable[[], Any]) -> None:
+    began = time.monotonic()
+    step()
+    click.echo(f"{what}: took {time.monotonic() - began:.0f} s")
+
+
+def _client_step(network: Network, *args: str) -> None:
+    """Runs a `seocho network ...` step (the client's, not the network's) on this network's home."""
+    seocho = Path(sys.executable).with_name("seocho")
+    finished = subprocess.run([str(seocho), "network", *args, str(network.layout.root)], check=False)
+    if finished.returncode != 0:
+        raise NetworkError(f"seocho network {' '.join(args)} failed (exit {finished.returncode})")
+
+
+_home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the network keeps its files [default: $SEOCHO_NETWORK_HOME, or $SEOCHO_HOME/network; "
+    "docker: $SEOCHO_DOCKER_HOME, or $SEOCHO_HOME/docker].",
+)
 
 
 @click.group()
-@click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="SEOCHO_NETWORK_HOME",
-    help="Where the network keeps its files [default: $SEOCHO_HOME/network].",
-)
+@_home_option
 @click.option(
     "--topology",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="The topology file [default: network/topology.yaml].",
 )
+@click.option(
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    envvar="SEOCHO_NETWORK_RUNTIME",
+    default="native",
+    show_default=True,
+    help="Native processes on 127.0.0.1, or Docker Compose (images: FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE, "
+    "FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE).",
+)
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, topology: Path | None) -> None:
-    """Run the Seocho Coin Fabric network on this machine: CAs, 3 Raft orderers, a peer per organisation."""
-    ctx.obj = (home, topology)
+def cli(ctx: click.Context, home: Path | None, topology: Path | None, runtime: str) -> None:
+    """Run the Seocho Coin Fabric network: CAs, Raft orderers and a peer per organisation."""
+    ctx.obj = Options(home or _home_from_environment(runtime), topology, runtime)
 
 
-@cli.command()
-@click.pass_context
-def up(ctx: click.Context) -> None:
-    """Start (or resume) every node, create and join the channel, write the client profile."""
-    began = time.monotonic()
-    _open(ctx).up()
-    click.echo(f"up: took {time.monotonic() - began:.0f} s")
+def _home_from_environment(runtime: str) -> Path | None:
+    value = os.environ.get("SEOCHO_DOCKER_HOME" if runtime == "docker" else "SEOCHO_NETWORK_HOME")
+    return Path(value) if value else None
 
 
-@cli.command()
-@click.pass_context
-def deploy(ctx: click.Context) -> None:
+# ---- the one-machine commands ----------------------------------------------------------------------
+
+
+@click.command()
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    show_default=True,
+    help="Then provision the demo's cast (`seocho network provision-demo`): for trying it, never for real.",
+)
+@pass_options
+def up(options: Options, demo: bool) -> None:
+    """Every organisation's steps on this machine: nodes up, channel created and joined, profiles written."""
+
+    def steps() -> None:
+        network = options.open()
+        network.up()
+        if demo:
+            network.say("up: the demo's cast (seocho network provision-demo)")
+            _client_step(network, "provision-demo")
+
+    _timed("up", steps)
+
+
+@click.command()
+@pass_options
+def deploy(options: Options) -> None:
     """Install, approve and commit the coin chaincode (a new sequence when its code changed); serve it."""
-    began = time.monotonic()
-    _open(ctx).deploy()
-    click.echo(f"deploy: took {time.monotonic() - began:.0f} s")
+
+    def steps() -> None:
+        network = options.open()
+        network.deploy()
+        _client_step(network, "init-ledger")
+
+    _timed("deploy", steps)
 
 
-@cli.command()
-@click.pass_context
-def upgrade(ctx: click.Context) -> None:
+@click.command()
+@pass_options
+def upgrade(options: Options) -> None:
     """Commit the chaincode again with sequence + 1, keeping the ledger's state."""
-    _open(ctx).deploy(force_new_sequence=True)
+    options.open().deploy(force_new_sequence=True)
 
 
-@cli.command()
-@click.option("--purge", is_flag=True, help="Also delete the ledgers, identities and channel.")
-@click.pass_context
-def down(ctx: click.Context, purge: bool) -> None:
-    """Stop every node by PID; the data stays (for `up` to resume) unless --purge."""
-    _open(ctx).down(purge=purge)
+@click.command()
+@click.option("--purge", is_flag=True, help="Also delete the ledgers, identities and channel (and volumes).")
+@pass_options
+def down(options: Options, purge: bool) -> None:
+    """Stop every node; the data stays (for `up` to resume) unless --purge."""
+    options.open().down(purge=purge)
 
 
-@cli.command()
+@click.command()
 @click.argument("name")
 @click.option("--org", "msp_id", required=True, help="The identity's MSP id, e.g. PartnersMSP.")
 @click.option(
     "--reason", default="unspecified", show_default=True, help="An RFC 5280 reason, e.g. keycompromise."
 )
-@click.pass_context
-def revoke(ctx: click.Context, name: str, msp_id: str, reason: str) -> None:
+@pass_options
+def revoke(options: Options, name: str, msp_id: str, reason: str) -> None:
     """Revoke NAME at its organisation's CA and put the CA's CRL into the channel's MSP definition."""
     from .revocation import revoke as revoke_identity
 
-    click.echo(revoke_identity(_open(ctx), msp_id, name, reason))
+    click.echo(revoke_identity(options.open(), msp_id, name, reason))
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
-@click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
+@pass_options
+def status(options: Options, as_json: bool) -> None:
     """Every node (up/down), heights, the Raft leader and the committed chaincode; exit 3 if one is down."""
     from .status import collect, render
 
-    report = collect(_open(ctx))
+    report = collect(options.open())
     click.echo(json.dumps(asdict(report), indent=2) if as_json else render(report))
     if not report.all_up:
         sys.exit(3)
 
 
-@cli.command()
+@click.command()
 @click.argument("node")
 @click.option("-n", "--lines", default=50, show_default=True, help="How many of the last lines.")
-@click.pass_context
-def logs(ctx: click.Context, node: str, lines: int) -> None:
+@pass_options
+def logs(options: Options, node: str, lines: int) -> None:
     """The last lines of NODE's log (a node id, e.g. peer0.partners.seocho.local, or its start)."""
-    network = _open(ctx)
-    names = list(network.pid_files())
-    matches = [n for n in names if n == node] or [n for n in names if n.startswith(node)]
-    if len(matches) != 1:
-        raise click.UsageError(f"NODE must name one of: {', '.join(names)}")
-    path = network.log_file(matches[0])
     try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise click.ClickException(f"no log for {matches[0]} at {path}: {exc.strerror}") from None
-    click.echo("\n".join(text.splitlines()[-lines:]))
+        click.echo(options.open().logs(node, lines))
+    except NetworkError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
-# The Docker Compose deployment of the same topology: `docker up|deploy|upgrade|down|status|logs`.
-cli.add_command(docker_cli)
+@click.command("renew-tls")
+@click.argument("node")
+@pass_options
+def renew_tls(options: Options, node: str) -> None:
+    """Renew NODE's TLS certificate from its CA and restart it (Docker; orderers keep their key)."""
+    from .compose import DockerRuntime
+
+    runtime = options.open().runtime
+    if not isinstance(runtime, DockerRuntime):
+        raise click.UsageError(
+            "renew-tls is for the Docker runtime: --runtime docker (or `docker renew-tls`)"
+        )
+    runtime.renew_tls(node)
+
+
+@click.command()
+@pass_options
+def render(options: Options) -> None:
+    """Print the compose file of the topology (what the Docker runtime writes)."""
+    from .compose_render import compose_text
+    from .topology import load_topology
+
+    click.echo(compose_text(load_topology(options.topology)), nl=False)
+
+
+# ---- per organisation, per channel step ------------------------------------------------------------
+
+
+@click.group()
+def org() -> None:
+    """One organisation's own steps (each run by that organisation, with its own home)."""
+
+
+@org.command("init")
+@click.argument("name")
+@pass_options
+def org_init(options: Options, name: str) -> None:
+    """NAME's home, its CA and the identities of its nodes and admins (no demo cast)."""
+    network = options.open()
+    _timed(f"org init {name}", lambda: network.org_init(network.org(name)))
+
+
+@org.command("up")
+@click.argument("name")
+@pass_options
+def org_up(options: Options, name: str) -> None:
+    """`org init`, then NAME's orderers and peers (and its chaincode servers, if it served before)."""
+    network = options.open()
+    _timed(f"org up {name}", lambda: network.org_up(network.org(name)))
+
+
+@org.command("down")
+@click.argument("name")
+@pass_options
+def org_down(options: Options, name: str) -> None:
+    """Stop NAME's nodes and chaincode servers; its files stay."""
+    network = options.open()
+    network.org_down(network.org(name))
+
+
+@org.command("definition")
+@click.argument("name")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also copy it here, to hand over (e.g. to the other organisations' hosts).",
+)
+@pass_options
+def org_definition(options: Options, name: str, out: Path | None) -> None:
+    """Write NAME's public definition (MSP roots, NodeOUs, anchor peers, orderers' TLS certificates)."""
+    network = options.open()
+    org = network.org(name)
+    network.org_definition(org)
+    if out is not None:
+        network.org_definition(org, out)
+
+
+@org.command("retire-registrar")
+@click.argument("name")
+@pass_options
+def org_retire_registrar(options: Options, name: str) -> None:
+    """After set-up: replace NAME's CAs' bootstrap registrars by narrower successors and revoke them."""
+    from .registrars import retire_organization
+
+    network = options.open()
+    for line in retire_organization(network, network.org(name)):
+        click.echo(line)
+
+
+@click.group("channel")
+def channel_group() -> None:
+    """The channel's steps; a config update is a file that organisations sign in turn, then one submits."""
+
+
+@channel_group.command("create")
+@pass_options
+def channel_create(options: Options) -> None:
+    """The channel's genesis block, from every organisation's definition."""
+    options.open().channel_create()
+
+
+@channel_group.command("join")
+@click.argument("name")
+@pass_options
+def channel_join(options: Options, name: str) -> None:
+    """NAME's orderers and peers join the channel (each as NAME's admin)."""
+    network = options.open()
+    network.channel_join(network.org(name))
+
+
+@channel_group.command("sign")
+@click.argument("update", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--org", "name", required=True, help="The organisation whose admin signs.")
+@pass_options
+def channel_sign(options: Options, update: Path, name: str) -> None:
+    """Add ORG's admin signature to the config UPDATE file (nothing is sent)."""
+    from . import config_updates
+
+    network = options.open()
+    config_updates.sign(network, network.org(name), update)
+
+
+@channel_group.command("submit")
+@click.argument("update", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--org", "name", required=True, help="The organisation whose admin submits (and signs).")
+@pass_options
+def channel_submit(options: Options, update: Path, name: str) -> None:
+    """Send the config UPDATE to the ordering service; it is refused unless enough admins signed."""
+    from . import config_updates
+
+    network = options.open()
+    config_updates.submit(network, network.org(name), update)
+
+
+@click.group("chaincode")
+def chaincode_group() -> None:
+    """The coin chaincode's lifecycle, step by step: each organisation approves, one commits."""
+
+
+def _sequence(network: Network, sequence: int | None) -> int:
+    from .deployment import next_sequence
+
+    if sequence is not None:
+        return sequence
+    found = next_sequence(network, network.runtime.coin_service(), force_new_sequence=False)
+    if found is None:
+        raise NetworkError("the committed definition is this code already: give --sequence to commit again")
+    return found
+
+
+_sequence_option = click.option("--sequence", type=int, help="[default: the committed one + 1]")
+
+
+@chaincode_group.command("approve")
+@click.argument("name")
+@_sequence_option
+@pass_options
+def chaincode_approve(options: Options, name: str, sequence: int | None) -> None:
+    """NAME installs the coin on its peers, serves it, and approves its definition."""
+    from . import deployment
+
+    network = options.open()
+    org, service = network.org(name), network.runtime.coin_service()
+    number = _sequence(network, sequence)
+    package_id = deployment.install(network, org, service)
+    network.runtime.serve_chaincode(org, service, package_id)
+    deployment.approve(network, org, service, package_id, number)
+
+
+@chaincode_group.command("commit")
+@click.argument("name")
+@_sequence_option
+@pass_options
+def chaincode_commit(options: Options, name: str, sequence: int | None) -> None:
+    """NAME commits the definition the organisations approved (a MAJORITY of them must have)."""
+    from . import deployment
+
+    network = options.open()
+    deployment.commit(
+        network, network.org(name), network.runtime.coin_service(), _sequence(network, sequence)
+    )
+
+
+COMMANDS = (
+    up, deploy, upgrade, down, revoke, status, logs, renew_tls, render, org, channel_group, chaincode_group
+)  # fmt: skip
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+@cli.group("docker")
+@_home_option
+@click.pass_context
+def docker(ctx: click.Context, home: Path | None) -> None:
+    """The same commands with the Docker runtime (an alias of `--runtime docker`)."""
+    parent: Options = ctx.obj
+    ctx.obj = Options(home or _home_from_environment("docker"), parent.topology, "docker")
+
+
+for _command in COMMANDS:
+    docker.add_command(_command)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import yaml
 from .binaries import FABRIC_CA_VERSION, FABRIC_VERSION, FabricBinaries
 from .configs import ADMIN_CLIENT_ROOTS, orderer_process, write_configtx, write_peer_config
 from .crypto import chaincode_client_name
-from .layout import NetworkLayout
+from .layout import NetworkLayout, node_path, org_home_path
 from .topology import LOOPBACK, TLS_CA, CertificateAuthority, Orderer, Organization, Peer, Topology
 
 # Where the official images keep things (hyperledger/fabric-peer, fabric-orderer, fabric-ca).
@@ -287,6 +287,7 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
                 common
                 | _node_service(
                     "orderer",
+                    org.domain,
                     orderer.node_id,
                     orderer.operations_port,
                     _published(orderer.port, orderer.admin_port, orderer.operations_port),
@@ -298,7 +299,11 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
             services[peer.node_id] = (
                 common
                 | _node_service(
-                    "peer", peer.node_id, peer.operations_port, _published(peer.port, peer.operations_port)
+                    "peer",
+                    org.domain,
+                    peer.node_id,
+                    peer.operations_port,
+                    _published(peer.port, peer.operations_port),
                 )
                 | _hardened("peer", chaincode_user)
             )
@@ -317,7 +322,8 @@ def _ca_dir(ca: CertificateAuthority) -> str:
 
 
 def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
-    home = f"./fabric-ca/{_ca_dir(ca)}"
+    # The CA server home in its organisation's home (layout.ca_server_home), relative to the deployment.
+    home = f"./{org_home_path(ca.org.domain)}/{'fabric-tlsca' if ca.kind == TLS_CA else 'fabric-ca'}"
     return {
         "image": image("ca"),
         # No `hostname: <ca node id>`: fabric-ca-server names its own TLS certificate after the host, and
@@ -347,8 +353,10 @@ def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
     }
 
 
-def _node_service(kind: str, node_id: str, operations_port: int, ports: list[str]) -> dict[str, Any]:
-    config = f"./nodes/{node_id}"
+def _node_service(
+    kind: str, domain: str, node_id: str, operations_port: int, ports: list[str]
+) -> dict[str, Any]:
+    config = f"./{node_path(domain, node_id)}"
     return {
         "image": image(kind),
         "hostname": node_id,
@@ -379,7 +387,7 @@ def _chaincode_service(topology: Topology, org: Organization, user: str | None) 
             "CHAINCODE_CLIENT_CN": chaincode_client_name(org),
             "SEOCHO_DISTRICT_MSP": topology.organizations[0].msp_id,
         },
-        "volumes": [f"./nodes/{server.node_id}/container-tls:{CHAINCODE_TLS}:ro"],
+        "volumes": [f"./{node_path(org.domain, server.node_id)}/container-tls:{CHAINCODE_TLS}:ro"],
     }
     if user is not None:
         service["user"] = user

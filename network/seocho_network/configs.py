@@ -269,7 +269,8 @@ def _org_section(layout: NetworkLayout, org: Organization) -> dict[str, Any]:
     section: dict[str, Any] = {
         "Name": org.name,
         "ID": msp,
-        "MSPDir": str(layout.org_msp(org)),
+        # From the organisation's definition: the channel is made of what the organisations handed over.
+        "MSPDir": str(layout.definition_msp(org)),
         "Policies": {
             "Readers": _signature(f"OR('{msp}.member')"),
             "Writers": _signature(f"OR('{msp}.member')"),
@@ -285,19 +286,21 @@ def _org_section(layout: NetworkLayout, org: Organization) -> dict[str, Any]:
 
 
 def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
-    """The channel's configtx.yaml: both organisations, Raft over the three orderers, V2_5 application
+    """The channel's configtx.yaml: every organisation, Raft over every orderer, V2_5 application
     capability; on Fabric 3 also the V3_0 channel capability, without which a v3.1 peer refuses to join a
     channel whose orderer endpoints are per organisation ("Must set some OrdererAddresses")."""
     orgs = [_org_section(layout, org) for org in topology.organizations]
-    ordering_org = next(
+    # Every organisation that runs an orderer is in the Orderer group, whose Admins policy (MAJORITY
+    # Admins) then needs most of them for a change of ordering: no one organisation administers it alone.
+    ordering_orgs = [
         section for section, org in zip(orgs, topology.organizations, strict=True) if org.orderers
-    )
+    ]
     consenters = [
         {
             "Host": LOOPBACK,
             "Port": o.cluster_port,
-            "ClientTLSCert": str(layout.node(o.node_id).tls_cert),
-            "ServerTLSCert": str(layout.node(o.node_id).tls_cert),
+            "ClientTLSCert": str(layout.consenter_cert(o)),
+            "ServerTLSCert": str(layout.consenter_cert(o)),
         }
         for o in topology.orderers
     ]
@@ -321,7 +324,7 @@ def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
                         "PreferredMaxBytes": "2 MB",
                     },
                     "EtcdRaft": {"Consenters": consenters},
-                    "Organizations": [ordering_org],
+                    "Organizations": ordering_orgs,
                     "Policies": common_policies | {"BlockValidation": _implicit("ANY Writers")},
                     "Capabilities": {"V2_0": True},
                 },

@@ -67,7 +67,8 @@ class _Registrar:
             return pending.read_text(encoding="utf-8").strip()
         secret = secrets.token_urlsafe(24)
         _write_private(pending, secret.encode())
-        request = RegistrationRequest(name, identity_type, secret=secret)
+        # One enrolment per registration: a secret that leaked after use enrols nothing.
+        request = RegistrationRequest(name, identity_type, max_enrollments=1, secret=secret)
         try:
             with ca_client(self.layout, self.ca) as client:
                 client.register(self.enrollment(), request)

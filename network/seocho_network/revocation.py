@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from .admin import PeerAdmin, wait_until
 from .channel_config import publish_revocation_list
+from .context import NetworkContext
 from .crypto import OrganizationCrypto, ca_client
-from .network import Network
 
 
-def revoke(network: Network, msp_id: str, name: str, reason: str = "unspecified") -> str:
+def revoke(network: NetworkContext, msp_id: str, name: str, reason: str = "unspecified") -> str:
     """Revokes every certificate of `name` at `msp_id`'s CA and publishes the CA's CRL on the channel.
 
     Returns a line saying what happened. The organisation's own admin signs the config update, which

@@ -1,18 +1,22 @@
-"""`status`: every node up or down, block heights, the Raft leader and the committed chaincode."""
+"""`status`: every node up or down, block heights, the Raft leader and the committed chaincode.
+
+One report for both runtimes: the node states come from the runtime, everything else from the nodes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .admin import OperationsClient, healthy, operations_client
 from .binaries import CommandError
-from .network import Network, orderer_heights, peer_heights
-from .processes import running_pid
-from .topology import Orderer, Peer
+from .channel import orderer_heights, peer_heights, raft_leader
+from .deployment import committed
+from .network import Network
+from .runtime import UP
 
 
 @dataclass
 class NetworkStatus:
+    runtime: str = "native"
     nodes: dict[str, str] = field(default_factory=dict)  # node id -> "up" | "down" | "unhealthy"
     peer_heights: dict[str, int | None] = field(default_factory=dict)
     orderer_heights: dict[str, int | None] = field(default_factory=dict)
@@ -21,40 +25,21 @@ class NetworkStatus:
 
     @property
     def all_up(self) -> bool:
-        return all(state == "up" for state in self.nodes.values())
-
-
-def _operations_ports(network: Network) -> dict[str, tuple[int, OperationsClient | None]]:
-    layout = network.layout
-    ports: dict[str, tuple[int, OperationsClient | None]]
-    ports = {ca.node_id: (ca.operations_port, None) for ca in network.topology.cas}
-    nodes: list[Orderer | Peer] = [*network.topology.orderers, *network.topology.peers]
-    for node in nodes:
-        ports[node.node_id] = (node.operations_port, operations_client(layout, node.org))
-    return ports
+        return all(state == UP for state in self.nodes.values())
 
 
 def collect(network: Network) -> NetworkStatus:
-    status = NetworkStatus()
-    operations = _operations_ports(network)
-    for node_id, pid_file in network.pid_files().items():
-        if running_pid(pid_file) is None:
-            status.nodes[node_id] = "down"
-        elif node_id in operations and not healthy(*operations[node_id]):
-            status.nodes[node_id] = "unhealthy"
-        else:
-            status.nodes[node_id] = "up"
-    up = {node for node, state in status.nodes.items() if state == "up"}
-    status.peer_heights = {k: v for k, v in peer_heights(network).items() if k in up} | {
-        p.node_id: None for p in network.topology.peers if p.node_id not in up
-    }
-    status.orderer_heights = {k: v for k, v in orderer_heights(network).items() if k in up} | {
-        o.node_id: None for o in network.topology.orderers if o.node_id not in up
-    }
-    status.raft_leader = network.raft_leader()
-    if network.topology.organizations[0].peers[0].node_id in up:
+    status = NetworkStatus(runtime=network.runtime.name, nodes=network.runtime.states())
+    up = {node for node, state in status.nodes.items() if state == UP}
+    topology = network.topology
+    status.peer_heights = {p.node_id: None for p in topology.peers}
+    status.peer_heights |= {k: v for k, v in peer_heights(network).items() if k in up}
+    status.orderer_heights = {o.node_id: None for o in topology.orderers}
+    status.orderer_heights |= {k: v for k, v in orderer_heights(network).items() if k in up}
+    status.raft_leader = raft_leader(network)
+    if topology.organizations[0].peers[0].node_id in up:
         try:
-            definition = network.committed()
+            definition = committed(network, topology.chaincode.name)
         except CommandError:
             definition = None
         if definition is not None:

@@ -158,8 +158,9 @@ class Topology:
         raise TopologyError(f"the topology has no organisation with MSP id {msp_id!r}")
 
     @property
-    def orderer_org(self) -> Organization:
-        return next(org for org in self.organizations if org.orderers)
+    def ordering_organizations(self) -> tuple[Organization, ...]:
+        """The organisations that run orderers: the channel's Orderer group (MAJORITY of them decide)."""
+        return tuple(org for org in self.organizations if org.orderers)
 
     def node_ids(self) -> list[str]:
         """Every process the network runs, in the order `up` starts them."""
@@ -291,8 +292,8 @@ def _check(topology: Topology, source: Path) -> None:
         )
     if len(topology.orderers) not in (1, 3, 5):
         problems.append(f"Raft needs 1, 3 or 5 orderers, not {len(topology.orderers)}")
-    if len({org.name for org in topology.organizations if org.orderers}) != 1:
-        problems.append("exactly one organisation runs the ordering service")
+    if not topology.ordering_organizations:
+        problems.append("at least one organisation must run an orderer")
     if not all(org.peers for org in topology.organizations):
         problems.append("every organisation needs at least one peer")
     if any(org.ca.name == org.tls_ca.name for org in topology.organizations):

@@ -76,11 +76,13 @@ def test_each_organisation_runs_an_identity_ca_and_a_tls_ca_with_their_own_homes
     services = compose_document(topology)["services"]
     for org in topology.organizations:
         identity, tls = services[org.ca.node_id], services[org.tls_ca.node_id]
-        assert identity["volumes"][0] == f"./fabric-ca/{org.domain}:/etc/hyperledger/fabric-ca-server"
-        assert tls["volumes"][0] == f"./fabric-ca/tls.{org.domain}:/etc/hyperledger/fabric-ca-server"
+        # Both CA homes are in the organisation's own home (layout.ca_server_home).
+        home = f"./orgs/{org.domain}"
+        assert identity["volumes"][0] == f"{home}/fabric-ca:/etc/hyperledger/fabric-ca-server"
+        assert tls["volumes"][0] == f"{home}/fabric-tlsca:/etc/hyperledger/fabric-ca-server"
         assert identity["volumes"][1] != tls["volumes"][1]
         assert tls["command"][tls["command"].index("--port") + 1] == str(org.tls_ca.port)
-        assert tls["env_file"] == [f"./fabric-ca/tls.{org.domain}/bootstrap.env"]
+        assert tls["env_file"] == [f"{home}/fabric-tlsca/bootstrap.env"]
 
 
 def test_rebase_moves_host_paths_only_at_path_boundaries() -> None:

@@ -245,9 +245,12 @@ def test_renewed_tls_certificates_keep_endorsing_and_ordering(deployment: Deploy
         "orderer1.district.seocho.local",
         "chaincode.partners.seocho.local",
     ):
-        old = (deployment.directory / "nodes" / node / "tls" / "server.crt").read_bytes()
+        # A node's files are in its organisation's home: orgs/<domain>/nodes/<node>/.
+        domain = node.split(".", 1)[1]
+        certificate = deployment.directory / "orgs" / domain / "nodes" / node / "tls" / "server.crt"
+        old = certificate.read_bytes()
         deployment.network("renew-tls", node)
-        assert (deployment.directory / "nodes" / node / "tls" / "server.crt").read_bytes() != old
+        assert certificate.read_bytes() != old
     deployment.wait_all_up()
     deadline = time.monotonic() + 60
     while True:  # the peers redial the restarted chaincode server and orderer by themselves

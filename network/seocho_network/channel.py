@@ -1,0 +1,131 @@
+"""The channel's bring-up steps: its genesis block, orderers and peers joining, and what they report.
+
+Each step is run by the organisation that owns what it touches: an orderer joins with its own
+organisation's admin (osnadmin), a peer with its own organisation's admin (the peer CLI). Every step is
+idempotent: a node that is a member already is left as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .admin import PeerAdmin, metrics, operations_client, wait_until
+from .binaries import CommandError
+from .configs import write_genesis_block
+from .context import STARTUP_TIMEOUT, NetworkContext
+from .topology import Orderer, Peer
+
+
+def create_genesis_block(ctx: NetworkContext, write_configtx: Callable[[], Path]) -> Path:
+    """The channel's genesis block from the organisations' definitions, unless it exists."""
+    block = ctx.layout.genesis_block
+    if block.exists():
+        ctx.say(f"  {block}: exists")
+        return block
+    write_genesis_block(ctx.binaries, write_configtx(), ctx.topology.channel, block)
+    ctx.say(f"  {block}: written for channel {ctx.topology.channel}")
+    return block
+
+
+def join_orderers(ctx: NetworkContext, orderers: Sequence[Orderer], block: Path | None = None) -> None:
+    """Each orderer joins the channel through its admin endpoint (`osnadmin channel join`)."""
+    channel = ctx.topology.channel
+    for orderer in orderers:
+        admin = ctx.orderer_admin(orderer)
+        if channel in admin.channels():
+            ctx.say(f"  {orderer.node_id}: member of {channel}")
+            continue
+        admin.join(channel, block or ctx.layout.genesis_block)
+        ctx.say(f"  {orderer.node_id}: joined {channel}")
+
+
+def wait_for_raft_leader(ctx: NetworkContext) -> str:
+    wait_until(lambda: raft_leader(ctx) is not None, "Raft leader election", STARTUP_TIMEOUT, lambda: True)
+    leader = raft_leader(ctx)
+    assert leader is not None
+    ctx.say(f"  Raft leader: {leader}")
+    return leader
+
+
+def join_peers(ctx: NetworkContext, peers: Sequence[Peer], block: Path | None = None) -> None:
+    """Each peer joins the channel from its genesis block (`peer channel join`), as its org's admin."""
+    channel = ctx.topology.channel
+    for peer in peers:
+        admin = ctx.peer_admin(peer)
+        if channel in _channels_once_serving(admin):
+            ctx.say(f"  {peer.node_id}: member of {channel}")
+            continue
+        admin.join(block or ctx.layout.genesis_block)
+        ctx.say(f"  {peer.node_id}: joined {channel} (anchor peer from the channel config)")
+
+
+def wait_for_gossip(ctx: NetworkContext, peers: Sequence[Peer] | None = None) -> None:
+    """Waits until every peer of `peers` (default: all) knows every other peer of the channel.
+
+    The Gateway finds the other organisations' endorsers through gossip (anchor peers)."""
+    others = len(ctx.topology.peers) - 1
+    for peer in peers if peers is not None else ctx.topology.peers:
+
+        def knows_all(peer: Peer = peer) -> bool:
+            return peers_known(ctx, peer) >= others
+
+        wait_until(knows_all, f"{peer.node_id} gossip membership", STARTUP_TIMEOUT, lambda: True)
+    ctx.say(f"  every peer knows the other {others} through gossip (anchor peers)")
+
+
+def _channels_once_serving(admin: PeerAdmin) -> list[str]:
+    """The peer's channels, asked until its gRPC service answers (its /healthz can answer first)."""
+    listed: list[str] = []
+
+    def answered() -> bool:
+        try:
+            listed[:] = admin.channels()
+        except CommandError:
+            return False
+        return True
+
+    wait_until(answered, f"{admin.peer.node_id} channel list", STARTUP_TIMEOUT, lambda: True)
+    return listed
+
+
+def peers_known(ctx: NetworkContext, peer: Peer) -> int:
+    """How many other peers of the channel `peer` knows through gossip, from its metrics."""
+    wanted = f'gossip_membership_total_peers_known{{channel="{ctx.topology.channel}"}}'
+    for line in metrics(peer.operations_port, operations_client(ctx.layout, peer.org)).splitlines():
+        if line.startswith(wanted):
+            return int(float(line.rsplit(" ", 1)[1]))
+    return 0
+
+
+def raft_leader(ctx: NetworkContext) -> str | None:
+    """The orderer that leads the channel's Raft cluster, from the orderers' own metrics."""
+    channel = ctx.topology.channel
+    for orderer in ctx.topology.orderers:
+        client = operations_client(ctx.layout, orderer.org)
+        for line in metrics(orderer.operations_port, client).splitlines():
+            is_gauge = line.startswith("consensus_etcdraft_is_leader") and f'channel="{channel}"' in line
+            if is_gauge and line.rsplit(" ", 1)[1].strip() in ("1", "1.0"):
+                return orderer.node_id
+    return None
+
+
+def peer_heights(ctx: NetworkContext) -> dict[str, int | None]:
+    heights: dict[str, int | None] = {}
+    for peer in ctx.topology.peers:
+        try:
+            heights[peer.node_id] = ctx.peer_admin(peer).height(ctx.topology.channel)
+        except CommandError:
+            heights[peer.node_id] = None
+    return heights
+
+
+def orderer_heights(ctx: NetworkContext) -> dict[str, int | None]:
+    heights: dict[str, int | None] = {}
+    for orderer in ctx.topology.orderers:
+        try:
+            info = ctx.orderer_admin(orderer).info(ctx.topology.channel)
+            heights[orderer.node_id] = int(info.get("height", 0))
+        except (CommandError, ValueError):
+            heights[orderer.node_id] = None
+    return heights
