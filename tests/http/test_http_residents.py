@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import Served
 from flows import balance, query, transact
+from http_service import Served
 
 
 def pay(member: str, coins: int, request_id: str, institution: str = "wc-01") -> dict[str, object]:
