@@ -34,5 +34,3 @@ def serve(world: World, state: Path, **config: object) -> Iterator[Served]:
     }
     with TestClient(app, base_url="http://127.0.0.1") as client:
         yield Served(client, world, keys)
-
-
