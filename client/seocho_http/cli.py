@@ -128,3 +128,17 @@ def list_terminals(ctx: click.Context) -> None:
         store.close()
     for row in rows:
         click.echo(json.dumps({**row, "scopes": list(row["scopes"])}, ensure_ascii=False))
+
+
+@serve.command("enrolment-secret")
+@click.argument("member_id")
+@click.pass_context
+def enrolment_secret(ctx: click.Context, member_id: str) -> None:
+    """A one-time secret for MEMBER_ID's enrolment in the wallet page (printed once, kept hashed)."""
+    store = _store(ctx)
+    try:
+        click.echo(store.enrolment_secrets.issue(member_id))
+    except ValueError as exc:
+        raise SeochoError(str(exc)) from None
+    finally:
+        store.close()

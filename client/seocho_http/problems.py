@@ -30,6 +30,7 @@ CODES: dict[str, tuple[int, str, str]] = {
     "malformed_body": (400, "The body is not valid JSON for this operation", "요청 본문이 올바르지 않습니다"),
     "bad_signature": (400, "The signature does not verify", "서명을 확인할 수 없습니다"),
     "unauthenticated": (401, "A valid terminal key is needed", "유효한 단말기 키가 필요합니다"),
+    "bad_secret": (401, "The one-time secret does not match", "일회용 비밀번호가 맞지 않습니다"),
     "forbidden": (403, "This credential may not do this", "이 자격으로는 할 수 없습니다"),
     "permission_denied": (403, "The ledger refused: permission denied", "원장이 거부했습니다: 권한 없음"),
     "not_found": (404, "Not found", "찾을 수 없습니다"),

@@ -17,11 +17,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request
 from seocho.errors import SeochoError
 
+from seocho_http.enrolment import checked_request
 from seocho_http.pending import Pending
 from seocho_http.problems import Problem, from_sdk
 from seocho_http.schemas import (
     QUERIES,
     Endorsement,
+    EnrolmentRequest,
+    EnrolmentResult,
     Evaluation,
     ProposalRequest,
     Signature,
@@ -50,6 +53,20 @@ def _signature(body: Signature) -> bytes:
 
 def _json(payload: bytes) -> Any:
     return json.loads(payload) if payload else None
+
+
+@router.post(
+    "/enrolments", status_code=201, response_model=EnrolmentResult, responses=problem_responses(401, 503)
+)
+def enrol(body: EnrolmentRequest, request: Request) -> EnrolmentResult:
+    """Have the resident's certificate request signed, with the registrar's one-time secret."""
+    service: Service = request.app.state.service
+    service.limit_credential("enrol:" + body.enrollment_id)
+    checked_request(body.enrollment_id, body.csr)  # a malformed request does not use up the secret
+    if not service.store.enrolment_secrets.consume(body.enrollment_id, body.secret):
+        raise Problem("bad_secret", "or it was used already, or it expired")
+    certificate = service.upstream.enrol(body.msp_id, body.enrollment_id, body.csr)
+    return EnrolmentResult(msp_id=body.msp_id, certificate=certificate)
 
 
 @router.post("/proposals", status_code=201, response_model=ToSign, responses=problem_responses(400, 404, 429))

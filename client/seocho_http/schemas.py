@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examples=["M-0001"])]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$", examples=["gym"])]
 Amount = Annotated[int, Field(ge=1, le=1_000_000_000)]
-Base64 = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=8192)]
+# What the service hands out is as long as the transaction is (two endorsements, the read/write set);
+# what it takes in is a signature (a DER ECDSA signature is at most 72 bytes for P-256, 104 for P-384).
+Base64Out = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]*={0,2}$")]
+SignatureBase64 = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=256)]
 
 
 class Strict(BaseModel):
@@ -109,17 +112,23 @@ class ProposalRequest(Strict):
 class ToSign(BaseModel):
     transaction_id: str
     kind: Literal["query", "transaction"]
-    to_sign: Base64 = Field(description="Base64 of the bytes to sign: ECDSA P-256 with SHA-256, DER, low S")
+    to_sign: Base64Out = Field(
+        description="Base64 of the bytes to sign: ECDSA P-256 with SHA-256, DER, low S"
+    )
     next: str = Field(description="Where to POST the signature")
 
 
 class Signature(Strict):
-    signature: Base64 = Field(description="Base64 of the DER ECDSA-SHA256 signature (low S) of `to_sign`")
+    signature: SignatureBase64 = Field(
+        description="Base64 of the DER ECDSA-SHA256 signature (low S) of `to_sign`"
+    )
 
 
 class Endorsement(BaseModel):
     transaction_id: str
-    to_sign: Base64 = Field(description="Base64 of the transaction envelope's payload, to sign the same way")
+    to_sign: Base64Out = Field(
+        description="Base64 of the transaction envelope's payload, to sign the same way"
+    )
     result: Any = Field(description="The chaincode's answer, as endorsed (it applies once committed)")
     next: str
 
@@ -155,6 +164,22 @@ class PaymentRequestCreate(Strict):
     coins: Amount
     service_code: Code
     expires_at: Annotated[str, Field(max_length=64, examples=["2026-12-31T23:59:00+09:00"])]
+
+
+class EnrolmentRequest(Strict):
+    """The registrar's one-time secret and the certificate request the resident's browser made."""
+
+    msp_id: Annotated[
+        str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examples=["SeochoDistrictMSP"])
+    ]
+    enrollment_id: Annotated[str, Field(pattern=r"^[A-Z]{1,4}-[0-9]{1,12}$", examples=["S-0042"])]
+    secret: Annotated[str, Field(min_length=1, max_length=256)]
+    csr: Annotated[str, Field(max_length=8192, description="PKCS#10 request, PEM, CN = the member id")]
+
+
+class EnrolmentResult(BaseModel):
+    msp_id: str
+    certificate: str
 
 
 class Problem(BaseModel):

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from seocho_http.enrolment import OneTimeSecrets
+
 SCOPES = ("earn", "kiosk", "statement", "report")
 KEY_PREFIX = "sct"
 
@@ -65,6 +67,7 @@ class ServiceStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self.enrolment_secrets = OneTimeSecrets(self._db)
 
     def close(self) -> None:
         self._db.close()

@@ -25,6 +25,7 @@ from seocho.errors import ConnectionFailedError, SeochoError, rejected
 from seocho.gateway_backend import GatewayBackend, _sdk_error, connect_gateway
 from seocho.profile import Profile
 
+from seocho_http.enrolment import member_certificate
 from seocho_http.envelope import prepared_envelope
 from seocho_http.problems import Problem
 
@@ -76,6 +77,7 @@ class Upstream(Protocol):
     def submit(self, endorsed: Endorsed, signature: bytes) -> Outcome: ...
     def status(self, transaction_id: str) -> Outcome: ...
     def ready(self) -> bool: ...
+    def enrol(self, msp_id: str, enrollment_id: str, csr_pem: str) -> str: ...
     def close(self) -> None: ...
 
 
@@ -147,6 +149,9 @@ class EmbeddedUpstream:
 
     def ready(self) -> bool:
         return self.ledger.height > 0
+
+    def enrol(self, msp_id: str, enrollment_id: str, csr_pem: str) -> str:
+        return member_certificate(self.ledger, msp_id, enrollment_id, csr_pem)
 
     def close(self) -> None:
         self.ledger.close()
@@ -246,6 +251,10 @@ class GatewayUpstream:
                 return Outcome(transaction_id, UNKNOWN)
             raise ConnectionFailedError(exc.message) from None
         return _outcome(transaction_id, status.code, status.block_number)
+
+    def enrol(self, msp_id: str, enrollment_id: str, csr_pem: str) -> str:
+        # Relaying the request to the district's Fabric CA (fabric_ca's enroll with a CSR) is not done yet.
+        raise Problem("unavailable", "on a network, enrol with the district's Fabric CA (seocho ca enroll)")
 
     def ready(self) -> bool:
         try:
