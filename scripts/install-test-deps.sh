@@ -8,6 +8,10 @@ set -euo pipefail
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
 command -v chromium > /dev/null || missing+=(chromium)
+# The wallet page test drives Chromium with Selenium through Debian's chromedriver.
+command -v chromedriver > /dev/null || missing+=(chromium-driver)
+# Korean glyphs in its screenshots.
+[ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

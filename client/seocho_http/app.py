@@ -20,6 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from seocho_http import routes_residents, routes_terminals
 from seocho_http.config import ServiceConfig
@@ -34,6 +35,7 @@ from seocho_http.store import ServiceStore
 from seocho_http.upstream import Upstream
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
+WALLET_DIR = Path(__file__).with_name("wallet")
 logger = logging.getLogger(__name__)
 
 
@@ -66,6 +68,8 @@ def create_app(upstream: Upstream, config: ServiceConfig) -> FastAPI:
     app.include_router(routes_residents.router)
     app.include_router(routes_terminals.router)
     _add_operations(app, service)
+    # The resident wallet page (static; everything it signs is signed in the browser).
+    app.mount("/wallet", StaticFiles(directory=WALLET_DIR, html=True), name="wallet")
     _add_error_handlers(app, service)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     # Outermost first: metrics see every answer, limits refuse before anything reads a body.
