@@ -12,6 +12,7 @@ import click
 
 from .binaries import CommandError, MissingBinariesError
 from .compose_cli import docker as docker_cli
+from .monitoring_cli import monitoring as monitoring_cli
 from .network import Network, NetworkError
 from .topology import TopologyError
 
@@ -122,6 +123,7 @@ def logs(ctx: click.Context, node: str, lines: int) -> None:
 
 # The Docker Compose deployment of the same topology: `docker up|deploy|upgrade|down|status|logs`.
 cli.add_command(docker_cli)
+cli.add_command(monitoring_cli)
 
 
 def main() -> None:
