@@ -141,9 +141,8 @@ def render_config(
         if peers:
             jobs.append(_tls_job(f"fabric-peer-{key}", "fabric-peer", layout, org, peers))
         server = org.chaincode_server
-        metrics_port = getattr(server, "metrics_port", None)
-        if metrics_port:
-            chaincode = {server.node_id: f"{LOOPBACK}:{metrics_port}"}
+        if server.metrics_port is not None:  # the coin's server (further chaincodes' are not scraped)
+            chaincode = {server.node_id: f"{LOOPBACK}:{server.metrics_port}"}
             jobs.append(_tls_job(f"seocho-chaincode-{key}", "seocho-chaincode", layout, org, chaincode))
     cas = {ca.node_id: f"{LOOPBACK}:{ca.operations_port}" for ca in topology.cas}
     jobs.append(_job("fabric-ca", "fabric-ca", cas))  # the CAs' operations endpoints: loopback HTTP
@@ -249,8 +248,19 @@ class Monitoring:
             f"--web.listen-address={LOOPBACK}:{settings.prometheus_port}",
             "--web.enable-lifecycle",  # POST /-/reload after a re-render, without a restart
         ]
+        if self._pid("prometheus") is not None:  # already running: it reads the new config in place
+            self._reload(settings)
         self._start("prometheus", prometheus, f"http://{LOOPBACK}:{settings.prometheus_port}/-/ready")
         return settings
+
+    def _reload(self, settings: MonitoringSettings) -> None:
+        url = f"http://{LOOPBACK}:{settings.prometheus_port}/-/reload"
+        request = urllib.request.Request(url, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except (OSError, urllib.error.URLError) as exc:
+            raise MonitoringError(f"Prometheus did not reload {self.files.config}: {exc}") from None
 
     def down(self) -> list[str]:
         """Stop Prometheus and the exporter by PID; the names of those that ran."""
