@@ -8,6 +8,8 @@
 #   scripts/network.sh status [--json]  nodes up/down, block heights, Raft leader, committed chaincode
 #   scripts/network.sh logs NODE        the last lines of a node's log
 #   scripts/network.sh revoke NAME --org MSP   revoke an identity at its CA and publish the CRL on the channel
+#   scripts/network.sh monitoring up|status|down   Prometheus (Debian's package) scraping every node, with
+#                                       network/monitoring/alerts.yml, and the certificate-expiry exporter
 #   scripts/network.sh docker up|deploy|upgrade|status|logs SERVICE|renew-tls NODE|render|down [--purge]
 #                                       the same network in Docker Compose ($SEOCHO_HOME/docker; images
 #                                       from FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE, FABRIC_CA_IMAGE,
