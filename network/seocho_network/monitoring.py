@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -35,7 +36,7 @@ import yaml
 from .admin import operations_client
 from .configs import node_environment
 from .layout import NetworkLayout
-from .processes import ProcessSpec, running_pid, start, stop, tail
+from .processes import ProcessSpec, running_pid, signal_node, start, stop, tail
 from .topology import LOOPBACK, Organization, Topology
 
 RULES_SOURCE = Path(__file__).resolve().parents[1] / "monitoring" / "alerts.yml"
@@ -245,22 +246,13 @@ class Monitoring:
             f"--config.file={self.files.config}",
             f"--storage.tsdb.path={self.files.data}",
             f"--storage.tsdb.retention.time={settings.retention}",
+            # No --web.enable-lifecycle: anyone on the machine could then stop it over HTTP.
             f"--web.listen-address={LOOPBACK}:{settings.prometheus_port}",
-            "--web.enable-lifecycle",  # POST /-/reload after a re-render, without a restart
         ]
-        if self._pid("prometheus") is not None:  # already running: it reads the new config in place
-            self._reload(settings)
+        if self._pid("prometheus") is not None:  # already running: SIGHUP makes it read the new config
+            signal_node(self.files.process("prometheus")[1], signal.SIGHUP)
         self._start("prometheus", prometheus, f"http://{LOOPBACK}:{settings.prometheus_port}/-/ready")
         return settings
-
-    def _reload(self, settings: MonitoringSettings) -> None:
-        url = f"http://{LOOPBACK}:{settings.prometheus_port}/-/reload"
-        request = urllib.request.Request(url, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10):
-                pass
-        except (OSError, urllib.error.URLError) as exc:
-            raise MonitoringError(f"Prometheus did not reload {self.files.config}: {exc}") from None
 
     def down(self) -> list[str]:
         """Stop Prometheus and the exporter by PID; the names of those that ran."""

@@ -4,16 +4,19 @@ exporter and a `seocho index` lag endpoint; what it collects is checked against 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from fabric_network_support import RunningNetwork
 from monitoring_support import all_targets_up, query, running_monitoring, wait_for
 from seocho.backend import connect_gateway
 from seocho.index_metrics import IndexMetrics, MetricsServer, chain_height
 from seocho.profile import load_profile
+from seocho_network.cli import cli
 from seocho_network.monitoring import Monitoring
 
 pytestmark = pytest.mark.fabric
@@ -139,3 +142,41 @@ def test_the_index_lag_is_the_peers_height_less_the_stores(monitored: Monitored)
         return [float(r["value"][1]) for r in found] == [height - INDEXED]
 
     wait_for(lag_matches, "seocho_index_lag_blocks = the peer's height - the store's")
+
+
+def test_network_sh_monitoring_status_and_a_second_up(monitored: Monitored) -> None:
+    network = monitored.network.network
+    expected = expected_targets(monitored.network)
+    wait_for(lambda: all_targets_up(monitored.monitoring, len(expected)), "every target up")
+
+    def network_sh(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(
+            cli,
+            ["--home", str(network.layout.root), "monitoring", *args],
+            env={"SEOCHO_NETWORK_PORT_OFFSET": str(network.topology.port_offset)},
+        )
+        return result.exit_code, result.output
+
+    code, output = network_sh("status", "--json")
+    assert code == 0, output
+    state = json.loads(output)
+    assert state["prometheus"]["running"] and state["exporter"]["running"]
+    assert {(t["job"], t["instance"], t["health"]) for t in state["targets"]} == {
+        (job, instance, "up") for job, instance in expected
+    }
+    code, output = network_sh("status")
+    assert code == 0 and all(instance in output for _, instance in expected), output
+    # up again with the same settings: the running Prometheus re-reads its config, nothing restarts.
+    pid = monitored.monitoring.files.process("prometheus")[1].read_text()
+    settings = monitored.monitoring.settings
+    (index,) = settings.index_targets
+    intervals = [
+        "--scrape-interval",
+        settings.scrape_interval,
+        "--evaluation-interval",
+        settings.evaluation_interval,
+    ]
+    code, output = network_sh("up", *intervals, "--index", index)
+    assert code == 0, output
+    assert monitored.monitoring.files.process("prometheus")[1].read_text() == pid
+    wait_for(lambda: all_targets_up(monitored.monitoring, len(expected)), "every target up after the reload")
