@@ -10,11 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
 from fabric_shim.chaincode import Response, error, success
 from fabric_shim.errors import ConfigError
 from fabric_shim.metrics import MetricsConfig, ShimMetrics, metrics_config_from_env, serve_metrics
 from fabric_shim.server import ChaincodeServer
 from fabric_shim.stub import ChaincodeStub
+from hypothesis import given
+from hypothesis import strategies as st
 from peer_double import Message, WorldState, response_of
 
 
@@ -201,3 +204,44 @@ def test_metrics_settings_from_the_environment(tmp_path: Path, pki) -> None:
         metrics_config_from_env(
             {"CHAINCODE_METRICS_ADDRESS": "127.0.0.1:1", **base, "CHAINCODE_CLIENT_CA_CERT": "/nonexistent"}
         )
+
+
+@given(
+    st.lists(
+        st.tuples(st.binary(max_size=8), st.integers(0, 5), st.sampled_from([200, 400, 500, 1000, None])),
+        max_size=40,
+    ),
+    st.integers(1, 4),
+)
+def test_every_transaction_and_call_is_counted_once_under_a_bounded_label_set(
+    runs: list[tuple[bytes, int, int | None]], max_functions: int
+) -> None:
+    """Whatever the names, calls and outcomes: the totals add up and the function labels stay bounded."""
+    metrics = ShimMetrics(max_functions=max_functions)
+    for n, (name, calls, status) in enumerate(runs):
+        message = Message(
+            type=Message.TRANSACTION,
+            payload=chaincode_pb2.ChaincodeInput(args=[name]).SerializeToString(),
+            channel_id="ch",
+            txid=f"t{n}",
+        )
+        metrics.transaction_started(message)
+        for _ in range(calls):
+            metrics.ledger_call("ch", f"t{n}", Message.GET_STATE)
+        metrics.ledger_call("ch", "not-running", Message.PUT_STATE)  # another stream's: counted by type only
+        if status is None:
+            reply = Message(type=Message.ERROR, txid=f"t{n}", channel_id="ch")
+        else:
+            payload = proposal_response_pb2.Response(status=status).SerializeToString()
+            reply = Message(type=Message.COMPLETED, payload=payload, txid=f"t{n}", channel_id="ch")
+        metrics.transaction_finished(message, reply)
+    samples = [s for f in metrics.registry.collect() for s in f.samples]
+    transactions = [s for s in samples if s.name == "chaincode_transactions_total"]
+    assert sum(s.value for s in transactions) == len(runs)
+    assert len({s.labels["function"] for s in transactions} - {"other"}) <= max_functions
+    assert {s.labels["status"] for s in transactions} <= {"200", "400", "500", "other", "error"}
+    per_transaction = sum(s.value for s in samples if s.name == "chaincode_ledger_calls_per_transaction_sum")
+    assert per_transaction == sum(calls for _, calls, _ in runs)
+    assert sample(metrics, "chaincode_ledger_calls_total", type="GET_STATE") == per_transaction
+    assert sample(metrics, "chaincode_ledger_calls_total", type="PUT_STATE") == len(runs)
+    assert metrics._running == {}  # nothing left behind
