@@ -1,4 +1,6 @@
-"""One real Fabric v2.5.16 network for a test session: the project's own `seocho_network`, on shifted ports.
+"""One real Fabric network for a test session: the project's own `seocho_network`, on shifted ports.
+
+It runs the topology's release (2.5.16); SEOCHO_FABRIC_VERSION=3.1.5 runs the session on v3.1.5.
 
 Suites that need Fabric binaries, Docker or the like skip with the reason where a developer's machine lacks
 them; under CI=true the hook in ci_skips.py makes each such skip a failure: CI must never pass by skipping.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ from seocho_network.binaries import MissingBinariesError, find_binaries
 from seocho_network.crypto import OrganizationCrypto
 from seocho_network.lifecycle import ChaincodeService
 from seocho_network.port_offsets import NoFreePortOffset, claimed_port_offset
-from seocho_network.topology import ChaincodeSpec, Organization, Topology
+from seocho_network.topology import FABRIC_VERSION_VARIABLE, ChaincodeSpec, Organization, Topology
 
 # Far from the topology's own ports, so a developer's network can run beside the tests'; each test session
 # (two checkouts may test at once on one machine) takes the first offset whose lock it gets.
@@ -74,7 +77,7 @@ class RunningNetwork:
 def start_session_network(home: Path) -> Iterator[RunningNetwork]:
     """Brings the network up and deploys the coin; yields it; brings it down and deletes it."""
     try:
-        find_binaries()
+        find_binaries(os.environ.get(FABRIC_VERSION_VARIABLE) or None)
     except MissingBinariesError as exc:
         pytest.skip(str(exc))
     with _port_offset_lock() as offset:

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from seocho_network import Network
+from seocho_network.binaries import FABRIC_VERSIONS
 from seocho_network.lifecycle import ChaincodeService
+from seocho_network.topology import FABRIC_VERSION_VARIABLE
 
 from benchmarks.network import bring_up, coin_load
 from benchmarks.network.drivers import RunResult, ensure_node_client, median, run_driver, wait_a_moment
@@ -38,6 +40,12 @@ CASES = [
     ("python", "coin", "submit", "coin_pay"),
     ("python", "coin", "submit", "coin_earn"),
 ]
+BATCHED_CASES = [  # Fabric 3 only: the reference's kvbatch and our twin, reads in one GET_STATE_MULTIPLE
+    ("node", "go_kvbatch", "submit", "kv_wide"),
+    ("node", "py_kvbatch", "submit", "kv_wide"),
+    ("node", "go_kvbatch", "evaluate", "kv_wide_read"),
+    ("node", "py_kvbatch", "evaluate", "kv_wide_read"),
+]
 RATIOS = [
     ("py_kv_vs_go_kv", "node py_kv submit", "node go_kv submit", "Python kvexecutor / Go, Node client"),
     ("py_null_vs_go_null", "node py_null submit", "node go_null submit", "Python null / Go null, Node"),
@@ -45,7 +53,11 @@ RATIOS = [
     ("pyclient_vs_nodeclient", "python go_kv submit", "node go_kv submit", "our Python client / Node, Go kv"),
     ("coin_pay_vs_py_kv", "python coin coin_pay", "python py_kv submit", "coin pay / Python kv"),
     ("coin_earn_vs_py_kv", "python coin coin_earn", "python py_kv submit", "coin earn / Python kv"),
-]
+    ("py_kvbatch_vs_go_kvbatch", "node py_kvbatch submit", "node go_kvbatch submit",
+     "Python kvbatch / Go kvbatch, Node (Fabric 3)"),
+    ("py_kvbatch_eval_vs_go_kvbatch_eval", "node py_kvbatch evaluate", "node go_kvbatch evaluate",
+     "the same, evaluate"),
+]  # fmt: skip
 SEED_KEYS = 100
 
 
@@ -64,7 +76,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", action="append", default=[], help="run only cases whose name has this")
     parser.add_argument("--profile", metavar="DIR", help="py-spy the Python chaincode and client into DIR")
     parser.add_argument("--skip-hot-keys", action="store_true", help="no hot-key patterns, no coin cases")
+    parser.add_argument(
+        "--fabric", choices=FABRIC_VERSIONS, help="the Fabric release (default: the topology's)"
+    )
     args = parser.parse_args(argv)
+    if args.fabric:
+        os.environ[FABRIC_VERSION_VARIABLE] = args.fabric
     if not 1 <= args.inflight <= 64:
         parser.error("--inflight must be 1..64 (coin earn gives each worker its own allowance lane)")
     settings = {
@@ -101,7 +118,8 @@ def run(network: Network, settings: dict[str, Any], only: list[str], offset: int
     print_settings(network, settings)
     kv_client = bring_up.plain_client(network, "bench-client")
     seed_reference_keys(network, kv_client)
-    cases = [c for c in CASES if not only or any(o in case_name(c) for o in only)]
+    every = CASES + (BATCHED_CASES if "go_kvbatch" in services else [])
+    cases = [c for c in every if not only or any(o in case_name(c) for o in only)]
     world = None
     if not settings["skip_hot_keys"]:
         say("hot keys: the four patterns, each submitted all at once (Python client)")
@@ -118,6 +136,11 @@ def run(network: Network, settings: dict[str, Any], only: list[str], offset: int
             result = run_case(network, services, case, settings, kv_client, world, round_index)
             runs[case_name(case)].append(result)
             say(f"  [round {round_index + 1}] {format_run(case_name(case), result)}")
+            for kind, count in result.retries.items():
+                say(f"      retried: {kind} x{count}")
+            for kind, texts in result.error_messages.items():
+                for text in texts:
+                    say(f"      {kind}: {text}")
             wait_a_moment()
     print_summary(runs)
     print_ratios(runs, settings["rounds"])
@@ -186,7 +209,9 @@ def seed_reference_keys(network: Network, client: bring_up.Client) -> None:
     identity, signer = fg.load_msp_directory(client.msp_id, client.msp_dir)
     with fg.connect(client.address, identity, signer, tls_root_certs=client.tls_root,
                     server_name_override=client.server_name) as gateway:  # fmt: skip
-        for chaincode in ("gokv", "pykv"):
+        for chaincode in ("gokv", "pykv", "gokvbatch", "pykvbatch"):
+            if chaincode.endswith("batch") and network.topology.fabric_major < 3:
+                continue
             gateway.get_network(client.channel).get_contract(chaincode).submit_transaction(
                 "readWriteKVs", *arguments
             )
@@ -201,7 +226,8 @@ def print_settings(network: Network, settings: dict[str, Any]) -> None:
     machine = platform.processor() or platform.machine()
     say(f"  date {now}; {os.cpu_count()} CPUs ({machine}); Python {platform.python_version()}; Node {node}")
     orderers, peers = sum(len(o.orderers) for o in orgs), sum(len(o.peers) for o in orgs)
-    say(f"  Fabric 2.5.16: {orderers} Raft orderers, {peers} peers of {len(orgs)} organisations (LevelDB);")
+    release = f"Fabric {topology.fabric_version}"
+    say(f"  {release}: {orderers} Raft orderers, {peers} peers of {len(orgs)} organisations (LevelDB);")
     say("  TLS on every endpoint, mutual TLS from the peers to every chaincode server")
     say(f"  ordering: batch_timeout {topology.batch_timeout}, "
         f"max_message_count {topology.max_message_count}")  # fmt: skip
@@ -211,6 +237,10 @@ def print_settings(network: Network, settings: dict[str, Any]) -> None:
     say("  clients: the official Node client @hyperledger/fabric-gateway 1.12.1, with a signer on Node's")
     say("  built-in crypto (node:crypto sign, DER, low-S), and our fabric_gateway, at the district's peer")
     say("  kv: readWriteKVs reads 1 of 100 seed keys, writes 2 fresh keys (32-byte values); evaluate reads 1")
+    if topology.fabric_major >= 3:
+        say("  kvbatch (kv_wide): reads 8 seed keys in one call, writes 8 fresh keys in one batch;")
+        say("  evaluate reads the 8 keys only")
+        say("  every Python chaincode sends its writes in one WRITE_BATCH_STATE (the peer offers it)")
 
 
 def format_run(name: str, r: RunResult) -> str:

@@ -27,7 +27,13 @@ from seocho_network.topology import ChaincodeSpec, Organization
 # The test sessions' offsets and lock files (tests/fabric_network_support.py): a benchmark and a test
 # session never take the same ports. The benchmark tries them from the top, the tests from the bottom.
 PORT_OFFSETS = range(54_000, 29_999, -3_000)
-REFERENCE_CC = cache_root() / f"fabric-{FABRIC_VERSION}" / "reference-chaincode" / "referencecc"
+
+
+def reference_cc(fabric_version: str = FABRIC_VERSION) -> Path:
+    """The Go reference chaincode built on that release's shim (v3.1.5's also serves `kvbatch`)."""
+    return cache_root() / f"fabric-{fabric_version}" / "reference-chaincode" / "referencecc"
+
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -60,22 +66,32 @@ def locked_port_offset() -> Iterator[int]:
 
 
 def reference_services(network: Network) -> dict[str, ChaincodeService]:
-    """The four benchmark chaincodes, each on its own chaincode-server ports (index 1-4)."""
-    if not REFERENCE_CC.exists():
-        raise SystemExit(f"{REFERENCE_CC} is missing: run scripts/build-fabric.sh")
+    """The benchmark chaincodes, each on its own chaincode-server ports (index 1-4; on Fabric 3 also
+    the batched twins `go_kvbatch` and `py_kvbatch`, 5-6)."""
+    referencecc = reference_cc(network.topology.fabric_version)
+    if not referencecc.exists():
+        raise SystemExit(f"{referencecc} is missing: run scripts/build-fabric.sh")
     policy = network.topology.chaincode.endorsement_policy
-    go_digest = hashlib.sha256(REFERENCE_CC.read_bytes()).hexdigest()[:12]
+    go_digest = hashlib.sha256(referencecc.read_bytes()).hexdigest()[:12]
     py_source = (HERE / "pychaincode.py").read_bytes() + _shim_digest().encode()
     pd = hashlib.sha256(py_source).hexdigest()[:12]
     py = (sys.executable, "-m", "benchmarks.network.pychaincode")
     env = {"PYTHONPATH": str(HERE.parent.parent)}
-    go = str(REFERENCE_CC)
-    return {
+    go = str(referencecc)
+    services = {
         "go_kv": ChaincodeService(ChaincodeSpec("gokv", "1.0", policy), (go, "kvexecutor"), go_digest, 1),
         "go_null": ChaincodeService(ChaincodeSpec("gonull", "1.0", policy), (go, "null"), go_digest, 2),
         "py_kv": ChaincodeService(ChaincodeSpec("pykv", "1.0", policy), (*py, "kvexecutor"), pd, 3, env),
         "py_null": ChaincodeService(ChaincodeSpec("pynull", "1.0", policy), (*py, "null"), pd, 4, env),
     }
+    if network.topology.fabric_major >= 3:
+        go_batch, py_batch = (
+            ChaincodeSpec("gokvbatch", "1.0", policy),
+            ChaincodeSpec("pykvbatch", "1.0", policy),
+        )
+        services["go_kvbatch"] = ChaincodeService(go_batch, (go, "kvbatch"), go_digest, 5)
+        services["py_kvbatch"] = ChaincodeService(py_batch, (*py, "kvbatch"), pd, 6, env)
+    return services
 
 
 def _shim_digest() -> str:

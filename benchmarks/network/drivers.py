@@ -56,6 +56,8 @@ class RunResult:
     codes: dict[str, int]
     errors: dict[str, int]
     cpu_ms_per_tx: dict[str, float] = field(default_factory=dict)
+    error_messages: dict[str, list[str]] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)
 
     @property
     def non_valid(self) -> dict[str, int]:
@@ -139,6 +141,8 @@ def run_driver(
         codes=result["codes"],
         errors=result["errors"],
         cpu_ms_per_tx=cpu,
+        error_messages=result.get("errorMessages", {}),
+        retries=result.get("retries", {}),
     )
 
 

@@ -47,6 +47,28 @@ class KVExecutor:
         return success(json.dumps(results, separators=(",", ":")).encode("utf-8"))
 
 
+class KVBatch(KVExecutor):
+    """The reference's `kvbatch` (v3.1.5): every read in one GetMultipleStates. Writes need nothing
+    here: our shim batches every transaction's writes itself when the peer offers it."""
+
+    def invoke(self, stub: ChaincodeStub) -> Response:
+        function, args = stub.get_function_and_parameters()
+        if function != "readWriteKVs" or len(args) != 2:
+            return error("readWriteKVs takes 2 arguments")
+        try:
+            reads, writes = _kvs(args[0]), _kvs(args[1])
+        except ValueError as exc:
+            return error(f"bad argument: {exc}")
+        values = stub.get_multiple_states([kv["key"] for kv in reads])
+        results = [
+            {"key": kv["key"], "value": (value or b"").decode("utf-8", "replace")}
+            for kv, value in zip(reads, values, strict=True)
+        ]
+        for kv in writes:
+            stub.put_state(kv["key"], kv.get("value", "").encode("utf-8"))
+        return success(json.dumps(results, separators=(",", ":")).encode("utf-8"))
+
+
 class Null:
     def init(self, stub: ChaincodeStub) -> Response:
         return success()
@@ -56,9 +78,13 @@ class Null:
 
 
 def main() -> None:
-    chaincodes: dict[str, type[KVExecutor] | type[Null]] = {"kvexecutor": KVExecutor, "null": Null}
+    chaincodes: dict[str, type[KVExecutor] | type[Null]] = {
+        "kvexecutor": KVExecutor,
+        "kvbatch": KVBatch,
+        "null": Null,
+    }
     if len(sys.argv) != 2 or sys.argv[1] not in chaincodes:
-        sys.exit("usage: python -m benchmarks.network.pychaincode kvexecutor|null")
+        sys.exit("usage: python -m benchmarks.network.pychaincode kvexecutor|kvbatch|null")
     run(chaincodes[sys.argv[1]]())
 
 

@@ -21,6 +21,7 @@ from types import TracebackType
 from cryptography import x509
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2
 from fabric_protos.peer.transaction_pb2 import TxValidationCode
+from fabric_shim.batching import FABRIC_3_1_DEFAULTS, PeerFeatures
 from fabric_shim.calls import PeerError
 from fabric_shim.chaincode import Chaincode, Response
 
@@ -105,6 +106,9 @@ class EmbeddedLedger:
         self._store = store
         self._lock = threading.RLock()
         self._chaincodes: dict[str, ChaincodeRuntime] = {}
+        self.features: PeerFeatures = FABRIC_3_1_DEFAULTS
+        """The batched calls offered to chaincode, as a v3.1 peer's `chaincode.runtimeParams`
+        (`fabric_shim.batching.NO_BATCHING` answers as a v2.5 peer does)."""
         self.identities = IdentityRegistry(store, keys)
         self.membership = ChannelMembership(store)
         with store.exclusive():  # two processes may open a new ledger at once: one genesis block
@@ -293,7 +297,12 @@ class EmbeddedLedger:
                 return self._execute(called, calls, chaincode_input, signed)[0]
 
             simulator = TxSimulator(
-                self._store, self.channel_id, tx_id, proposal.chaincode_name, invoke_chaincode=invoke_nested
+                self._store,
+                self.channel_id,
+                tx_id,
+                proposal.chaincode_name,
+                invoke_chaincode=invoke_nested,
+                features=self.features,
             )
             try:
                 response, event = self._execute(chaincode, simulator, proposal.chaincode_input, signed)

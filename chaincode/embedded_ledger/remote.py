@@ -28,6 +28,7 @@ from typing import Any
 
 import grpc
 from fabric_protos.peer import chaincode_pb2, proposal_pb2
+from fabric_shim.batching import FABRIC_3_1_DEFAULTS, PeerFeatures
 from fabric_shim.calls import PeerCalls
 from fabric_shim.chaincode import INTERNAL_ERROR, Response
 from fabric_shim.config import MAX_MESSAGE_SIZE
@@ -88,7 +89,8 @@ class RemoteChaincode:
     `chaincode_id` is the package ID the server must register with (its `CHAINCODE_ID`).
     `dial_timeout` bounds connecting plus the registration handshake; `call_timeout` bounds one
     transaction. `keepalive_interval` sends KEEPALIVE messages as a peer's `chaincode.keepalive`
-    does (None: never). Thread-safe: concurrent transactions share one stream.
+    does (None: never). `features` are the batched calls offered in READY (v3.1's by default).
+    Thread-safe: concurrent transactions share one stream.
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class RemoteChaincode:
         keepalive_interval: float | None = None,
         max_message_size: int = MAX_MESSAGE_SIZE,
         request_workers: int = 16,
+        features: PeerFeatures = FABRIC_3_1_DEFAULTS,
     ) -> None:
         if not chaincode_id:
             raise ValueError("the chaincode ID (package ID) must not be empty")
@@ -115,6 +118,7 @@ class RemoteChaincode:
         self.keepalive_interval = keepalive_interval
         self._max_message_size = max_message_size
         self._request_workers = request_workers
+        self.features = features
         self._lock = threading.Lock()
         self._channel: grpc.Channel | None = None
         self._stream: PeerStream | None = None
@@ -224,6 +228,7 @@ class RemoteChaincode:
                 call_timeout=self.call_timeout,
                 keepalive_interval=self.keepalive_interval,
                 request_workers=self._request_workers,
+                ready_payload=self.features.ready_payload(),
             )
             try:
                 stream.open(self.dial_timeout)

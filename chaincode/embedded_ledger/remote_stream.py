@@ -87,8 +87,10 @@ class PeerStream:
         call_timeout: float,
         keepalive_interval: float | None,
         request_workers: int,
+        ready_payload: bytes = b"",
     ) -> None:
         self.chaincode_id = chaincode_id
+        self._ready_payload = ready_payload  # the batched calls offered, as a v3.1 peer's READY
         self._label = label  # names the server in failure messages
         self._channel = channel
         self._call_timeout = call_timeout
@@ -211,7 +213,7 @@ class PeerStream:
         with self._lock:
             if self.state is StreamState.CREATED:
                 self.state = StreamState.READY
-        self._send(Message(type=Message.READY))
+        self._send(Message(type=Message.READY, payload=self._ready_payload))
         logger.info("chaincode %s registered and ready", self.chaincode_id)
         self._ready.set()
 

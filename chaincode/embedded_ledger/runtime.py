@@ -13,7 +13,8 @@ import logging
 from typing import Protocol, runtime_checkable
 
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2
-from fabric_shim.calls import PeerCalls
+from fabric_shim.batching import NO_BATCHING
+from fabric_shim.calls import NegotiatedCalls, PeerCalls, PeerError
 from fabric_shim.chaincode import INTERNAL_ERROR, Chaincode, Response
 from fabric_shim.handler import GENERIC_FAILURE_MESSAGE
 from fabric_shim.stub import ChaincodeStub
@@ -57,8 +58,12 @@ class LocalChaincode:
         chaincode_input: chaincode_pb2.ChaincodeInput,
         signed_proposal: proposal_pb2.SignedProposal | None,
     ) -> ExecutionResult:
-        """Invoke the chaincode as the shim's handler does: an exception becomes a generic 500."""
-        stub = ChaincodeStub(simulator, channel_id, tx_id, chaincode_input, signed_proposal)
+        """Invoke the chaincode as the shim's handler does: an exception becomes a generic 500, and
+        the batched writes of a successful response are sent before it counts as complete."""
+        features = simulator.features if isinstance(simulator, NegotiatedCalls) else NO_BATCHING
+        stub = ChaincodeStub(
+            simulator, channel_id, tx_id, chaincode_input, signed_proposal, features=features
+        )
         try:
             response = self.chaincode.invoke(stub)
             if not isinstance(response, Response):
@@ -67,6 +72,12 @@ class LocalChaincode:
             logger.warning("tx %s: chaincode raised %s", tx_id, type(exc).__name__)
             logger.debug("tx %s: chaincode exception", tx_id, exc_info=True)
             return Response(status=INTERNAL_ERROR, message=GENERIC_FAILURE_MESSAGE), None
+        if response.ok:
+            try:
+                stub.finish_writes()
+            except PeerError as exc:
+                refused = f"the peer refused the transaction's writes: {exc}"
+                return Response(status=INTERNAL_ERROR, message=refused), None
         return response, stub.event
 
 

@@ -3,8 +3,10 @@
 `TxSimulator` implements `fabric_shim.calls.PeerCalls`: a stub built on it runs unchanged. Reads
 see committed state only — Fabric gives no read-your-writes inside a transaction — and are
 recorded with the committed version; writes are buffered in the transaction's `ReadWriteSet` until
-the block commits. One simulation can span several chaincodes (INVOKE_CHAINCODE): they share the
-read/write set and open iterators, each in its own namespace.
+the block commits. It also answers v3.1's batched calls (GET_STATE_MULTIPLE, WRITE_BATCH_STATE) and
+offers them, as a v3.1 peer does, through `features` (what READY would carry). One simulation can
+span several chaincodes (INVOKE_CHAINCODE): they share the read/write set and open iterators, each
+in its own namespace.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 
 from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2
 from fabric_protos.peer import proposal_response_pb2 as response_pb2
+from fabric_shim.batching import FABRIC_3_1_DEFAULTS, PeerFeatures
 from fabric_shim.calls import PeerError
 from fabric_shim.chaincode import Response
 from google.protobuf.message import DecodeError
@@ -59,10 +62,12 @@ class TxSimulator:
         namespace: str,
         *,
         invoke_chaincode: InvokeChaincode | None = None,
+        features: PeerFeatures = FABRIC_3_1_DEFAULTS,
         _shared: _SharedTx | None = None,
     ) -> None:
         self._store = store
         self.namespace = namespace
+        self.features = features
         self._invoke_chaincode = invoke_chaincode
         self._tx = _shared or _SharedTx(channel_id=channel_id, tx_id=tx_id)
         self._handlers: dict[int, Callable[[bytes], bytes]] = {
@@ -74,6 +79,7 @@ class TxSimulator:
             Msg.GET_PRIVATE_DATA_HASH: self._get_private_data_hash,
             Msg.GET_STATE_METADATA: self._get_state_metadata,
             Msg.PUT_STATE_METADATA: self._put_state_metadata,
+            Msg.WRITE_BATCH_STATE: self._write_batch_state,
             Msg.GET_STATE_BY_RANGE: self._get_state_by_range,
             Msg.QUERY_STATE_NEXT: self._query_state_next,
             Msg.QUERY_STATE_CLOSE: self._query_state_close,
@@ -98,7 +104,7 @@ class TxSimulator:
         """A simulator for another chaincode called in the same transaction."""
         return TxSimulator(
             self._store, self.channel_id, self.tx_id, namespace, invoke_chaincode=self._invoke_chaincode,
-            _shared=self._tx,
+            features=self.features, _shared=self._tx,
         )  # fmt: skip
 
     def finish(self) -> None:
@@ -161,23 +167,51 @@ class TxSimulator:
 
     def _put_state(self, payload: bytes) -> bytes:
         request = chaincode_shim_pb2.PutState.FromString(payload)
-        self._before_write(request.key)
-        # Fabric's write set marks a write of an empty value as a delete (IsDelete = len(value) == 0).
-        value = request.value or None
-        self.rwset.record_write(StateKey(self.namespace, request.collection, request.key), value)
+        self._write(request.collection, request.key, request.value)
         return b""
+
+    def _write(self, collection: str, key: str, value: bytes) -> None:
+        self._before_write(key)
+        # Fabric's write set marks a write of an empty value as a delete (IsDelete = len(value) == 0).
+        self.rwset.record_write(StateKey(self.namespace, collection, key), value or None)
 
     def _del_state(self, payload: bytes) -> bytes:
         request = chaincode_shim_pb2.DelState.FromString(payload)
-        self._before_write(request.key)
-        self.rwset.record_write(StateKey(self.namespace, request.collection, request.key), None)
+        self._delete(request.collection, request.key)
         return b""
+
+    def _delete(self, collection: str, key: str) -> None:
+        self._before_write(key)
+        self.rwset.record_write(StateKey(self.namespace, collection, key), None)
 
     def _purge_private_data(self, payload: bytes) -> bytes:
         request = chaincode_shim_pb2.PurgePrivateState.FromString(payload)
-        _require_collection(request.collection)
-        self._before_write(request.key)
-        self.rwset.record_write(StateKey(self.namespace, request.collection, request.key), None, purge=True)
+        self._purge(request.collection, request.key)
+        return b""
+
+    def _purge(self, collection: str, key: str) -> None:
+        _require_collection(collection)
+        self._before_write(key)
+        self.rwset.record_write(StateKey(self.namespace, collection, key), None, purge=True)
+
+    def _write_batch_state(self, payload: bytes) -> bytes:
+        """Apply the records in order, each as its single message would be (v3.1's HandleWriteBatch).
+
+        A refused record fails the message; the records before it stay applied, as on a peer, whose
+        chaincode then fails the transaction anyway.
+        """
+        Record = chaincode_shim_pb2.WriteRecord
+        for record in chaincode_shim_pb2.WriteBatchState.FromString(payload).rec:
+            if record.type == Record.PUT_STATE:
+                self._write(record.collection, record.key, record.value)
+            elif record.type == Record.DEL_STATE:
+                self._delete(record.collection, record.key)
+            elif record.type == Record.PURGE_PRIVATE_DATA:
+                self._purge(record.collection, record.key)
+            elif record.type == Record.PUT_STATE_METADATA:
+                self._write_metadata(record.collection, record.key, record.metadata)
+            else:
+                raise PeerError("unknown operation type")
         return b""
 
     def _get_state_metadata(self, payload: bytes) -> bytes:
@@ -191,10 +225,13 @@ class TxSimulator:
 
     def _put_state_metadata(self, payload: bytes) -> bytes:
         request = chaincode_shim_pb2.PutStateMetadata.FromString(payload)
-        self._before_write(request.key)
-        state_key = StateKey(self.namespace, request.collection, request.key)
-        self.rwset.record_metadata_write(state_key, request.metadata.metakey, request.metadata.value)
+        self._write_metadata(request.collection, request.key, request.metadata)
         return b""
+
+    def _write_metadata(self, collection: str, key: str, metadata: chaincode_shim_pb2.StateMetadata) -> None:
+        self._before_write(key)
+        state_key = StateKey(self.namespace, collection, key)
+        self.rwset.record_metadata_write(state_key, metadata.metakey, metadata.value)
 
     # -- queries ----------------------------------------------------------------------------------
 

@@ -15,7 +15,10 @@ Two things implement `PeerCalls`:
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from fabric_shim.batching import PeerFeatures
 
 
 class PeerError(Exception):
@@ -36,3 +39,10 @@ class PeerCalls(Protocol):
         ERROR, `StreamClosedError` when the connection ended first.
         """
         ...
+
+
+@runtime_checkable
+class NegotiatedCalls(PeerCalls, Protocol):
+    """`PeerCalls` that also say which batched calls they accept (what a peer's READY offers)."""
+
+    features: PeerFeatures

@@ -10,6 +10,9 @@ Messages go out through `send`, called directly by whichever thread has somethin
 transaction, the reader answering a KEEPALIVE): handing them to a sender thread would cost a thread
 switch per message. gRPC allows one send in progress per stream, so sends take `_send_lock`.
 
+READY's payload says which batched calls the peer accepts (`fabric_shim.batching`, v3.1); every
+transaction's stub uses them, and its batched writes are sent before its COMPLETED.
+
 Shutdown: `begin_shutdown()` refuses new transactions with an ERROR while those already running
 finish (`wait_idle`), then `end_stream()` closes the stream with an OK status.
 """
@@ -26,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_response_pb2
 
+from fabric_shim.batching import NO_BATCHING, PeerFeatures
 from fabric_shim.calls import PeerError, StreamClosedError
 from fabric_shim.chaincode import INTERNAL_ERROR, Chaincode, Response
 from fabric_shim.observer import ShimObserver
@@ -103,6 +107,7 @@ class Handler:
         self._shutting_down = False
         self._workers = ThreadPoolExecutor(max_concurrent_transactions, thread_name_prefix="chaincode-tx")
         self.state = HandlerState.CREATED
+        self.features: PeerFeatures = NO_BATCHING  # set from READY
 
     # ---- stream plumbing --------------------------------------------------------------------------
 
@@ -245,9 +250,14 @@ class Handler:
         elif state is HandlerState.CREATED and msg_type == Message.ERROR:
             logger.error("the peer refused registration: %s", message.payload.decode("utf-8", "replace"))
         elif state is HandlerState.ESTABLISHED and msg_type == Message.READY:
-            # v3.x sends ChaincodeAdditionalParams here, v2.5 nothing; neither changes what we do.
+            # v3.1 sends ChaincodeAdditionalParams here, v2.5 nothing (no batched calls).
+            self.features = PeerFeatures.from_ready_payload(message.payload)
             self._advance(HandlerState.READY)
-            logger.info("chaincode ready (READY payload of %d bytes)", len(message.payload))
+            logger.info(
+                "chaincode ready (write batch: %s, get multiple keys: %s)",
+                self.features.write_batch,
+                self.features.get_multiple_keys,
+            )
         elif state is not HandlerState.CLOSED:
             self._send_error(f"unexpected message {_type_name(msg_type)} in state {state.value}", message)
 
@@ -377,6 +387,7 @@ class Handler:
                 message.txid,
                 chaincode_input,
                 message.proposal if message.HasField("proposal") else None,
+                features=self.features,
             )
         except Exception as exc:
             logger.warning("tx %s: bad %s payload: %s", message.txid, _type_name(message.type), exc)
@@ -396,6 +407,18 @@ class Handler:
             logger.warning("tx %s: chaincode raised %s", message.txid, type(exc).__name__)
             logger.debug("tx %s: chaincode exception", message.txid, exc_info=True)
             return _completed(message, Response(status=INTERNAL_ERROR, message=GENERIC_FAILURE_MESSAGE), None)
+        if response.ok:
+            # A failed response needs no writes: the peer discards the simulation of a failure.
+            try:
+                stub.finish_writes()
+            except PeerError as exc:
+                # As the Go shim: the peer's refusal of a batched write fails the transaction.
+                return Message(
+                    type=Message.ERROR,
+                    payload=f"the peer refused the transaction's writes: {exc}".encode(),
+                    txid=message.txid,
+                    channel_id=message.channel_id,
+                )
         if message.type == Message.INIT and not response.ok:
             # As the Go shim: a failed Init is an ERROR carrying the message (and any event); the peer
             # reports it as "transaction returned with failure". A failed Invoke stays a COMPLETED.

@@ -25,12 +25,12 @@ def validate_composite_key_attribute(value: str) -> None:
     except UnicodeEncodeError as exc:
         # A lone surrogate cannot be encoded as UTF-8; Go rejects the same input as invalid UTF-8.
         raise ValueError(f"not a valid UTF-8 string at position {exc.start}") from None
-    for index, char in enumerate(value):
-        if char in (MIN_UNICODE_RUNE, MAX_UNICODE_RUNE):
-            raise ValueError(
-                f"input contains U+{ord(char):04X} at position {index}; U+0000 and U+10FFFF are not "
-                "allowed in a composite key part"
-            )
+    if MIN_UNICODE_RUNE in value or MAX_UNICODE_RUNE in value:  # a C-speed scan: most parts are fine
+        index = min(i for i in (value.find(MIN_UNICODE_RUNE), value.find(MAX_UNICODE_RUNE)) if i >= 0)
+        raise ValueError(
+            f"input contains U+{ord(value[index]):04X} at position {index}; U+0000 and U+10FFFF are not "
+            "allowed in a composite key part"
+        )
 
 
 def create_composite_key(object_type: str, attributes: Sequence[str]) -> str:

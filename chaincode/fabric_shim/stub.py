@@ -3,6 +3,13 @@
 The stub holds the invocation (arguments, transaction id, creator, transient data, timestamp) parsed
 from the signed proposal, and turns every ledger operation into one request through `PeerCalls`.
 It never talks gRPC itself, so the same stub serves a chaincode on a peer and in an embedded ledger.
+
+When the peer offers batched calls (`fabric_shim.batching.PeerFeatures`, Fabric v3.1), multi-key
+reads go in GET_STATE_MULTIPLE and writes wait in a `WriteBatch` until `finish_writes` (called by
+whoever runs the chaincode, after it returned a successful response) sends them in WRITE_BATCH_STATE.
+The batch also leaves early, before a call whose answer depends on the writes made so far (a
+paginated query, a query on private data, a chaincode-to-chaincode call), so that call succeeds or
+fails exactly as it does without batching.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from fabric_protos.peer import (
 )
 
 from fabric_shim import keys
+from fabric_shim.batching import NO_BATCHING, PeerFeatures, WriteBatch, chunks
 from fabric_shim.calls import PeerCalls, PeerError, StreamClosedError
 from fabric_shim.chaincode import INTERNAL_ERROR, Response
 from fabric_shim.iterators import HistoryQueryIterator, QueryPage, StateQueryIterator
@@ -49,8 +57,12 @@ class ChaincodeStub:
         tx_id: str,
         chaincode_input: chaincode_pb2.ChaincodeInput,
         signed_proposal: proposal_pb2.SignedProposal | None,
+        *,
+        features: PeerFeatures = NO_BATCHING,
     ) -> None:
         self._calls = calls
+        self.features = features
+        self._batch: WriteBatch | None = WriteBatch() if features.write_batch else None
         self.channel_id = channel_id
         self.tx_id = tx_id
         self.args: list[bytes] = list(chaincode_input.args)
@@ -122,6 +134,14 @@ class ChaincodeStub:
         """The committed value of `key`, or None when absent."""
         return self._get_state("", key)
 
+    def get_multiple_states(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The committed values of `keys` (None where absent), in order: GetState for each key.
+
+        One GET_STATE_MULTIPLE round trip per `max_get_multiple_keys` keys when the peer offers it,
+        else one GET_STATE per key; the read set is the same either way.
+        """
+        return self._get_multiple("", keys)
+
     def put_state(self, key: str, value: bytes) -> None:
         """Write `key`; an empty key or value is rejected (delete with `del_state`).
 
@@ -131,7 +151,7 @@ class ChaincodeStub:
         self._put_state("", key, value)
 
     def del_state(self, key: str) -> None:
-        self._call(_Msg.DEL_STATE, chaincode_shim_pb2.DelState(key=key).SerializeToString())
+        self._del_state("", key)
 
     def set_state_validation_parameter(self, key: str, ep: bytes) -> None:
         """Set the key-level endorsement policy (a serialized SignaturePolicyEnvelope)."""
@@ -151,7 +171,9 @@ class ChaincodeStub:
     ) -> tuple[StateQueryIterator, QueryPage]:
         start_key = start_key or keys.EMPTY_KEY_SUBSTITUTE
         keys.validate_simple_keys(start_key, end_key)
-        return self._range("", start_key, end_key, _query_metadata(page_size, bookmark))
+        metadata = _query_metadata(page_size, bookmark)
+        self.finish_writes()  # the peer refuses a paginated query after a write
+        return self._range("", start_key, end_key, metadata)
 
     def get_state_by_partial_composite_key(
         self, object_type: str, attributes: Sequence[str]
@@ -163,7 +185,9 @@ class ChaincodeStub:
         self, object_type: str, attributes: Sequence[str], page_size: int, bookmark: str = ""
     ) -> tuple[StateQueryIterator, QueryPage]:
         start_key, end_key = keys.partial_composite_key_range(object_type, attributes)
-        return self._range("", start_key, end_key, _query_metadata(page_size, bookmark))
+        metadata = _query_metadata(page_size, bookmark)
+        self.finish_writes()
+        return self._range("", start_key, end_key, metadata)
 
     def create_composite_key(self, object_type: str, attributes: Sequence[str]) -> str:
         return keys.create_composite_key(object_type, attributes)
@@ -178,7 +202,9 @@ class ChaincodeStub:
     def get_query_result_with_pagination(
         self, query: str, page_size: int, bookmark: str = ""
     ) -> tuple[StateQueryIterator, QueryPage]:
-        return self._rich_query("", query, _query_metadata(page_size, bookmark))
+        metadata = _query_metadata(page_size, bookmark)
+        self.finish_writes()
+        return self._rich_query("", query, metadata)
 
     def get_history_for_key(self, key: str) -> HistoryQueryIterator:
         request = chaincode_shim_pb2.GetHistoryForKey(key=key).SerializeToString()
@@ -190,6 +216,11 @@ class ChaincodeStub:
     def get_private_data(self, collection: str, key: str) -> bytes | None:
         _require_collection(collection)
         return self._get_state(collection, key)
+
+    def get_multiple_private_data(self, collection: str, keys: Sequence[str]) -> list[bytes | None]:
+        """`get_multiple_states` in a private data collection."""
+        _require_collection(collection)
+        return self._get_multiple(collection, keys)
 
     def get_private_data_hash(self, collection: str, key: str) -> bytes | None:
         """The hash of a private value; readable by peers outside the collection too."""
@@ -203,12 +234,14 @@ class ChaincodeStub:
 
     def del_private_data(self, collection: str, key: str) -> None:
         _require_collection(collection)
-        request = chaincode_shim_pb2.DelState(key=key, collection=collection).SerializeToString()
-        self._call(_Msg.DEL_STATE, request)
+        self._del_state(collection, key)
 
     def purge_private_data(self, collection: str, key: str) -> None:
         """Delete the private value and purge its history from the private data store."""
         _require_collection(collection)
+        if self._batch is not None:
+            self._batch.purge(collection, key)
+            return
         request = chaincode_shim_pb2.PurgePrivateState(key=key, collection=collection).SerializeToString()
         self._call(_Msg.PURGE_PRIVATE_DATA, request)
 
@@ -216,6 +249,7 @@ class ChaincodeStub:
         _require_collection(collection)
         start_key = start_key or keys.EMPTY_KEY_SUBSTITUTE
         keys.validate_simple_keys(start_key, end_key)
+        self.finish_writes()  # the peer refuses a query on private data after a write
         return self._range(collection, start_key, end_key, b"")[0]
 
     def get_private_data_by_partial_composite_key(
@@ -223,10 +257,12 @@ class ChaincodeStub:
     ) -> StateQueryIterator:
         _require_collection(collection)
         start_key, end_key = keys.partial_composite_key_range(object_type, attributes)
+        self.finish_writes()
         return self._range(collection, start_key, end_key, b"")[0]
 
     def get_private_data_query_result(self, collection: str, query: str) -> StateQueryIterator:
         _require_collection(collection)
+        self.finish_writes()
         return self._rich_query(collection, query, b"")[0]
 
     def set_private_data_validation_parameter(self, collection: str, key: str, ep: bytes) -> None:
@@ -258,6 +294,7 @@ class ChaincodeStub:
             input=chaincode_pb2.ChaincodeInput(args=list(args)),
         )
         try:
+            self.finish_writes()  # the called chaincode shares this simulation and its rules
             reply_bytes = self._call(_Msg.INVOKE_CHAINCODE, spec.SerializeToString())
         except StreamClosedError:
             raise
@@ -269,6 +306,19 @@ class ChaincodeStub:
         response = proposal_response_pb2.Response.FromString(reply.payload)
         return Response(status=response.status, message=response.message, payload=response.payload)
 
+    # ---- the write batch ---------------------------------------------------------------------------
+
+    def finish_writes(self) -> None:
+        """Send the writes still batched (WRITE_BATCH_STATE, split at the peer's maximum); else nothing.
+
+        Raises `PeerError` when the peer refuses one of them: the transaction must then fail.
+        """
+        batch = self._batch
+        if batch is None or not len(batch):
+            return
+        for message in batch.take_messages(self.features.max_write_batch):
+            self._call(_Msg.WRITE_BATCH_STATE, message.SerializeToString())
+
     # ---- requests shared by public and private variants -------------------------------------------
 
     def _get_state(self, collection: str, key: str) -> bytes | None:
@@ -276,15 +326,43 @@ class ChaincodeStub:
         # The peer answers an empty payload for an absent key; an empty value cannot be written.
         return self._call(_Msg.GET_STATE, request) or None
 
+    def _get_multiple(self, collection: str, keys: Sequence[str]) -> list[bytes | None]:
+        wanted = list(keys)
+        if not self.features.get_multiple_keys:
+            return [self._get_state(collection, key) for key in wanted]
+        values: list[bytes | None] = []
+        for part in chunks(wanted, self.features.max_get_multiple_keys):
+            request = chaincode_shim_pb2.GetStateMultiple(keys=part, collection=collection)
+            reply = self._call(_Msg.GET_STATE_MULTIPLE, request.SerializeToString())
+            found = chaincode_shim_pb2.GetStateMultipleResult.FromString(reply).values
+            if len(found) != len(part):
+                # A v3.1 peer answers an empty list when its state database fails mid-read.
+                raise PeerError(f"the peer returned {len(found)} values for {len(part)} keys")
+            values.extend(value or None for value in found)
+        return values
+
     def _put_state(self, collection: str, key: str, value: bytes) -> None:
         if not key:
             raise ValueError("key must not be empty")
         if not value:
             raise ValueError("value must not be empty; use a delete to remove a key")
+        if self._batch is not None:
+            self._batch.put(collection, key, value)
+            return
         request = chaincode_shim_pb2.PutState(key=key, value=value, collection=collection)
         self._call(_Msg.PUT_STATE, request.SerializeToString())
 
+    def _del_state(self, collection: str, key: str) -> None:
+        if self._batch is not None:
+            self._batch.delete(collection, key)
+            return
+        request = chaincode_shim_pb2.DelState(key=key, collection=collection).SerializeToString()
+        self._call(_Msg.DEL_STATE, request)
+
     def _put_metadata(self, collection: str, key: str, ep: bytes) -> None:
+        if self._batch is not None:
+            self._batch.put_metadata(collection, key, VALIDATION_PARAMETER, ep)
+            return
         request = chaincode_shim_pb2.PutStateMetadata(
             key=key,
             collection=collection,

@@ -28,6 +28,7 @@ from seocho_coin import (
     institutions,
     members,
     payments,
+    read_plans,
     reports,
     settlement,
     timing,
@@ -38,6 +39,14 @@ from seocho_coin.txn import Caller, Tx
 
 T = TypeVar("T")
 DEFAULT_DISTRICT_MSP = "SeochoDistrictMSP"
+
+# The movements' keys, read in batched calls before their rules run (see `seocho_coin.read_plans`).
+_READ_PLANS: dict[Callable[..., Any], read_plans.ReadPlan] = {
+    earning.earn: read_plans.earn,
+    payments.pay: read_plans.pay,
+    payments.pay_request: read_plans.pay_request,
+    donations.donate: read_plans.donate,
+}
 
 
 class SeochoCoinContract(Contract):
@@ -67,7 +76,9 @@ class SeochoCoinContract(Contract):
         except IdentityError:
             raise Forbidden("the transaction creator is not a usable X.509 identity") from None
         tx = Tx(ctx.stub, caller, self.policies)
-        timing.require_fresh_timestamp(tx, self.clock())
+        peer_now = self.clock()
+        read_plans.run(_READ_PLANS.get(rule), tx, peer_now, *args)
+        timing.require_fresh_timestamp(tx, peer_now)
         result = rule(tx, *args)
         tx.commit()
         return result

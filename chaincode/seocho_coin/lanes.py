@@ -129,6 +129,8 @@ class Budget(Generic[L]):
     def load_all(self) -> list[L]:
         """Every lane (blank where never written), with an old single record folded into lane 0."""
         old: tuple[int, int, int] | None = None
+        every = [self.key(i) for i in range(LANES)]
+        self.tx.prefetch([self.legacy_key, *every] if self.legacy_key and self.legacy is not None else every)
         if self.legacy_key and self.legacy is not None:
             raw = self.tx.raw(self.legacy_key)
             if raw is not None:

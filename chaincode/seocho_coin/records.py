@@ -16,10 +16,22 @@ R = TypeVar("R")
 
 
 def encode(record: Any) -> bytes:
-    """Deterministic JSON of a record dataclass (or a plain JSON value)."""
-    is_record = dataclasses.is_dataclass(record) and not isinstance(record, type)
-    value = dataclasses.asdict(record) if is_record else record
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Deterministic JSON of a record dataclass (or a plain JSON value).
+
+    The same bytes as `json.dumps(dataclasses.asdict(record), ...)`, without asdict's deep copy of
+    every field (a sixth of a payment's chaincode time): JSON meets a record, at any depth, as an
+    object of its fields.
+    """
+    return _ENCODER.encode(record).encode("utf-8")
+
+
+def _fields_of(value: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"{type(value).__name__} is not a record")
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_fields_of)
 
 
 def decode(cls: type[R], raw: bytes) -> R:

@@ -3,14 +3,16 @@
 Writes are buffered and reach the stub only when the transaction function returns normally
 (`Tx.commit`), so a rule that fails halfway (400/403/404/409) never leaves a partial write set behind,
 whoever runs the chaincode. Reads go to the stub and are recorded in the read set as usual; a buffered
-write is returned to a later read in the same transaction.
+write is returned to a later read in the same transaction. A committed value is read from the stub
+once per transaction (the peer would answer the same again), and `prefetch` reads many keys in one
+batched call where the peer offers it (`seocho_coin.read_plans` says which keys a movement needs).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -46,6 +48,7 @@ class Stub(Protocol):
     tx_timestamp: datetime
 
     def get_state(self, key: str) -> bytes | None: ...
+    def get_multiple_states(self, keys: list[str]) -> list[bytes | None]: ...
     def put_state(self, key: str, value: bytes) -> None: ...
     def del_state(self, key: str) -> None: ...
     def get_state_by_range(self, start_key: str, end_key: str) -> Any: ...
@@ -107,6 +110,11 @@ class Tx:
         self.now: datetime = stub.tx_timestamp
         self.timestamp = ids.format_timestamp(self.now)
         self._writes: dict[str, bytes | None] = {}
+        self._committed: dict[str, bytes | None] = {}  # what the stub returned, by key
+        # A stand-in stub without batched reads (a unit test's dict) is read one key at a time.
+        self._get_many: Callable[[list[str]], list[bytes | None]] | None = getattr(
+            stub, "get_multiple_states", None
+        )
         self._event: tuple[str, bytes] | None = None
         self._config: Config | None = None
         self._policies = policies if policies is not None else PolicyCache()
@@ -119,7 +127,24 @@ class Tx:
     def raw(self, key: str) -> bytes | None:
         if key in self._writes:
             return self._writes[key]
-        return self.stub.get_state(key)
+        if key in self._committed:
+            return self._committed[key]
+        value = self._committed[key] = self.stub.get_state(key)
+        return value
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read `keys` now, in one round trip where the peer allows; their later reads cost nothing.
+
+        Only for keys the rule reads on every path that succeeds: a prefetched key is in the read set
+        like any read, so prefetching a key the rule would not read would change the read set.
+        Keys already read or written are not read again (a written key is never read from the stub).
+        """
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._writes and k not in self._committed]
+        if len(wanted) > 1 and self._get_many is not None:
+            self._committed.update(zip(wanted, self._get_many(wanted), strict=True))
+        else:
+            for key in wanted:
+                self._committed[key] = self.stub.get_state(key)
 
     def get(self, cls: type[R], key: str) -> R | None:
         raw = self.raw(key)

@@ -10,11 +10,17 @@ A submission ends in one of three ways, whatever fails on the way:
 
 Transient faults are ridden out within the profile's timeouts: the orderers are asked again (the same
 signed transaction, so it can commit at most once) while Raft elects a new leader, and the commit status is
-asked again while the peer restarts.
+asked again while the peer restarts. When no commit status comes within `resubmit_after` seconds (an
+orderer that took the transaction may have died with it before ordering it), the same signed transaction is
+offered to the orderers again, and again, until it commits or the commit patience ends: a transaction id
+can commit once only (a peer invalidates a second copy as DUPLICATE_TXID and answers the first's status),
+so a resubmission never doubles a movement, and a crashed orderer costs seconds instead of the whole
+commit-status timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -90,6 +96,9 @@ def _sdk_error(error: fg.GatewayError, channel: str = "", chaincode: str = "") -
 _ENDORSERS_DISAGREED = "failed to collect enough transaction endorsements"
 _DISAGREEMENT_BACKOFF_SECONDS = (0.1, 0.3, 0.9)
 # Worth asking again: the orderer or peer is restarting, or Raft is electing a leader.
+# Normal commits take under a second (a 250 ms batch timeout); under load a few. Longer without a status
+# means the transaction was most likely lost with an orderer.
+RESUBMIT_AFTER_SECONDS = 4.0
 _TRANSIENT = (
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -108,6 +117,8 @@ class GatewayBackend:
         submit_patience: Seconds to keep offering a transaction to the orderers (a Raft election takes
             a few seconds).
         commit_patience: Seconds to keep asking for the commit status before the outcome is unknown.
+        resubmit_after: Seconds without a commit status after which the same signed transaction is
+            offered to the orderers again.
     """
 
     def __init__(
@@ -117,11 +128,15 @@ class GatewayBackend:
         retry_on_mvcc_conflict: int = 0,
         submit_patience: float = 20.0,
         commit_patience: float = 60.0,
+        resubmit_after: float = RESUBMIT_AFTER_SECONDS,
     ) -> None:
         self.contract = contract
+        self.resubmit_after = resubmit_after
         self.retry_on_mvcc_conflict = retry_on_mvcc_conflict
         self.submit_patience = submit_patience
         self.commit_patience = commit_patience
+        #: How many times a transaction was offered to the orderers again for want of a commit status.
+        self.resubmissions = 0
         #: The id of the last transaction this backend endorsed (its final attempt), for receipts and logs.
         self.last_transaction_id: str | None = None
 
@@ -140,7 +155,7 @@ class GatewayBackend:
         transaction = self._endorse(function, args)
         self.last_transaction_id = transaction.transaction_id
         commit = self._hand_to_orderers(transaction)
-        status = self._commit_status(commit)
+        status = self._commit_status(commit, transaction)
         if not status.successful:
             raise fg.CommitError(status.transaction_id, status.code)
         return transaction.result
@@ -168,7 +183,7 @@ class GatewayBackend:
 
         return _patiently(lambda: transaction.submit(), self.submit_patience, refused)
 
-    def _commit_status(self, commit: fg.Commit) -> fg.Status:
+    def _commit_status(self, commit: fg.Commit, transaction: fg.Transaction) -> fg.Status:
         def lost(exc: fg.GatewayError) -> SeochoError:
             return OutcomeUnknownError(
                 commit.transaction_id,
@@ -176,11 +191,24 @@ class GatewayBackend:
             )
 
         deadline = time.monotonic() + self.commit_patience
-
-        def ask() -> fg.Status:
-            return commit.status(timeout=max(0.5, deadline - time.monotonic()))
-
-        return _patiently(ask, self.commit_patience, lost)
+        pause = 0.2
+        while True:
+            window = min(self.resubmit_after, deadline - time.monotonic())
+            try:
+                return commit.status(timeout=max(0.5, window))
+            except fg.GatewayError as exc:
+                if exc.code not in _TRANSIENT or time.monotonic() >= deadline:
+                    raise lost(exc) from None
+                if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    # No status in the window: offer the same signed transaction again (it commits once
+                    # at most). An orderer still down refuses it; the next window tries again.
+                    offer = max(0.5, min(self.resubmit_after, deadline - time.monotonic()))
+                    with contextlib.suppress(fg.GatewayError):
+                        transaction.submit(timeout=offer)
+                    self.resubmissions += 1
+                else:  # the peer itself is away: ask again shortly
+                    time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                    pause = min(pause * 2, 2.0)
 
     def transaction_status(self, transaction_id: str, wait: float) -> fg.Status | None:
         """The commit status of `transaction_id`, or None when the peer saw no commit within `wait` s."""

@@ -64,7 +64,8 @@ class Network:
     ) -> Network:
         """The network kept in `home`; `port_offset` defaults to $SEOCHO_NETWORK_PORT_OFFSET."""
         layout = NetworkLayout((home or default_network_home()).resolve())
-        return cls(load_topology(topology_file, port_offset), layout, find_binaries(), say)
+        topology = load_topology(topology_file, port_offset)
+        return cls(topology, layout, find_binaries(topology.fabric_version), say)
 
     # ---- processes -----------------------------------------------------------------------------------
 

@@ -13,8 +13,12 @@ from typing import Any
 
 import yaml
 
+from .binaries import FABRIC_VERSION, FABRIC_VERSIONS
+
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "topology.yaml"
 PORT_OFFSET_VARIABLE = "SEOCHO_NETWORK_PORT_OFFSET"
+FABRIC_VERSION_VARIABLE = "SEOCHO_FABRIC_VERSION"
+"""Overrides the topology's `fabric_version` (a test session or benchmark on the other release)."""
 LOOPBACK = "127.0.0.1"
 
 
@@ -128,6 +132,12 @@ class Topology:
     max_message_count: int
     organizations: tuple[Organization, ...]
     port_offset: int
+    fabric_version: str = FABRIC_VERSION
+
+    @property
+    def fabric_major(self) -> int:
+        """The Fabric release's major version: 3 needs the V3_0 channel capability, 2 must not have it."""
+        return int(self.fabric_version.split(".")[0])
 
     @property
     def orderers(self) -> tuple[Orderer, ...]:
@@ -225,6 +235,8 @@ def _parse(document: Any, offset: int) -> Topology:
         max_message_count=int(ordering.get("max_message_count", 100)),
         organizations=organizations,
         port_offset=offset,
+        fabric_version=os.environ.get(FABRIC_VERSION_VARIABLE)
+        or str(document.get("fabric_version", FABRIC_VERSION)),
     )
 
 
@@ -278,6 +290,10 @@ def _check(topology: Topology, source: Path) -> None:
         problems.append(f"ports used twice: {', '.join(map(str, duplicated))}")
     if any(not 0 < p < 65536 for p in ports):
         problems.append("a port is outside 1-65535 (is the port offset too large?)")
+    if topology.fabric_version not in FABRIC_VERSIONS:
+        problems.append(
+            f"fabric_version {topology.fabric_version} is not a pinned release ({', '.join(FABRIC_VERSIONS)})"
+        )
     if len(topology.orderers) not in (1, 3, 5):
         problems.append(f"Raft needs 1, 3 or 5 orderers, not {len(topology.orderers)}")
     if len({org.name for org in topology.organizations if org.orderers}) != 1:

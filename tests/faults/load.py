@@ -1,28 +1,36 @@
 """A bounded coin load on the session network: threads earning, paying and donating, every outcome kept.
 
-Each worker owns some members (so workers do not conflict on a member's balance) and submits through the
-coin SDK exactly as an application would; what the SDK answers is recorded as the client saw it:
+Eight workers, each paying and donating for one member (the demo has seven, so two share one), earning
+through the community centre's staff, submit through the coin SDK exactly as an application would. Every
+request id starts with the run's prefix, so the ledger's own record of the run can be read back from the
+block stream (ledger_record.py). A worker's exception other than the SDK's answers ends the run and fails
+the test (tests/background.py); what the SDK answers is recorded as the client saw it:
 valid (with its transaction id), refused by the chaincode, invalidated at commit, not committed, or unknown
 (with its transaction id, resolved later by asking for the commit status).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import random
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from background import Background
 from fabric_network_support import RunningNetwork
 from seocho.coin import Coin
 from seocho.errors import CommitConflictError, OutcomeUnknownError, RejectedError, SeochoError
 from seocho.gateway_backend import GatewayBackend, connect_gateway
 from seocho.profile import load_profile
 
+T = TypeVar("T")
 STAFF = "staff-yangjae1"  # the demo's community centre: courses earn 1 coin each, no daily hour cap
 INSTITUTION = "yangjae1-cc"
 CHARITY = "chest-seoul"
@@ -38,6 +46,7 @@ class Outcome:
     result: str  # valid | refused | invalid | not_committed | unknown
     tx_id: str | None = None
     detail: str = ""
+    started_at: float = 0.0
     finished_at: float = 0.0
     resolved: bool = False  # an unknown outcome later settled by its commit status
 
@@ -45,32 +54,38 @@ class Outcome:
 @dataclass
 class Load:
     network: RunningNetwork
-    workers: int = 3
+    workers: int = 8
+    prefix: str = field(default_factory=lambda: f"LOAD{uuid.uuid4().hex[:8].upper()}-")
     outcomes: list[Outcome] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counter: Iterator[int] = field(default_factory=itertools.count)
 
-    def run(self, seconds: float, fault: threading.Thread | None = None) -> list[Outcome]:
-        """Runs the load for `seconds` (while `fault` happens alongside); returns this run's outcomes."""
+    def run(
+        self, seconds: float, fault: Callable[[], T] | None = None, after: float = 0.0
+    ) -> tuple[list[Outcome], T | None]:
+        """Runs the load while `fault()` runs alongside, for at least `seconds` and for `after` seconds
+        more once the fault has returned; gives this run's outcomes and what the fault returned. A
+        worker's or the fault's exception is raised here."""
         stop = threading.Event()
         start = len(self.outcomes)
-        members = [MEMBERS[i :: self.workers] for i in range(self.workers)]
-        threads = [threading.Thread(target=self._work, args=(own, stop), daemon=True) for own in members]
-        for thread in threads:
-            thread.start()
-        if fault is not None:
-            fault.start()
-        time.sleep(seconds)
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=180)
-        if fault is not None:
-            fault.join(timeout=180)
-        return self.outcomes[start:]
+        began = time.monotonic()
+        owned = [(MEMBERS[i % len(MEMBERS)],) for i in range(self.workers)]
+        workers = [
+            Background(functools.partial(self._work, own, stop), name=f"load-{own[0]}") for own in owned
+        ]
+        try:
+            found = Background(fault, name="fault").join(timeout=300) if fault is not None else None
+            # The load runs on past the fault (the event is only a timer here: nobody sets it early).
+            stop.wait(max(after, seconds - (time.monotonic() - began)))
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join(timeout=300)
+        return self.outcomes[start:], found
 
     def _work(self, members: tuple[str, ...], stop: threading.Event) -> None:
         profile = load_profile(self.network.profile())
-        chooser = random.Random(hash(members))
+        chooser = random.Random()
         with ExitStack() as stack:
 
             def backend(identity: str) -> GatewayBackend:
@@ -107,8 +122,8 @@ class Load:
                     )
 
     def _submit(self, kind: str, member: str, coins: int, backend: GatewayBackend, call) -> None:  # type: ignore[no-untyped-def]
-        request_id = f"LOAD-{kind}-{next(self._counter)}-{member}"
-        outcome = Outcome(kind, member, coins, request_id, "valid")
+        request_id = f"{self.prefix}{kind}-{next(self._counter)}-{member}"
+        outcome = Outcome(kind, member, coins, request_id, "valid", started_at=time.monotonic())
         try:
             call(Coin(backend), member, request_id)
             outcome.tx_id = backend.last_transaction_id

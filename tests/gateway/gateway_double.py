@@ -103,6 +103,7 @@ def unpacked_request(signed: proposal_pb2.SignedProposal, request_tx_id: str) ->
 
 class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
     """Test knobs: `stall_seconds["Evaluate"] = 2.0`; `before_next_commits.append(fn)`;
+    `lose_next_submits = n` (the next n submissions are accepted, then lost with the orderer);
     `chaincode_servers[name] = remote` for chaincode installed as a `RemoteChaincode`.
 
     It keeps each submitted (signed) envelope, so the Deliver double can put it in its block.
@@ -113,6 +114,9 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         self.peer_identity = ledger.identities.enroll("peer0", PEER_MSP, role="peer")
         self.stall_seconds: dict[str, float] = {}
         self.before_next_commits: list[Callable[[], None]] = []
+        self.lose_next_submits = 0
+        #: Transaction ids in the order Submit received them (resubmissions included).
+        self.submissions: list[str] = []
         self.chaincode_servers: dict[str, RemoteChaincode] = {}
         self._lock = threading.Condition()
         self._pending: dict[str, EndorsedTransaction] = {}
@@ -255,6 +259,15 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
                 context, grpc.StatusCode.ABORTED, "failed to submit transaction to the orderer", str(refused)
             )
         with self._lock:
+            self.submissions.append(request.transaction_id)
+            if self.lose_next_submits > 0:
+                # An orderer that said yes and died before ordering it: no block will ever hold it.
+                self.lose_next_submits -= 1
+                return gateway_pb2.SubmitResponse()
+            if request.transaction_id in self._envelope_of:
+                # Fabric's orderers order a second copy too; the peers mark it DUPLICATE_TXID, and the
+                # transaction's status stays the first copy's.
+                return gateway_pb2.SubmitResponse()
             endorsed = self._pending.pop(request.transaction_id, None)
         if endorsed is None:
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, "unknown transaction", "not endorsed here")

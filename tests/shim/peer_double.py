@@ -181,6 +181,16 @@ class WorldState:
         if message.type == Message.GET_STATE:
             request = s.GetState.FromString(message.payload)
             return self._table(request.collection).get(request.key, b"")
+        if message.type == Message.GET_STATE_MULTIPLE:
+            multiple = s.GetStateMultiple.FromString(message.payload)
+            table = self._table(multiple.collection)
+            return s.GetStateMultipleResult(
+                values=[table.get(k, b"") for k in multiple.keys]
+            ).SerializeToString()
+        if message.type == Message.WRITE_BATCH_STATE:
+            for record in s.WriteBatchState.FromString(message.payload).rec:
+                self._apply(record)
+            return b""
         if message.type == Message.GET_PRIVATE_DATA_HASH:
             request = s.GetState.FromString(message.payload)
             value = self._table(request.collection).get(request.key)
@@ -243,6 +253,24 @@ class WorldState:
             completed = Message(type=Message.COMPLETED, payload=self.invoke_response.SerializeToString())
             return completed.SerializeToString()
         raise LookupError(f"the double does not answer {Message.Type.Name(message.type)}")
+
+    def _apply(self, record: chaincode_shim_pb2.WriteRecord) -> None:
+        """One record of a WRITE_BATCH_STATE, as its single message would be applied."""
+        s = chaincode_shim_pb2
+        kind = record.type
+        if kind == s.WriteRecord.PUT_STATE:
+            put = s.PutState(key=record.key, value=record.value, collection=record.collection)
+            self._dispatch(Message(type=Message.PUT_STATE, payload=put.SerializeToString()))
+        elif kind in (s.WriteRecord.DEL_STATE, s.WriteRecord.PURGE_PRIVATE_DATA):
+            delete = s.DelState(key=record.key, collection=record.collection)
+            self._dispatch(Message(type=Message.DEL_STATE, payload=delete.SerializeToString()))
+        elif kind == s.WriteRecord.PUT_STATE_METADATA:
+            put_md = s.PutStateMetadata(
+                key=record.key, collection=record.collection, metadata=record.metadata
+            )
+            self._dispatch(Message(type=Message.PUT_STATE_METADATA, payload=put_md.SerializeToString()))
+        else:
+            raise LookupError("unknown operation type")
 
     def _start_query(self, keys: list[str], table: dict[str, bytes], raw_metadata: bytes) -> bytes:
         response_metadata = b""

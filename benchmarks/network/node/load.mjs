@@ -2,7 +2,7 @@
 //
 // Reads one JSON request on stdin (see benchmarks/network/drivers.py, which writes it):
 //   {address, tlsRootCertPath, serverName, mspId, certPath, keyPath, channel, chaincode,
-//    mode: "submit" | "evaluate", workload: {kind: "kv" | "kv_read" | "null", prefix, seedKeys},
+//    mode: "submit" | "evaluate", workload: {kind: "kv" | "kv_read" | "kv_wide" | "kv_wide_read" | "null", prefix, seedKeys},
 //    inflight, warmupSeconds, seconds}
 // keeps `inflight` transactions in flight (each worker starts the next one when its last one is
 // committed), prints "MEASURING" when the warm-up ends, and after `seconds` more one JSON line:
@@ -64,6 +64,15 @@ function argumentsFor(workload, worker, sequence) {
         }
         case 'kv_read':
             return ['readWriteKVs', b64json([seed]), b64json([])];
+        case 'kv_wide':
+        case 'kv_wide_read': {
+            // kvbatch's shape: 8 distinct seed keys read in one call, 8 fresh keys written in one batch.
+            const start = Math.floor(Math.random() * workload.seedKeys);
+            const reads = Array.from({ length: 8 }, (_, i) => ({ key: `${workload.seedPrefix}-${(start + i) % workload.seedKeys}` }));
+            const base = `${workload.prefix}-${worker}-${sequence}`;
+            const writes = workload.kind === 'kv_wide' ? Array.from({ length: 8 }, (_, i) => ({ key: `${base}-${i}`, value: VALUE })) : [];
+            return ['readWriteKVs', b64json(reads), b64json(writes)];
+        }
         case 'null':
             return ['noop'];
         default:
