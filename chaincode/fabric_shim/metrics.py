@@ -76,7 +76,7 @@ class ShimMetrics:
         )
         self.calls_per_transaction = Histogram(
             "chaincode_ledger_calls_per_transaction",
-            "Requests (GET_STATE, PUT_STATE, ...) a transaction sent the peer.",
+            "Requests (GET_STATE, PUT_STATE, ...) a transaction sent the peer; a v3.1 batch counts once.",
             ["function"],
             buckets=_CALL_BUCKETS,
             registry=self.registry,
