@@ -210,6 +210,7 @@ class Monitoring:
         """Write prometheus.yml, alerts.yml and settings.json; check them with promtool; the config's path."""
         if not self.layout.root.is_dir():
             raise MonitoringError(f"no network at {self.layout.root}: run `network.sh up` first")
+        promtool = prometheus_binary().with_name("promtool")
         self.files.root.mkdir(mode=0o700, exist_ok=True)
         shutil.copyfile(RULES_SOURCE, self.files.rules)
         document = render_config(self.topology, self.layout, settings, self.files.rules)
@@ -217,8 +218,6 @@ class Monitoring:
             "# Rendered from the topology by seocho_network.monitoring (`network.sh monitoring up`).\n"
             + yaml.safe_dump(document, sort_keys=False)
         )
-        self.files.settings.write_text(json.dumps(asdict(settings), indent=2) + "\n")
-        promtool = prometheus_binary().with_name("promtool")
         if promtool.exists():
             checked = subprocess.run(
                 [str(promtool), "check", "config", str(self.files.config)], capture_output=True, text=True
@@ -227,14 +226,14 @@ class Monitoring:
                 raise MonitoringError(
                     f"promtool refused {self.files.config}:\n{checked.stdout}{checked.stderr}"
                 )
+        self.files.settings.write_text(json.dumps(asdict(settings), indent=2) + "\n")
         return self.files.config
 
     def up(self, settings: MonitoringSettings | None = None) -> MonitoringSettings:
         """Render the config, start the exporter and Prometheus (unless they run), wait until ready."""
         settings = settings or MonitoringSettings.defaults(self.topology)
-        running = self.settings if self.files.settings.exists() else None
-        if running is not None and running != settings and self._pid("prometheus") is not None:
-            self.down()  # other ports or targets: start again with the new settings
+        if self.files.settings.exists() and self.settings != settings:
+            self.down()  # other ports, targets or intervals: start again with the new settings
         self.render(settings)
         exporter_address = f"{LOOPBACK}:{settings.exporter_port}"
         exporter = [sys.executable, "-m", "seocho_network.certificate_exporter",
