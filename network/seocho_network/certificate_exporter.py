@@ -2,11 +2,11 @@
 
 `seocho_certificate_expiry_timestamp_seconds{identity,kind}` is each certificate's notAfter (Unix time):
 
-| kind        | certificates                                                                         |
+| kind        | certificates (ORG = orgs/<domain>, each organisation's home)                          |
 |-------------|--------------------------------------------------------------------------------------|
-| enrollment  | nodes/*/msp/signcerts, organizations/*/users/*/msp/signcerts, users/*/msp/signcerts   |
-| tls         | nodes/*/tls/server.crt, organizations/*/users/*/tls/server.crt, fabric-ca/*/tls-cert.pem |
-| ca          | fabric-ca/*/ca-cert.pem (each CA's root)                                             |
+| enrollment  | ORG/nodes/*/msp/signcerts, ORG/users/*/msp/signcerts, users/*/msp/signcerts           |
+| tls         | ORG/nodes/*/tls/server.crt, ORG/users/*/tls/server.crt, ORG/fabric-{ca,tlsca}/tls-cert.pem |
+| ca          | ORG/fabric-ca/ca-cert.pem, ORG/fabric-tlsca/ca-cert.pem (each CA's root)              |
 
 `identity` is the node id (`peer0.district.seocho.kr`), `NAME.DOMAIN` for an organisation's users
 (`admin.district.seocho.kr`), the client's name for the profile's users, and `ca.DOMAIN` /
@@ -53,20 +53,20 @@ def certificate_files(home: Path) -> list[CertificateFile]:
         if tls_cert.is_file():
             found.append(CertificateFile(identity, TLS, tls_cert))
 
-    for node in sorted((home / "nodes").glob("*/")):
-        identity_dir(node.name, node)
-    for users in sorted((home / "organizations").glob("*/users")):
-        domain = users.parent.name
-        for user in sorted(users.glob("*/")):
+    # Each organisation's home (layout.py): orgs/<domain>/{nodes,users,fabric-ca,fabric-tlsca}.
+    for org_home in sorted((home / "orgs").glob("*/")):
+        domain = org_home.name
+        for node in sorted((org_home / "nodes").glob("*/")):
+            identity_dir(node.name, node)
+        for user in sorted((org_home / "users").glob("*/")):
             identity_dir(f"{user.name}.{domain}", user)
+        for server_dir, name in (("fabric-ca", f"ca.{domain}"), ("fabric-tlsca", f"tlsca.{domain}")):
+            server = org_home / server_dir
+            for kind, file in ((CA, "ca-cert.pem"), (TLS, "tls-cert.pem")):
+                if (server / file).is_file():
+                    found.append(CertificateFile(name, kind, server / file))
     for user in sorted((home / "users").glob("*/")):
         identity_dir(user.name, user)
-    for server in sorted((home / "fabric-ca").glob("*/")):
-        tls_ca = server.name.startswith("tls.")
-        name = f"tlsca.{server.name.removeprefix('tls.')}" if tls_ca else f"ca.{server.name}"
-        for kind, file in ((CA, "ca-cert.pem"), (TLS, "tls-cert.pem")):
-            if (server / file).is_file():
-                found.append(CertificateFile(name, kind, server / file))
     return found
 
 

@@ -110,24 +110,27 @@ def _certificate(path: Path, days: int) -> float:
 def test_the_exporter_reports_every_certificates_expiry(tmp_path: Path) -> None:
     expected = {
         ("peer0.a.example", "enrollment"): _certificate(
-            tmp_path / "nodes/peer0.a.example/msp/signcerts/cert.pem", 10
+            tmp_path / "orgs/a.example/nodes/peer0.a.example/msp/signcerts/cert.pem", 10
         ),
-        ("peer0.a.example", "tls"): _certificate(tmp_path / "nodes/peer0.a.example/tls/server.crt", 20),
+        ("peer0.a.example", "tls"): _certificate(
+            tmp_path / "orgs/a.example/nodes/peer0.a.example/tls/server.crt", 20
+        ),
         ("admin.a.example", "enrollment"): _certificate(
-            tmp_path / "organizations/a.example/users/admin/msp/signcerts/cert.pem", 30
+            tmp_path / "orgs/a.example/users/admin/msp/signcerts/cert.pem", 30
         ),
         ("admin.a.example", "tls"): _certificate(
-            tmp_path / "organizations/a.example/users/admin/tls/server.crt", 40
+            tmp_path / "orgs/a.example/users/admin/tls/server.crt", 40
         ),
         ("district-admin", "enrollment"): _certificate(
             tmp_path / "users/district-admin/msp/signcerts/cert.pem", 50
         ),
-        ("ca.a.example", "ca"): _certificate(tmp_path / "fabric-ca/a.example/ca-cert.pem", 3650),
-        ("tlsca.a.example", "ca"): _certificate(tmp_path / "fabric-ca/tls.a.example/ca-cert.pem", 3650),
-        ("tlsca.a.example", "tls"): _certificate(tmp_path / "fabric-ca/tls.a.example/tls-cert.pem", 365),
+        ("ca.a.example", "ca"): _certificate(tmp_path / "orgs/a.example/fabric-ca/ca-cert.pem", 3650),
+        ("tlsca.a.example", "ca"): _certificate(tmp_path / "orgs/a.example/fabric-tlsca/ca-cert.pem", 3650),
+        ("tlsca.a.example", "tls"): _certificate(tmp_path / "orgs/a.example/fabric-tlsca/tls-cert.pem", 365),
     }
-    _certificate(tmp_path / "nodes/peer0.a.example/tls/ca.crt", 1)  # a root it trusts, not its own
-    broken = tmp_path / "nodes/orderer0.a.example/tls/server.crt"
+    # A root it trusts, not its own:
+    _certificate(tmp_path / "orgs/a.example/nodes/peer0.a.example/tls/ca.crt", 1)
+    broken = tmp_path / "orgs/a.example/nodes/orderer0.a.example/tls/server.crt"
     broken.parent.mkdir(parents=True)
     broken.write_text("not a certificate")
     server, thread = start_http_server(0, addr="127.0.0.1", registry=registry_for(tmp_path))
@@ -135,7 +138,7 @@ def test_the_exporter_reports_every_certificates_expiry(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5) as answer:
             text = answer.read().decode()
         # Scanned at each scrape: a renewed certificate shows at once.
-        renewed = _certificate(tmp_path / "nodes/peer0.a.example/tls/server.crt", 400)
+        renewed = _certificate(tmp_path / "orgs/a.example/nodes/peer0.a.example/tls/server.crt", 400)
         with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5) as answer:
             after = answer.read().decode()
     finally:
