@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 from fabric_network_support import RunningNetwork
+from seocho_network.channel import orderer_heights
 from seocho_network.topology import BFT, load_topology
 from test_faults_under_load import FaultRun, check_ledger, kill_and_restart, print_summary, wait_for
-from test_network import orderer_heights
 
 pytestmark = [
     pytest.mark.fabric,
@@ -34,7 +34,11 @@ def bft_run(after_demo: RunningNetwork) -> Iterator[FaultRun]:
 
 
 def _caught_up(run: FaultRun) -> None:
-    wait_for(lambda: len(set(orderer_heights(run.network).values())) == 1, "an orderer did not catch up")
+    def caught_up() -> bool:
+        heights = orderer_heights(run.network.network)
+        return None not in heights.values() and len(set(heights.values())) == 1
+
+    wait_for(caught_up, "an orderer did not catch up")
 
 
 def test_a_bft_follower_killed_under_load_commits_go_on_and_it_catches_up(bft_run: FaultRun) -> None:
