@@ -70,6 +70,7 @@ setup(
     package_data={
         **{pkg: ["py.typed"] for pkg in packages},
         **{pkg: ["*.po", "*.mo"] for pkg in catalogue_packages},
+        "seocho_http": ["py.typed", "openapi.json", "wallet/*"],
     },
     cmdclass={"compile_catalogs": CompileCatalogs, "build_py": BuildPyWithCatalogs},
 )

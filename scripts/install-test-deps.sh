@@ -4,7 +4,8 @@
 #  - Debian packages: a PostgreSQL server (the reporting-store tests start their own on 127.0.0.1 and stop
 #    it), Chromium (headless, renders `seocho report --html`), Node.js and npm (tests/interop drives the
 #    official @hyperledger/fabric-gateway client; Debian 12's Node 18.20 meets its pinned version's engines),
-#    Prometheus (its promtool checks the alerting rules in network/monitoring).
+#    Prometheus (its promtool checks the alerting rules in network/monitoring), chromium-driver and
+#    fonts-nanum (the wallet page's browser test and its screenshots).
 #  - Go 1.26 (Fabric CA is built from its Go module by scripts/build-fabric.sh, and tests/shim compares our
 #    client ids with Go's). Debian 12 has only Go 1.19: it is used once to fetch the official Go toolchain
 #    from the Go module proxy (the module golang.org/toolchain, as `go` itself does when a module asks for a
@@ -66,6 +67,10 @@ missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
 command -v chromium > /dev/null || missing+=(chromium)
 command -v promtool > /dev/null || missing+=(prometheus)
+# The wallet page test drives Chromium with Selenium through Debian's chromedriver, and Korean glyphs
+# in its screenshots need a Korean font.
+command -v chromedriver > /dev/null || missing+=(chromium-driver)
+[ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
 command -v node > /dev/null || missing+=(nodejs)
 command -v npm > /dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"

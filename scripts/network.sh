@@ -13,6 +13,8 @@
 # One organisation's own steps (each organisation runs its own, with its own --home on its own host):
 #   scripts/network.sh org init|up|down ORG       its home, CA and identities; its nodes (never a demo cast)
 #   scripts/network.sh channel create | join ORG  the genesis block; ORG's orderers and peers join
+#   scripts/network.sh monitoring up|status|down   Prometheus (Debian's package) scraping every node,
+#                                       with network/monitoring/alerts.yml and the certificate exporter
 #
 # In Docker Compose: `--runtime docker COMMAND` (or `docker COMMAND`, its alias), plus `renew-tls NODE` and
 # `render`; files in $SEOCHO_HOME/docker; images from FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE,

@@ -32,6 +32,7 @@ from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_respo
 from fabric_shim.batching import NO_BATCHING, PeerFeatures
 from fabric_shim.calls import PeerError, StreamClosedError
 from fabric_shim.chaincode import INTERNAL_ERROR, Chaincode, Response
+from fabric_shim.observer import ShimObserver
 from fabric_shim.pending_call import PendingCall
 from fabric_shim.stub import ChaincodeStub
 
@@ -84,11 +85,13 @@ class Handler:
         *,
         max_concurrent_transactions: int = 32,
         call_timeout: float | None = None,
+        observer: ShimObserver | None = None,
     ) -> None:
         self._chaincode = chaincode
         self._chaincode_id = chaincode_id
         self._send_to_stream = send
         self._call_timeout = call_timeout
+        self._observer = observer
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)  # notified when the last transaction ends
         self._send_lock = threading.Lock()
@@ -293,6 +296,8 @@ class Handler:
                 # Replies are matched by channel+txid only, so one transaction gets one request at a time.
                 raise PeerError(f"transaction {txid} already has a request pending")
             self._pending[key] = call  # before sending: the reply may overtake our return from send
+        if self._observer is not None:
+            self._observer.ledger_call(channel_id, txid, msg_type)
         self._send(Message(type=msg_type, payload=payload, txid=txid, channel_id=channel_id))
         deadline = None if self._call_timeout is None else time.monotonic() + self._call_timeout
         while True:
@@ -349,10 +354,22 @@ class Handler:
 
     def _run_transaction(self, message: chaincode_shim_pb2.ChaincodeMessage) -> None:
         try:
-            reply = self._execute(message)
+            reply = self._observed(message)
             self._send(reply)  # before the transaction counts as ended: shutdown waits for this
         finally:
             self._end_transaction((message.channel_id, message.txid))
+
+    def _observed(self, message: chaincode_shim_pb2.ChaincodeMessage) -> chaincode_shim_pb2.ChaincodeMessage:
+        """`_execute`, told to the observer; before the reply is sent, so whoever sees it sees it counted."""
+        if self._observer is None:
+            return self._execute(message)
+        self._observer.transaction_started(message)
+        reply = None
+        try:
+            reply = self._execute(message)
+            return reply
+        finally:
+            self._observer.transaction_finished(message, reply)
 
     def _end_transaction(self, key: tuple[str, str]) -> None:
         with self._lock:

@@ -25,6 +25,8 @@ from fabric_protos.peer import chaincode_shim_pb2
 from fabric_shim.chaincode import Chaincode
 from fabric_shim.config import ServerConfig
 from fabric_shim.handler import Handler, SendFunction
+from fabric_shim.metrics import ShimMetrics, metrics_config_from_env, serve_metrics
+from fabric_shim.observer import ShimObserver
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +46,10 @@ class _ConnectBehavior:
 
     experimental_non_blocking = True
 
-    def __init__(self, chaincode: Chaincode, config: ServerConfig) -> None:
+    def __init__(self, chaincode: Chaincode, config: ServerConfig, observer: ShimObserver | None) -> None:
         self._chaincode = chaincode
         self._config = config
+        self._observer = observer
         self._lock = threading.Lock()
         self._handlers: set[Handler] = set()
         self._stopping = False
@@ -67,6 +70,7 @@ class _ConnectBehavior:
             self._config.chaincode_id,
             send_response_callback,
             max_concurrent_transactions=self._config.max_concurrent_transactions,
+            observer=self._observer,
         )
         with self._lock:
             if self._stopping:
@@ -74,11 +78,15 @@ class _ConnectBehavior:
             self._handlers.add(handler)
         logger.info("peer connected from %s", peer)
         context.add_callback(handler.close)
+        if self._observer is not None:
+            self._observer.stream_opened()
         try:
             handler.start()
             handler.serve(request_iterator)
         finally:
             handler.end_stream()
+            if self._observer is not None:
+                self._observer.stream_closed()
             with self._lock:
                 self._handlers.discard(handler)
             logger.info("peer stream from %s closed", peer)
@@ -112,10 +120,16 @@ def _refused_client(config: ServerConfig, context: grpc.ServicerContext) -> str:
 
 
 class ChaincodeServer:
-    """Serves `chaincode` to peers. Use `start()`/`stop()` or a `with` block."""
+    """Serves `chaincode` to peers. Use `start()`/`stop()` or a `with` block.
 
-    def __init__(self, chaincode: Chaincode, config: ServerConfig) -> None:
+    `observer` hears of every stream and transaction (e.g. `ShimMetrics`).
+    """
+
+    def __init__(
+        self, chaincode: Chaincode, config: ServerConfig, observer: ShimObserver | None = None
+    ) -> None:
         self.config = config
+        self._observer = observer
         self._chaincode = chaincode
         self._server: grpc.Server | None = None
         self._connect: _ConnectBehavior | None = None
@@ -148,7 +162,7 @@ class ChaincodeServer:
             options=options,
             maximum_concurrent_rpcs=config.max_connections,
         )
-        connect = _ConnectBehavior(self._chaincode, config)
+        connect = _ConnectBehavior(self._chaincode, config, self._observer)
         method_handlers = {
             "Connect": grpc.stream_stream_rpc_method_handler(
                 connect,
@@ -210,8 +224,13 @@ class ChaincodeServer:
 
 
 def run(chaincode: Chaincode, environ: Mapping[str, str] | None = None) -> None:
-    """Serve `chaincode` with settings from the environment until SIGTERM or SIGINT."""
-    server = ChaincodeServer(chaincode, ServerConfig.from_env(environ))
+    """Serve `chaincode` with settings from the environment until SIGTERM or SIGINT.
+
+    With CHAINCODE_METRICS_ADDRESS set, also serves Prometheus metrics there (see `fabric_shim.metrics`).
+    """
+    metrics_config = metrics_config_from_env(environ)
+    metrics = ShimMetrics() if metrics_config is not None else None
+    server = ChaincodeServer(chaincode, ServerConfig.from_env(environ), observer=metrics)
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -222,9 +241,15 @@ def run(chaincode: Chaincode, environ: Mapping[str, str] | None = None) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, request_stop)
     server.start()
+    endpoint = None
     try:
+        if metrics_config is not None and metrics is not None:
+            endpoint = serve_metrics(metrics_config, metrics.registry)
+            logger.info("metrics served on port %d of %s", endpoint.port, metrics_config.host)
         # Waiting on the event in short slices keeps the main thread responsive to signals.
         while not stop_requested.wait(0.5):
             pass
     finally:
         server.stop()
+        if endpoint is not None:
+            endpoint.close()

@@ -226,6 +226,8 @@ def identity_client_id(settings: Settings, name: str) -> None:
         click.echo(client_id_of(enrolled.serialized()))
 
 
+from seocho_http import cli as _serve_cli  # noqa: E402,F401  (registers `seocho serve`)
+
 from seocho import cli_admin, cli_coins, cli_demo, cli_index, cli_tx  # noqa: E402,F401  (register their commands on `cli`)
 from seocho import cli_ca as _cli_ca  # noqa: E402,F401  (registers `seocho ca`)
 from seocho import cli_network as _cli_network  # noqa: E402,F401  (registers `seocho network`)

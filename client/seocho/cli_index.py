@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from seocho.cli_base import option
 from seocho.coin import Coin
 from seocho.errors import ConnectionFailedError, SeochoError
 from seocho.i18n import N_, _
+from seocho.index_metrics import IndexMetrics, MetricsServer, chain_height
 from seocho.index_report import reconcile, store_report
 from seocho.index_store import Store, StoreError, open_store
 from seocho.indexer import run_index
@@ -45,13 +46,26 @@ def _network_of(settings: Settings) -> Any:
     return settings.profile
 
 
-def _follow(settings: Settings, store: Store, idle: float | None, stop: threading.Event | None = None) -> Any:
+def _follow(
+    settings: Settings,
+    store: Store,
+    idle: float | None,
+    stop: threading.Event | None = None,
+    metrics: IndexMetrics | None = None,
+) -> Any:
     profile = _network_of(settings)
     with connect_gateway(profile, settings.signer_name()) as gateway:
         network = gateway.get_network(profile.channel)
+        on_height = None
+        if metrics is not None:
+            metrics.peer_height = lambda: chain_height(network)
+            metrics.indexed(store.next_block())
+            on_height = metrics.indexed
         started = time.monotonic()
         try:
-            stats, moved = run_index(network, store, profile.chaincode, idle_seconds=idle, stop=stop)
+            stats, moved = run_index(
+                network, store, profile.chaincode, idle_seconds=idle, stop=stop, on_height=on_height
+            )
         except fg.GatewayError as exc:
             raise ConnectionFailedError(
                 _("the block stream failed: {reason}").format(reason=exc.message)
@@ -68,6 +82,19 @@ def _follow(settings: Settings, store: Store, idle: float | None, stop: threadin
     }
 
 
+def _serve_metrics(address: str, metrics: IndexMetrics) -> MetricsServer:
+    try:
+        return MetricsServer(address, metrics.registry)
+    except ValueError:
+        raise click.BadParameter(
+            _("give HOST:PORT, e.g. 127.0.0.1:9470"), param_hint="--metrics-address"
+        ) from None
+    except OSError as exc:
+        raise SeochoError(
+            _("cannot serve metrics on {address}: {reason}").format(address=address, reason=exc.strerror)
+        ) from None
+
+
 DB_HELP = N_("Store: a SQLite file or postgresql://USER@HOST/DB [default: $SEOCHO_HOME/index.sqlite].")
 
 
@@ -82,8 +109,15 @@ DB_HELP = N_("Store: a SQLite file or postgresql://USER@HOST/DB [default: $SEOCH
     show_default=True,
     help=N_("Without --follow: stop after this many seconds without a new block."),
 )
+@option(
+    "--metrics-address",
+    metavar="HOST:PORT",
+    help=N_("Serve Prometheus metrics (the store's lag behind the peer) on HOST:PORT while indexing."),
+)
 @click.pass_context
-def index(ctx: click.Context, db: str | None, rebuild: bool, follow: bool, idle: float) -> None:
+def index(
+    ctx: click.Context, db: str | None, rebuild: bool, follow: bool, idle: float, metrics_address: str | None
+) -> None:
     """Follow the channel's blocks into the reporting store, from its checkpoint (network only)."""
     ctx.ensure_object(Settings)
     ctx.meta["seocho.index.db"] = db
@@ -91,10 +125,15 @@ def index(ctx: click.Context, db: str | None, rebuild: bool, follow: bool, idle:
         return
     settings: Settings = ctx.obj
     _network_of(settings)
-    with _store(db) as store:
-        if rebuild:
-            store.reset()
-        result = _follow(settings, store, None if follow else idle)
+    with ExitStack() as serving:
+        metrics = None
+        if metrics_address:  # before the store is opened: a taken address changes nothing
+            metrics = IndexMetrics()
+            serving.enter_context(_serve_metrics(metrics_address, metrics))
+        with _store(db) as store:
+            if rebuild:
+                store.reset()
+            result = _follow(settings, store, None if follow else idle, metrics=metrics)
         settings.show(
             result,
             lambda r: _(

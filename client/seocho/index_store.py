@@ -19,6 +19,7 @@ milliseconds however many movements the store holds.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -254,10 +255,8 @@ def open_store(location: str | Path, *, read_only: bool = False) -> Store:
             return Store(connection, "?", str(path), read_only=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
-        # The journal mode is kept in the file: switched once, by the first writer (a switch needs the
-        # database to itself, so a second writer does not attempt it when it is already WAL).
-        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            connection.execute("PRAGMA journal_mode=WAL")
+        # The journal mode is kept in the file: switched once, by the first writer.
+        _use_wal(connection)
         connection.execute("PRAGMA synchronous=FULL")  # a committed block must survive a power cut
         return Store(connection, "?", str(path))
     except (OSError, sqlite3.Error) as exc:
@@ -287,3 +286,19 @@ def _without_password(url: str) -> str:
     if not at:
         return url
     return f"{scheme}{sep}{credentials.partition(':')[0]}@{host}"
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switches the file to WAL once. The switch needs the database to itself, and SQLite refuses it with
+    "database is locked" at once, without its busy wait, while another connection holds the file (a
+    second writer opening the same new file): so the switch is retried for the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,8 +82,12 @@ def run_index(
     idle_seconds: float | None = 2.0,
     stop: threading.Event | None = None,
     give_up_after: float | None = 60.0,
+    on_height: Callable[[int], None] | None = None,
 ) -> tuple[FollowStats, int]:
-    """Follow the channel's blocks into `store` from its checkpoint; (what was followed, movements)."""
+    """Follow the channel's blocks into `store` from its checkpoint; (what was followed, movements).
+
+    `on_height(n)` is told after each block that the store holds n blocks (for its lag metric).
+    """
     moved = 0
 
     def open_stream(start: int, timeout: float | None) -> Any:
@@ -91,6 +96,8 @@ def run_index(
     def apply(block: Any) -> None:
         nonlocal moved
         moved += apply_block(store, block, chaincode)
+        if on_height is not None:
+            on_height(int(block.header.number) + 1)
 
     stats = follow_blocks(
         open_stream,

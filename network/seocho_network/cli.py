@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from .binaries import CommandError, MissingBinariesError
+from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
 from .topology import TopologyError
 
@@ -384,6 +385,9 @@ def docker(ctx: click.Context, home: Path | None) -> None:
 
 for _command in COMMANDS:
     docker.add_command(_command)
+
+# Prometheus for the network: `monitoring up|status|down`.
+cli.add_command(monitoring_cli)
 
 
 def main() -> None:

@@ -243,4 +243,7 @@ def server_process(
             "PYTHONUNBUFFERED": "1",
         }
     )
+    metrics_port = org.chaincode_server.metrics_port
+    if metrics_port is not None:  # same TLS; any client of the organisation's TLS CA may read them
+        environment["CHAINCODE_METRICS_ADDRESS"] = f"{host}:{metrics_port + service.index}"
     return ProcessSpec(service.server_id(org), service.command, environment, files.root, files.log, files.pid)

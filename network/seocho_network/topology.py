@@ -96,6 +96,7 @@ class ChaincodeServer:
 
     org: Organization
     port: int
+    metrics_port: int | None = None  # Prometheus metrics (CHAINCODE_METRICS_ADDRESS), when given
 
     @property
     def node_id(self) -> str:
@@ -183,6 +184,8 @@ class Topology:
             for o in org.orderers:
                 found += [o.port, o.cluster_port, o.admin_port, o.operations_port]
             found.append(org.chaincode_server.port)
+            if org.chaincode_server.metrics_port is not None:
+                found.append(org.chaincode_server.metrics_port)
             for p in org.peers:
                 found += [p.port, p.chaincode_port, p.operations_port]
         return found
@@ -282,7 +285,9 @@ def _parse_org(raw: dict[str, Any], offset: int, orderer_type: str) -> Organizat
     )
     object.__setattr__(org, "ca", ca)
     object.__setattr__(org, "tls_ca", tls_ca)
-    object.__setattr__(org, "chaincode_server", ChaincodeServer(org, port(raw["chaincode_server"], "port")))
+    server_raw = raw["chaincode_server"]
+    metrics_port = port(server_raw, "metrics_port") if "metrics_port" in server_raw else None
+    object.__setattr__(org, "chaincode_server", ChaincodeServer(org, port(server_raw, "port"), metrics_port))
     object.__setattr__(org, "orderers", orderers)
     object.__setattr__(org, "peers", peers)
     return org

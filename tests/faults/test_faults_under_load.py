@@ -112,8 +112,15 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) ->
         time.sleep(0.1)
 
 
-def kill_and_restart(*node_ids: str, down_for: float = 4.0) -> Callable[[FaultRun], Fault]:
-    """SIGKILL the nodes once the load has committed, prove them dead, restart them, prove them serving."""
+def kill_and_restart(
+    *node_ids: str, down_for: float = 4.0, down_until_a_commit: bool = False
+) -> Callable[[FaultRun], Fault]:
+    """SIGKILL the nodes once the load has committed, prove them dead, restart them, prove them serving.
+
+    With `down_until_a_commit` the nodes stay down past `down_for` until the load commits without them
+    (30 s at most, or the test fails): on a loaded machine an election plus a client's resubmission can
+    take longer than `down_for`, and the fault must show the network ordering on without the node.
+    """
 
     def fault(run: FaultRun) -> Fault:
         network = run.network.network
@@ -127,6 +134,8 @@ def kill_and_restart(*node_ids: str, down_for: float = 4.0) -> Callable[[FaultRu
             assert signal_node(f, signal.SIGKILL)
         wait_for(lambda: all(pid_gone(pid) for pid in old if pid), "a killed node is still running")
         time.sleep(down_for)  # how long the fault lasts (a parameter of the fault, not a wait for a race)
+        if down_until_a_commit:
+            wait_for(lambda: run.valid_since(killed_at), "no VALID commit while the node was down", 30.0)
         network.up()  # restarts what is not running, and waits until each node serves
         new = [running_pid(f) for f in files]
         assert all(new) and not set(new) & set(old), f"not restarted under new PIDs: {old} -> {new}"
@@ -227,7 +236,9 @@ def fault_run(after_demo: RunningNetwork) -> Iterator[FaultRun]:
 def test_the_raft_leader_killed_and_restarted(fault_run: FaultRun) -> None:
     leader = fault_run.network.network.raft_leader()
     assert leader is not None
-    measured = fault_run.under_load(f"Raft leader {leader.split('.')[0]} SIGKILL", kill_and_restart(leader))
+    measured = fault_run.under_load(
+        f"Raft leader {leader.split('.')[0]} SIGKILL", kill_and_restart(leader, down_until_a_commit=True)
+    )
     # The two other orderers elect a leader and order on: commits while the killed one is down.
     fault = measured.fault
     assert any(

@@ -36,7 +36,7 @@ from embedded_ledger import (
     unpack_proposal,
 )
 from embedded_ledger.rwset_proto import tx_read_write_set
-from fabric_protos.common import common_pb2
+from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import (
@@ -186,7 +186,9 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
         self._stall("Evaluate", context)
         self._plan(request.proposed_transaction, "evaluate", context)
         try:
-            unpacked_request(request.proposed_transaction, request.transaction_id)
+            unpacked = unpacked_request(request.proposed_transaction, request.transaction_id)
+            if unpacked.chaincode_name == "qscc":
+                return self._query_qscc(unpacked, context)
             response = self.ledger.evaluate_proposal(request.proposed_transaction)
         except ProposalError as refused:
             abort(
@@ -201,6 +203,24 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
                 f"chaincode response {response.status}, {response.message}",
             )  # fmt: skip
         return gateway_pb2.EvaluateResponse(result=_response(response))
+
+    def _query_qscc(self, proposal: UnpackedProposal, context: grpc.ServicerContext) -> Any:
+        """qscc GetChainInfo as a v2.5 peer answers it (the one system query our clients make)."""
+        signed = proposal.signed_proposal
+        try:
+            self.verify_member(proposal.signature_header.creator, signed.proposal_bytes, signed.signature)
+        except Refused as refused:
+            abort(context, grpc.StatusCode.ABORTED, "failed to evaluate transaction", str(refused))
+        args = list(proposal.chaincode_input.args)
+        if args[:1] != [b"GetChainInfo"] or len(args) != 2 or args[1] != self.ledger.channel_id.encode():
+            function = args[0].decode("utf-8", "replace") if args else ""
+            abort(
+                context, grpc.StatusCode.UNKNOWN, "evaluate call to endorser returned an error",
+                f"chaincode response 500, Requested function {function} not found.",
+            )  # fmt: skip
+        info = ledger_pb2.BlockchainInfo(height=self.ledger.height)
+        response = proposal_response_pb2.Response(status=200, payload=info.SerializeToString())
+        return gateway_pb2.EvaluateResponse(result=response)
 
     def Endorse(self, request: gateway_pb2.EndorseRequest, context: grpc.ServicerContext) -> Any:
         self._stall("Endorse", context)

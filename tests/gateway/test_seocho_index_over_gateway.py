@@ -203,7 +203,8 @@ def test_following_survives_a_peer_restart(
 
 
 def store_next_block(tmp_path: Path) -> int:
-    with open_store(tmp_path / "index.sqlite") as store:
+    # A reader, as an analyst's report is: read-only beside the follower that writes.
+    with open_store(tmp_path / "index.sqlite", read_only=True) as store:
         return store.next_block()
 
 

@@ -19,9 +19,11 @@ from shim_pki import Issued, common_name, issue, make_ca
 def serve() -> Iterator[Callable[..., ChaincodeServer]]:
     servers: list[ChaincodeServer] = []
 
-    def start(chaincode: Chaincode, tls: TLSConfig | None = None, **settings: Any) -> ChaincodeServer:
+    def start(
+        chaincode: Chaincode, tls: TLSConfig | None = None, observer: Any = None, **settings: Any
+    ) -> ChaincodeServer:
         config = ServerConfig(address="127.0.0.1:0", chaincode_id=CHAINCODE_ID, tls=tls, **settings)
-        server = ChaincodeServer(chaincode, config)
+        server = ChaincodeServer(chaincode, config, observer=observer)
         server.start()
         servers.append(server)
         return server

@@ -1,0 +1,96 @@
+"""`network.sh monitoring up|down|status`: Prometheus and the certificate exporter for the native network."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .monitoring import Monitoring, MonitoringError, MonitoringSettings
+from .network import Network
+from .topology import TopologyError
+
+
+def _monitoring(ctx: click.Context) -> Monitoring:
+    options = ctx.find_root().obj  # the root group's Options (cli.py): home and topology
+    try:
+        network = Network.open(options.home, options.topology, say=click.echo)
+    except TopologyError as exc:
+        raise click.ClickException(str(exc)) from None
+    return Monitoring(network.topology, network.layout)
+
+
+@click.group()
+def monitoring() -> None:
+    """Prometheus scraping every node, with the alert rules of network/monitoring/alerts.yml."""
+
+
+@monitoring.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="Prometheus' port [default: 9490 + port offset].")
+@click.option(
+    "--exporter-port",
+    type=click.IntRange(1, 65535),
+    help="The certificate exporter's port [default: 9491 + offset].",
+)
+@click.option(
+    "--scrape-interval", default="15s", show_default=True, help="How often every target is scraped."
+)
+@click.option(
+    "--evaluation-interval", default="15s", show_default=True, help="How often the rules are evaluated."
+)
+@click.option("--index", "index_targets", multiple=True, metavar="HOST:PORT",
+              help="A `seocho index --metrics-address` to scrape (repeatable).")  # fmt: skip
+@click.pass_context
+def up(
+    ctx: click.Context,
+    port: int | None,
+    exporter_port: int | None,
+    scrape_interval: str,
+    evaluation_interval: str,
+    index_targets: tuple[str, ...],
+) -> None:
+    """Render prometheus.yml from the topology, start the exporter and Prometheus, wait until ready."""
+    monitor = _monitoring(ctx)
+    settings = MonitoringSettings.defaults(
+        monitor.topology,
+        prometheus_port=port,
+        exporter_port=exporter_port,
+        scrape_interval=scrape_interval,
+        evaluation_interval=evaluation_interval,
+        index_targets=index_targets,
+    )
+    try:
+        monitor.up(settings)
+    except MonitoringError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"monitoring: Prometheus at {monitor.url} (config {monitor.files.config})")
+
+
+@monitoring.command()
+@click.pass_context
+def down(ctx: click.Context) -> None:
+    """Stop Prometheus and the exporter; the collected data stays in the network home."""
+    stopped = _monitoring(ctx).down()
+    click.echo(f"monitoring: stopped {', '.join(stopped)}" if stopped else "monitoring: nothing was running")
+
+
+@monitoring.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Whether Prometheus runs, each target's health, the alerts pending or firing."""
+    state = _monitoring(ctx).status()
+    if as_json:
+        click.echo(json.dumps(state, indent=2))
+        return
+    prometheus = state["prometheus"]
+    click.echo(f"prometheus: {'running at ' + prometheus['url'] if prometheus['running'] else 'not running'}")
+    click.echo(f"certificate exporter: {'running' if state['exporter']['running'] else 'not running'}")
+    for target in state["targets"]:
+        error = f" ({target['error']})" if target["error"] else ""
+        click.echo(f"  {target['job']:<20} {target['instance']:<42} {target['health']}{error}")
+    for alert in state["alerts"]:
+        instance = alert["labels"].get("instance", alert["labels"].get("channel", ""))
+        click.echo(f"  ALERT {alert['name']} {instance} {alert['state']}")
+    if not prometheus["running"]:
+        raise click.exceptions.Exit(1)

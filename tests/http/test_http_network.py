@@ -1,0 +1,111 @@
+"""The service on the real network (the session's Fabric network, after the demo): a resident pays with
+offline signing through the service, the transaction status answers, terminals earn for their institution."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import fabric_gateway as fg
+import pytest
+from fabric_network_support import RunningNetwork
+from fastapi.testclient import TestClient
+from flows import balance, transact
+from seocho.profile import load_profile
+from seocho_http import ServiceConfig, create_app
+from seocho_http.upstream import GatewayUpstream
+from test_http_residents import pay
+from world import evidence
+
+pytestmark = pytest.mark.fabric
+
+
+@dataclass
+class NetworkPhone:
+    """A resident's device holding the key of the profile's member identity (the service never sees it)."""
+
+    member_id: str
+    msp_id: str
+    certificate_pem: str
+    signer: fg.Signer
+
+    def sign(self, to_sign_b64: str) -> str:
+        digest = hashlib.sha256(base64.b64decode(to_sign_b64)).digest()
+        return base64.b64encode(self.signer(digest)).decode()
+
+    def proposal(self, operation: dict[str, Any]) -> dict[str, Any]:
+        return {"msp_id": self.msp_id, "certificate": self.certificate_pem, "operation": operation}
+
+
+@pytest.fixture(scope="module")
+def service(
+    after_demo: RunningNetwork, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, str]]:
+    profile = load_profile(after_demo.profile())
+    app = create_app(
+        GatewayUpstream(profile, "district-auditor"), ServiceConfig(state_dir=tmp_path_factory.mktemp("http"))
+    )
+    key = app.state.service.store.add_terminal(
+        "welfare-kiosk", "seocho-welfare", "staff-welfare", ["earn", "statement"]
+    )
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        yield client, key
+
+
+def phone_of(after_demo: RunningNetwork, member_id: str) -> NetworkPhone:
+    ref = load_profile(after_demo.profile()).identity(f"member-{member_id}")
+    identity, signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
+    assert signer is not None
+    return NetworkPhone(member_id, ref.msp_id, identity.certificate_pem.decode(), signer)
+
+
+def test_ready_on_the_network(service: tuple[TestClient, str]) -> None:
+    assert service[0].get("/readyz").status_code == 200
+
+
+def test_a_resident_pays_through_the_service_on_the_network(
+    service: tuple[TestClient, str], after_demo: RunningNetwork
+) -> None:
+    client, _ = service
+    phone = phone_of(after_demo, "S-0003")
+    before = balance(client, phone)  # type: ignore[arg-type]
+    submitted, submission = transact(client, phone, pay("S-0003", 1, "HTTP-NET-PAY-1", "seocho-welfare"))  # type: ignore[arg-type]
+    assert submitted.status_code == 200, submitted.text
+    outcome = submitted.json()
+    assert outcome["status"] == "committed" and outcome["validation_code"] == "VALID"
+    assert client.get(f"/v1/transactions/{outcome['transaction_id']}").json()["status"] == "committed"
+    replayed = client.post(submission["url"], json=submission["json"])
+    assert replayed.json() == outcome
+    assert balance(client, phone) == before - 1  # type: ignore[arg-type]
+
+
+def test_a_resident_cannot_pay_from_another_members_balance_on_the_network(
+    service: tuple[TestClient, str], after_demo: RunningNetwork
+) -> None:
+    client, _ = service
+    refused, _ = transact(
+        client, phone_of(after_demo, "S-0003"), pay("S-0001", 1, "HTTP-NET-STEAL", "seocho-welfare")
+    )  # type: ignore[arg-type]
+    assert refused.status_code == 403 and refused.json()["chaincode_status"] == 403
+
+
+def test_a_terminal_earns_for_its_institution_on_the_network(
+    service: tuple[TestClient, str], after_demo: RunningNetwork
+) -> None:
+    client, key = service
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"member_id": "S-0003", "activity": "health_session", "quantity": 1, "evidence_hash": evidence(),
+            "request_id": "HTTP-NET-VOL-1"}  # fmt: skip
+    first = client.post("/v1/institutions/seocho-welfare/earnings", json=body, headers=headers)
+    again = client.post("/v1/institutions/seocho-welfare/earnings", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert first.json() == again.json()
+    other = client.post("/v1/institutions/yangjae1-cc/earnings", json=body, headers=headers)
+    assert other.status_code == 403
+
+
+def test_an_unknown_transaction_is_unknown_on_the_network(service: tuple[TestClient, str]) -> None:
+    assert service[0].get("/v1/transactions/" + "cd" * 32).json()["status"] == "unknown"
