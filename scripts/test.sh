@@ -20,10 +20,13 @@ echo "test: mypy"
 # Without root and Docker they skip, except under CI=true, where they fail.
 echo "test: pytest"
 .venv/bin/python -m pytest "$@"
-# The session network runs the topology's release (2.5.16). A full run also keeps the newer release true:
-# a second, small session on Fabric 3.1.5, where the peer offers batched calls (V3_0 channel capability).
+# The session network runs the topology's release (2.5.16) ordered by Raft. A full run also keeps the newer
+# release and the other consensus true: a second, small session on Fabric 3.1.5 ordered by SmartBFT (4
+# orderers), where the peer offers batched calls (V3_0 channel capability); a BFT follower and the BFT
+# view leader are SIGKILLed under load there (tests/faults/test_bft_faults.py).
 if [ $# -eq 0 ]; then
-    echo "test: pytest on Fabric 3.1.5 (batched calls, the demo and endorsement on the newer release)"
-    SEOCHO_FABRIC_VERSION=3.1.5 .venv/bin/python -m pytest -m fabric tests/shim/test_batching_on_fabric.py \
-        tests/network/test_network.py -k "batch or demo or agree or endorsed_by_one"
+    echo "test: pytest on Fabric 3.1.5 with BFT ordering (batched calls, the demo, endorsement, BFT faults)"
+    SEOCHO_FABRIC_VERSION=3.1.5 SEOCHO_ORDERER_TYPE=bft .venv/bin/python -m pytest -m fabric \
+        tests/shim/test_batching_on_fabric.py tests/network/test_network.py tests/network/test_bft.py \
+        tests/faults/test_bft_faults.py -k "batch or demo or agree or endorsed_by_one or bft"
 fi

@@ -14,7 +14,7 @@ from .admin import PeerAdmin, metrics, operations_client, wait_until
 from .binaries import CommandError
 from .configs import write_genesis_block
 from .context import STARTUP_TIMEOUT, NetworkContext
-from .topology import Orderer, Peer
+from .topology import BFT, Orderer, Peer
 
 
 def create_genesis_block(ctx: NetworkContext, write_configtx: Callable[[], Path]) -> Path:
@@ -40,12 +40,17 @@ def join_orderers(ctx: NetworkContext, orderers: Sequence[Orderer], block: Path 
         ctx.say(f"  {orderer.node_id}: joined {channel}")
 
 
-def wait_for_raft_leader(ctx: NetworkContext) -> str:
-    wait_until(lambda: raft_leader(ctx) is not None, "Raft leader election", STARTUP_TIMEOUT, lambda: True)
-    leader = raft_leader(ctx)
+def wait_for_ordering_leader(ctx: NetworkContext) -> str:
+    """Waits until the orderers have a leader: Raft's elected one, or the one SmartBFT's quorum names."""
+    kind = _consensus_name(ctx)
+    wait_until(lambda: ordering_leader(ctx) is not None, f"{kind} leader", STARTUP_TIMEOUT, lambda: True)
+    leader = ordering_leader(ctx)
     assert leader is not None
-    ctx.say(f"  Raft leader: {leader}")
+    ctx.say(f"  {kind} leader: {leader}")
     return leader
+
+
+wait_for_raft_leader = wait_for_ordering_leader
 
 
 def join_peers(ctx: NetworkContext, peers: Sequence[Peer], block: Path | None = None) -> None:
@@ -96,6 +101,38 @@ def peers_known(ctx: NetworkContext, peer: Peer) -> int:
         if line.startswith(wanted):
             return int(float(line.rsplit(" ", 1)[1]))
     return 0
+
+
+def _consensus_name(ctx: NetworkContext) -> str:
+    return "BFT" if ctx.topology.orderer_type == BFT else "Raft"
+
+
+def ordering_leader(ctx: NetworkContext) -> str | None:
+    """The orderer that leads the channel's consensus (Raft or SmartBFT), from the orderers' metrics."""
+    if ctx.topology.orderer_type == BFT:
+        return bft_leader(ctx)
+    return raft_leader(ctx)
+
+
+def bft_leader(ctx: NetworkContext) -> str | None:
+    """The leader of SmartBFT's current view, when a quorum (2f+1) of the orderers name the same one.
+
+    Each orderer reports the consenter id it follows (`consensus_smartbft_view_leader_id`); one orderer's
+    word is not enough in BFT, and an orderer that is down or catching up names none or an old one."""
+    orderers = ctx.topology.orderers
+    wanted = f'channel="{ctx.topology.channel}"'
+    named: list[int] = []
+    for orderer in orderers:
+        text = metrics(orderer.operations_port, operations_client(ctx.layout, orderer.org))
+        for line in text.splitlines():
+            if line.startswith("consensus_smartbft_view_leader_id") and wanted in line:
+                named.append(int(float(line.rsplit(" ", 1)[1])))
+    faulty = (len(orderers) - 1) // 3
+    for consenter_id in set(named):
+        # Consenter ids are the orderers' places in the topology, 1-based (configs._consensus_section).
+        if 0 < consenter_id <= len(orderers) and named.count(consenter_id) >= 2 * faulty + 1:
+            return orderers[consenter_id - 1].node_id
+    return None
 
 
 def raft_leader(ctx: NetworkContext) -> str | None:

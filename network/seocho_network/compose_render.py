@@ -215,7 +215,9 @@ def render_configtx(layout: NetworkLayout, topology: Topology) -> Path:
         if "AnchorPeers" in section:
             section["AnchorPeers"] = [{"Host": org.peers[0].node_id, "Port": org.peers[0].port}]
     for profile in document["Profiles"].values():
-        for consenter in profile["Orderer"]["EtcdRaft"]["Consenters"]:
+        ordering = profile["Orderer"]
+        # Raft's consenters, or SmartBFT's consenter mapping: both are found by their cluster port.
+        for consenter in ordering.get("EtcdRaft", {}).get("Consenters", ordering.get("ConsenterMapping", [])):
             consenter["Host"] = by_cluster_port[consenter["Port"]].node_id
     return _write(path, document)
 

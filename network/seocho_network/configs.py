@@ -23,7 +23,7 @@ from .binaries import FabricBinaries, run_tool
 from .crypto import BOOTSTRAP_USER, bootstrap_secret
 from .layout import NetworkLayout, NodeFiles
 from .processes import ProcessSpec
-from .topology import LOOPBACK, CertificateAuthority, Orderer, Organization, Peer, Topology
+from .topology import BFT, LOOPBACK, CertificateAuthority, Orderer, Organization, Peer, Topology
 
 CHANNEL_PROFILE = "SeochoChannel"
 
@@ -285,8 +285,58 @@ def _org_section(layout: NetworkLayout, org: Organization) -> dict[str, Any]:
     return section
 
 
+def _consensus_section(layout: NetworkLayout, topology: Topology) -> dict[str, Any]:
+    """The Orderer group's consensus: Raft's consenters, or SmartBFT's consenter mapping and options."""
+    if topology.orderer_type != BFT:
+        consenters = [
+            {
+                "Host": LOOPBACK,
+                "Port": o.cluster_port,
+                "ClientTLSCert": str(layout.consenter_cert(o)),
+                "ServerTLSCert": str(layout.consenter_cert(o)),
+            }
+            for o in topology.orderers
+        ]
+        return {"OrdererType": "etcdraft", "EtcdRaft": {"Consenters": consenters}}
+    mapping = [
+        {
+            # The consenter's id is in every block it signs; it never changes for the node, so it is
+            # the node's place in the topology (1-based), stable as long as orderers are only appended.
+            "ID": number,
+            "Host": LOOPBACK,
+            "Port": o.cluster_port,
+            "MSPID": o.org.msp_id,
+            # Its enrolment certificate: SmartBFT verifies the consenters' signatures with it.
+            "Identity": str(layout.consenter_identity(o)),
+            "ClientTLSCert": str(layout.consenter_cert(o)),
+            "ServerTLSCert": str(layout.consenter_cert(o)),
+        }
+        for number, o in enumerate(topology.orderers, start=1)
+    ]
+    options = {
+        # A batch is cut as often as Raft's would be.
+        "RequestBatchMaxInterval": topology.batch_timeout,
+        "RequestBatchMaxCount": topology.max_message_count,
+        # SmartBFT takes every option from the channel config, none from a default: all are given.
+        "RequestBatchMaxBytes": 10 * 1024 * 1024,
+        "IncomingMessageBufferSize": 200,
+        "RequestPoolSize": 100_000,
+        # Shorter than the sample's (20 s, 1 min): on one host a silent leader is a crashed one, and the
+        # clients wait for its replacement. A view change then takes seconds, not a minute.
+        "RequestForwardTimeout": "2s",
+        "RequestComplainTimeout": "8s",
+        "RequestAutoRemoveTimeout": "3m0s",
+        "ViewChangeResendInterval": "2s",
+        "ViewChangeTimeout": "8s",
+        "LeaderHeartbeatTimeout": "10s",
+        "LeaderHeartbeatCount": 10,
+        "CollectTimeout": "1s",
+    }
+    return {"OrdererType": "BFT", "ConsenterMapping": mapping, "SmartBFT": options}
+
+
 def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
-    """The channel's configtx.yaml: every organisation, Raft over every orderer, V2_5 application
+    """The channel's configtx.yaml: every organisation, Raft or BFT over every orderer, V2_5 application
     capability; on Fabric 3 also the V3_0 channel capability, without which a v3.1 peer refuses to join a
     channel whose orderer endpoints are per organisation ("Must set some OrdererAddresses")."""
     orgs = [_org_section(layout, org) for org in topology.organizations]
@@ -294,15 +344,6 @@ def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
     # Admins) then needs most of them for a change of ordering: no one organisation administers it alone.
     ordering_orgs = [
         section for section, org in zip(orgs, topology.organizations, strict=True) if org.orderers
-    ]
-    consenters = [
-        {
-            "Host": LOOPBACK,
-            "Port": o.cluster_port,
-            "ClientTLSCert": str(layout.consenter_cert(o)),
-            "ServerTLSCert": str(layout.consenter_cert(o)),
-        }
-        for o in topology.orderers
     ]
     common_policies = {
         "Readers": _implicit("ANY Readers"),
@@ -316,14 +357,13 @@ def write_configtx(layout: NetworkLayout, topology: Topology) -> Path:
                 "Policies": common_policies,
                 "Capabilities": {"V3_0": True} if topology.fabric_major >= 3 else {"V2_0": True},
                 "Orderer": {
-                    "OrdererType": "etcdraft",
                     "BatchTimeout": topology.batch_timeout,
                     "BatchSize": {
                         "MaxMessageCount": topology.max_message_count,
                         "AbsoluteMaxBytes": "99 MB",
                         "PreferredMaxBytes": "2 MB",
                     },
-                    "EtcdRaft": {"Consenters": consenters},
+                    **_consensus_section(layout, topology),
                     "Organizations": ordering_orgs,
                     "Policies": common_policies | {"BlockValidation": _implicit("ANY Writers")},
                     "Capabilities": {"V2_0": True},

@@ -2,7 +2,8 @@
 
     definitions/<domain>/
       msp/cacerts/, msp/tlscacerts/, msp/config.yaml   its MSP as the channel carries it (roots, NodeOUs)
-      orderers/<node-id>.crt                            each orderer's TLS certificate (the Raft consenter)
+      orderers/<node-id>.crt                            each orderer's TLS certificate (the consenter)
+      orderers/<node-id>.identity.crt                   each orderer's enrolment certificate (BFT identity)
       definition.yaml                                   name, MSP id, anchor peers, orderer endpoints
 
 The organisation writes it from its own home (`org definition ORG`) and hands it over (on separate hosts:
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from fabric_ca.msp import SIGNCERT_FILE
 
 from .context import NetworkContext, NetworkError
-from .topology import Organization
+from .topology import BFT, Organization
 
 DEFINITION_FILE = "definition.yaml"
 
@@ -36,6 +38,10 @@ def write_definition(ctx: NetworkContext, org: Organization, out: Path | None = 
     for orderer in org.orderers:
         shutil.copyfile(
             layout.node(orderer.node_id).tls_cert, staging / "orderers" / f"{orderer.node_id}.crt"
+        )
+        shutil.copyfile(
+            layout.node(orderer.node_id).msp / SIGNCERT_FILE,
+            staging / "orderers" / f"{orderer.node_id}.identity.crt",
         )
     document: dict[str, Any] = {
         "name": org.name,
@@ -61,6 +67,8 @@ def check_definitions(ctx: NetworkContext) -> None:
     for org in ctx.topology.organizations:
         needed = [ctx.layout.definition_tls_root(org), ctx.layout.definition(org) / DEFINITION_FILE]
         needed += [ctx.layout.consenter_cert(o) for o in org.orderers]
+        if ctx.topology.orderer_type == BFT:
+            needed += [ctx.layout.consenter_identity(o) for o in org.orderers]
         missing = [path for path in needed if not path.exists()]
         if missing:
             raise NetworkError(

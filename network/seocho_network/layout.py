@@ -172,6 +172,11 @@ class NetworkLayout:
         """The orderer's TLS certificate, from its organisation's definition (the Raft consenter)."""
         return self.definition(orderer.org) / "orderers" / f"{orderer.node_id}.crt"
 
+    def consenter_identity(self, orderer: Orderer) -> Path:
+        """The orderer's enrolment certificate, from its organisation's definition (the BFT consenter's
+        identity: SmartBFT checks the orderers' signatures on blocks against it)."""
+        return self.definition(orderer.org) / "orderers" / f"{orderer.node_id}.identity.crt"
+
     @property
     def channel_dir(self) -> Path:
         return self.root / "channel"

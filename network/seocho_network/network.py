@@ -153,7 +153,7 @@ class Network(NetworkContext):
         for org in self.topology.organizations:
             self.channel_join(org, peers=False)
         # A peer that joins before ordering works dials the others only on its next gossip round.
-        channel.wait_for_raft_leader(self)
+        channel.wait_for_ordering_leader(self)
         for org in self.topology.organizations:
             self.channel_join(org)
         channel.wait_for_gossip(self)
@@ -175,7 +175,11 @@ class Network(NetworkContext):
     # ---- watching ------------------------------------------------------------------------------------
 
     def raft_leader(self) -> str | None:
-        return channel.raft_leader(self)
+        """The consensus leader: Raft's, or SmartBFT's current view's (`ordering_leader`)."""
+        return channel.ordering_leader(self)
+
+    def ordering_leader(self) -> str | None:
+        return channel.ordering_leader(self)
 
     def pid_files(self) -> dict[str, Path]:
         """Every process of a native network by node id, chaincode servers included, in start order."""

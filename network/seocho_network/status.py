@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .binaries import CommandError
-from .channel import orderer_heights, peer_heights, raft_leader
+from .channel import orderer_heights, ordering_leader, peer_heights
 from .deployment import committed
 from .network import Network
 from .runtime import UP
@@ -20,7 +20,8 @@ class NetworkStatus:
     nodes: dict[str, str] = field(default_factory=dict)  # node id -> "up" | "down" | "unhealthy"
     peer_heights: dict[str, int | None] = field(default_factory=dict)
     orderer_heights: dict[str, int | None] = field(default_factory=dict)
-    raft_leader: str | None = None
+    raft_leader: str | None = None  # the consensus leader (Raft's, or SmartBFT's view leader)
+    orderer_type: str = "raft"
     chaincode: dict[str, object] | None = None
 
     @property
@@ -36,7 +37,8 @@ def collect(network: Network) -> NetworkStatus:
     status.peer_heights |= {k: v for k, v in peer_heights(network).items() if k in up}
     status.orderer_heights = {o.node_id: None for o in topology.orderers}
     status.orderer_heights |= {k: v for k, v in orderer_heights(network).items() if k in up}
-    status.raft_leader = raft_leader(network)
+    status.raft_leader = ordering_leader(network)
+    status.orderer_type = topology.orderer_type
     if topology.organizations[0].peers[0].node_id in up:
         try:
             definition = committed(network, topology.chaincode.name)
@@ -57,7 +59,8 @@ def render(status: NetworkStatus) -> str:
     for node_id, state in status.nodes.items():
         height = heights.get(node_id)
         shown = "" if node_id not in heights else ("?" if height is None else str(height))
-        leader = "  (Raft leader)" if node_id == status.raft_leader else ""
+        kind = "BFT" if status.orderer_type == "bft" else "Raft"
+        leader = f"  ({kind} leader)" if node_id == status.raft_leader else ""
         lines.append(f"{node_id:<36} {state:<10} {shown}{leader}")
     if status.chaincode is None:
         lines.append("chaincode: none committed (run: scripts/network.sh deploy)")

@@ -19,6 +19,11 @@ DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "topology.yaml"
 PORT_OFFSET_VARIABLE = "SEOCHO_NETWORK_PORT_OFFSET"
 FABRIC_VERSION_VARIABLE = "SEOCHO_FABRIC_VERSION"
 """Overrides the topology's `fabric_version` (a test session or benchmark on the other release)."""
+ORDERER_TYPE_VARIABLE = "SEOCHO_ORDERER_TYPE"
+"""Overrides the topology's `ordering.type` (a test session on the other consensus)."""
+RAFT = "raft"
+BFT = "bft"
+ORDERER_TYPES = (RAFT, BFT)
 LOOPBACK = "127.0.0.1"
 
 
@@ -133,6 +138,7 @@ class Topology:
     organizations: tuple[Organization, ...]
     port_offset: int
     fabric_version: str = FABRIC_VERSION
+    orderer_type: str = RAFT
 
     @property
     def fabric_major(self) -> int:
@@ -226,7 +232,8 @@ def _parse(document: Any, offset: int) -> Topology:
         raise TypeError("the topology must be a YAML mapping")
     chaincode = document["chaincode"]
     ordering = document.get("ordering", {})
-    organizations = tuple(_parse_org(raw, offset) for raw in document["organizations"])
+    orderer_type = os.environ.get(ORDERER_TYPE_VARIABLE) or str(ordering.get("type", RAFT))
+    organizations = tuple(_parse_org(raw, offset, orderer_type) for raw in document["organizations"])
     return Topology(
         channel=str(document["channel"]),
         chaincode=ChaincodeSpec(
@@ -238,10 +245,11 @@ def _parse(document: Any, offset: int) -> Topology:
         port_offset=offset,
         fabric_version=os.environ.get(FABRIC_VERSION_VARIABLE)
         or str(document.get("fabric_version", FABRIC_VERSION)),
+        orderer_type=orderer_type,
     )
 
 
-def _parse_org(raw: dict[str, Any], offset: int) -> Organization:
+def _parse_org(raw: dict[str, Any], offset: int, orderer_type: str) -> Organization:
     def port(entry: dict[str, Any], key: str) -> int:
         return int(entry[key]) + offset
 
@@ -268,6 +276,8 @@ def _parse_org(raw: dict[str, Any], offset: int) -> Organization:
             port(o, "operations_port"),
         )
         for o in raw.get("orderers") or ()
+        # An orderer may exist for one consensus only (`only_with: bft`): BFT needs 3f+1 of them.
+        if o.get("only_with", orderer_type) == orderer_type
     )
     peers = tuple(
         Peer(org, str(p["name"]), port(p, "port"), port(p, "chaincode_port"), port(p, "operations_port"))
@@ -295,8 +305,7 @@ def _check(topology: Topology, source: Path) -> None:
         problems.append(
             f"fabric_version {topology.fabric_version} is not a pinned release ({', '.join(FABRIC_VERSIONS)})"
         )
-    if len(topology.orderers) not in (1, 3, 5):
-        problems.append(f"Raft needs 1, 3 or 5 orderers, not {len(topology.orderers)}")
+    problems += _ordering_problems(topology)
     if not topology.ordering_organizations:
         problems.append("at least one organisation must run an orderer")
     if not all(org.peers for org in topology.organizations):
@@ -308,3 +317,17 @@ def _check(topology: Topology, source: Path) -> None:
         problems.append("MSP ids must differ")
     if problems:
         raise TopologyError(f"topology {source}: " + "; ".join(problems))
+
+
+def _ordering_problems(topology: Topology) -> list[str]:
+    kind, count = topology.orderer_type, len(topology.orderers)
+    if kind not in ORDERER_TYPES:
+        return [f"ordering type {kind!r} is not one of {', '.join(ORDERER_TYPES)} ({ORDERER_TYPE_VARIABLE})"]
+    if kind == RAFT and count not in (1, 3, 5):
+        return [f"Raft needs 1, 3 or 5 orderers, not {count}"]
+    if kind == BFT and topology.fabric_major < 3:
+        return [f"BFT ordering needs Fabric 3 (SmartBFT, V3_0 capability), not {topology.fabric_version}"]
+    if kind == BFT and count < 4:
+        # 3f+1 consenters tolerate f faulty ones: fewer than 4 tolerate none.
+        return [f"BFT needs at least 4 orderers (3f+1 tolerate f faulty), not {count}"]
+    return []
