@@ -7,6 +7,7 @@ these objects, so a port or a name is written once.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,15 +183,25 @@ class Topology:
         return found
 
 
-def load_topology(path: str | os.PathLike[str] | None = None, port_offset: int | None = None) -> Topology:
-    """Reads and checks a topology file; `port_offset` (default: $SEOCHO_NETWORK_PORT_OFFSET) shifts ports."""
+def load_topology(
+    path: str | os.PathLike[str] | None = None,
+    port_offset: int | None = None,
+    joined: Sequence[str | os.PathLike[str]] = (),
+) -> Topology:
+    """Reads and checks a topology file; `port_offset` (default: $SEOCHO_NETWORK_PORT_OFFSET) shifts ports.
+
+    `joined` are fragments of organisations that joined the running channel later (e.g.
+    network/orgs/community-chest.yaml): their `organizations` are appended, their `chaincode` keys (the
+    endorsement policy of the consortium they make) override the topology's."""
     source = Path(path) if path is not None else DEFAULT_TOPOLOGY
-    try:
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TopologyError(f"cannot read topology {source}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise TopologyError(f"topology {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    document = _read(source)
+    for fragment in joined:
+        part = _read(Path(fragment))
+        try:
+            document["organizations"] = [*document["organizations"], *part["organizations"]]
+            document["chaincode"] = {**document["chaincode"], **(part.get("chaincode") or {})}
+        except (KeyError, TypeError) as exc:
+            raise TopologyError(f"topology fragment {fragment}: {_describe(exc)}") from None
     if port_offset is None:
         port_offset = _offset_from_environment()
     try:
@@ -199,6 +210,15 @@ def load_topology(path: str | os.PathLike[str] | None = None, port_offset: int |
         raise TopologyError(f"topology {source}: {_describe(exc)}") from None
     _check(topology, source)
     return topology
+
+
+def _read(source: Path) -> Any:
+    try:
+        return yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TopologyError(f"cannot read topology {source}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise TopologyError(f"topology {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
 
 
 def _offset_from_environment() -> int:
@@ -290,8 +310,10 @@ def _check(topology: Topology, source: Path) -> None:
         problems.append(
             f"fabric_version {topology.fabric_version} is not a pinned release ({', '.join(FABRIC_VERSIONS)})"
         )
-    if len(topology.orderers) not in (1, 3, 5):
-        problems.append(f"Raft needs 1, 3 or 5 orderers, not {len(topology.orderers)}")
+    # An even count tolerates no more crashes than one fewer, but a joining organisation's own orderer
+    # makes one (three organisations: 2 + 1 + 1); Raft's quorum stays a majority of them.
+    if not 1 <= len(topology.orderers) <= 5:
+        problems.append(f"Raft needs 1 to 5 orderers, not {len(topology.orderers)}")
     if not topology.ordering_organizations:
         problems.append("at least one organisation must run an orderer")
     if not all(org.peers for org in topology.organizations):
