@@ -287,7 +287,8 @@ def join_running_channel(ctx: NetworkContext, org: Organization) -> None:
 
         wait_until(caught_up, f"{orderer.node_id} onboarding", CATCH_UP_TIMEOUT, lambda: True)
         ctx.say(f"  {orderer.node_id}: active consenter, height >= {target}")
-    genesis = _fetch(ctx, org, "0", (org.orderers or members)[0], blocks / f"{org.domain}-block0.block")
+    # From a member's orderer: the new one may answer SERVICE_UNAVAILABLE a moment after it became active.
+    genesis = _fetch(ctx, org, "0", members[0], blocks / f"{org.domain}-block0.block")
     target = _chain_height(ctx, members[0])
     for peer in org.peers:
         peer_admin = ctx.peer_admin(peer)
