@@ -5,7 +5,7 @@
     channel join-running ORG                           ORG's orderers and peers join and catch up
     channel remove-consenter ORDERER --org MEMBER      one orderer out of the consenter set
     channel remove-org ORG --org MEMBER                ORG out of the Application and Orderer groups
-    org join ORG                                       every step above for one machine
+    org join ORG | org leave ORG                       every step above for one machine
 
 The network is opened with the new organisation's fragment: `--join network/orgs/community-chest.yaml`.
 """
@@ -86,3 +86,12 @@ def register(org: click.Group, channel: click.Group, pass_options: Callable[...,
         takes the policy of the fragment (every organisation approves)."""
         network = options.open()
         org_join.join_consortium(network, network.org(joining))
+
+    @org.command("leave")
+    @click.argument("leaving")
+    @pass_options
+    def leave(options: Any, leaving: str) -> None:
+        """One machine: LEAVING's consenters leave one update at a time, then LEAVING leaves the channel
+        (signed by a majority from among the others); its identities are refused afterwards."""
+        network = options.open()
+        org_join.leave_consortium(network, network.org(leaving))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import channel, config_updates, deployment, membership, profiles
+from .context import NetworkError
 from .network import Network
 from .topology import LOOPBACK, Organization
 
@@ -73,3 +74,30 @@ def adopt_endorsement_policy(network: Network, joining: Organization) -> None:
         return
     network.say(f"join: chaincode policy {service.spec.endorsement_policy}")
     deployment.deploy(network, network.runtime, service, force_new_sequence=True)
+
+
+def leave_consortium(network: Network, leaving: Organization) -> None:
+    """`leaving` leaves the channel: its consenters one update each, then its groups, each update signed
+    by a majority of the channel's organisations from among the others. Its identities are then no
+    member of the channel: the orderers and peers refuse them. (The chaincode's committed policy keeps
+    naming it; its endorsements no longer count, so the others must then all endorse until a new one.)"""
+    others = [org for org in network.topology.organizations if org is not leaving]
+    needed = len(network.topology.organizations) // 2 + 1
+    if len(others) < needed:
+        raise NetworkError(f"the others ({len(others)}) are no majority of the channel's organisations")
+    signers = others[:needed]
+    for orderer in leaving.orderers:
+        if _consenter(network, orderer.cluster_port):
+            network.say(f"leave: {orderer.node_id} out of the Raft consenter set")
+            update = membership.propose_remove_consenter(network, signers[0], orderer)
+            _sign_all(network, update, signers)
+    if _member(network, leaving):
+        network.say(f"leave: {leaving.name} out of the channel's groups")
+        _sign_all(network, membership.propose_remove_org(network, signers[0], leaving), signers)
+
+
+def _sign_all(network: Network, update: Path, signers: Sequence[Organization]) -> None:
+    submitter, *others = signers
+    for org in others:
+        config_updates.sign(network, org, update)
+    config_updates.submit(network, submitter, update)

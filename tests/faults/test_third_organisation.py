@@ -8,7 +8,9 @@ its peer joins from block 0 and catches up; the chaincode's next sequence takes 
 any two of the three (every organisation approves). Then: a movement endorsed by any two organisations
 commits, one endorsed by one alone is invalidated (ENDORSEMENT_POLICY_FAILURE), all three peers answer
 the same balances, and from the block stream nothing the clients were told committed is lost, nothing is
-committed twice, nothing told not committed is there. The join's time is printed (measured).
+committed twice, nothing told not committed is there. The join's time is printed (measured). Then it
+leaves (its consenter, then its groups): the orderers answer its admin FORBIDDEN, the Gateway refuses its
+identity (creator org unknown), and the two that stay endorse together, neither alone.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from pathlib import Path
 import fabric_gateway as fg
 import pytest
 from click.testing import CliRunner
-from fabric_network_support import RunningNetwork, start_session_network
+from fabric_network_support import RunningNetwork, gateway_as, start_session_network
 from ledger_record import committed_requests
 from load import MEMBERS, STAFF, Load, Outcome, _evidence
 from seocho.cli import cli
 from seocho_network import Network
-from seocho_network.org_join import join_consortium
+from seocho_network.binaries import CommandError
+from seocho_network.org_join import join_consortium, leave_consortium
 from seocho_network.topology import Organization
 from test_faults_under_load import resolve_unknowns
 
@@ -147,3 +150,43 @@ def _wait_for_equal_heights(network: Network) -> None:
             return
         assert time.monotonic() < deadline, f"peer heights differ: {heights}"
         time.sleep(0.5)
+
+
+def test_the_third_organisation_leaves_and_its_identities_are_refused(
+    own_network: RunningNetwork, three_orgs: Network
+) -> None:
+    chest = three_orgs.org("CommunityChest")
+    district, partners = own_network.district, own_network.partners
+    admin = three_orgs.peer_admin(chest.peers[0])
+    member_orderer = district.orderers[0]
+    flags = [
+        "-o",
+        member_orderer.address,
+        "--tls",
+        "--cafile",
+        str(three_orgs.layout.definition_tls_root(district)),
+    ]
+    fetch = [
+        "channel",
+        "fetch",
+        "newest",
+        str(three_orgs.layout.updates_dir / "chest-newest.block"),
+        "-c",
+        "seocho",
+    ]
+    admin.run([*fetch, *flags])  # a member: the orderers deliver to its admin
+
+    leave_consortium(three_orgs, chest)
+
+    with pytest.raises(CommandError, match="FORBIDDEN"):
+        admin.run([*fetch, *flags])
+    identity, signer = fg.load_msp_directory(chest.msp_id, three_orgs.layout.org_admin(chest).msp)
+    with pytest.raises(fg.GatewayError) as refused, gateway_as(own_network, identity, signer, district) as c:
+        c.evaluate_transaction("get_balance", "S-0001")
+    print(f"\nthe Community Chest's admin after leaving, through the district's Gateway: {refused.value}")
+    assert "creator org unknown" in str(refused.value)
+    # The two that stay endorse together still; one alone does not.
+    earn(own_network, district, [district.msp_id, partners.msp_id], f"after-leave-{time.monotonic_ns()}")
+    with pytest.raises(fg.CommitError) as alone:
+        earn(own_network, district, [district.msp_id], f"after-leave-alone-{time.monotonic_ns()}")
+    assert alone.value.code_name == "ENDORSEMENT_POLICY_FAILURE"
