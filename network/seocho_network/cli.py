@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from .binaries import CommandError, MissingBinariesError
+from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
 from .topology import TopologyError
@@ -36,9 +37,13 @@ class Options:
     home: Path | None
     topology: Path | None
     runtime: str
+    joined: tuple[Path, ...] = ()
 
     def open(self) -> Network:
-        return Network.open(self.home, self.topology, say=lambda line: click.echo(line), runtime=self.runtime)
+        return Network.open(
+            self.home, self.topology, say=lambda line: click.echo(line), runtime=self.runtime,
+            joined=self.joined,
+        )  # fmt: skip
 
 
 pass_options = click.make_pass_decorator(Options)
@@ -82,10 +87,20 @@ _home_option = click.option(
     help="Native processes on 127.0.0.1, or Docker Compose (images: FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE, "
     "FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE).",
 )
+@click.option(
+    "--join",
+    "joined",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A topology fragment of an organisation that joins the running channel "
+    "(e.g. network/orgs/community-chest.yaml); repeatable.",
+)
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, topology: Path | None, runtime: str) -> None:
+def cli(
+    ctx: click.Context, home: Path | None, topology: Path | None, runtime: str, joined: tuple[Path, ...]
+) -> None:
     """Run the Seocho Coin Fabric network: CAs, Raft orderers and a peer per organisation."""
-    ctx.obj = Options(home or _home_from_environment(runtime), topology, runtime)
+    ctx.obj = Options(home or _home_from_environment(runtime), topology, runtime, joined)
 
 
 def _home_from_environment(runtime: str) -> Path | None:
@@ -367,6 +382,8 @@ def chaincode_commit(options: Options, name: str, sequence: int | None) -> None:
     )
 
 
+register_membership(org, channel_group, pass_options)
+
 COMMANDS = (
     up, deploy, upgrade, down, revoke, status, logs, renew_tls, render, org, channel_group, chaincode_group
 )  # fmt: skip
@@ -380,7 +397,7 @@ for _command in COMMANDS:
 def docker(ctx: click.Context, home: Path | None) -> None:
     """The same commands with the Docker runtime (an alias of `--runtime docker`)."""
     parent: Options = ctx.obj
-    ctx.obj = Options(home or _home_from_environment("docker"), parent.topology, "docker")
+    ctx.obj = Options(home or _home_from_environment("docker"), parent.topology, "docker", parent.joined)
 
 
 for _command in COMMANDS:

@@ -15,6 +15,7 @@ interrupted `up`) resumes with the same identities, ledgers and channel, and sta
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,9 +67,11 @@ class Network(NetworkContext):
         say: Say = print,
         port_offset: int | None = None,
         runtime: str = "native",
+        joined: Sequence[Path] = (),
     ) -> Network:
-        """The network kept in `home`; `port_offset` defaults to $SEOCHO_NETWORK_PORT_OFFSET."""
-        topology = load_topology(topology_file, port_offset)
+        """The network kept in `home`; `port_offset` defaults to $SEOCHO_NETWORK_PORT_OFFSET; `joined` are
+        the topology fragments of organisations that joined the channel later (`membership`)."""
+        topology = load_topology(topology_file, port_offset, joined)
         layout = NetworkLayout.for_topology((home or default_home(runtime)).resolve(), topology)
         return cls(topology, layout, find_binaries(topology.fabric_version), say, runtime)
 

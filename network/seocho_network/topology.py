@@ -7,6 +7,7 @@ these objects, so a port or a name is written once.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,15 +192,25 @@ class Topology:
         return found
 
 
-def load_topology(path: str | os.PathLike[str] | None = None, port_offset: int | None = None) -> Topology:
-    """Reads and checks a topology file; `port_offset` (default: $SEOCHO_NETWORK_PORT_OFFSET) shifts ports."""
+def load_topology(
+    path: str | os.PathLike[str] | None = None,
+    port_offset: int | None = None,
+    joined: Sequence[str | os.PathLike[str]] = (),
+) -> Topology:
+    """Reads and checks a topology file; `port_offset` (default: $SEOCHO_NETWORK_PORT_OFFSET) shifts ports.
+
+    `joined` are fragments of organisations that joined the running channel later (e.g.
+    network/orgs/community-chest.yaml): their `organizations` are appended, their `chaincode` keys (the
+    endorsement policy of the consortium they make) override the topology's."""
     source = Path(path) if path is not None else DEFAULT_TOPOLOGY
-    try:
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TopologyError(f"cannot read topology {source}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise TopologyError(f"topology {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    document = _read(source)
+    for fragment in joined:
+        part = _read(Path(fragment))
+        try:
+            document["organizations"] = [*document["organizations"], *part["organizations"]]
+            document["chaincode"] = {**document["chaincode"], **(part.get("chaincode") or {})}
+        except (KeyError, TypeError) as exc:
+            raise TopologyError(f"topology fragment {fragment}: {_describe(exc)}") from None
     if port_offset is None:
         port_offset = _offset_from_environment()
     try:
@@ -208,6 +219,15 @@ def load_topology(path: str | os.PathLike[str] | None = None, port_offset: int |
         raise TopologyError(f"topology {source}: {_describe(exc)}") from None
     _check(topology, source)
     return topology
+
+
+def _read(source: Path) -> Any:
+    try:
+        return yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TopologyError(f"cannot read topology {source}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise TopologyError(f"topology {source} is not valid YAML: {str(exc).splitlines()[0]}") from None
 
 
 def _offset_from_environment() -> int:
@@ -323,8 +343,10 @@ def _ordering_problems(topology: Topology) -> list[str]:
     kind, count = topology.orderer_type, len(topology.orderers)
     if kind not in ORDERER_TYPES:
         return [f"ordering type {kind!r} is not one of {', '.join(ORDERER_TYPES)} ({ORDERER_TYPE_VARIABLE})"]
-    if kind == RAFT and count not in (1, 3, 5):
-        return [f"Raft needs 1, 3 or 5 orderers, not {count}"]
+    # An even count tolerates no more crashes than one fewer, but a joining organisation's own orderer
+    # makes one (three organisations: 2 + 1 + 1); Raft's quorum stays a majority of them.
+    if kind == RAFT and not 1 <= count <= 5:
+        return [f"Raft needs 1 to 5 orderers, not {count}"]
     if kind == BFT and topology.fabric_major < 3:
         return [f"BFT ordering needs Fabric 3 (SmartBFT, V3_0 capability), not {topology.fabric_version}"]
     if kind == BFT and count < 4:
