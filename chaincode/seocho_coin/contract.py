@@ -21,6 +21,7 @@ from fabric_shim.errors import IdentityError
 from seocho_coin import (
     aggregates,
     allowances,
+    audit,
     donations,
     earning,
     expiry,
@@ -338,7 +339,13 @@ class SeochoCoinContract(Contract):
 
     @transaction(evaluate=True)
     def audit_supply(self, ctx: Context) -> dict[str, Any]:
-        return self._run(ctx, reports.audit_supply)
+        """The whole audit in one evaluation; at district size use `audit_supply_page` (bounded)."""
+        return self._run(ctx, audit.audit_supply)
+
+    @transaction(evaluate=True)
+    def audit_supply_page(self, ctx: Context, cursor: str) -> dict[str, Any]:
+        """One bounded page of the audit: pass "" first, then each page's cursor until `done`."""
+        return self._run(ctx, audit.audit_supply_page, cursor)
 
     @transaction
     def compact_stats(self, ctx: Context, month: str) -> dict[str, Any]:

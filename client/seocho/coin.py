@@ -238,7 +238,23 @@ class Coin:
         return self._evaluate("get_report")
 
     def audit_supply(self) -> Document:
-        return self._evaluate("audit_supply")
+        """The supply audit, a bounded page per evaluation until done (auditor, admin).
+
+        Equals the chaincode's one-shot `audit_supply`, which at district size would keep one
+        evaluation busy for many seconds. If anything commits between the first and the last page,
+        the last page is refused (409: the pages saw different states); call again.
+        """
+        cursor = ""
+        while True:
+            page = self.audit_supply_page(cursor)
+            if page["done"]:
+                audit: Document = page["audit"]
+                return audit
+            cursor = page["cursor"]
+
+    def audit_supply_page(self, cursor: str = "") -> Document:
+        """One page of the audit: `done`, the `cursor` to pass next, and on the last page `audit`."""
+        return self._evaluate("audit_supply_page", cursor)
 
     def compact_stats(self, month: str) -> Document:
         """One compaction step (at most 10,000 delta rows); `more` says another step has rows to fold."""

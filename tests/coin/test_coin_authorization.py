@@ -134,6 +134,7 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ("get_member_history", ["M-001", 10, ""], frozenset({"member_self", "admin", "auditor"}), {}),
         ("get_report", [], frozenset({"admin", "auditor"}), {}),
         ("audit_supply", [], frozenset({"admin", "auditor"}), {}),
+        ("audit_supply_page", [""], frozenset({"admin", "auditor"}), {}),
         ("compact_stats", ["2024-03"], frozenset({"admin"}), {}),
     ]
 
