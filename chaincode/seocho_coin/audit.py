@@ -80,7 +80,7 @@ class Recount:
 
     @property
     def done(self) -> bool:
-        return self.family == len(FAMILIES)
+        return self.family >= len(FAMILIES)
 
 
 def audit_supply(tx: Tx) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def audit_supply(tx: Tx) -> dict[str, Any]:
     roles.require_district_role(tx, roles.ADMIN, roles.AUDITOR)
     recount = Recount()
     sums = aggregates.totals(tx)
-    _read(tx, recount, limit=None)
+    read_rows(tx, recount, limit=None)
     return verdict(recount, sums)
 
 
@@ -100,7 +100,7 @@ def audit_supply_page(tx: Tx, cursor: str) -> dict[str, Any]:
     """
     roles.require_district_role(tx, roles.ADMIN, roles.AUDITOR)
     recount = decode_cursor(cursor) if cursor else Recount(rows_at_start=aggregates.totals(tx).rows)
-    rows_read = _read(tx, recount, limit=ROWS_PER_PAGE)
+    rows_read = read_rows(tx, recount, limit=ROWS_PER_PAGE)
     if not recount.done:
         return {"done": False, "cursor": encode_cursor(recount), "rows_read": rows_read}
     sums = aggregates.totals(tx)
@@ -151,10 +151,11 @@ def verdict(recount: Recount, sums: Totals) -> dict[str, Any]:
     }
 
 
-def _read(tx: Tx, recount: Recount, limit: int | None) -> int:
-    """Add rows to `recount` from where it stopped, at most `limit` of them; the number read."""
+def read_rows(tx: Tx, recount: Recount, limit: int | None, end: int = len(FAMILIES)) -> int:
+    """Add rows to `recount` from where it stopped, at most `limit` of them, of the families before
+    `FAMILIES[end]`; the number read."""
     read = 0
-    while not recount.done and (limit is None or read < limit):
+    while recount.family < end and (limit is None or read < limit):
         family = FAMILIES[recount.family]
         size = QUERY_PAGE_SIZE if limit is None else min(QUERY_PAGE_SIZE, limit - read)
         rows, bookmark = _page(tx, family, size, recount.bookmark)
@@ -190,9 +191,9 @@ def encode_cursor(recount: Recount) -> str:
     return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def decode_cursor(cursor: str) -> Recount:
-    """The cursor a previous page returned (400 for anything else)."""
-    problem = 'cursor is not one audit_supply_page returned; pass one it returned, or ""'
+def decode_cursor(cursor: str, end: int = len(FAMILIES)) -> Recount:
+    """The cursor a previous page returned, for families before `FAMILIES[end]` (400 otherwise)."""
+    problem = 'cursor is not one this query returned; pass one it returned, or ""'
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise BadRequest("cursor is too long")
     try:
@@ -207,9 +208,9 @@ def decode_cursor(cursor: str) -> Recount:
         isinstance(k, str) and type(v) is int for k, v in recount.categories.items()
     ):
         raise BadRequest(problem)
-    if not 0 <= recount.family < len(FAMILIES):
+    if not 0 <= recount.family < end:
         raise BadRequest(problem)
-    start, end = _range(FAMILIES[recount.family])
-    if recount.bookmark and not (recount.bookmark.startswith(start) and recount.bookmark < end):
+    first, last = _range(FAMILIES[recount.family])
+    if recount.bookmark and not (recount.bookmark.startswith(first) and recount.bookmark < last):
         raise BadRequest(problem)
     return recount

@@ -42,6 +42,29 @@ class Coin:
     def init_ledger(self, district_msp: str) -> Document:
         return self._submit("init_ledger", district_msp)
 
+    def migrate(self) -> list[Document]:
+        """Bring the ledger's data layout up to the chaincode's (district admin; `deploy` runs it).
+
+        Each migration recounts in bounded pages (evaluations), then submits the result; the
+        results of the migrations applied, none when the ledger is up to date.
+        """
+        applied: list[Document] = []
+        while True:
+            cursor = ""
+            while True:
+                page = self.migration_page(cursor)
+                if page["done"]:
+                    break
+                cursor = page["cursor"]
+            if not page["pending"]:
+                return applied
+            applied.append(self._submit("migrate_ledger", page["version"], page["backfill"]))
+
+    def migration_page(self, cursor: str = "") -> Document:
+        """One page of the next migration's recount: `pending`, `done`, `cursor`, and at the end
+        `version` and `backfill`."""
+        return self._evaluate("migration_page", cursor)
+
     def set_policy(self, changes: Document) -> Document:
         return self._submit("set_policy", changes)
 

@@ -157,3 +157,9 @@ def _init_coin_ledger(network: Network) -> None:
         network.say("  coin ledger already initialised")
     else:
         raise NetworkError(f"seocho init failed (exit {finished.returncode}): {finished.stderr.strip()}")
+    # An upgrade may change the data layout: `seocho migrate` brings the ledger up to it (or says so).
+    command[-1] = "migrate"
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    if finished.returncode != 0:
+        raise NetworkError(f"seocho migrate failed (exit {finished.returncode}): {finished.stderr.strip()}")
+    network.say(f"  {finished.stdout.strip()}")

@@ -8,6 +8,7 @@ a real block, like any transaction.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -56,3 +57,8 @@ def keys_of(net: CoinNetwork, object_type: str) -> list[str]:
     """The committed composite keys of `object_type`, in key order."""
     prefix = f"\x00{object_type}\x00"
     return sorted(k for k in net.ledger.world_state(CHAINCODE) if k.startswith(prefix))
+
+
+def cid(name: str) -> str:
+    """The client id of a certificate for `name` that nobody holds (all a registration needs)."""
+    return base64.b64encode(f"x509::CN={name}::CN=ca.seocho".encode()).decode()

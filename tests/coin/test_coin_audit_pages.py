@@ -16,7 +16,7 @@ import pytest
 from coin_network import DISTRICT, EVIDENCE, CallFailed, Clock, CoinNetwork, build_world, kst
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_surgery import keys_of, read_raw, write_raw
+from ledger_surgery import cid, keys_of, read_raw, write_raw
 from seocho_coin import audit, keys
 
 MEMBERS = {"M-001": "m1", "M-002": "m2"}
@@ -36,6 +36,13 @@ damage = st.sampled_from(
 
 def apply(net: CoinNetwork, op: tuple[str, str, int], n: int) -> None:
     kind, target, amount = op
+    if kind == "register":  # always succeeds: fresh ids
+        entries = [
+            {"member_id": f"N-{n:03d}{i}", "categories": [target], "client_id": cid(f"N-{n:03d}{i}")}
+            for i in range(amount)
+        ]
+        net.submit("registrar", "register_members", entries)
+        return
     try:
         if kind == "earn":
             net.submit("cc_staff", "earn", target, "course_session", amount, EVIDENCE, f"e{n}")
@@ -47,12 +54,6 @@ def apply(net: CoinNetwork, op: tuple[str, str, int], n: int) -> None:
             manager = "cc_manager" if target == "cc-01" else "charity_manager"
             net.clock.advance(minutes=2)  # past the policy's settlement cutoff margin
             net.submit(manager, "request_settlement", target, f"S-{n}", "")
-        elif kind == "register":
-            entries = [
-                {"member_id": f"N-{n}-{i}", "categories": [target], "client_id": f"x509::CN=N{n}-{i}::CN=c"}
-                for i in range(amount)
-            ]
-            net.submit("registrar", "register_members", entries)
         else:
             member_keys = keys_of(net, keys.MEMBER)
             member = read_raw(net, member_keys[amount % len(member_keys)])
