@@ -12,15 +12,42 @@ member's first earning (their balance shows nothing earned before) adds a partic
 
 from __future__ import annotations
 
+from fabric_shim.contract_errors import Conflict
+
 from seocho_coin import keys
 from seocho_coin.records import Tally
 from seocho_coin.txn import Tx
 
 
 def record(tx: Tx, tally: Tally) -> None:
-    """Write the transaction's one tally row (a transaction calls this at most once)."""
+    """Write the transaction's one tally row (a transaction calls this at most once).
+
+    Refused (409) on a ledger whose layout is older than the chaincode's: its counts are only right
+    again once `seocho_coin.migrations` has backfilled them, and a change counted meanwhile could be
+    counted twice. Only the transactions that change a count read the version for it.
+    """
+    require_current_layout(tx)
+    write(tx, tally)
+
+
+def write(tx: Tx, tally: Tally) -> None:
+    """`record` without the layout check: for the migration that backfills the counts."""
     tally.categories = {name: n for name, n in sorted(tally.categories.items()) if n != 0}
     tx.put(keys.tally(tx.policy.local_month(tx.now), tx.timestamp, tx.tx_id), tally)
+
+
+CURRENT_SCHEMA = 1
+"""The data layout this chaincode writes (`Config.schema_version`; see `seocho_coin.migrations`)."""
+
+
+def require_current_layout(tx: Tx) -> None:
+    version = tx.config.schema_version
+    if version < CURRENT_SCHEMA:
+        raise Conflict(
+            f"the ledger's data layout is version {version} and this chaincode needs {CURRENT_SCHEMA}: "
+            "a district admin must run `seocho migrate` (deploy does) before members, institutions "
+            "or participants change"
+        )
 
 
 def registered(categories: list[str], count: int = 1) -> Tally:

@@ -21,12 +21,14 @@ from fabric_shim.errors import IdentityError
 from seocho_coin import (
     aggregates,
     allowances,
+    audit,
     donations,
     earning,
     expiry,
     governance,
     institutions,
     members,
+    migrations,
     payments,
     read_plans,
     reports,
@@ -88,6 +90,16 @@ class SeochoCoinContract(Contract):
     @transaction
     def init_ledger(self, ctx: Context, district_msp: str) -> dict[str, Any]:
         return self._run(ctx, governance.init_ledger, district_msp, self.expected_district_msp)
+
+    @transaction(evaluate=True)
+    def migration_page(self, ctx: Context, cursor: str) -> dict[str, Any]:
+        """One bounded page of the next migration's recount: "" first, then each page's cursor."""
+        return self._run(ctx, migrations.migration_page, cursor)
+
+    @transaction
+    def migrate_ledger(self, ctx: Context, version: int, backfill: dict[str, Any]) -> dict[str, Any]:
+        """Apply the next migration with the result of its recount's last page."""
+        return self._run(ctx, migrations.migrate_ledger, version, backfill)
 
     @transaction
     def set_policy(self, ctx: Context, changes: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +350,13 @@ class SeochoCoinContract(Contract):
 
     @transaction(evaluate=True)
     def audit_supply(self, ctx: Context) -> dict[str, Any]:
-        return self._run(ctx, reports.audit_supply)
+        """The whole audit in one evaluation; at district size use `audit_supply_page` (bounded)."""
+        return self._run(ctx, audit.audit_supply)
+
+    @transaction(evaluate=True)
+    def audit_supply_page(self, ctx: Context, cursor: str) -> dict[str, Any]:
+        """One bounded page of the audit: pass "" first, then each page's cursor until `done`."""
+        return self._run(ctx, audit.audit_supply_page, cursor)
 
     @transaction
     def compact_stats(self, ctx: Context, month: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from fabric_shim.contract_errors import BadRequest, Conflict, Forbidden
 
 from seocho_coin import ids, keys, roles
+from seocho_coin.census import CURRENT_SCHEMA
 from seocho_coin.policy import Policy, decode_index, default_policy_data, encode_index
 from seocho_coin.records import Config
 from seocho_coin.txn import Tx
@@ -36,7 +37,7 @@ def init_ledger(tx: Tx, district_msp: str, expected_district_msp: str | None = N
     if tx.exists(keys.CONFIG):
         raise Conflict("the ledger is already initialised")
     policy = Policy.from_dict(default_policy_data())
-    tx.put(keys.CONFIG, Config(district_msp, tx.tx_id, tx.timestamp))
+    tx.put(keys.CONFIG, Config(district_msp, tx.tx_id, tx.timestamp, CURRENT_SCHEMA))
     tx.put_raw(keys.policy(policy.version), _encode_policy(policy))
     tx.put_raw(keys.POLICY_INDEX, encode_index([(policy.version, policy.effective_from)]))
     return {"district_msp": district_msp, "policy": policy.to_dict()}

@@ -48,6 +48,8 @@ class Config:
     district_msp: str
     initialized_tx: str
     initialized_at: str
+    schema_version: int = 0
+    """The data layout the ledger's rows follow (`seocho_coin.migrations`); 0 = from before versions."""
 
 
 @dataclass

@@ -1,7 +1,7 @@
-"""Balances, member history, the district report and the supply audit.
+"""Balances, member history and the district report (the supply audit is `seocho_coin.audit`).
 
 All of them are evaluate-only transactions, so they never contend with coin movements; the report
-reads aggregates (`aggregates`), the audit recounts the rows themselves in pages.
+reads aggregates (`aggregates`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from fabric_shim.contract_errors import BadRequest
 
 from seocho_coin import aggregates, balances, ids, keys, roles
-from seocho_coin.records import Balance, Member, Movement, Receipt, decode
+from seocho_coin.records import Movement, decode
 from seocho_coin.txn import Tx
 
 MAX_PAGE_SIZE = 100
@@ -79,69 +79,6 @@ def get_report(tx: Tx) -> dict[str, Any]:
         "by_month": sums.by_month,
         "by_category": {name: n for name, n in sorted(sums.categories.items()) if n != 0},
         "members_by_month": sums.members_by_month,
-    }
-
-
-def audit_supply(tx: Tx) -> dict[str, Any]:
-    """Check that every coin and every count is accounted for (auditor, admin).
-
-    outstanding = earned - redeemed - expired must equal the member balances plus the institutions'
-    unredeemed receipts, and each side must match its own flows. The balances, receipts, members
-    and institutions are recounted row by row, a page at a time (so past the peer's
-    `totalQueryLimit` too), independently of the aggregates the report uses, and the counts must
-    match those aggregates.
-    """
-    roles.require_district_role(tx, roles.ADMIN, roles.AUDITOR)
-    member_coins = negative = participants = 0
-    for _key, raw in tx.scan_all(keys.BALANCE, []):
-        balance = decode(Balance, raw)
-        member_coins += balance.total
-        negative += sum(1 for c in balance.lots.values() if c < 0)
-        participants += balance.earned_total > 0
-    members = active = 0
-    categories: dict[str, int] = {}
-    for _key, raw in tx.scan_all(keys.MEMBER, []):
-        member = decode(Member, raw)
-        members += 1
-        active += member.active
-        for name in member.categories:
-            categories[name] = categories.get(name, 0) + 1
-    institutions = sum(1 for _ in tx.scan_all(keys.INSTITUTION, []))
-    receipt_coins = sum(decode(Receipt, raw).coins for _key, raw in tx.scan_range_all(*keys.receipt_range()))
-    sums = aggregates.totals(tx)
-    flows = sums.coins
-    outstanding = flows["earn"] - flows["redeem"] - flows["expire"]
-    expected_members = flows["earn"] - flows["pay"] - flows["donate"] - flows["expire"]
-    expected_receipts = flows["pay"] + flows["donate"] - flows["redeem"]
-    counted = {
-        "members": members,
-        "active_members": active,
-        "participants": participants,
-        "institutions": institutions,
-    }
-    aggregated_categories = {name: n for name, n in sums.categories.items() if n != 0}
-    counts_ok = counted == sums.counts and categories == aggregated_categories
-    ok = (
-        negative == 0
-        and outstanding == member_coins + receipt_coins
-        and member_coins == expected_members
-        and receipt_coins == expected_receipts
-        and counts_ok
-    )
-    return {
-        "ok": ok,
-        "earned": flows["earn"],
-        "spent": flows["pay"],
-        "donated": flows["donate"],
-        "redeemed": flows["redeem"],
-        "expired": flows["expire"],
-        "outstanding": outstanding,
-        "member_balances": member_coins,
-        "institution_unredeemed": receipt_coins,
-        "negative_lots": negative,
-        "counted": counted,
-        "aggregated": dict(sums.counts),
-        "counts_ok": counts_ok,
     }
 
 

@@ -36,6 +36,22 @@ def init(settings: Settings, district_msp: str) -> None:
     _run(settings, lambda c: c.init_ledger(district_msp), format_init)
 
 
+@cli.command("migrate")
+@pass_settings
+def migrate(settings: Settings) -> None:
+    """Bring the ledger's data layout up to the chaincode's (district admin; deploy runs it)."""
+    _run(settings, lambda c: c.migrate(), _format_migrations)
+
+
+def _format_migrations(applied: list[dict[str, Any]]) -> str:
+    if not applied:
+        return _("The ledger's data layout is up to date.")
+    return "\n".join(
+        _("Migrated the ledger to data layout version {version}.").format(version=m["schema_version"])
+        for m in applied
+    )
+
+
 @cli.group()
 def policy() -> None:
     """Show and change the versioned coin policy."""

@@ -42,6 +42,29 @@ class Coin:
     def init_ledger(self, district_msp: str) -> Document:
         return self._submit("init_ledger", district_msp)
 
+    def migrate(self) -> list[Document]:
+        """Bring the ledger's data layout up to the chaincode's (district admin; `deploy` runs it).
+
+        Each migration recounts in bounded pages (evaluations), then submits the result; the
+        results of the migrations applied, none when the ledger is up to date.
+        """
+        applied: list[Document] = []
+        while True:
+            cursor = ""
+            while True:
+                page = self.migration_page(cursor)
+                if page["done"]:
+                    break
+                cursor = page["cursor"]
+            if not page["pending"]:
+                return applied
+            applied.append(self._submit("migrate_ledger", page["version"], page["backfill"]))
+
+    def migration_page(self, cursor: str = "") -> Document:
+        """One page of the next migration's recount: `pending`, `done`, `cursor`, and at the end
+        `version` and `backfill`."""
+        return self._evaluate("migration_page", cursor)
+
     def set_policy(self, changes: Document) -> Document:
         return self._submit("set_policy", changes)
 
@@ -238,7 +261,23 @@ class Coin:
         return self._evaluate("get_report")
 
     def audit_supply(self) -> Document:
-        return self._evaluate("audit_supply")
+        """The supply audit, a bounded page per evaluation until done (auditor, admin).
+
+        Equals the chaincode's one-shot `audit_supply`, which at district size would keep one
+        evaluation busy for many seconds. If anything commits between the first and the last page,
+        the last page is refused (409: the pages saw different states); call again.
+        """
+        cursor = ""
+        while True:
+            page = self.audit_supply_page(cursor)
+            if page["done"]:
+                audit: Document = page["audit"]
+                return audit
+            cursor = page["cursor"]
+
+    def audit_supply_page(self, cursor: str = "") -> Document:
+        """One page of the audit: `done`, the `cursor` to pass next, and on the last page `audit`."""
+        return self._evaluate("audit_supply_page", cursor)
 
     def compact_stats(self, month: str) -> Document:
         """One compaction step (at most 10,000 delta rows); `more` says another step has rows to fold."""

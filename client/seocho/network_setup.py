@@ -96,11 +96,17 @@ def initialise_ledger(network_home: Path, say: Say = print) -> bool:
     if DEMO_ADMIN not in profile.identities:
         say("  no demo cast in the profile: the district admin initialises the ledger (seocho init)")
         return False
-    try:
-        with connect_gateway(profile, DEMO_ADMIN) as gateway:
-            Coin(backend_for(profile, gateway)).init_ledger(DISTRICT_MSP)
-    except ConflictError:
-        say("  coin ledger already initialised")
-        return False
-    say(f"  coin ledger initialised by {DEMO_ADMIN} (policy version 1)")
-    return True
+    with connect_gateway(profile, DEMO_ADMIN) as gateway:
+        coin = Coin(backend_for(profile, gateway))
+        try:
+            coin.init_ledger(DISTRICT_MSP)
+        except ConflictError:
+            say("  coin ledger already initialised")
+            initialised = False
+        else:
+            say(f"  coin ledger initialised by {DEMO_ADMIN} (policy version 1)")
+            initialised = True
+        # An upgrade may change the data layout: the migrations bring the ledger up to the chaincode's.
+        applied = coin.migrate()
+        say(f"  ledger migrations applied: {len(applied)}" if applied else "  ledger layout is current")
+    return initialised

@@ -134,6 +134,9 @@ def table(x: dict[str, str]) -> list[tuple[str, list[Any], frozenset[str], dict[
         ("get_member_history", ["M-001", 10, ""], frozenset({"member_self", "admin", "auditor"}), {}),
         ("get_report", [], frozenset({"admin", "auditor"}), {}),
         ("audit_supply", [], frozenset({"admin", "auditor"}), {}),
+        ("audit_supply_page", [""], frozenset({"admin", "auditor"}), {}),
+        ("migration_page", [""], frozenset({"admin"}), {}),
+        ("migrate_ledger", [1, {}], frozenset({"admin"}), {"admin": 409}),
         ("compact_stats", ["2024-03"], frozenset({"admin"}), {}),
     ]
 
