@@ -45,6 +45,9 @@ EXCLUDED = {
             "deactivate_member",
             "reactivate_member",
             "audit_supply",
+            "audit_supply_page",
+            "migration_page",
+            "migrate_ledger",
             "compact_stats",
             "expire_coins",
         )
