@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 
 import fabric_gateway as fg
 from fabric_protos.common import ledger_pb2
+from fabric_shim.metrics import MetricsEndpoint
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -67,26 +68,12 @@ class IndexMetrics(Collector):
         )
 
 
-class MetricsServer:
-    """Serves a registry's /metrics over HTTP on `host:port` until `close()`."""
+class MetricsServer(MetricsEndpoint):
+    """Serves a registry's /metrics over HTTP on `host:port` until `close()` (the shim's endpoint's
+    lifecycle; only the address parsing is the index's own)."""
 
     def __init__(self, address: str, registry: CollectorRegistry) -> None:
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit() or int(port) > 65535:
             raise ValueError(f"a metrics address is HOST:PORT, got {address!r}")
-        self._server, self._thread = start_http_server(int(port), addr=host.strip("[]"), registry=registry)
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_port)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> MetricsServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        super().__init__(*start_http_server(int(port), addr=host.strip("[]"), registry=registry))
