@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fabric_ca import CAClient, CAConnectionError
+from loopback_ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-fabric.sh"
@@ -33,12 +33,6 @@ def _ca_bin_dir() -> Path:
         ["bash", str(BUILD_SCRIPT), "--print-path", "ca"], check=True, capture_output=True, text=True
     )
     return Path(printed.stdout.strip())
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], ca: RunningCA, log: Path) -> None:
@@ -66,7 +60,7 @@ def start_fabric_ca(home: Path) -> Iterator[RunningCA]:
     server = _ca_bin_dir() / "fabric-ca-server"
     if not os.access(server, os.X_OK):
         pytest.skip(f"fabric-ca-server is not built at {server}; run scripts/build-fabric.sh --ca-only")
-    port, operations_port = _free_port(), _free_port()
+    port, operations_port = free_port(), free_port()
     environment = dict(os.environ)
     # The operations (metrics, health) listener has no command-line flag; its default port 9443 may be taken.
     environment["FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS"] = f"127.0.0.1:{operations_port}"

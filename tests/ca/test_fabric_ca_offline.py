@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import stat
 import threading
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from fabric_ca.certificates import build_csr
 from fabric_gateway.signing import is_low_s, sign_low_s
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from loopback_ports import free_port
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 
@@ -182,14 +182,8 @@ def test_enrollment_repr_shows_no_key_material() -> None:
     assert "BEGIN" not in text
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_unreachable_server_raises_a_connection_error() -> None:
-    with CAClient(f"http://127.0.0.1:{_free_port()}", timeout=2) as client, pytest.raises(CAConnectionError):
+    with CAClient(f"http://127.0.0.1:{free_port()}", timeout=2) as client, pytest.raises(CAConnectionError):
         client.ca_info()
 
 

@@ -17,6 +17,7 @@ import fabric_gateway as fg
 import pytest
 from embedded_ledger import EmbeddedLedger
 from gateway_double import RunningGateway
+from loopback_ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from seocho.backend import connect_gateway
 from seocho.index_metrics import IndexMetrics, MetricsServer, chain_height
@@ -43,12 +44,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {timeout:.0f} s")
         time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_chain_height_is_the_peers(profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger]) -> None:

@@ -6,7 +6,6 @@ Identities are MSP directories and the peer is named by a profile, exactly as on
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from embedded_ledger import EmbeddedLedger, RemoteChaincode
 from fabric_ca import Enrollment
 from fabric_shim.cid import ClientIdentity
 from gateway_double import RunningGateway, serve
+from loopback_ports import free_port
 from seocho.backend import CHAINCODE_NAME, open_embedded_ledger
 from seocho.cli import cli
 from seocho.demo import cast_names
@@ -239,18 +239,12 @@ def test_the_network_demo_checks_the_cast_first(
     assert ledger.height == 1  # nothing was submitted
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_a_chaincode_server_that_is_down_is_exit_8_with_the_peers_detail(
     profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger]
 ) -> None:
     running, ledger = coin_peer
     package_id = "seocho_1.0:" + "ab" * 32
-    server = RemoteChaincode(f"127.0.0.1:{_closed_port()}", package_id, dial_timeout=1.0)
+    server = RemoteChaincode(f"127.0.0.1:{free_port()}", package_id, dial_timeout=1.0)
     ledger.install(CHAINCODE_NAME, server)
     running.double.chaincode_servers[CHAINCODE_NAME] = server
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import grpc
 from embedded_ledger.remote import RemoteTLS
+from loopback_ports import free_port
 from remote_pki import ChaincodePKI
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,12 +26,6 @@ def chaincode_script() -> Path:
         if candidate.exists():
             return candidate
     raise FileNotFoundError("seocho-chaincode is not installed (pip install -e '.[dev]')")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def client_tls(pki: ChaincodePKI) -> RemoteTLS:
