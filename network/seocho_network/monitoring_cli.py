@@ -40,6 +40,10 @@ def monitoring() -> None:
 )
 @click.option("--index", "index_targets", multiple=True, metavar="HOST:PORT",
               help="A `seocho index --metrics-address` to scrape (repeatable).")  # fmt: skip
+@click.option("--http", "http_targets", multiple=True, metavar="HOST:PORT",
+              help="A `seocho serve` whose /metrics to scrape (repeatable).")  # fmt: skip
+@click.option("--http-ca", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+              help="The CA file that verifies `seocho serve`'s certificate (scrape over HTTPS).")  # fmt: skip
 @click.pass_context
 def up(
     ctx: click.Context,
@@ -48,6 +52,8 @@ def up(
     scrape_interval: str,
     evaluation_interval: str,
     index_targets: tuple[str, ...],
+    http_targets: tuple[str, ...],
+    http_ca: str | None,
 ) -> None:
     """Render prometheus.yml from the topology, start the exporter and Prometheus, wait until ready."""
     monitor = _monitoring(ctx)
@@ -58,6 +64,8 @@ def up(
         scrape_interval=scrape_interval,
         evaluation_interval=evaluation_interval,
         index_targets=index_targets,
+        http_targets=http_targets,
+        http_ca=http_ca,
     )
     try:
         monitor.up(settings)
