@@ -403,8 +403,10 @@ def docker(ctx: click.Context, home: Path | None) -> None:
 for _command in COMMANDS:
     docker.add_command(_command)
 
-# Prometheus for the network: `monitoring up|status|down`.
+# Prometheus for the network: `monitoring up|status|down` (the containers' ports are published on loopback,
+# so the same scrape configuration serves both runtimes).
 cli.add_command(monitoring_cli)
+docker.add_command(monitoring_cli)
 
 
 def main() -> None:

@@ -7,14 +7,13 @@ import json
 import click
 
 from .monitoring import Monitoring, MonitoringError, MonitoringSettings
-from .network import Network
 from .topology import TopologyError
 
 
 def _monitoring(ctx: click.Context) -> Monitoring:
-    options = ctx.find_root().obj  # the root group's Options (cli.py): home and topology
+    options = ctx.obj  # cli.py's Options: the root's, or the `docker` group's (its home and runtime)
     try:
-        network = Network.open(options.home, options.topology, say=click.echo)
+        network = options.open()
     except TopologyError as exc:
         raise click.ClickException(str(exc)) from None
     return Monitoring(network.topology, network.layout)

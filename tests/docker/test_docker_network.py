@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -210,6 +213,36 @@ def test_demo_through_published_ports_tells_the_embedded_report(
     assert network_report == embedded_report
     # Both organisations' peers answer the same.
     assert deployment.report() == deployment.report("profile-partners.yaml")
+
+
+def test_monitoring_scrapes_every_container_through_its_published_port(deployment: Deployment) -> None:
+    """`network.sh docker monitoring up`: the native scrape configuration reaches the containers, the
+    chaincode servers' metrics included (after the demo they have counted transactions)."""
+    if shutil.which("prometheus") is None:
+        pytest.skip("prometheus is not installed (Debian's prometheus package: scripts/install-test-deps.sh)")
+    deployment.network("monitoring", "up", "--scrape-interval", "2s", "--evaluation-interval", "2s")
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            state = json.loads(deployment.network("monitoring", "status", "--json").stdout)
+            health = {(t["job"], t["instance"]): t["health"] for t in state["targets"]}
+            jobs = {job for job, _ in health}
+            if {"fabric-peer", "fabric-orderer", "seocho-chaincode"} <= jobs and {*health.values()} == {"up"}:
+                break
+            assert time.monotonic() < deadline, f"not every container's target is up: {health}"
+            time.sleep(2)
+        from seocho_network.topology import load_topology
+
+        topology = load_topology(port_offset=int(deployment.env["SEOCHO_NETWORK_PORT_OFFSET"]))
+        servers = {org.chaincode_server.node_id for org in topology.organizations}
+        assert {instance for job, instance in health if job == "seocho-chaincode"} == servers
+        query = urllib.parse.urlencode({"query": 'sum(chaincode_transactions_total{job="seocho-chaincode"})'})
+        url = f"{state['prometheus']['url']}/api/v1/query?{query}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            (result,) = json.load(answer)["data"]["result"]
+        assert float(result["value"][1]) > 0  # the demo's transactions, counted inside the containers
+    finally:
+        deployment.network("monitoring", "down")
 
 
 def _month_totals(by_month: dict[str, dict[str, int]]) -> dict[str, int]:
