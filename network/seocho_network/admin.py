@@ -42,8 +42,8 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float, alive: Call
 class OperationsClient:
     """The TLS client certificate, and the root to trust, for an organisation's operations endpoints.
 
-    Its nodes' operations endpoints require a client certificate from the organisation's TLS CA, so
-    health checks and metrics readers present the organisation's operations client.
+    Its nodes' and CA servers' operations endpoints require a client certificate from the organisation's
+    TLS CA, so health checks and metrics readers present the organisation's operations client.
     """
 
     root: Path
@@ -61,14 +61,12 @@ def operations_client(layout: NetworkLayout, org: Organization) -> OperationsCli
     return OperationsClient(files.tls_ca, files.tls_cert, files.tls_key)
 
 
-def _operations_get(port: int, path: str, client: OperationsClient | None, timeout: float) -> Any:
-    if client is None:  # the CAs' operations endpoints, on the loopback interface only
-        return urllib.request.urlopen(f"http://{LOOPBACK}:{port}{path}", timeout=timeout)
+def _operations_get(port: int, path: str, client: OperationsClient, timeout: float) -> Any:
     url = f"https://{LOOPBACK}:{port}{path}"
     return urllib.request.urlopen(url, timeout=timeout, context=client.context())
 
 
-def healthy(operations_port: int, client: OperationsClient | None = None) -> bool:
+def healthy(operations_port: int, client: OperationsClient) -> bool:
     """True when the node's operations endpoint answers /healthz with OK (over TLS as `client`)."""
     try:
         with _operations_get(operations_port, "/healthz", client, 2) as answer:
@@ -77,7 +75,7 @@ def healthy(operations_port: int, client: OperationsClient | None = None) -> boo
         return False
 
 
-def metrics(operations_port: int, client: OperationsClient | None = None) -> str:
+def metrics(operations_port: int, client: OperationsClient) -> str:
     """The node's Prometheus metrics text ('' when it does not answer)."""
     try:
         with _operations_get(operations_port, "/metrics", client, 3) as answer:

@@ -14,14 +14,15 @@ import os
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fabric_ca import Enrollment
 
-from . import crypto, lifecycle
-from .admin import NotReadyError, OperationsClient, healthy, operations_client, wait_until
+from . import ca_operations, crypto, lifecycle
+from .admin import NotReadyError, healthy, operations_client, wait_until
 from .binaries import CommandError, run_tool
 from .compose_render import (
     chaincode_id_variable,
@@ -92,29 +93,35 @@ class DockerRuntime:
         ctx = self.ctx
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_compose(ctx.layout, ctx.topology)
-        services: list[tuple[str, int, OperationsClient | None]] = []
+        services: list[tuple[str, Callable[[], bool]]] = []
         for node in nodes:
-            # The CAs' operations endpoints are plain HTTP on loopback; the nodes' need a TLS client.
-            client = None
+            # Every operations endpoint is TLS with client certificates: asked from the host.
             if isinstance(node, CertificateAuthority):
                 self._write_bootstrap_env(node)
-            elif isinstance(node, Orderer):
+                ca_operations.prepare(ctx.layout, node)
+                services.append((node.node_id, ca_operations.readiness(ctx.layout, node)))
+                continue
+            if isinstance(node, Orderer):
                 render_orderer(ctx.binaries, ctx.layout, node)
-                client = operations_client(ctx.layout, node.org)
             elif isinstance(node, Peer):
                 render_peer(ctx.binaries, ctx.layout, node)
-                client = operations_client(ctx.layout, node.org)
             else:
                 raise NetworkError(f"{node.node_id}: a chaincode server starts with the package it serves")
-            services.append((node.node_id, node.operations_port, client))
+            services.append((node.node_id, self._healthz(node)))
         # Starts (or recreates, when their definition changed) the services; waits for their /healthz.
-        self.compose("up", "--detach", *[name for name, _, _ in services])
-        for name, operations_port, client in services:
+        self.compose("up", "--detach", *[name for name, _ in services])
+        for name, ready in services:
             try:
-                wait_until(_healthz(operations_port, client), f"{name} health", STARTUP_TIMEOUT, lambda: True)
+                wait_until(ready, f"{name} health", STARTUP_TIMEOUT, lambda: True)
             except NotReadyError as exc:
                 raise NetworkError(f"{exc}; its last log lines:\n{self.logs(name, 15)}") from None
             ctx.say(f"  {name}: running")
+
+    def _healthz(self, node: CertificateAuthority | Orderer | Peer) -> Callable[[], bool]:
+        if isinstance(node, CertificateAuthority):
+            return partial(ca_operations.healthz, self.ctx.layout, node)
+        client = operations_client(self.ctx.layout, node.org)
+        return lambda: healthy(node.operations_port, client)
 
     def _write_bootstrap_env(self, ca: CertificateAuthority) -> None:
         # The CA reads its bootstrap registrar from the environment once, when it creates its database;
@@ -144,17 +151,24 @@ class DockerRuntime:
         return self.compose("logs", "--no-color", "--tail", str(lines), node_id)
 
     def states(self) -> dict[str, str]:
-        """Each service: "up", "unhealthy" or "down", from the compose project's containers."""
+        """Each service: "up", "unhealthy" or "down", from the compose project's containers and, for the
+        CAs, orderers and peers, their /healthz asked from the host (no image has a TLS client for it)."""
         states = {name: DOWN for name in self._service_names()}
         if not self._deployed():
             return states
+        topology = self.ctx.topology
+        nodes: list[CertificateAuthority | Orderer | Peer] = [*topology.cas, *topology.orderers]
+        checks = {node.node_id: self._healthz(node) for node in [*nodes, *topology.peers]}
         for line in self.compose("ps", "--all", "--format", "json").splitlines():
             if not line.strip().startswith("{"):
                 continue
             entry = json.loads(line)
-            running = entry.get("State") == "running"
-            sick = entry.get("Health") not in ("", "healthy", None)
-            states[entry["Service"]] = DOWN if not running else UNHEALTHY if sick else UP
+            name = entry["Service"]
+            if entry.get("State") != "running":
+                states[name] = DOWN
+                continue
+            sick = entry.get("Health") not in ("", "healthy", None) or (name in checks and not checks[name]())
+            states[name] = UNHEALTHY if sick else UP
         return states
 
     def _service_names(self) -> list[str]:
@@ -269,7 +283,3 @@ def _replace(path: Path, data: bytes, mode: int) -> None:
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
     temporary.replace(path)
-
-
-def _healthz(port: int, client: OperationsClient | None) -> Callable[[], bool]:
-    return lambda: healthy(port, client)
