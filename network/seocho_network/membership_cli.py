@@ -23,7 +23,8 @@ from .context import NetworkError
 
 def register(org: click.Group, channel: click.Group, pass_options: Callable[..., Any]) -> None:
     """Adds the membership commands to the `org` and `channel` groups."""
-    from . import membership, org_join
+    from . import membership, org_join, profiles
+    from .channel import wait_for_gossip
 
     definition_argument = click.argument(
         "definition", type=click.Path(file_okay=False, exists=True, path_type=Path)
@@ -53,9 +54,12 @@ def register(org: click.Group, channel: click.Group, pass_options: Callable[...,
     @click.argument("joining")
     @pass_options
     def join_running(options: Any, joining: str) -> None:
-        """JOINING's orderers join with the latest config block, its peers from block 0; both catch up."""
+        """JOINING's orderers join with the latest config block, its peers from block 0; both catch up;
+        then the client profiles name its peers too."""
         network = options.open()
         membership.join_running_channel(network, network.org(joining))
+        wait_for_gossip(network)
+        profiles.write_profiles(network)
 
     @channel.command("remove-consenter")
     @click.argument("orderer")
