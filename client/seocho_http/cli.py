@@ -66,7 +66,10 @@ def serve(
     settings: Settings = ctx.obj
     upstream: Upstream
     if settings.profile is not None:
-        upstream = GatewayUpstream(settings.profile, settings.signer_name())
+        try:  # enrolments are relayed to the CA the profile (or its network home) names
+            upstream = GatewayUpstream(settings.profile, settings.signer_name())
+        except ValueError as exc:
+            raise SeochoError(str(exc)) from None
     else:
         upstream = EmbeddedUpstream(open_embedded_ledger(settings.ledger_dir))
     config = ServiceConfig(state_dir=ctx.obj.http_state, cors_origins=cors_origin)

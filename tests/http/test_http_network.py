@@ -1,5 +1,6 @@
 """The service on the real network (the session's Fabric network, after the demo): a resident pays with
-offline signing through the service, the transaction status answers, terminals earn for their institution."""
+offline signing through the service, the transaction status answers, terminals earn for their institution,
+and a new resident enrols through the service's relay to the district's Fabric CA."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ from typing import Any
 
 import fabric_gateway as fg
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from fabric_ca import Attribute, CAClient, RegistrationRequest
 from fabric_network_support import RunningNetwork
 from fastapi.testclient import TestClient
 from flows import balance, transact
+from seocho.cast import client_id_of
 from seocho.profile import load_profile
 from seocho_http import ServiceConfig, create_app
+from seocho_http.signatures import creator_of
 from seocho_http.upstream import GatewayUpstream
+from seocho_network.crypto import OrganizationCrypto
+from test_http_enrolment import request_for
 from test_http_residents import pay
 from world import evidence
 
@@ -109,3 +116,33 @@ def test_a_terminal_earns_for_its_institution_on_the_network(
 
 def test_an_unknown_transaction_is_unknown_on_the_network(service: tuple[TestClient, str]) -> None:
     assert service[0].get("/v1/transactions/" + "cd" * 32).json()["status"] == "unknown"
+
+
+def register_at_district_ca(after_demo: RunningNetwork, member_id: str) -> str:
+    """The registrar's step (`seocho ca register --secret-out`): one enrolment, the member's role."""
+    org, layout = after_demo.district, after_demo.network.layout
+    registrar = OrganizationCrypto(layout, org).registrar()
+    request = RegistrationRequest(
+        member_id, "client", attributes=[Attribute("seocho.role", "member")], max_enrollments=1
+    )
+    with CAClient(org.ca.url, layout.ca_server_root(org.ca), timeout=15) as ca:
+        return ca.register(registrar, request)
+
+
+def test_a_new_resident_enrols_through_the_relay_to_the_district_ca_on_the_network(
+    service: tuple[TestClient, str], after_demo: RunningNetwork
+) -> None:
+    client, _ = service
+    msp_id = after_demo.district.msp_id
+    secret = register_at_district_ca(after_demo, "S-0701")
+    key = ec.generate_private_key(ec.SECP256R1())
+    body = {"msp_id": msp_id, "enrollment_id": "S-0701", "secret": secret, "csr": request_for("S-0701", key)}
+    enrolled = client.post("/v1/enrolments", json=body)  # the profile names no CA: its ca-access.yaml does
+    assert enrolled.status_code == 201, enrolled.text
+    again = client.post("/v1/enrolments", json=body)
+    assert again.status_code == 401 and again.json()["code"] == "bad_secret"
+    certificate = enrolled.json()["certificate"]
+    with after_demo.coin("district-registrar") as registrar:
+        registrar.register_member("S-0701", ["senior"], client_id_of(creator_of(msp_id, certificate)))
+    phone = NetworkPhone("S-0701", msp_id, certificate, fg.new_private_key_signer(key))
+    assert balance(client, phone) == 0  # type: ignore[arg-type]
