@@ -1,13 +1,16 @@
 """The service on the real network (the session's Fabric network, after the demo): a resident pays with
 offline signing through the service, the transaction status answers, terminals earn for their institution,
-and a new resident enrols through the service's relay to the district's Fabric CA."""
+and a new resident enrols through the service's relay to the district's Fabric CA (with the API, and on
+the wallet page in Chromium, screenshots in $SEOCHO_TEST_ARTEFACTS/wallet-network)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import fabric_gateway as fg
@@ -25,6 +28,7 @@ from seocho_http.upstream import GatewayUpstream
 from seocho_network.crypto import OrganizationCrypto
 from test_http_enrolment import request_for
 from test_http_residents import pay
+from wallet_browser import WalletPage, chromium, serve_on_loopback
 from world import evidence
 
 pytestmark = pytest.mark.fabric
@@ -146,3 +150,35 @@ def test_a_new_resident_enrols_through_the_relay_to_the_district_ca_on_the_netwo
         registrar.register_member("S-0701", ["senior"], client_id_of(creator_of(msp_id, certificate)))
     phone = NetworkPhone("S-0701", msp_id, certificate, fg.new_private_key_signer(key))
     assert balance(client, phone) == 0  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    yield from chromium()
+
+
+def test_the_wallet_page_enrols_through_the_relay_pays_and_donates_on_the_network(
+    after_demo: RunningNetwork, browser: Any, tmp_path: Path
+) -> None:
+    profile = load_profile(after_demo.profile())
+    app = create_app(GatewayUpstream(profile, "district-auditor"), ServiceConfig(state_dir=tmp_path / "s"))
+    secret = register_at_district_ca(after_demo, "S-0702")
+    artefacts = Path(os.environ.get("SEOCHO_TEST_ARTEFACTS", tmp_path)) / "wallet-network"
+    for url in serve_on_loopback(app):
+        page = WalletPage(browser, url, artefacts)
+        certificate = page.enrol("S-0702", secret)  # the browser's key, certified by the district's CA
+        msp_id = after_demo.district.msp_id
+        with after_demo.coin("district-registrar") as registrar:
+            registrar.register_member("S-0702", ["senior"], client_id_of(creator_of(msp_id, certificate)))
+        with after_demo.coin("staff-welfare") as staff:
+            staff.earn("S-0702", "health_session", 3, evidence(), "HTTP-NET-WALLET-EARN")
+        with after_demo.coin("district-auditor") as auditor:
+            earned = auditor.get_balance("S-0702")["coins"]
+            assert earned >= 2
+            assert page.balance() == str(earned)
+            page.pay("seocho-welfare", 3000, 1, "gym")
+            page.donate("chest-seoul", 1)
+            assert page.balance() == str(earned - 2)
+            assert page.history() == ["earn", "pay", "donate"]
+            assert auditor.get_balance("S-0702")["coins"] == earned - 2
+        assert page.key_is_kept_in_the_browser()
