@@ -138,6 +138,13 @@ def list_terminals(ctx: click.Context) -> None:
 @click.pass_context
 def enrolment_secret(ctx: click.Context, member_id: str) -> None:
     """A one-time secret for MEMBER_ID's enrolment in the wallet page (printed once, kept hashed)."""
+    if ctx.obj.profile is not None:  # the service relays enrolments to the CA, which checks its own secret
+        raise SeochoError(
+            _(
+                "on a network the district's CA issues the one-time secret: seocho ca register "
+                "{member_id} --attr seocho.role=member --secret-out FILE"
+            ).format(member_id=member_id)
+        )
     store = _store(ctx)
     try:
         click.echo(store.enrolment_secrets.issue(member_id))

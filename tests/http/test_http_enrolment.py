@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import seocho_http.cli  # noqa: F401  (registers `seocho serve`)
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -13,6 +15,7 @@ from flows import balance
 from http_service import Served
 from seocho.backend import EmbeddedBackend
 from seocho.cast import client_id_of
+from seocho.cli import cli
 from seocho.coin import Coin
 from seocho.profile import CAEndpoint, ProfileError, load_profile
 from seocho_http.enrolment_relay import FabricCARelay, enrolment_cas
@@ -108,3 +111,27 @@ def test_a_service_with_no_ca_answers_503_and_keeps_nothing(tmp_path: Path) -> N
     with pytest.raises(Problem) as refused:
         relay.enrol(DISTRICT, "S-0001", "secret", "csr")
     assert refused.value.status == 503 and refused.value.code == "ca_unavailable"
+
+
+def test_on_a_network_the_registrar_gets_the_secret_from_the_ca_not_the_service(tmp_path: Path) -> None:
+    profile = _profile(tmp_path)
+    env = {"SEOCHO_HOME": str(tmp_path / "home")}
+    runner = CliRunner()
+    command = ["--profile", str(profile), "serve", "enrolment-secret", "S-0042"]
+    refused = runner.invoke(cli, ["--lang", "en", *command], env=env)
+    assert refused.exit_code == 1
+    assert "seocho ca register S-0042 --attr seocho.role=member" in refused.stderr
+    korean = runner.invoke(cli, ["--lang", "ko", *command], env=env)
+    assert "구청 인증기관이 일회용 비밀번호를 발급합니다" in korean.stderr
+    assert not (tmp_path / "home" / "http" / "http.sqlite").exists()
+
+
+def test_serve_refuses_a_ca_it_would_send_secrets_to_in_the_clear(tmp_path: Path) -> None:
+    profile = _profile(tmp_path, "ca: {msp_id: SeochoDistrictMSP, url: 'http://127.0.0.1:7054', "
+                                 "tls_root_cert: root.pem}\n")  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        ["--lang", "en", "--profile", str(profile), "--as", "svc", "serve"],
+        env={"SEOCHO_HOME": str(tmp_path / "home")},
+    )
+    assert result.exit_code == 1 and "must be https" in result.stderr, result.output
