@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import fabric_gateway as fg
 import grpc
 from embedded_ledger import EmbeddedLedger, EndorsementError, ProposalError, unpack_proposal
+from embedded_ledger.envelope import prepared_envelope
 from embedded_ledger.ledger import EndorsedTransaction
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_pb2
@@ -27,7 +28,6 @@ from seocho.profile import Profile
 
 from seocho_http.enrolment import OneTimeSecrets, member_certificate
 from seocho_http.enrolment_relay import FabricCARelay, enrolment_cas
-from seocho_http.envelope import prepared_envelope
 from seocho_http.problems import Problem
 
 COMMITTED, NOT_COMMITTED, UNKNOWN = "committed", "not_committed", "unknown"
