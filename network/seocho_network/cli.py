@@ -27,6 +27,7 @@ from .binaries import CommandError, MissingBinariesError
 from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
+from .snapshots_cli import register as register_snapshots
 from .topology import TopologyError
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
@@ -405,6 +406,9 @@ for _command in COMMANDS:
 
 # Prometheus for the network: `monitoring up|status|down`.
 cli.add_command(monitoring_cli)
+
+# Ledger snapshots: `peer snapshot`, `peer snapshots` (snapshots_cli).
+register_snapshots(cli, pass_options)
 
 
 def main() -> None:
