@@ -183,7 +183,7 @@ def run(network: Network, args: argparse.Namespace) -> None:
     say(f"  from a snapshot   {statistics.median(snapshot_times):8.2f} s (median of {args.rounds})")
     say(f"  genesis_vs_snapshot {statistics.median(ratios):.2f}  [{min(ratios):.2f} .. {max(ratios):.2f}]")
     say(
-        f"  snapshot: {sizes[-1] / 1024:.0f} KiB, taken in {statistics.median(taken):.2f} s "
+        f"  snapshot: {sizes[-1] / 1024:.0f} KiB, written in {taken[0]:.2f} s by {source.node_id} "
         f"(not in the join time)"
     )
 

@@ -315,12 +315,12 @@ def join_running_from_snapshot(
 
     if (directory is None) == (source is None):
         raise NetworkError("join from a snapshot directory or from a snapshot of a peer: one of them")
-    join_running_orderers(ctx, org)
     if directory is not None:
-        snapshot = read_snapshot(directory)
+        snapshot = read_snapshot(directory)  # checked before anything joins
     else:
         assert source is not None
         snapshot = take(ctx, source)
+    join_running_orderers(ctx, org)
     for peer in org.peers:
         install_served_chaincodes(ctx, peer)
     join_from_snapshot(ctx, org.peers, snapshot)
