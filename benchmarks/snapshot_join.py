@@ -178,7 +178,9 @@ def run(network: Network, args: argparse.Namespace) -> None:
             f"{measured['snapshot']:.2f} s, ratio {ratios[-1]:.2f}"
         )
     extra.runtime.stop([joining])
-    say(f"== joining at height {height} ({transactions} transactions, {args.keys} keys of state) ==")
+    # Worker n writes keys n, n + inflight, ...: as many keys as transactions, up to --keys.
+    state = min(args.keys, transactions)
+    say(f"== joining at height {height} ({transactions} transactions, {state} keys of state) ==")
     say(f"  from genesis      {statistics.median(genesis_times):8.2f} s (median of {args.rounds})")
     say(f"  from a snapshot   {statistics.median(snapshot_times):8.2f} s (median of {args.rounds})")
     say(f"  genesis_vs_snapshot {statistics.median(ratios):.2f}  [{min(ratios):.2f} .. {max(ratios):.2f}]")

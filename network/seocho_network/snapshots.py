@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from . import lifecycle
@@ -41,8 +41,6 @@ SNAPSHOT_TIMEOUT = 300.0
 """How long `take` waits for the requested block to be committed and its snapshot written."""
 JOIN_TIMEOUT = 600.0
 """How long a peer may take to import a snapshot and catch up with the orderers."""
-# Where the Docker runtime mounts a peer's data directory (compose_render.DATA_DIR).
-_CONTAINER_DATA = PurePosixPath("/var/hyperledger/production")
 _LEAST_BLOCK = re.compile(r"cannot be less than the last committed block number (\d+)")
 
 
@@ -148,6 +146,7 @@ def take(
     """A snapshot of `peer`'s ledger of `channel` (the topology's) as of block `block` (default: the
     last committed one); a block to come is waited for, up to `timeout`, and the request cancelled after
     that. A block already committed and passed, or a channel the peer does not have, is refused."""
+    _native_only(ctx)
     channel = channel or ctx.topology.channel
     admin = ctx.peer_admin(peer)
     if block is not None and block < 0:
@@ -215,7 +214,7 @@ def _wait_completed(ctx: NetworkContext, peer: Peer, channel: str, block: int, t
 
 
 def copy_into_reach(ctx: NetworkContext, peer: Peer, snapshot: Snapshot) -> Path:
-    """A copy of the snapshot in `peer`'s data directory (what its host or container can read), checked."""
+    """A copy of the snapshot in `peer`'s data directory (what its host can read), checked."""
     joining = ctx.layout.node(peer.node_id).data / "joining-snapshots"
     target = joining / snapshot.channel / str(snapshot.last_block)
     if target.exists():
@@ -226,11 +225,10 @@ def copy_into_reach(ctx: NetworkContext, peer: Peer, snapshot: Snapshot) -> Path
     return target
 
 
-def _peer_side(ctx: NetworkContext, peer: Peer, path: Path) -> str:
-    """`path` (under the peer's data directory) as the peer process sees it."""
-    if getattr(ctx, "runtime_name", "native") == "docker":
-        return str(_CONTAINER_DATA / path.relative_to(ctx.layout.node(peer.node_id).data).as_posix())
-    return str(path)
+def _native_only(ctx: NetworkContext) -> None:
+    # In Docker a peer's ledger is a named volume (compose_render): the host reads no snapshot there.
+    if getattr(ctx, "runtime_name", "native") != "native":
+        raise NetworkError("ledger snapshots are taken and joined on the native runtime only (for now)")
 
 
 def install_served_chaincodes(ctx: NetworkContext, peer: Peer) -> list[str]:
@@ -250,6 +248,7 @@ def join_from_snapshot(
 ) -> None:
     """Each running peer that is not a member yet joins the channel from `snapshot`; each then catches
     up with the orderers' height."""
+    _native_only(ctx)
     channel = ctx.topology.channel
     if snapshot.channel != channel:
         raise NetworkError(f"{snapshot.directory} is a snapshot of {snapshot.channel!r}, not of {channel!r}")
@@ -259,7 +258,7 @@ def join_from_snapshot(
             ctx.say(f"  {peer.node_id}: member of {channel}")
         else:
             copy = copy_into_reach(ctx, peer, snapshot)
-            admin.run(["channel", "joinbysnapshot", "--snapshotpath", _peer_side(ctx, peer, copy)])
+            admin.run(["channel", "joinbysnapshot", "--snapshotpath", str(copy)])
             what = f"{peer.node_id} importing the snapshot"
             wait_until(partial(_import_finished, admin), what, timeout, lambda: True)
             ctx.say(f"  {peer.node_id}: joined {channel} from the snapshot at block {snapshot.last_block}")

@@ -8,7 +8,8 @@ must pull the blocks after the snapshot from the orderers. It then has every blo
 the snapshot's block, answers the same balances through its own Gateway (its endorser counts the
 evaluations), keeps committing new movements, and a second snapshot of both peers at one block has the
 same hash: their states agree. A snapshot request for a block already passed, for a channel the peer
-does not have, or a snapshot whose files were altered is a clear error that leaves nothing behind.
+does not have, or a snapshot whose files were altered is a clear error that leaves nothing behind; one
+for a block far ahead is cancelled when its wait times out.
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ def test_a_snapshot_request_for_a_passed_block_or_an_unknown_channel_is_refused(
     assert "cannot be less than the last committed block number" in refused.stderr
     unknown = network_cli(after_demo, "peer", "snapshot", "--channel", "no-such-channel")
     assert unknown.returncode == 1 and "has no channel 'no-such-channel'" in unknown.stderr
+    # A block far ahead is waited for until the timeout, and the request is then cancelled.
+    with pytest.raises(NetworkError, match=r"not written within 3 s .* the request is cancelled"):
+        snapshots.take(second_peer, source, block=height + 10_000, timeout=3)
     # Nothing was left behind: no request pending, no snapshot written.
     assert snapshots.pending(second_peer, source) == []
     assert not (snapshots.snapshots_root(second_peer, source) / "completed" / "no-such-channel").exists()
