@@ -172,6 +172,8 @@ def test_a_second_peer_joins_from_a_snapshot_and_keeps_committing(
     snapshot = snapshots.read_snapshot(directory)
     assert directory == snapshots.completed_directory(second_peer, source, channel, snapshot.last_block)
     assert snapshot.height >= 3 and snapshot.channel == channel
+    listed = network_cli(after_demo, "peer", "snapshots", "--peer", source.node_id)
+    assert f"{snapshot.last_block}\t{snapshot.snapshot_hash}\t{directory}" in listed.stdout.splitlines()
 
     # A copy whose state file was altered is refused before any peer sees it.
     altered = tmp_path / "altered"
