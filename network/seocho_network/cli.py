@@ -27,6 +27,7 @@ from .binaries import CommandError, MissingBinariesError
 from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
+from .snapshots_cli import register as register_snapshots
 from .topology import TopologyError
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
@@ -407,6 +408,9 @@ for _command in COMMANDS:
 # so the same scrape configuration serves both runtimes).
 cli.add_command(monitoring_cli)
 docker.add_command(monitoring_cli)
+
+# Ledger snapshots: `peer snapshot`, `peer snapshots` (snapshots_cli).
+register_snapshots(cli, pass_options)
 
 
 def main() -> None:
