@@ -49,7 +49,7 @@ def test_the_allowance_is_the_policy_in_force_at_the_peers_clock(world: World) -
     # A version starting soon with a one-day allowance cannot judge a proposal stamped inside it: the
     # allowance is the one in force at the peer's clock (now 5 s).
     ledger.submit("admin", "set_policy", {"effective_from": "now", "max_clock_skew_seconds": 5})
-    starts = now() + timedelta(seconds=10)
+    starts = now() + timedelta(seconds=20)  # endorsed long before it starts, and over 5 s ahead
     ledger.submit("admin", "set_policy", {"effective_from": iso(starts), "max_clock_skew_seconds": 86_400})
     with ledger.stamped(starts + timedelta(seconds=1)):
         early = refusal(
