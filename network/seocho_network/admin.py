@@ -19,7 +19,7 @@ from typing import Any
 from .binaries import CommandError, FabricBinaries, run_tool
 from .configs import node_environment
 from .layout import NetworkLayout
-from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
+from .topology import LOOPBACK, CertificateAuthority, Orderer, Organization, Peer, Topology
 
 
 class NotReadyError(RuntimeError):
@@ -59,6 +59,16 @@ class OperationsClient:
 def operations_client(layout: NetworkLayout, org: Organization) -> OperationsClient:
     files = layout.operations_client(org)
     return OperationsClient(files.tls_ca, files.tls_cert, files.tls_key)
+
+
+def operations_endpoints(
+    topology: Topology, layout: NetworkLayout
+) -> dict[str, tuple[int, OperationsClient]]:
+    """Each CA's, orderer's and peer's operations port and the client that may ask it (its organisation's
+    operations client: every one is TLS with client certificates; both runtimes publish the same ports on
+    the loopback interface)."""
+    nodes: list[CertificateAuthority | Orderer | Peer] = [*topology.cas, *topology.orderers, *topology.peers]
+    return {node.node_id: (node.operations_port, operations_client(layout, node.org)) for node in nodes}
 
 
 def _operations_get(port: int, path: str, client: OperationsClient, timeout: float) -> Any:

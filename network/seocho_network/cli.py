@@ -1,6 +1,7 @@
 """`python -m seocho_network` (what scripts/network.sh runs): one command line for both runtimes.
 
     up [--no-demo] | deploy | upgrade | down [--purge] | status [--json] | logs NODE | revoke NAME
+    up|deploy --run-as ORG=USER ...       each organisation's steps as its own Unix account (root)
     org init|up|down|definition|retire-registrar ORG   one organisation's own steps, run by it
     channel create | channel join ORG    the channel's steps
     --runtime docker ...                 the same in Docker Compose; `docker ...` is an alias for it
@@ -27,7 +28,8 @@ from .binaries import CommandError, MissingBinariesError
 from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
-from .topology import TopologyError
+from .snapshots_cli import register as register_snapshots
+from .topology import Organization, TopologyError
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
 
@@ -111,7 +113,26 @@ def _home_from_environment(runtime: str) -> Path | None:
 # ---- the one-machine commands ----------------------------------------------------------------------
 
 
+_run_as_option = click.option(
+    "--run-as",
+    "run_as",
+    multiple=True,
+    metavar="ORG=USER",
+    help="Run ORG's steps and nodes as the Unix account USER (needs root): one machine as separate hosts "
+    "(see network/docker/README.md). Repeatable.",
+)
+
+
+def _as_accounts(options: Options, network: Network, run_as: tuple[str, ...]) -> Any:
+    from .accounts import parse_run_as, steps_for
+
+    if options.joined:
+        raise click.UsageError("--run-as does not take --join fragments: run the join's steps one by one")
+    return steps_for(network, parse_run_as(run_as), options.topology)
+
+
 @click.command()
+@_run_as_option
 @click.option(
     "--demo/--no-demo",
     default=True,
@@ -119,12 +140,17 @@ def _home_from_environment(runtime: str) -> Path | None:
     help="Then provision the demo's cast (`seocho network provision-demo`): for trying it, never for real.",
 )
 @pass_options
-def up(options: Options, demo: bool) -> None:
+def up(options: Options, demo: bool, run_as: tuple[str, ...]) -> None:
     """Every organisation's steps on this machine: nodes up, channel created and joined, profiles written."""
 
     def steps() -> None:
         network = options.open()
-        network.up()
+        if run_as:
+            accounts = _as_accounts(options, network, run_as)
+            accounts.prepare()
+            accounts.up()
+        else:
+            network.up()
         if demo:
             network.say("up: the demo's cast (seocho network provision-demo)")
             _client_step(network, "provision-demo")
@@ -133,13 +159,17 @@ def up(options: Options, demo: bool) -> None:
 
 
 @click.command()
+@_run_as_option
 @pass_options
-def deploy(options: Options) -> None:
+def deploy(options: Options, run_as: tuple[str, ...]) -> None:
     """Install, approve and commit the coin chaincode (a new sequence when its code changed); serve it."""
 
     def steps() -> None:
         network = options.open()
-        network.deploy()
+        if run_as:
+            _as_accounts(options, network, run_as).deploy()
+        else:
+            network.deploy()
         _client_step(network, "init-ledger")
 
     _timed("deploy", steps)
@@ -338,12 +368,13 @@ def chaincode_group() -> None:
     """The coin chaincode's lifecycle, step by step: each organisation approves, one commits."""
 
 
-def _sequence(network: Network, sequence: int | None) -> int:
+def _sequence(network: Network, sequence: int | None, org: Organization) -> int:
     from .deployment import next_sequence
 
     if sequence is not None:
         return sequence
-    found = next_sequence(network, network.runtime.coin_service(), force_new_sequence=False)
+    # Asked of `org`'s own peer, as its admin: no organisation's step uses another's admin.
+    found = next_sequence(network, network.runtime.coin_service(), force_new_sequence=False, org=org)
     if found is None:
         raise NetworkError("the committed definition is this code already: give --sequence to commit again")
     return found
@@ -362,7 +393,7 @@ def chaincode_approve(options: Options, name: str, sequence: int | None) -> None
 
     network = options.open()
     org, service = network.org(name), network.runtime.coin_service()
-    number = _sequence(network, sequence)
+    number = _sequence(network, sequence, org)
     package_id = deployment.install(network, org, service)
     network.runtime.serve_chaincode(org, service, package_id)
     deployment.approve(network, org, service, package_id, number)
@@ -377,9 +408,8 @@ def chaincode_commit(options: Options, name: str, sequence: int | None) -> None:
     from . import deployment
 
     network = options.open()
-    deployment.commit(
-        network, network.org(name), network.runtime.coin_service(), _sequence(network, sequence)
-    )
+    org = network.org(name)
+    deployment.commit(network, org, network.runtime.coin_service(), _sequence(network, sequence, org))
 
 
 register_membership(org, channel_group, pass_options)
@@ -407,6 +437,9 @@ for _command in COMMANDS:
 # so the same scrape configuration serves both runtimes).
 cli.add_command(monitoring_cli)
 docker.add_command(monitoring_cli)
+
+# Ledger snapshots: `peer snapshot`, `peer snapshots` (snapshots_cli).
+register_snapshots(cli, pass_options)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fabric_ca import Enrollment
 
 from . import ca_operations, crypto, lifecycle
-from .admin import NotReadyError, healthy, operations_client, wait_until
+from .admin import NotReadyError, healthy, operations_client, operations_endpoints, wait_until
 from .binaries import CommandError, run_tool
 from .compose_render import (
     chaincode_id_variable,
@@ -151,24 +151,22 @@ class DockerRuntime:
         return self.compose("logs", "--no-color", "--tail", str(lines), node_id)
 
     def states(self) -> dict[str, str]:
-        """Each service: "up", "unhealthy" or "down", from the compose project's containers and, for the
-        CAs, orderers and peers, their /healthz asked from the host (no image has a TLS client for it)."""
+        """Each service: "up", "unhealthy" or "down", from the compose project's containers and, for a
+        running CA, orderer or peer, its /healthz asked from the host over TLS as the operations client
+        (the images cannot ask it themselves: the client's key stays on the host)."""
         states = {name: DOWN for name in self._service_names()}
         if not self._deployed():
             return states
-        topology = self.ctx.topology
-        nodes: list[CertificateAuthority | Orderer | Peer] = [*topology.cas, *topology.orderers]
-        checks = {node.node_id: self._healthz(node) for node in [*nodes, *topology.peers]}
+        operations = operations_endpoints(self.ctx.topology, self.ctx.layout)
         for line in self.compose("ps", "--all", "--format", "json").splitlines():
             if not line.strip().startswith("{"):
                 continue
             entry = json.loads(line)
-            name = entry["Service"]
-            if entry.get("State") != "running":
-                states[name] = DOWN
-                continue
-            sick = entry.get("Health") not in ("", "healthy", None) or (name in checks and not checks[name]())
-            states[name] = UNHEALTHY if sick else UP
+            service = entry["Service"]
+            running = entry.get("State") == "running"
+            sick = entry.get("Health") not in ("", "healthy", None)
+            sick = sick or (running and service in operations and not healthy(*operations[service]))
+            states[service] = DOWN if not running else UNHEALTHY if sick else UP
         return states
 
     def _service_names(self) -> list[str]:

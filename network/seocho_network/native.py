@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 
 from . import ca_operations, lifecycle
-from .admin import NotReadyError, healthy, operations_client, wait_until
+from .admin import NotReadyError, healthy, operations_client, operations_endpoints, wait_until
 from .configs import ca_process, initialise_ca, orderer_process, peer_process, write_configtx
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
 from .lifecycle import ChaincodeService
@@ -130,18 +129,12 @@ class NativeRuntime:
         return "\n".join(text.splitlines()[-lines:])
 
     def states(self) -> dict[str, str]:
-        topology, layout = self.ctx.topology, self.ctx.layout
-        # Every operations endpoint is asked over TLS, as its organisation's operations client.
-        checks: dict[str, Callable[[], bool]] = {
-            ca.node_id: partial(ca_operations.healthz, layout, ca) for ca in topology.cas
-        }
-        nodes: list[Orderer | Peer] = [*topology.orderers, *topology.peers]
-        checks |= {node.node_id: self._healthz(node) for node in nodes}
+        operations = operations_endpoints(self.ctx.topology, self.ctx.layout)
         states: dict[str, str] = {}
         for node_id, pid_file in self.pid_files().items():
             if running_pid(pid_file) is None:
                 states[node_id] = DOWN
-            elif node_id in checks and not checks[node_id]():
+            elif node_id in operations and not healthy(*operations[node_id]):
                 states[node_id] = UNHEALTHY
             else:
                 states[node_id] = UP

@@ -19,15 +19,20 @@ KOREAN = SOURCE / "locale" / "ko" / "LC_MESSAGES" / "seocho.po"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
 
+# `seocho serve` (client/seocho_http) speaks through the same catalogue.
+SOURCES = (SOURCE, SOURCE.parent / "seocho_http")
+
+
 def source_messages() -> dict[str, str]:
-    """msgid -> where it is, for every `_(...)`/`N_(...)` in client/seocho."""
+    """msgid -> where it is, for every `_(...)`/`N_(...)` in client/seocho and client/seocho_http."""
     found: dict[str, str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-        SOURCE, method_map=[("**.py", "python")], keywords=KEYWORDS
-    ):
-        for text in message if isinstance(message, tuple) else (message,):
-            if text:
-                found.setdefault(text, f"{filename}:{lineno}")
+    for directory in SOURCES:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            directory, method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            for text in message if isinstance(message, tuple) else (message,):
+                if text:
+                    found.setdefault(text, f"{directory.name}/{filename}:{lineno}")
     return found
 
 

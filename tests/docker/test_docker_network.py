@@ -245,6 +245,28 @@ def test_monitoring_scrapes_every_container_through_its_published_port(deploymen
         deployment.network("monitoring", "down")
 
 
+def test_status_asks_each_node_over_tls_as_its_operations_client(deployment: Deployment) -> None:
+    """A running container is "up" only when its /healthz answers the organisation's operations client:
+    with the district's client key gone from the host, the district's orderers and peers are unhealthy."""
+    from seocho_network.layout import NetworkLayout
+    from seocho_network.topology import load_topology
+
+    topology = load_topology(port_offset=int(deployment.env["SEOCHO_NETWORK_PORT_OFFSET"]))
+    district = topology.organizations[0]
+    key = NetworkLayout(deployment.directory).operations_client(district).tls_key
+    hidden = key.with_name(key.name + ".away")
+    key.rename(hidden)
+    try:
+        nodes = deployment.status()["nodes"]
+        assert isinstance(nodes, dict)
+    finally:
+        hidden.rename(key)
+    own = {node.node_id for node in [*district.orderers, *district.peers]}
+    assert {nodes[node] for node in own} == {"unhealthy"}, nodes
+    assert all(state == "up" for node, state in nodes.items() if node not in own), nodes
+    assert deployment.wait_all_up()  # the key back: every node up again
+
+
 def _month_totals(by_month: dict[str, dict[str, int]]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for figures in by_month.values():
