@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import socket
 from collections.abc import Callable
 
 from cryptography import x509
@@ -32,8 +33,8 @@ from .admin import healthy, operations_client
 from .context import NetworkContext, NetworkError
 from .crypto import OrganizationCrypto
 from .layout import NetworkLayout
-from .runtime import DOWN, Runtime
-from .topology import TLS_CA, CertificateAuthority, Organization
+from .runtime import Runtime
+from .topology import LOOPBACK, TLS_CA, CertificateAuthority, Organization
 
 
 def operations_identity(ca: CertificateAuthority) -> str:
@@ -86,6 +87,11 @@ def healthz(layout: NetworkLayout, ca: CertificateAuthority) -> bool:
     return healthy(ca.operations_port, operations_client(layout, ca.org))
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((LOOPBACK, port)) == 0
+
+
 def _answers_cainfo(layout: NetworkLayout, ca: CertificateAuthority) -> bool:
     try:
         with CAClient(ca.url, layout.ca_server_root(ca), timeout=2) as client:
@@ -118,8 +124,8 @@ def secure(ctx: NetworkContext, runtime: Runtime, org: Organization) -> None:
         said = crypto.issue(operations_identity(ca), "client", files, hosts=[ca.node_id], msp=False)
         ctx.say(f"  {said}")
         replaced.append(ca)
-    states = runtime.states() if replaced else {}
-    running = [ca for ca in replaced if states.get(ca.node_id, DOWN) != DOWN]
+    # Asked of the CA's own port, not of `runtime.states()`, which reads every organisation's files.
+    running = [ca for ca in replaced if _listening(ca.port)]
     for ca in running:
         ctx.say(f"  {ca.node_id}: restarts on its operations certificate")
     runtime.stop(running)
