@@ -5,7 +5,6 @@ each signed in the browser. A screenshot of every step is kept ($SEOCHO_TEST_ART
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from browser_support import chromium_driver
 from seocho.backend import EmbeddedBackend
 from seocho.cast import client_id_of
 from seocho.coin import Coin
@@ -20,16 +20,6 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.signatures import creator_of
 from seocho_http.upstream import EmbeddedUpstream
 from world import DISTRICT, World, evidence
-
-
-def _require(binary: str) -> str:
-    found = shutil.which(binary)
-    if found is None:
-        message = f"{binary} is missing (scripts/install-test-deps.sh installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture
@@ -60,26 +50,8 @@ def wallet_url(world: World, tmp_path: Path) -> Iterator[tuple[str, object]]:
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    _require("chromium")
-    driver_path = _require("chromedriver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or ""
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--lang=ko-KR",
-        "--window-size=800,1600",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
+    with chromium_driver("--lang=ko-KR") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_a_resident_enrols_pays_donates_and_reads_the_history_in_the_browser(
