@@ -2,6 +2,7 @@
 
     up [--no-demo] | deploy | upgrade | down [--purge] | status [--json] | logs NODE | revoke NAME
     status --html [FILE]                 the one-page operations view (status_html.py)
+    backup NODE [--to DIR] | restore NODE --from DIR | stop NODE | start NODE    a peer's or orderer's ledger
     org init|up|down|definition|retire-registrar ORG   one organisation's own steps, run by it
     channel create | channel join ORG    the channel's steps
     --runtime docker ...                 the same in Docker Compose; `docker ...` is an alias for it
@@ -24,6 +25,7 @@ from typing import Any
 
 import click
 
+from .backup_cli import commands as backup_commands
 from .binaries import CommandError, MissingBinariesError
 from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
@@ -400,9 +402,11 @@ def chaincode_commit(options: Options, name: str, sequence: int | None) -> None:
 
 register_membership(org, channel_group, pass_options)
 
-COMMANDS = (
+COMMANDS: tuple[click.Command, ...] = (
     up, deploy, upgrade, down, revoke, status, logs, renew_tls, render, org, channel_group, chaincode_group
 )  # fmt: skip
+# One node's ledger: `backup`, `restore`, `stop`, `start` (backup_cli.py).
+COMMANDS += tuple(backup_commands(pass_options))
 for _command in COMMANDS:
     cli.add_command(_command)
 

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import lifecycle
+from . import ledger_copies, lifecycle
 from .admin import NotReadyError, OperationsClient, healthy, operations_client, wait_until
 from .configs import ca_process, initialise_ca, orderer_process, peer_process, write_configtx
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
@@ -144,6 +144,12 @@ class NativeRuntime:
 
     def remove(self, purge: bool) -> None:
         """Processes leave nothing outside the network home."""
+
+    def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.archive_directory(ledger_copies.native_ledger(self.ctx.layout, node), archive)
+
+    def restore_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.restore_directory(ledger_copies.native_ledger(self.ctx.layout, node), archive)
 
     # ---- chaincode -------------------------------------------------------------------------------
 
