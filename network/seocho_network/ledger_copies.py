@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
+import zlib
 from pathlib import Path
 
 from .binaries import CommandError, run_tool
@@ -37,7 +38,7 @@ def restore_directory(ledger: Path, archive: Path) -> None:
     try:
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(staging, filter=_data_keeping_modes)
-    except (OSError, tarfile.TarError) as exc:
+    except (OSError, EOFError, zlib.error, tarfile.TarError) as exc:  # gzip's and tar's ways to be cut short
         shutil.rmtree(staging, ignore_errors=True)
         raise NetworkError(f"cannot restore {archive}: {exc}; the ledger was left as it was") from None
     if ledger.exists():
