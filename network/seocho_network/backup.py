@@ -67,7 +67,7 @@ def default_backup_dir(network: Network, node_id: str) -> Path:
 def backup(network: Network, node_id: str, to: Path | None = None) -> tuple[Path, BackupManifest]:
     """Stops the node, copies its ledger into `to` (a new or empty directory), starts it if it ran."""
     node = ledger_node(network, node_id)
-    target = to if to is not None else default_backup_dir(network, node_id)
+    target = (to if to is not None else default_backup_dir(network, node_id)).absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise NetworkError(f"{target} exists and is not an empty directory: a backup never replaces another")
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -118,6 +118,7 @@ def read_manifest(source: Path) -> BackupManifest:
 def restore(network: Network, node_id: str, source: Path) -> BackupManifest:
     """Replaces the stopped node's ledger by the backup's; refuses (changing nothing) when it may not."""
     node = ledger_node(network, node_id)
+    source = source.absolute()  # the Docker runtime mounts it into a container
     manifest = read_manifest(source)
     if manifest.node != node_id:
         raise NetworkError(

@@ -75,7 +75,13 @@ def _nodes(status: NetworkStatus) -> str:
 
 def _heights_chart(status: NetworkStatus) -> str:
     heights = status.peer_heights | status.orderer_heights
-    rows = [(node_id, [height or 0]) for node_id, height in heights.items()]
+    # Labels without the domain's tail (the chart's label column is narrow); a node whose height is
+    # unknown (down) has no bar rather than a bar of 0: the table above says why.
+    rows = [
+        (".".join(node_id.split(".")[:2]), [height])
+        for node_id, height in heights.items()
+        if height is not None
+    ]
     title = _("Block height of each peer and orderer")
     return bar_chart("heights", title, rows, [(_("block height"), COLOURS["pay"])])
 
