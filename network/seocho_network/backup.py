@@ -1,4 +1,4 @@
-"""`network.sh backup NODE [--to DIR]` and `restore NODE --from DIR`: a peer's or an orderer's ledger.
+"""`network.sh backup NODE [--to DIR]` and `restore NODE --from DIR`: a peer's ledger.
 
 The same for both runtimes: the runtime copies the node's ledger directory (native: `nodes/<node>/data`;
 Docker: its `ledger-<node>` volume) into a gzipped tar and back (`Runtime.archive_ledger`,
@@ -11,9 +11,11 @@ Docker: its `ledger-<node>` volume) into a gzipped tar and back (`Runtime.archiv
   archive's SHA-256; `restore` refuses a backup of another node, of the other runtime, a damaged archive
   or a node that is not stopped, before it touches anything.
 
-A restored node starts with the backup's ledger and fetches the later blocks from the ordering service
-(a peer) or from the other orderers (an orderer). Its identity (`msp/`, `tls/`) is not in the backup: it
-stays as it is now (renewed certificates are kept); back up the network home for those.
+A restored peer starts with the backup's ledger and fetches the later blocks from the ordering service.
+Orderers are refused: etcdraft panics when an orderer's Raft log is older than what the leader recorded
+for it (tried: `tocommit(49) is out of range [lastIndex(46)]`); a lost orderer rejoins empty instead.
+A peer's identity (`msp/`, `tls/`) is not in the backup: it stays as it is now (renewed certificates are
+kept); back up the network home for those.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ ARCHIVE, MANIFEST = "ledger.tar.gz", "manifest.json"
 @dataclass(frozen=True)
 class BackupManifest:
     node: str
-    kind: str  # "peer" | "orderer"
+    kind: str  # "peer" (orderers are refused: `ledger_node`)
     runtime: str
     channel: str
     height: int  # blocks of the channel in the copied block files
@@ -50,13 +52,19 @@ class BackupManifest:
     archive_sha256: str
 
 
-def ledger_node(network: Network, node_id: str) -> Peer | Orderer:
-    nodes: list[Peer | Orderer] = [*network.topology.peers, *network.topology.orderers]
-    for node in nodes:
-        if node.node_id == node_id:
-            return node
-    names = ", ".join(node.node_id for node in nodes)
-    raise NetworkError(f"no peer or orderer {node_id!r} in the topology (it has {names})")
+def ledger_node(network: Network, node_id: str) -> Peer:
+    for peer in network.topology.peers:
+        if peer.node_id == node_id:
+            return peer
+    if any(orderer.node_id == node_id for orderer in network.topology.orderers):
+        raise NetworkError(
+            f"{node_id} is an orderer: its Raft log must never go back (an orderer restored from a backup "
+            "panics, 'tocommit(N) is out of range', as soon as the leader tells it what it had committed); "
+            "an orderer that lost its files rejoins empty, from the others (channel remove-consenter, then "
+            "add-consenter)"
+        )
+    names = ", ".join(peer.node_id for peer in network.topology.peers)
+    raise NetworkError(f"no peer {node_id!r} in the topology (it has {names})")
 
 
 def default_backup_dir(network: Network, node_id: str) -> Path:
@@ -92,7 +100,7 @@ def backup(network: Network, node_id: str, to: Path | None = None) -> tuple[Path
     archive.chmod(0o600)
     manifest = BackupManifest(
         node=node_id,
-        kind="peer" if isinstance(node, Peer) else "orderer",
+        kind="peer",
         runtime=runtime.name,
         channel=network.topology.channel,
         height=archived_height(archive, network.topology.channel),
@@ -154,7 +162,16 @@ def restore(network: Network, node_id: str, source: Path) -> BackupManifest:
 
 
 def start_node(network: Network, node_id: str) -> None:
-    _start(network, ledger_node(network, node_id))
+    _start(network, _any_node(network, node_id))
+
+
+def _any_node(network: Network, node_id: str) -> Peer | Orderer:
+    nodes: list[Peer | Orderer] = [*network.topology.peers, *network.topology.orderers]
+    for node in nodes:
+        if node.node_id == node_id:
+            return node
+    names = ", ".join(node.node_id for node in nodes)
+    raise NetworkError(f"no peer or orderer {node_id!r} in the topology (it has {names})")
 
 
 def _start(network: Network, node: Peer | Orderer) -> None:
@@ -165,7 +182,7 @@ def _start(network: Network, node: Peer | Orderer) -> None:
 
 
 def stop_node(network: Network, node_id: str) -> None:
-    node = ledger_node(network, node_id)
+    node = _any_node(network, node_id)
     if network.runtime.states().get(node_id, DOWN) == DOWN:
         network.say(f"stop: {node_id} is not running")
         return

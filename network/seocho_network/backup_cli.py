@@ -1,7 +1,7 @@
 """The command line of one node's ledger (`backup`), for both runtimes:
 
-    backup NODE [--to DIR]     stop NODE, copy its ledger into DIR (new or empty), start it again
-    restore NODE --from DIR    NODE (stopped) gets the ledger of the backup in DIR
+    backup NODE [--to DIR]     stop peer NODE, copy its ledger into DIR (new or empty), start it again
+    restore NODE --from DIR    peer NODE (stopped) gets the ledger of the backup in DIR
     stop NODE | start NODE     one peer or orderer (`up` starts every node that is down)
 
 `network.sh docker backup NODE` and the others do the same in the Docker deployment.
@@ -31,7 +31,7 @@ def commands(pass_options: Callable[..., Any]) -> list[click.Command]:
     )
     @pass_options
     def backup(options: Any, node: str, to: Path | None) -> None:
-        """Copy NODE's ledger (a peer or orderer, stopped for the copy) into a 0700 directory."""
+        """Copy peer NODE's ledger (it is stopped for the copy) into a 0700 directory."""
         target, _manifest = backups.backup(options.open(), node, to)
         click.echo(str(target))
 

@@ -2,7 +2,7 @@
 
     up [--no-demo] | deploy | upgrade | down [--purge] | status [--json] | logs NODE | revoke NAME
     status --html [FILE]                 the one-page operations view (status_html.py)
-    backup NODE [--to DIR] | restore NODE --from DIR | stop NODE | start NODE    a peer's or orderer's ledger
+    backup NODE [--to DIR] | restore NODE --from DIR | stop NODE | start NODE    a peer's ledger
     org init|up|down|definition|retire-registrar ORG   one organisation's own steps, run by it
     channel create | channel join ORG    the channel's steps
     --runtime docker ...                 the same in Docker Compose; `docker ...` is an alias for it

@@ -35,10 +35,20 @@ def tree(root: Path) -> dict[str, tuple[int, bytes]]:
     }
 
 
-def test_a_node_that_is_no_peer_or_orderer_is_refused(network: Network, tmp_path: Path) -> None:
+def test_a_node_that_is_no_peer_is_refused(network: Network, tmp_path: Path) -> None:
     code, output = network_sh(network, "backup", "ca.partners.seocho.local", "--to", str(tmp_path / "b"))
-    assert code != 0 and "no peer or orderer 'ca.partners.seocho.local'" in output and PEER in output
+    assert code != 0 and "no peer 'ca.partners.seocho.local'" in output and PEER in output
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_an_orderer_is_refused_its_raft_log_must_never_go_back(
+    network: Network, tmp_path: Path, command: str
+) -> None:
+    where = ["--to", str(tmp_path / "b")] if command == "backup" else ["--from", str(tmp_path)]
+    code, output = network_sh(network, command, "orderer0.partners.seocho.local", *where)
+    assert code != 0 and "is an orderer: its Raft log must never go back" in output, output
+    assert "add-consenter" in output and not (tmp_path / "b").exists()
 
 
 def test_a_backup_never_replaces_another(network: Network, tmp_path: Path) -> None:
