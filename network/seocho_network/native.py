@@ -10,7 +10,7 @@ import socket
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import lifecycle
+from . import ledger_copies, lifecycle
 from .admin import (
     NotReadyError,
     OperationsClient,
@@ -146,6 +146,12 @@ class NativeRuntime:
 
     def remove(self, purge: bool) -> None:
         """Processes leave nothing outside the network home."""
+
+    def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.archive_directory(ledger_copies.native_ledger(self.ctx.layout, node), archive)
+
+    def restore_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.restore_directory(ledger_copies.native_ledger(self.ctx.layout, node), archive)
 
     # ---- chaincode -------------------------------------------------------------------------------
 
