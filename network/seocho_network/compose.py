@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fabric_ca import Enrollment
 
-from . import ca_operations, crypto, lifecycle
+from . import ca_operations, crypto, ledger_copies, lifecycle
 from .admin import NotReadyError, healthy, operations_client, operations_endpoints, wait_until
 from .binaries import CommandError, run_tool
 from .compose_render import (
@@ -146,6 +146,12 @@ class DockerRuntime:
             self.compose("down", *(["--volumes"] if purge else []))
             what = "containers and volumes (ledgers, CA databases)" if purge else "containers"
             self.ctx.say(f"down: {what} removed")
+
+    def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.archive_volume(node, archive)
+
+    def restore_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.restore_volume(node, archive)
 
     def logs(self, node_id: str, lines: int) -> str:
         return self.compose("logs", "--no-color", "--tail", str(lines), node_id)

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import ca_operations, lifecycle
+from . import ca_operations, ledger_copies, lifecycle
 from .admin import NotReadyError, healthy, operations_client, operations_endpoints, wait_until
 from .configs import ca_process, initialise_ca, orderer_process, peer_process, write_configtx
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
@@ -142,6 +142,12 @@ class NativeRuntime:
 
     def remove(self, purge: bool) -> None:
         """Processes leave nothing outside the network home."""
+
+    def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.archive_directory(ledger_copies.native_ledger(self.ctx.layout, node), archive)
+
+    def restore_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.restore_directory(ledger_copies.native_ledger(self.ctx.layout, node), archive)
 
     # ---- chaincode -------------------------------------------------------------------------------
 

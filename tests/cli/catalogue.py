@@ -11,10 +11,12 @@ from pathlib import Path
 
 import click
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract, extract_from_dir
 from babel.messages.pofile import read_po
 
 SOURCE = Path(__file__).resolve().parents[2] / "client" / "seocho"
+# The network's pages speak the CLI's languages too (`network.sh status --html`).
+NETWORK_PAGES = (SOURCE.parents[1] / "network" / "seocho_network" / "status_html.py",)
 KOREAN = SOURCE / "locale" / "ko" / "LC_MESSAGES" / "seocho.po"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
@@ -33,6 +35,12 @@ def source_messages() -> dict[str, str]:
             for text in message if isinstance(message, tuple) else (message,):
                 if text:
                     found.setdefault(text, f"{directory.name}/{filename}:{lineno}")
+    for page in NETWORK_PAGES:
+        with page.open("rb") as stream:
+            for lineno, message, _comments, _context in extract("python", stream, keywords=KEYWORDS):
+                for text in message if isinstance(message, tuple) else (message,):
+                    if text:
+                        found.setdefault(text, f"{page.name}:{lineno}")
     return found
 
 

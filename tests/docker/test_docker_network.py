@@ -333,60 +333,24 @@ def test_upgrade_with_a_renewed_chaincode_client_certificate_keeps_state(deploym
     _earn_one_session(deployment, f"UPG-{uuid.uuid4().hex[:8]}")  # the new packages serve transactions
 
 
-def test_peer_volume_backed_up_and_restored_into_a_fresh_volume(
-    deployment: Deployment, tmp_path: Path
-) -> None:
+def test_peer_backed_up_and_restored_by_network_sh(deployment: Deployment, tmp_path: Path) -> None:
+    # The runbook's procedure: `docker backup`, more transactions, `docker stop`, `restore`, `start`.
     peer = "peer0.partners.seocho.local"
-    before = deployment.report("profile-partners.yaml")
-    height = deployment.wait_all_up()["peer_heights"]
-    volume, image = deployment.volume(peer), deployment.env["FABRIC_PEER_IMAGE"]
+    height = deployment.wait_same_height()
     backup = tmp_path / "backup"
-    backup.mkdir()
-    # The README's procedure: stop the node, copy its volume out, and restore into a new volume.
-    deployment.compose("stop", peer)
-    docker(
-        "run",
-        "--rm",
-        "-v",
-        f"{volume}:/data:ro",
-        "-v",
-        f"{backup}:/backup",
-        image,
-        "tar",
-        "-C",
-        "/data",
-        "-cf",
-        "/backup/ledger.tar",
-        ".",
-    )
-    deployment.compose("rm", "--force", "--volumes", peer)  # anonymous volumes, if any
-    docker("volume", "rm", volume)
-    docker(
-        "volume",
-        "create",
-        "--label",
-        f"com.docker.compose.project={deployment.project}",
-        "--label",
-        f"com.docker.compose.volume=ledger-{peer.replace('.', '-')}",
-        volume,
-    )
-    docker(
-        "run",
-        "--rm",
-        "-v",
-        f"{volume}:/data",
-        "-v",
-        f"{backup}:/backup:ro",
-        image,
-        "tar",
-        "-C",
-        "/data",
-        "-xf",
-        "/backup/ledger.tar",
-    )
-    deployment.compose("up", "--detach", peer)
-    assert deployment.wait_all_up()["peer_heights"] == height
-    assert deployment.report("profile-partners.yaml") == before
+    deployment.network("backup", peer, "--to", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert (manifest["node"], manifest["runtime"], manifest["height"]) == (peer, "docker", height)
+    archive = (backup / "ledger.tar.gz").stat()
+    assert (archive.st_mode & 0o777, archive.st_uid) == (0o600, os.getuid())
+    _earn_one_session(deployment, f"BACKUP-{uuid.uuid4().hex[:8]}")
+    later = deployment.wait_same_height()
+    assert later > height
+    deployment.network("stop", peer)
+    deployment.network("restore", peer, "--from", str(backup))
+    deployment.network("start", peer)
+    assert deployment.wait_same_height() == later  # the restored peer fetched the blocks after the backup
+    assert deployment.report("profile-partners.yaml") == deployment.report()
 
 
 def test_down_with_volumes_leaves_nothing(deployment: Deployment) -> None:

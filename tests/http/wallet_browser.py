@@ -3,26 +3,14 @@ service on a real loopback socket, the browser, and the page's steps with a scre
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import uvicorn
-
-
-def require(binary: str) -> str:
-    found = shutil.which(binary)
-    if found is None:
-        message = f"{binary} is missing (scripts/install-test-deps.sh installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+from browser_support import chromium_driver
 
 
 def serve_on_loopback(app: Any) -> Iterator[str]:
@@ -51,26 +39,9 @@ def serve_on_loopback(app: Any) -> Iterator[str]:
 
 
 def chromium() -> Iterator[Any]:
-    require("chromium")
-    driver_path = require("chromedriver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or ""
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--lang=ko-KR",
-        "--window-size=800,1600",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
+    """The wallet's browser: headless, in Korean (the page's first language)."""
+    with chromium_driver("--lang=ko-KR") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 class WalletPage:
