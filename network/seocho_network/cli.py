@@ -28,6 +28,7 @@ from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
 from .topology import TopologyError
+from .upgrade_cli import register as register_upgrade
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
 
@@ -389,6 +390,9 @@ COMMANDS = (
 )  # fmt: skip
 for _command in COMMANDS:
     cli.add_command(_command)
+
+# The rolling Fabric upgrade: `upgrade-fabric --to VERSION` (native runtime).
+register_upgrade(cli, pass_options)
 
 
 @cli.group("docker")

@@ -1,0 +1,166 @@
+"""The rolling upgrade from Fabric 2.5.16 to 3.1.5 under a load of coin movements (issue 20, item 5).
+
+On a network of its own, on 2.5.16 with Raft whatever the session runs (its topology is a copy whose
+`fabric_version` the upgrade rewrites): the demo's story is told, then while eight clients earn, pay and
+donate, `upgrade_fabric` restarts each orderer, then each peer, on 3.1.5 (ledgers kept), records 3.1.5 in
+the topology and enables the channel's V3_0 capability, signed by both organisations' admins. Then:
+every node's operations endpoint says 3.1.5 and its process runs the 3.1.5 program; from the block
+stream, nothing the clients were told committed is lost, nothing is committed twice, nothing told not
+committed is there; every member's balance is the demo's plus the load's VALID movements, the
+institutions the load never touched keep the demo's balances exactly, the supply audit is ok and both
+organisations' peers answer the same. A new movement commits; and after `down`, a plain `up` of the
+topology starts 3.1.5 again and the network commits. The upgrade's measured time is printed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fabric_network_support import RunningNetwork, start_session_network
+from ledger_record import committed_requests
+from load import MEMBERS, STAFF, Load, _evidence
+from seocho.cli import cli
+from seocho_network import Network
+from seocho_network.binaries import cache_root
+from seocho_network.processes import running_pid
+from seocho_network.topology import (
+    DEFAULT_TOPOLOGY,
+    FABRIC_VERSION_VARIABLE,
+    ORDERER_TYPE_VARIABLE,
+    load_topology,
+)
+from seocho_network.upgrade import UpgradeReport, channel_capabilities, node_versions, upgrade_fabric
+from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
+
+pytestmark = [pytest.mark.fabric, pytest.mark.faults]
+
+FROM, TO = "2.5.16", "3.1.5"
+UNTOUCHED = ("seocho-welfare", "banpo-czshop")  # demo institutions the load neither pays nor donates to
+AFTER_SECONDS = 8.0  # load kept up after the upgrade, on 3.1.5 with V3_0
+
+
+@pytest.fixture(scope="module")
+def topology_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """network/topology.yaml on 2.5.16 and Raft: the file the upgrade records its release in."""
+    text = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
+    assert f'fabric_version: "{FROM}"' in text and "type: raft" in text
+    path = tmp_path_factory.mktemp("upgrade-topology") / "topology.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def old_network(tmp_path_factory: pytest.TempPathFactory, topology_copy: Path) -> Iterator[RunningNetwork]:
+    with pytest.MonkeyPatch.context() as patch:
+        # This network is the 2.5 one, whatever release and consensus the session's runs.
+        patch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
+        patch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
+        for running in start_session_network(tmp_path_factory.mktemp("upgrade"), topology_copy):
+            told = CliRunner().invoke(cli, ["--profile", str(running.profile()), "demo", "--json"])
+            assert told.exit_code == 0, told.stderr
+            yield running
+
+
+def institution_statements(network: RunningNetwork) -> dict[str, object]:
+    """What the demo left the institutions the load never touches: their coins and settlements."""
+    with network.coin("district-auditor") as auditor:
+        return {i: auditor.get_institution_statement(i) for i in UNTOUCHED}
+
+
+@pytest.mark.timeout(2400)
+def test_a_rolling_upgrade_to_3_1_under_load_loses_nothing(
+    old_network: RunningNetwork, topology_copy: Path
+) -> None:
+    network = old_network.network
+    assert set(node_versions(network).values()) == {FROM}
+    assert "V3_0" not in channel_capabilities(network)
+    demo_members = {m: balance(old_network, m) for m in MEMBERS}
+    demo_institutions = institution_statements(old_network)
+    assert demo_institutions["seocho-welfare"]["settlements"], demo_institutions  # type: ignore[index]
+    load = Load(old_network)
+    first_block = network.peer_admin(old_network.district.peers[0]).height(network.topology.channel)
+    timing: dict[str, float] = {}
+
+    def upgrade() -> UpgradeReport:
+        began = time.monotonic()
+        report = upgrade_fabric(network, TO, topology_copy)
+        timing["finished"] = time.monotonic()
+        timing["upgrade"] = timing["finished"] - began
+        return report
+
+    outcomes, report = load.run(0.0, upgrade, after=AFTER_SECONDS, fault_timeout=1800)
+    assert report is not None
+    resolve_unknowns(old_network, outcomes)
+
+    # Every orderer and peer serves 3.1.5: as it says, and as the program its process runs.
+    assert set(node_versions(network).values()) == {TO}
+    release_bin = (cache_root() / f"fabric-{TO}" / "bin").resolve()
+    for node_id in network.topology.node_ids()[len(network.topology.cas) :]:
+        pid = running_pid(network.layout.node(node_id).pid)
+        assert pid is not None, node_id
+        assert Path(f"/proc/{pid}/exe").resolve().parent == release_bin, node_id
+    assert "V3_0" in channel_capabilities(network) and report.capability_enabled
+    assert load_topology(topology_copy).fabric_version == TO
+
+    # Nothing lost, nothing doubled, nothing phantom (the ledger's block stream against the clients).
+    on_ledger = committed_requests(old_network, first_block, load.prefix)
+    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
+    lost = sum(1 for r in told_valid if on_ledger[r] == 0)
+    duplicated = sum(1 for o in outcomes if on_ledger[o.request_id] > 1)
+    phantom = sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0)
+    valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
+    steps = "; ".join(f"{what} {seconds:.1f} s" for what, seconds in report.steps)
+    print(
+        f"\nrolling upgrade {FROM} -> {TO} under load: {timing['upgrade']:.1f} s ({steps}); "
+        f"{len(outcomes)} calls, {len(told_valid)} valid ({valid_after} started after it), "
+        f"lost {lost}, duplicated {duplicated}, phantom {phantom}; outcomes "
+        f"{dict(Counter(o.result for o in outcomes))}; not valid: "
+        f"{dict(Counter(o.detail[:70] for o in outcomes if o.result != 'valid').most_common(3))}"
+    )
+    assert told_valid and valid_after > 0
+    assert (lost, duplicated, phantom) == (0, 0, 0)
+
+    # The demo's balances, plus exactly the load's VALID movements; the rest exactly the demo's.
+    wait_for_equal_heights(old_network)
+    for member in MEMBERS:
+        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
+        assert balance(old_network, member) == demo_members[member] + moved, member
+    assert institution_statements(old_network) == demo_institutions
+    answers = []
+    for org in (old_network.district, old_network.partners):
+        with old_network.coin("district-auditor", org) as auditor:
+            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
+    assert answers[0][0]["ok"] is True
+    assert answers[0] == answers[1], "the two organisations' peers answer different states"
+
+    # A new movement commits on 3.1.5 with V3_0.
+    before = balance(old_network, "S-0002")
+    request_id = f"{load.prefix}after-upgrade"
+    with old_network.coin(STAFF) as staff:
+        staff.earn("S-0002", "course_session", 1, _evidence(request_id), request_id)
+    assert balance(old_network, "S-0002") == before + 1
+
+
+@pytest.mark.timeout(900)
+def test_after_the_upgrade_a_plain_up_starts_3_1(old_network: RunningNetwork, topology_copy: Path) -> None:
+    before = old_network.network
+    before.down()
+    reopened = Network.open(
+        before.layout.root,
+        topology_copy,
+        say=old_network.said.append,
+        port_offset=before.topology.port_offset,
+    )
+    assert reopened.topology.fabric_version == TO
+    reopened.up()
+    assert set(node_versions(reopened).values()) == {TO}
+    current = balance(old_network, "S-0003")
+    request_id = f"after-up-{time.monotonic_ns()}"
+    with old_network.coin(STAFF) as staff:
+        staff.earn("S-0003", "course_session", 1, _evidence(request_id), request_id)
+    assert balance(old_network, "S-0003") == current + 1
