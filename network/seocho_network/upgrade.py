@@ -126,7 +126,7 @@ def _check_can_upgrade(network: Network, target: str) -> None:
         )
     if target not in FABRIC_VERSIONS:
         raise NetworkError(f"Fabric {target} is not a pinned release ({', '.join(FABRIC_VERSIONS)})")
-    if _major(target) < network.topology.fabric_major and V3_CAPABILITY in channel_capabilities(network):
+    if _major(target) < 3 and V3_CAPABILITY in channel_capabilities(network):
         raise NetworkError(
             f"the channel has the {V3_CAPABILITY} capability: Fabric {target} nodes cannot serve it"
         )

@@ -3,7 +3,8 @@
 On a network of its own, on 2.5.16 with Raft whatever the session runs (its topology is a copy whose
 `fabric_version` the upgrade rewrites): the demo's story is told, then while eight clients earn, pay and
 donate, `upgrade_fabric` restarts each orderer, then each peer, on 3.1.5 (ledgers kept), records 3.1.5 in
-the topology and enables the channel's V3_0 capability, signed by both organisations' admins. Then:
+the topology and enables the channel's V3_0 capability, signed by both organisations' admins (first, a
+partial upgrade is rolled back under load, as the runbook says one may before that step). Then:
 every node's operations endpoint says 3.1.5 and its process runs the 3.1.5 program; from the block
 stream, nothing the clients were told committed is lost, nothing is committed twice, nothing told not
 committed is there; every member's balance is the demo's plus the load's VALID movements, the
@@ -23,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork, start_session_network
 from ledger_record import committed_requests
-from load import MEMBERS, STAFF, Load, _evidence
+from load import MEMBERS, STAFF, Load, Outcome, _evidence
 from seocho.cli import cli
 from seocho_network import Network
 from seocho_network.binaries import cache_root
@@ -34,7 +35,15 @@ from seocho_network.topology import (
     ORDERER_TYPE_VARIABLE,
     load_topology,
 )
-from seocho_network.upgrade import UpgradeReport, channel_capabilities, node_versions, upgrade_fabric
+from seocho_network.upgrade import (
+    UpgradeReport,
+    at_release,
+    channel_capabilities,
+    node_versions,
+    upgrade_fabric,
+    upgrade_orderer,
+    upgrade_peer,
+)
 from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
 
 pytestmark = [pytest.mark.fabric, pytest.mark.faults]
@@ -66,22 +75,77 @@ def old_network(tmp_path_factory: pytest.TempPathFactory, topology_copy: Path) -
             yield running
 
 
+@pytest.fixture(scope="module")
+def demo_statements(old_network: RunningNetwork) -> dict[str, object]:
+    """The untouched institutions' statements as the demo left them (before any load or upgrade)."""
+    statements = institution_statements(old_network)
+    assert statements["seocho-welfare"]["settlements"], statements  # type: ignore[index]
+    return statements
+
+
 def institution_statements(network: RunningNetwork) -> dict[str, object]:
     """What the demo left the institutions the load never touches: their coins and settlements."""
     with network.coin("district-auditor") as auditor:
         return {i: auditor.get_institution_statement(i) for i in UNTOUCHED}
 
 
+@pytest.mark.timeout(1200)
+def test_before_the_capability_step_a_partial_upgrade_rolls_back(
+    old_network: RunningNetwork, topology_copy: Path, demo_statements: dict[str, object]
+) -> None:
+    """One orderer and one peer on 3.1.5, then `upgrade_fabric` back to 2.5.16 (the runbook's rollback),
+    all under load: every node on 2.5.16 again with its ledger, nothing lost, the channel still V2_0."""
+    network = old_network.network
+    upgraded = at_release(network, TO)
+    load = Load(old_network)
+    first_block = network.peer_admin(old_network.district.peers[0]).height(network.topology.channel)
+
+    def partly_then_back() -> UpgradeReport:
+        assert upgrade_orderer(network, upgraded, old_network.district.orderers[0])
+        assert upgrade_peer(network, upgraded, old_network.partners.peers[0])
+        versions = node_versions(network)
+        assert versions[old_network.district.orderers[0].node_id] == TO
+        assert versions[old_network.partners.peers[0].node_id] == TO
+        return upgrade_fabric(upgraded, FROM, topology_copy)
+
+    outcomes, report = load.run(0.0, partly_then_back, after=4.0, fault_timeout=900)
+    assert report is not None and len(report.steps) == 2 and not report.capability_enabled
+    resolve_unknowns(old_network, outcomes)
+    assert set(node_versions(network).values()) == {FROM}
+    assert "V3_0" not in channel_capabilities(network)
+    assert load_topology(topology_copy).fabric_version == FROM
+    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
+    print(
+        f"\nrollback of a partial upgrade under load: {report.total:.1f} s; {len(outcomes)} calls, "
+        f"lost {lost}, duplicated {duplicated}, phantom {phantom}"
+    )
+    assert any(o.result == "valid" for o in outcomes)
+    assert (lost, duplicated, phantom) == (0, 0, 0)
+    assert institution_statements(old_network) == demo_statements
+
+
+def accounting(
+    network: RunningNetwork, first_block: int, prefix: str, outcomes: list[Outcome]
+) -> tuple[int, int, int]:
+    """Lost (told VALID, absent), duplicated (committed twice) and phantom (told not, present) from the
+    ledger's block stream."""
+    on_ledger = committed_requests(network, first_block, prefix)
+    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
+    return (
+        sum(1 for r in told_valid if on_ledger[r] == 0),
+        sum(1 for o in outcomes if on_ledger[o.request_id] > 1),
+        sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0),
+    )
+
+
 @pytest.mark.timeout(2400)
 def test_a_rolling_upgrade_to_3_1_under_load_loses_nothing(
-    old_network: RunningNetwork, topology_copy: Path
+    old_network: RunningNetwork, topology_copy: Path, demo_statements: dict[str, object]
 ) -> None:
     network = old_network.network
     assert set(node_versions(network).values()) == {FROM}
     assert "V3_0" not in channel_capabilities(network)
     demo_members = {m: balance(old_network, m) for m in MEMBERS}
-    demo_institutions = institution_statements(old_network)
-    assert demo_institutions["seocho-welfare"]["settlements"], demo_institutions  # type: ignore[index]
     load = Load(old_network)
     first_block = network.peer_admin(old_network.district.peers[0]).height(network.topology.channel)
     timing: dict[str, float] = {}
@@ -108,11 +172,8 @@ def test_a_rolling_upgrade_to_3_1_under_load_loses_nothing(
     assert load_topology(topology_copy).fabric_version == TO
 
     # Nothing lost, nothing doubled, nothing phantom (the ledger's block stream against the clients).
-    on_ledger = committed_requests(old_network, first_block, load.prefix)
     told_valid = {o.request_id for o in outcomes if o.result == "valid"}
-    lost = sum(1 for r in told_valid if on_ledger[r] == 0)
-    duplicated = sum(1 for o in outcomes if on_ledger[o.request_id] > 1)
-    phantom = sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0)
+    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
     valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
     steps = "; ".join(f"{what} {seconds:.1f} s" for what, seconds in report.steps)
     print(
@@ -130,7 +191,7 @@ def test_a_rolling_upgrade_to_3_1_under_load_loses_nothing(
     for member in MEMBERS:
         moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
         assert balance(old_network, member) == demo_members[member] + moved, member
-    assert institution_statements(old_network) == demo_institutions
+    assert institution_statements(old_network) == demo_statements
     answers = []
     for org in (old_network.district, old_network.partners):
         with old_network.coin("district-auditor", org) as auditor:
