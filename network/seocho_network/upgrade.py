@@ -169,7 +169,7 @@ def wait_for_consenter(ctx: NetworkContext, orderer: Orderer) -> None:
         active = info.get("consensusRelation") == "consenter" and info.get("status") == "active"
         return active and int(info.get("height", 0)) >= target
 
-    _wait(ctx, caught_up, f"{orderer.node_id} active consenter at height {target}")
+    wait_for_condition(ctx, caught_up, f"{orderer.node_id} active consenter at height {target}")
     channel.wait_for_ordering_leader(ctx)
 
 
@@ -190,7 +190,9 @@ def upgrade_peer(current: Network, upgraded: Network, peer: Peer) -> bool:
 def wait_for_peer(ctx: NetworkContext, peer: Peer) -> None:
     """Until `peer` has every block the orderers had when it came back, and gossip shows it the others."""
     target = max((h for h in channel.orderer_heights(ctx).values() if h), default=0)
-    _wait(ctx, functools.partial(_at_height, ctx, peer, target), f"{peer.node_id} at height {target}")
+    wait_for_condition(
+        ctx, functools.partial(_at_height, ctx, peer, target), f"{peer.node_id} at height {target}"
+    )
     channel.wait_for_gossip(ctx, [peer])
 
 
@@ -234,10 +236,14 @@ def enable_channel_capability(ctx: NetworkContext, capability: str) -> bool:
     for org in others:
         config_updates.sign(ctx, org, update)
     config_updates.submit(ctx, proposer, update)
-    _wait(ctx, lambda: capability in channel_capabilities(ctx), f"the channel's {capability} capability")
+    wait_for_condition(
+        ctx, lambda: capability in channel_capabilities(ctx), f"the channel's {capability} capability"
+    )
     target = max((h for h in channel.orderer_heights(ctx).values() if h), default=0)
     for peer in ctx.topology.peers:
-        _wait(ctx, functools.partial(_at_height, ctx, peer, target), f"{peer.node_id} at height {target}")
+        wait_for_condition(
+            ctx, functools.partial(_at_height, ctx, peer, target), f"{peer.node_id} at height {target}"
+        )
     return True
 
 
@@ -278,7 +284,9 @@ def _timed(report: UpgradeReport, what: str, step: Callable[[], bool]) -> None:
         report.skipped.append(what)
 
 
-def _wait(ctx: NetworkContext, check: Callable[[], bool], what: str) -> None:
+def wait_for_condition(ctx: NetworkContext, check: Callable[[], bool], what: str) -> None:
+    """Polls `check` (a failing Fabric tool counts as not yet) up to CATCH_UP_TIMEOUT; NetworkError after."""
+
     def safe() -> bool:
         try:
             return check()

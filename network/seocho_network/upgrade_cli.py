@@ -19,20 +19,37 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
 
     @cli.command("upgrade-fabric")
     @click.option("--to", "target", required=True, type=click.Choice(FABRIC_VERSIONS), help="The release.")
+    @click.option(
+        "--bft",
+        is_flag=True,
+        help="Then migrate the channel from Raft to SmartBFT (Fabric 3; ordering pauses).",
+    )
     @pass_options
-    def upgrade_fabric(options: Any, target: str) -> None:
+    def upgrade_fabric(options: Any, target: str, bft: bool) -> None:
         """Upgrade every orderer, then every peer, to Fabric TARGET one node at a time while the network
         serves (each node's ledger backed up first); record TARGET in the topology; on Fabric 3 enable
-        the channel's V3_0 capability, signed by every organisation's admin."""
+        the channel's V3_0 capability, signed by every organisation's admin. With --bft, then migrate
+        from Raft to SmartBFT (a maintenance window: the orderers refuse transactions meanwhile)."""
         from . import upgrade
 
         warning = upgrade.overriding_variable(target)
         if warning:
             raise click.UsageError(warning)
         network = options.open()
-        report = upgrade.upgrade_fabric(network, target, options.topology or DEFAULT_TOPOLOGY)
+        topology = options.topology or DEFAULT_TOPOLOGY
+        if bft and int(target.split(".")[0]) < 3:
+            raise click.UsageError("--bft needs Fabric 3 (SmartBFT)")
+        report = upgrade.upgrade_fabric(network, target, topology)
         for what, seconds in report.steps:
             click.echo(f"upgrade: {what}: {seconds:.1f} s")
         for what in report.skipped:
             click.echo(f"upgrade: {what}: on {target} already")
         click.echo(f"upgrade: Fabric {target} on every node; took {report.total:.0f} s")
+        if bft:
+            from .bft_migration import migrate_to_bft
+
+            # Opened again: the topology now names the release the nodes run.
+            migration = migrate_to_bft(options.open(), topology)
+            for what, seconds in migration.steps:
+                click.echo(f"bft: {what}: {seconds:.1f} s")
+            click.echo(f"bft: the channel is ordered by SmartBFT; took {migration.total:.0f} s")

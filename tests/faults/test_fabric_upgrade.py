@@ -27,12 +27,15 @@ from ledger_record import committed_requests
 from load import MEMBERS, STAFF, Load, Outcome, _evidence
 from seocho.cli import cli
 from seocho_network import Network
+from seocho_network.bft_migration import MigrationReport, current_consensus, migrate_to_bft
 from seocho_network.binaries import cache_root
 from seocho_network.processes import running_pid
 from seocho_network.topology import (
+    BFT,
     DEFAULT_TOPOLOGY,
     FABRIC_VERSION_VARIABLE,
     ORDERER_TYPE_VARIABLE,
+    RAFT,
     load_topology,
 )
 from seocho_network.upgrade import (
@@ -72,7 +75,19 @@ def old_network(tmp_path_factory: pytest.TempPathFactory, topology_copy: Path) -
         for running in start_session_network(tmp_path_factory.mktemp("upgrade"), topology_copy):
             told = CliRunner().invoke(cli, ["--profile", str(running.profile()), "demo", "--json"])
             assert told.exit_code == 0, told.stderr
-            yield running
+            try:
+                yield running
+            finally:
+                # As the topology stands now: with BFT's fourth orderer once the channel migrated.
+                reopen(running, topology_copy).down()
+
+
+def reopen(running: RunningNetwork, topology_file: Path) -> Network:
+    """The network opened again from its topology file, as a later `network.sh` command would."""
+    base = running.network
+    return Network.open(
+        base.layout.root, topology_file, say=running.said.append, port_offset=base.topology.port_offset
+    )
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +240,62 @@ def test_after_the_upgrade_a_plain_up_starts_3_1(old_network: RunningNetwork, to
     with old_network.coin(STAFF) as staff:
         staff.earn("S-0003", "course_session", 1, _evidence(request_id), request_id)
     assert balance(old_network, "S-0003") == current + 1
+
+
+@pytest.mark.timeout(1800)
+def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
+    old_network: RunningNetwork, topology_copy: Path, demo_statements: dict[str, object]
+) -> None:
+    """Fabric's Raft to BFT migration on the upgraded channel, under the same load: the Partners' second
+    orderer joins Raft first (3f+1 = 4), then maintenance mode, backup, type BFT, restart, normal mode.
+    The clients are refused while the channel is in maintenance, and nothing is lost or doubled."""
+    raft = reopen(old_network, topology_copy)
+    assert (raft.topology.orderer_type, len(raft.topology.orderers)) == (RAFT, 3)
+    load = Load(old_network)
+    first_block = raft.peer_admin(old_network.district.peers[0]).height(raft.topology.channel)
+    before = {m: balance(old_network, m) for m in MEMBERS}
+    timing: dict[str, float] = {}
+
+    def migrate() -> MigrationReport:
+        began = time.monotonic()
+        report = migrate_to_bft(raft, topology_copy)
+        timing["finished"] = time.monotonic()
+        timing["migration"] = timing["finished"] - began
+        return report
+
+    outcomes, report = load.run(0.0, migrate, after=AFTER_SECONDS, fault_timeout=1500)
+    assert report is not None
+    resolve_unknowns(old_network, outcomes)
+
+    bft = reopen(old_network, topology_copy)
+    assert (bft.topology.orderer_type, len(bft.topology.orderers)) == (BFT, 4)
+    ordering = current_consensus(bft)
+    assert (ordering.type, ordering.state) == ("BFT", 0)  # STATE_NORMAL
+    assert bft.ordering_leader() is not None  # a view leader a quorum of the four names
+    for orderer in bft.topology.orderers:
+        info = bft.orderer_admin(orderer).info(bft.topology.channel)
+        assert (info["consensusRelation"], info["status"]) == ("consenter", "active"), orderer.node_id
+    assert set(node_versions(bft).values()) == {TO}
+
+    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
+    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
+    valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
+    steps = "; ".join(f"{what} {seconds:.1f} s" for what, seconds in report.steps)
+    print(
+        f"\nRaft -> SmartBFT under load: {timing['migration']:.1f} s ({steps}); {len(outcomes)} calls, "
+        f"{len(told_valid)} valid ({valid_after} started after it), lost {lost}, duplicated {duplicated}, "
+        f"phantom {phantom}; outcomes {dict(Counter(o.result for o in outcomes))}; not valid: "
+        f"{dict(Counter(o.detail[:70] for o in outcomes if o.result != 'valid').most_common(3))}"
+    )
+    assert valid_after > 0
+    assert (lost, duplicated, phantom) == (0, 0, 0)
+    wait_for_equal_heights(old_network)
+    for member in MEMBERS:
+        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
+        assert balance(old_network, member) == before[member] + moved, member
+    assert institution_statements(old_network) == demo_statements
+    answers = []
+    for org in (old_network.district, old_network.partners):
+        with old_network.coin("district-auditor", org) as auditor:
+            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
+    assert answers[0][0]["ok"] is True and answers[0] == answers[1]

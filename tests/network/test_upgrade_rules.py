@@ -90,3 +90,24 @@ def test_the_command_refuses_the_docker_runtime_before_touching_a_node(
     assert told.exit_code != 0
     assert "native runtime" in str(told.exception or told.output)
     assert load_topology(topology).fabric_version == "2.5.16"
+
+
+def test_the_ordering_type_is_recorded_in_the_topology_and_nothing_else_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seocho_network.bft_migration import record_ordering_type
+    from seocho_network.topology import ORDERER_TYPE_VARIABLE
+
+    monkeypatch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
+    path = tmp_path / "topology.yaml"
+    path.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    record_release(path, "3.1.5")  # BFT needs Fabric 3
+    original = path.read_text(encoding="utf-8")
+    record_ordering_type(path, "bft")
+    assert load_topology(path).orderer_type == "bft"
+    changed = [
+        (a, b) for a, b in zip(original.splitlines(), path.read_text().splitlines(), strict=True) if a != b
+    ]
+    assert [b.strip() for _, b in changed] == ["type: bft"]
+    record_ordering_type(path, "bft")  # again: nothing to change, no error
+    assert load_topology(path).orderer_type == "bft"
