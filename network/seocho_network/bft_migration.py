@@ -6,13 +6,14 @@ Needs every node on Fabric 3 and the channel's V3_0 capability (`upgrade`). The 
        up, are added to the Raft consenter set one update each, and join with the latest config block;
        their organisation announces them among its orderer endpoints. (BFT must start from the same
        consenters Raft had: the orderers check that every Raft consenter has its BFT twin.)
-    1. maintenance mode (`ConsensusType.State`): the orderers refuse transactions from then on, so the
-       backup that follows is coherent;
+    1. the peers stopped (as Fabric advises: then no peer has a block past the orderers' backup point,
+       and a rollback needs no peer restored), then maintenance mode (`ConsensusType.State`): the
+       orderers refuse transactions from then on, so the backup that follows is coherent;
     2. every orderer stopped, its data copied to backups/raft-before-bft/<node>, started again;
     3. one update: the type `BFT`, the SmartBFT options, the consenter mapping (with each orderer's
        signing identity) and the BlockValidation policy a quorum of them satisfies;
     4. every orderer restarted: it comes back as a SmartBFT node; wait for a view leader a quorum names;
-    5. maintenance mode off; each peer restarted in turn, so it fetches blocks with the BFT deliverer.
+    5. maintenance mode off; the peers started again, fetching blocks with the BFT deliverer.
 
 The BFT values are what configtxgen renders for the topology as a new BFT channel (the same
 configtx.yaml a BFT network is created from), so a migrated channel and a new one agree. Every update is
@@ -59,6 +60,9 @@ class MigrationReport:
 
 def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
     """Migrates the channel from Raft to SmartBFT (phases 0 to 5 above); records `ordering.type: bft`."""
+    if network.topology.orderer_type == BFT and current_consensus(network).type == "BFT":
+        network.say("bft: the channel is ordered by SmartBFT already")
+        return MigrationReport()
     if network.topology.orderer_type != RAFT:
         raise NetworkError("the channel is not ordered by Raft")
     if network.topology.fabric_major < 3 or V3_CAPABILITY not in channel_capabilities(network):
@@ -70,23 +74,33 @@ def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
     if len(raft.topology.orderers) < 4:
         raise NetworkError(f"BFT needs 3f+1 orderers; the topology has {len(raft.topology.orderers)}")
     report = MigrationReport()
+    added = new_orderers(network, raft)
 
     def step(what: str, action) -> None:  # type: ignore[no-untyped-def]
         began = time.monotonic()
         network.say(f"bft: {what}")
-        action()
+        try:
+            action()
+        except (NetworkError, RuntimeError) as exc:
+            # The orderers BFT adds may run by now, and `down` knows them only once the topology says bft.
+            running = ", ".join(o.node_id for orderers in added.values() for o in orderers)
+            raise NetworkError(
+                f"Raft to BFT stopped at '{what}': {exc}\n(the added orderers {running} may be running; "
+                "run the same command again to resume, or see the runbook's rollback)"
+            ) from None
         report.steps.append((what, time.monotonic() - began))
 
-    added = new_orderers(network, raft)
     step("the orderers BFT adds up", lambda: bring_up_orderers(raft, added))
     rendered = bft_channel_config(bft)
     step("3f+1 Raft consenters", lambda: add_raft_consenters(raft, added, rendered))
+    # Fabric: stop the peers first, so that no peer has a block past the orderers' backup point.
+    step("peers stopped", lambda: raft.runtime.stop(list(reversed(raft.topology.peers))))
     step("maintenance mode", lambda: set_state(raft, _MAINTENANCE))
     step("orderers backed up", lambda: backup_orderers(raft))
     step("consensus type BFT", lambda: switch_to_bft(raft, rendered))
     step("orderers restarted as SmartBFT nodes", lambda: restart_orderers(raft, bft))
     step("maintenance mode off", lambda: set_state(bft, _NORMAL))
-    step("peers restarted on the BFT deliverer", lambda: restart_peers(bft))
+    step("peers started on the BFT deliverer", lambda: start_peers(bft))
     record_ordering_type(topology_file, BFT)
     network.say(f"bft: {topology_file} records ordering type bft")
     return report
@@ -217,6 +231,9 @@ def set_state(ctx: NetworkContext, state: int) -> None:
 
 def backup_orderers(ctx: Network) -> None:
     """Every orderer stopped, its data copied (the rollback point), started again (still Raft)."""
+    if current_consensus(ctx).type == "BFT":
+        ctx.say("  the channel's type is BFT already: the backup was taken before")
+        return
     orderers = list(ctx.topology.orderers)
     ctx.runtime.stop(orderers)
     for orderer in orderers:
@@ -257,10 +274,11 @@ def restart_orderers(raft: Network, bft: Network) -> None:
     channel.wait_for_ordering_leader(bft)
 
 
-def restart_peers(bft: Network) -> None:
+def start_peers(bft: Network) -> None:
+    """The peers again, each until it has caught up; they fetch blocks with the BFT deliverer now."""
+    # All of them first: each waits until gossip shows it the others.
+    bft.runtime.start(list(bft.topology.peers))
     for peer in bft.topology.peers:
-        bft.runtime.stop([peer])
-        bft.runtime.start([peer])
         wait_for_peer(bft, peer)
 
 

@@ -106,9 +106,7 @@ def upgrade_fabric(network: Network, target: str, topology_file: Path) -> Upgrad
     record_release(topology_file, target)
     network.say(f"upgrade: {topology_file} records fabric_version {target}")
     if upgraded.topology.fabric_major >= 3:
-        began = time.monotonic()
-        report.capability_enabled = enable_channel_capability(upgraded, V3_CAPABILITY)
-        report.steps.append((f"channel capability {V3_CAPABILITY}", time.monotonic() - began))
+        _timed(report, f"channel capability {V3_CAPABILITY}", functools.partial(_enable, upgraded, report))
     return report
 
 
@@ -148,7 +146,7 @@ def upgrade_orderer(current: Network, upgraded: Network, orderer: Orderer) -> bo
         return False
     current.say(f"upgrade: {orderer.node_id} {found} -> {upgraded.topology.fabric_version}")
     current.runtime.stop([orderer])
-    backup(current, orderer.node_id, found)
+    backup(current, orderer.node_id, f"fabric-{found or 'unknown'}")
     upgraded.runtime.start([orderer])
     wait_for_consenter(upgraded, orderer)
     return True
@@ -181,7 +179,7 @@ def upgrade_peer(current: Network, upgraded: Network, peer: Peer) -> bool:
         return False
     current.say(f"upgrade: {peer.node_id} {found} -> {upgraded.topology.fabric_version}")
     current.runtime.stop([peer])
-    backup(current, peer.node_id, found)
+    backup(current, peer.node_id, f"fabric-{found or 'unknown'}")
     upgraded.runtime.start([peer])
     wait_for_peer(upgraded, peer)
     return True
@@ -196,13 +194,13 @@ def wait_for_peer(ctx: NetworkContext, peer: Peer) -> None:
     channel.wait_for_gossip(ctx, [peer])
 
 
-def backup(ctx: NetworkContext, node_id: str, release: str | None) -> Path | None:
-    """A copy of the stopped node's data directory (ledger, state, WAL), kept for a rollback to
-    `release`; the first copy stays when an interrupted upgrade is run again."""
+def backup(ctx: NetworkContext, node_id: str, label: str) -> Path | None:
+    """A copy of the stopped node's data directory (ledger, state, WAL) in backups/<label>/<node>, the
+    rollback point; the first copy stays when an interrupted upgrade is run again."""
     source = ctx.layout.node(node_id).data
     if not source.is_dir():
         return None
-    destination = ctx.layout.root / "backups" / f"fabric-{release or 'unknown'}" / node_id / "data"
+    destination = ctx.layout.root / "backups" / label / node_id / "data"
     if destination.exists():
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -266,6 +264,11 @@ def overriding_variable(target: str) -> str | None:
     if value and value != target:
         return f"{FABRIC_VERSION_VARIABLE}={value} is set: unset it, or `up` starts Fabric {value}"
     return None
+
+
+def _enable(ctx: NetworkContext, report: UpgradeReport) -> bool:
+    report.capability_enabled = enable_channel_capability(ctx, V3_CAPABILITY)
+    return report.capability_enabled
 
 
 def _at_height(ctx: NetworkContext, peer: Peer, height: int) -> bool:

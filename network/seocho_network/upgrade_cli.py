@@ -43,7 +43,7 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
         for what, seconds in report.steps:
             click.echo(f"upgrade: {what}: {seconds:.1f} s")
         for what in report.skipped:
-            click.echo(f"upgrade: {what}: on {target} already")
+            click.echo(f"upgrade: {what}: done already")
         click.echo(f"upgrade: Fabric {target} on every node; took {report.total:.0f} s")
         if bft:
             from .bft_migration import migrate_to_bft

@@ -27,15 +27,18 @@ from ledger_record import committed_requests
 from load import MEMBERS, STAFF, Load, Outcome, _evidence
 from seocho.cli import cli
 from seocho_network import Network
-from seocho_network.bft_migration import MigrationReport, current_consensus, migrate_to_bft
+from seocho_network.bft_migration import current_consensus, with_orderers_of
 from seocho_network.binaries import cache_root
+from seocho_network.cli import cli as network_cli
 from seocho_network.processes import running_pid
 from seocho_network.topology import (
     BFT,
     DEFAULT_TOPOLOGY,
     FABRIC_VERSION_VARIABLE,
     ORDERER_TYPE_VARIABLE,
+    PORT_OFFSET_VARIABLE,
     RAFT,
+    TopologyError,
     load_topology,
 )
 from seocho_network.upgrade import (
@@ -78,8 +81,7 @@ def old_network(tmp_path_factory: pytest.TempPathFactory, topology_copy: Path) -
             try:
                 yield running
             finally:
-                # As the topology stands now: with BFT's fourth orderer once the channel migrated.
-                reopen(running, topology_copy).down()
+                stop_every_orderer(running, topology_copy)
 
 
 def reopen(running: RunningNetwork, topology_file: Path) -> Network:
@@ -88,6 +90,16 @@ def reopen(running: RunningNetwork, topology_file: Path) -> Network:
     return Network.open(
         base.layout.root, topology_file, say=running.said.append, port_offset=base.topology.port_offset
     )
+
+
+def stop_every_orderer(running: RunningNetwork, topology_file: Path) -> None:
+    """Down with BFT's fourth orderer too, which runs from the migration's first step on, whether or
+    not the topology says bft yet (it cannot on 2.5: then the fourth never started)."""
+    try:
+        every = with_orderers_of(reopen(running, topology_file), topology_file, BFT, as_type=RAFT)
+    except TopologyError:
+        every = reopen(running, topology_file)
+    every.down()
 
 
 @pytest.fixture(scope="module")
@@ -256,16 +268,32 @@ def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
     before = {m: balance(old_network, m) for m in MEMBERS}
     timing: dict[str, float] = {}
 
-    def migrate() -> MigrationReport:
+    def upgrade_command() -> str:
+        """`network.sh upgrade-fabric --to 3.1.5 --bft`, as district IT runs it."""
+        told = CliRunner().invoke(
+            network_cli,
+            ["--home", str(raft.layout.root), "--topology", str(topology_copy), "upgrade-fabric", "--to", TO,
+             "--bft"],
+            env={PORT_OFFSET_VARIABLE: str(raft.topology.port_offset)},
+        )  # fmt: skip
+        assert told.exit_code == 0, f"{told.output}\n{told.exception!r}"
+        return told.output
+
+    def migrate() -> str:
+        # Every node is on 3.1.5 and the channel has V3_0 already: only the migration is left to do.
         began = time.monotonic()
-        report = migrate_to_bft(raft, topology_copy)
+        output = upgrade_command()
         timing["finished"] = time.monotonic()
         timing["migration"] = timing["finished"] - began
-        return report
+        return output
 
-    outcomes, report = load.run(0.0, migrate, after=AFTER_SECONDS, fault_timeout=1500)
-    assert report is not None
+    outcomes, output = load.run(0.0, migrate, after=AFTER_SECONDS, fault_timeout=1500)
+    assert output is not None
     resolve_unknowns(old_network, outcomes)
+    skipped = [line for line in output.splitlines() if line.endswith(": done already")]
+    # Every node, and the capability step.
+    assert len(skipped) == len(raft.topology.orderers) + len(raft.topology.peers) + 1, output
+    assert "the channel has the V3_0 capability already" in output
 
     bft = reopen(old_network, topology_copy)
     assert (bft.topology.orderer_type, len(bft.topology.orderers)) == (BFT, 4)
@@ -280,7 +308,11 @@ def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
     told_valid = {o.request_id for o in outcomes if o.result == "valid"}
     lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
     valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
-    steps = "; ".join(f"{what} {seconds:.1f} s" for what, seconds in report.steps)
+    steps = "; ".join(
+        line.removeprefix("bft: ")
+        for line in output.splitlines()
+        if line.startswith("bft: ") and line.endswith(" s")
+    )
     print(
         f"\nRaft -> SmartBFT under load: {timing['migration']:.1f} s ({steps}); {len(outcomes)} calls, "
         f"{len(told_valid)} valid ({valid_after} started after it), lost {lost}, duplicated {duplicated}, "
@@ -299,3 +331,6 @@ def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
         with old_network.coin("district-auditor", org) as auditor:
             answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
     assert answers[0][0]["ok"] is True and answers[0] == answers[1]
+    # The same command once more: everything is done, so it does nothing and says so.
+    again = upgrade_command()
+    assert "ordered by SmartBFT already" in again and "maintenance" not in again, again
