@@ -11,9 +11,11 @@
        MAJORITY of their organisations). Only once every node runs 3.x: a 2.5 node stops at a channel
        capability it does not know.
 
-Until step 4 the upgrade can be undone node by node (the runbook says how): stop the node, put its
-backup (`<home>/backups/fabric-<old>/<node>/data`) back, start it on the old release. After it, the
-channel needs 3.x nodes for good.
+Until step 4 the upgrade can be undone node by node: `upgrade_fabric` to the old release restarts each
+node on it with its current ledger (both releases keep ledger data format 2.0). The backups
+(`<home>/backups/fabric-<old>/<node>/data`) are for a damaged peer ledger, or for all orderers together
+with ordering stopped; never for one orderer while the others order on (the runbook says why). After
+step 4 the channel needs 3.x nodes for good.
 
 A node that already reports the target release (its operations endpoint's /version) is left as it is,
 so an interrupted upgrade resumes where it stopped. The rest of the network keeps serving throughout:
