@@ -36,6 +36,10 @@ __all__ = ["RUNTIMES", "STARTUP_TIMEOUT", "Network", "NetworkError"]
 RUNTIMES = ("native", "docker")
 
 
+OWN_TOPOLOGY = "topology.yaml"
+"""A network home's own copy of its topology, once an operation recorded a change in it (the release)."""
+
+
 def default_home(runtime: str) -> Path:
     if runtime == "docker":
         from .compose import default_docker_home
@@ -70,9 +74,13 @@ class Network(NetworkContext):
         joined: Sequence[Path] = (),
     ) -> Network:
         """The network kept in `home`; `port_offset` defaults to $SEOCHO_NETWORK_PORT_OFFSET; `joined` are
-        the topology fragments of organisations that joined the channel later (`membership`)."""
+        the topology fragments of organisations that joined the channel later (`membership`). Without a
+        `topology_file`: the home's own `topology.yaml` if it has one, else the project's default."""
+        root = (home or default_home(runtime)).resolve()
+        if topology_file is None and (root / OWN_TOPOLOGY).is_file():
+            topology_file = root / OWN_TOPOLOGY  # the network's own record (upgrade-fabric writes it)
         topology = load_topology(topology_file, port_offset, joined)
-        layout = NetworkLayout.for_topology((home or default_home(runtime)).resolve(), topology)
+        layout = NetworkLayout.for_topology(root, topology)
         return cls(topology, layout, find_binaries(topology.fabric_version), say, runtime)
 
     def org(self, name: str) -> Organization:

@@ -5,13 +5,29 @@ upgrade-fabric --to 3.1.5    orderers, then peers, one at a time; then the chann
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .binaries import FABRIC_VERSIONS
 from .topology import DEFAULT_TOPOLOGY
+
+
+def own_topology(network: Any) -> Path:
+    """Without --topology the release is recorded in the home's own copy of the default topology
+    (which `Network.open` then prefers), never in the project's file."""
+    from .network import OWN_TOPOLOGY
+
+    if network.runtime_name != "native" or not network.layout.root.is_dir():
+        return DEFAULT_TOPOLOGY  # upgrade_fabric refuses these before it records anything
+    own = network.layout.root / OWN_TOPOLOGY
+    if not own.exists():
+        shutil.copyfile(DEFAULT_TOPOLOGY, own)
+        click.echo(f"upgrade: the release is recorded in {own} (this network's topology from now on)")
+    return Path(own)
 
 
 def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
@@ -36,7 +52,7 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
         if warning:
             raise click.UsageError(warning)
         network = options.open()
-        topology = options.topology or DEFAULT_TOPOLOGY
+        topology = options.topology or own_topology(network)
         if bft and int(target.split(".")[0]) < 3:
             raise click.UsageError("--bft needs Fabric 3 (SmartBFT)")
         report = upgrade.upgrade_fabric(network, target, topology)

@@ -111,3 +111,21 @@ def test_the_ordering_type_is_recorded_in_the_topology_and_nothing_else_changes(
     assert [b.strip() for _, b in changed] == ["type: bft"]
     record_ordering_type(path, "bft")  # again: nothing to change, no error
     assert load_topology(path).orderer_type == "bft"
+
+
+def test_a_home_that_records_its_release_opens_on_it(tmp_path: Path) -> None:
+    """`upgrade-fabric` without --topology records the release in the home's own copy, which `Network.open`
+    prefers to the project's default from then on; an explicit --topology still wins."""
+    from seocho_network.network import OWN_TOPOLOGY, Network
+
+    home = tmp_path / "home"
+    home.mkdir()
+    default_release = load_topology().fabric_version
+    assert Network.open(home).topology.fabric_version == default_release
+    other = next(release for release in FABRIC_VERSIONS if release != default_release)
+    original = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
+    (home / OWN_TOPOLOGY).write_text(original, encoding="utf-8")
+    record_release(home / OWN_TOPOLOGY, other)
+    assert Network.open(home).topology.fabric_version == other
+    assert Network.open(home, DEFAULT_TOPOLOGY).topology.fabric_version == default_release
+    assert DEFAULT_TOPOLOGY.read_text(encoding="utf-8") == original
