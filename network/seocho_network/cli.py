@@ -2,6 +2,8 @@
 
     up [--no-demo] | deploy | upgrade | down [--purge] | status [--json] | logs NODE | revoke NAME
     up|deploy --run-as ORG=USER ...       each organisation's steps as its own Unix account (root)
+    status --html [FILE]                 the one-page operations view (status_html.py)
+    backup NODE [--to DIR] | restore NODE --from DIR | stop NODE | start NODE    a peer's ledger
     org init|up|down|definition|retire-registrar ORG   one organisation's own steps, run by it
     channel create | channel join ORG    the channel's steps
     --runtime docker ...                 the same in Docker Compose; `docker ...` is an alias for it
@@ -24,10 +26,12 @@ from typing import Any
 
 import click
 
+from .backup_cli import commands as backup_commands
 from .binaries import CommandError, MissingBinariesError
 from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
+from .snapshots_cli import register as register_snapshots
 from .topology import Organization, TopologyError
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
@@ -205,13 +209,28 @@ def revoke(options: Options, name: str, msp_id: str, reason: str) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
+@click.option(
+    "--html",
+    "html_file",
+    is_flag=False,
+    flag_value="",
+    type=click.Path(dir_okay=False),
+    help="Also write the one-page operations view to FILE [default: <home>/status.html].",
+)
+@click.option("--lang", type=click.Choice(["ko", "en"]), help="The page's language [default: the locale's].")
 @pass_options
-def status(options: Options, as_json: bool) -> None:
+def status(options: Options, as_json: bool, html_file: str | None, lang: str | None) -> None:
     """Every node (up/down), heights, the Raft leader and the committed chaincode; exit 3 if one is down."""
     from .status import collect, render
 
-    report = collect(options.open())
+    network = options.open()
+    report = collect(network)
     click.echo(json.dumps(asdict(report), indent=2) if as_json else render(report))
+    if html_file is not None:
+        from .status_html import write_page
+
+        page = write_page(report, html_file or network.layout.root / "status.html", lang)
+        click.echo(f"status: the operations view is in {page}")
     if not report.all_up:
         sys.exit(3)
 
@@ -413,9 +432,11 @@ def chaincode_commit(options: Options, name: str, sequence: int | None) -> None:
 
 register_membership(org, channel_group, pass_options)
 
-COMMANDS = (
+COMMANDS: tuple[click.Command, ...] = (
     up, deploy, upgrade, down, revoke, status, logs, renew_tls, render, org, channel_group, chaincode_group
 )  # fmt: skip
+# One node's ledger: `backup`, `restore`, `stop`, `start` (backup_cli.py).
+COMMANDS += tuple(backup_commands(pass_options))
 for _command in COMMANDS:
     cli.add_command(_command)
 
@@ -432,8 +453,13 @@ def docker(ctx: click.Context, home: Path | None) -> None:
 for _command in COMMANDS:
     docker.add_command(_command)
 
-# Prometheus for the network: `monitoring up|status|down`.
+# Prometheus for the network: `monitoring up|status|down` (the containers' ports are published on loopback,
+# so the same scrape configuration serves both runtimes).
 cli.add_command(monitoring_cli)
+docker.add_command(monitoring_cli)
+
+# Ledger snapshots: `peer snapshot`, `peer snapshots` (snapshots_cli).
+register_snapshots(cli, pass_options)
 
 
 def main() -> None:

@@ -21,8 +21,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fabric_ca import Enrollment
 
-from . import crypto, lifecycle
-from .admin import NotReadyError, OperationsClient, healthy, operations_client, wait_until
+from . import crypto, ledger_copies, lifecycle
+from .admin import (
+    NotReadyError,
+    OperationsClient,
+    healthy,
+    operations_client,
+    operations_endpoints,
+    wait_until,
+)
 from .binaries import CommandError, run_tool
 from .compose_render import (
     chaincode_id_variable,
@@ -213,14 +220,23 @@ class DockerRuntime:
                 what = "containers and volumes (ledgers, CA databases)" if purge else "containers"
                 self.ctx.say(f"down: {what} removed" + (f" ({project.name})" if project else ""))
 
+    def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.archive_volume(node, archive)
+
+    def restore_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.restore_volume(node, archive)
+
     def logs(self, node_id: str, lines: int) -> str:
         return self.compose(
             "logs", "--no-color", "--tail", str(lines), node_id, org=self._project_of(node_id)
         )
 
     def states(self) -> dict[str, str]:
-        """Each service: "up", "unhealthy" or "down", from the compose projects' containers."""
+        """Each service: "up", "unhealthy" or "down", from the compose projects' containers and, for a
+        running CA, orderer or peer, its /healthz asked from the host over TLS as the operations client
+        (the images cannot ask it themselves: the client's key stays on the host)."""
         states = {name: DOWN for name in self._service_names()}
+        operations = operations_endpoints(self.ctx.topology, self.ctx.layout)
         for project in self._projects():
             if not self._deployed(project):
                 continue
@@ -228,9 +244,11 @@ class DockerRuntime:
                 if not line.strip().startswith("{"):
                     continue
                 entry = json.loads(line)
+                service = entry["Service"]
                 running = entry.get("State") == "running"
                 sick = entry.get("Health") not in ("", "healthy", None)
-                states[entry["Service"]] = DOWN if not running else UNHEALTHY if sick else UP
+                sick = sick or (running and service in operations and not healthy(*operations[service]))
+                states[service] = DOWN if not running else UNHEALTHY if sick else UP
         return states
 
     def _service_names(self) -> list[str]:

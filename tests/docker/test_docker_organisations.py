@@ -27,6 +27,7 @@ import pytest
 from docker_support import REPO_ROOT, DockerImages, docker
 from fabric_protos.msp import identities_pb2
 from seocho.cast import client_id_of
+from seocho_network.ledger_copies import ledger_volume
 from seocho_network.topology import Organization, Topology, load_topology
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
@@ -138,9 +139,18 @@ def _nodes(org: Organization) -> set[str]:
     return ids | {o.node_id for o in org.orderers} | {p.node_id for p in org.peers}
 
 
-def test_each_organisation_is_a_project_of_its_own_on_its_own_network(deployment: Deployment) -> None:
+def test_each_organisation_is_a_project_of_its_own_on_its_own_network(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
     networks = []
+    for variable in ("COMPOSE_PROJECT_NAME", "SEOCHO_DOCKER_PROJECTS"):
+        monkeypatch.setenv(variable, deployment.env[variable])
     for org in deployment.topology.organizations:
+        # Its ledgers are its project's volumes, where `network.sh docker backup` looks for them.
+        for node in (*org.orderers, *org.peers):
+            volume = ledger_volume(node)
+            assert volume.startswith(deployment.project(org) + "_"), volume
+            docker("volume", "inspect", volume)
         containers = deployment.containers(org)
         assert set(containers) == _nodes(org), org.name
         own = f"{deployment.project(org)}_{TOPOLOGY_NETWORK}"
