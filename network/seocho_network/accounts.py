@@ -30,9 +30,10 @@ import site
 import stat
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import channel, deployment, profiles
 from .binaries import FABRIC_CA_VERSION, cache_root
@@ -40,6 +41,8 @@ from .context import NetworkError, Say
 from .network import Network
 from .topology import Organization, Topology, load_topology
 
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_ROOTS = ("chaincode", "client", "network")  # as setup.py's
 SHARED_MODE = 0o1777  # sticky and world-writable: each organisation's files stay its own
 STEP_TIMEOUT = 600.0
 
@@ -81,7 +84,7 @@ def _readable_by_all(path: Path) -> bool:
     return bool(resolved.stat().st_mode & stat.S_IROTH)
 
 
-def _link_tree(source: Path, target: Path) -> None:
+def _link_tree(source: Path, target: Path, ignore: Callable[..., Any] | None = None) -> None:
     """`target` becomes a copy of `source` made of hard links (copies where linking is not possible)."""
 
     def link(src: str, dst: str) -> None:
@@ -92,34 +95,58 @@ def _link_tree(source: Path, target: Path) -> None:
 
     staging = target.with_name(target.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging, symlinks=True, copy_function=link)
+    shutil.copytree(source, staging, symlinks=True, copy_function=link, ignore=ignore)
     for directory in [staging, *(p for p in staging.rglob("*") if p.is_dir() and not p.is_symlink())]:
         directory.chmod(0o755)
+    shutil.rmtree(target, ignore_errors=True)
     staging.replace(target)
 
 
-def _shared_python(directory: Path) -> Path:
+def _readable_packages(directory: Path, copy_project: bool) -> Path:
+    """This environment's site-packages if every account can read it and the checkout, else a copy in
+    `directory` (hard links) without the editable install's hooks, whose `seocho-project.pth` names a copy
+    of the checkout's source roots (the packages read files beside them, e.g. network/versions.env). The
+    source roots are linked again on every call, so the copy runs the checkout's code."""
+    packages = Path(site.getsitepackages()[0])
+    if not copy_project and _readable_by_all(packages) and _readable_by_all(_REPO_ROOT):
+        return packages
+    copy = directory / "site-packages"
+    if not copy.is_dir():
+        _link_tree(packages, copy, shutil.ignore_patterns("__editable__*", "__pycache__"))
+    project = directory / "project"
+    project.mkdir(exist_ok=True)
+    project.chmod(0o755)
+    for root in SOURCE_ROOTS:
+        _link_tree(_REPO_ROOT / root, project / root, shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (copy / "seocho-project.pth").write_text("".join(f"{project / root}\n" for root in SOURCE_ROOTS))
+    return copy
+
+
+def _shared_python(directory: Path, copy_project: bool) -> Path:
     """This environment's Python if every account can run it, else a virtual environment in `directory`
-    whose interpreter is a system Python of the same version and whose packages are this environment's."""
-    if _readable_by_all(Path(sys.base_prefix)) and _readable_by_all(Path(sys.prefix)):
+    whose interpreter is a system Python of the same version and whose packages are this environment's
+    (or a copy of them, see `_readable_packages`)."""
+    readable = _readable_by_all(Path(sys.base_prefix)) and _readable_by_all(Path(sys.prefix))
+    if readable and not copy_project and _readable_by_all(_REPO_ROOT):
         return Path(sys.executable)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    system = next(
-        (Path(d) / version for d in ("/usr/bin", "/usr/local/bin") if (Path(d) / version).exists()), None
-    )
-    packages = Path(site.getsitepackages()[0])
-    if system is None or not _readable_by_all(packages):
+    interpreter = Path(sys.executable) if readable else None
+    for candidate in (Path("/usr/bin") / version, Path("/usr/local/bin") / version):
+        if interpreter is None and candidate.exists() and _readable_by_all(candidate):
+            interpreter = candidate
+    if interpreter is None:
         raise NetworkError(
             f"no {version} that other accounts can run (this one is under {sys.base_prefix}): install "
-            "the project in a virtual environment they can read"
+            f"{version} for every account (e.g. Debian's python3), or the project where they can read it"
         )
+    packages = _readable_packages(directory, copy_project)
     environment = directory / "python"
     (environment / "bin").mkdir(parents=True, exist_ok=True)
     (environment / "lib" / version).mkdir(parents=True, exist_ok=True)
     (environment / "pyvenv.cfg").write_text(
-        f"home = {system.parent}\ninclude-system-site-packages = false\n", encoding="utf-8"
+        f"home = {interpreter.resolve().parent}\ninclude-system-site-packages = false\n", encoding="utf-8"
     )
-    for link, points_to in ((environment / "bin" / "python", system),
+    for link, points_to in ((environment / "bin" / "python", interpreter.resolve()),
                             (environment / "lib" / version / "site-packages", packages)):  # fmt: skip
         link.unlink(missing_ok=True)
         link.symlink_to(points_to)
@@ -129,9 +156,10 @@ def _shared_python(directory: Path) -> Path:
     return environment / "bin" / "python"
 
 
-def shared_tools(directory: Path, fabric_version: str) -> Tools:
+def shared_tools(directory: Path, fabric_version: str, copy_project: bool = False) -> Tools:
     """Links the Fabric `fabric_version` release and Fabric CA into `directory` (readable by every
-    account), and finds a Python every account can run with the project installed."""
+    account), and finds a Python every account can run with the project installed (`copy_project`: run
+    the project from a copy in `directory` even when the checkout is readable)."""
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)
     cache = directory / "fabric"
@@ -140,7 +168,7 @@ def shared_tools(directory: Path, fabric_version: str) -> Tools:
     for name in (f"fabric-{fabric_version}", f"ca-{FABRIC_CA_VERSION}"):
         if not (cache / name).is_dir():
             _link_tree(cache_root() / name, cache / name)
-    return Tools(_shared_python(directory), cache)
+    return Tools(_shared_python(directory, copy_project), cache)
 
 
 class AccountSteps:

@@ -1,5 +1,6 @@
 """The Docker runtime: every node (and each organisation's chaincode server) a container of one Compose
-project, rendered from the same topology as the native network.
+project, or of its organisation's own project (SEOCHO_DOCKER_PROJECTS=organisation, each on its own Docker
+network, reaching the others through published ports), rendered from the same topology as the native one.
 
 The bring-up steps are the native network's (identities from the CAs, channel joins through `osnadmin`
 and the peer CLI, the chaincode lifecycle, profiles): those tools run on the host and reach the
@@ -26,11 +27,14 @@ from .admin import NotReadyError, healthy, operations_client, operations_endpoin
 from .binaries import CommandError, run_tool
 from .compose_render import (
     chaincode_id_variable,
+    organisation_compose_file,
     prepare_chaincode_tls,
+    project_name,
     render_configtx,
     render_orderer,
     render_peer,
     write_compose,
+    write_organisation_compose,
 )
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
 from .layout import NodeFiles
@@ -62,6 +66,36 @@ def chaincode_image() -> str:
     return os.environ.get("SEOCHO_CHAINCODE_IMAGE", "seocho/chaincode:0.1.0")
 
 
+PROJECTS_VARIABLE = "SEOCHO_DOCKER_PROJECTS"
+"""`network` (default): one Compose project for every organisation; `organisation`: one project and one
+Docker network per organisation, which reach each other only through published ports."""
+EXCHANGE_VARIABLE = "SEOCHO_DOCKER_EXCHANGE_ADDRESS"
+"""Where an organisation's project publishes the ports other organisations dial [default: the address
+of Docker's default bridge on this host, which containers reach as `host-gateway`]."""
+
+
+def per_organisation() -> bool:
+    value = os.environ.get(PROJECTS_VARIABLE, "network") or "network"
+    if value not in ("network", "organisation"):
+        raise NetworkError(f"{PROJECTS_VARIABLE} is `network` or `organisation`, not {value!r}")
+    return value == "organisation"
+
+
+def exchange_address() -> str:
+    """The host address the organisations' projects publish their ports between organisations on."""
+    given = os.environ.get(EXCHANGE_VARIABLE)
+    if given:
+        return given
+    try:
+        found = run_tool(
+            ["docker", "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"],
+            what="docker network inspect bridge",
+        ).strip()
+    except CommandError as exc:
+        raise NetworkError(f"{exc}; set {EXCHANGE_VARIABLE}") from None
+    return found
+
+
 class DockerRuntime:
     name = "docker"
 
@@ -71,28 +105,64 @@ class DockerRuntime:
 
     # ---- compose ---------------------------------------------------------------------------------
 
-    def compose(self, *args: str, timeout: float = 300.0) -> str:
-        command = [
-            *compose_command(),
-            "--project-directory",
-            str(self.root),
-            "-f",
-            str(self.root / "compose.yaml"),
-        ]
+    def compose(self, *args: str, timeout: float = 300.0, org: Organization | None = None) -> str:
+        """`docker compose ARGS` on the deployment's project, or on `org`'s (one project each)."""
+        command = [*compose_command(), "--project-directory", str(self.root)]
+        if org is None:
+            command += ["-f", str(self.root / "compose.yaml")]
+        else:
+            base = os.environ.get("COMPOSE_PROJECT_NAME") or "seocho"
+            command += [
+                "-p",
+                project_name(base, org),
+                "-f",
+                str(organisation_compose_file(self.ctx.layout, org)),
+            ]
         try:
             return run_tool([*command, *args], None, timeout, what=f"compose {' '.join(args[:2])}")
         except CommandError as exc:
             raise NetworkError(str(exc)) from None
 
-    def _deployed(self) -> bool:
-        return (self.root / "compose.yaml").exists()
+    def _projects(self) -> list[Organization | None]:
+        """What `compose` runs on: each organisation's project, or the one project (None)."""
+        if not per_organisation():
+            return [None]
+        return list(self.ctx.topology.organizations)
+
+    def _project_of(self, node_id: str) -> Organization | None:
+        if not per_organisation():
+            return None
+        for org in self.ctx.topology.organizations:
+            if node_id.endswith("." + org.domain):
+                return org
+        raise NetworkError(f"{node_id} belongs to no organisation of the topology")
+
+    def _by_project(self, names: Sequence[str]) -> dict[Organization | None, list[str]]:
+        grouped: dict[Organization | None, list[str]] = {}
+        for name in names:
+            grouped.setdefault(self._project_of(name), []).append(name)
+        return grouped
+
+    def _write_compose(self) -> None:
+        ctx = self.ctx
+        if not per_organisation():
+            write_compose(ctx.layout, ctx.topology)
+            return
+        address = exchange_address()
+        for org in ctx.topology.organizations:
+            write_organisation_compose(ctx.layout, ctx.topology, org, address)
+
+    def _deployed(self, org: Organization | None = None) -> bool:
+        if org is None:
+            return (self.root / "compose.yaml").exists()
+        return organisation_compose_file(self.ctx.layout, org).exists()
 
     # ---- nodes -----------------------------------------------------------------------------------
 
     def start(self, nodes: Sequence[Node]) -> None:
         ctx = self.ctx
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_compose(ctx.layout, ctx.topology)
+        self._write_compose()
         services: list[tuple[str, Callable[[], bool]]] = []
         for node in nodes:
             # Every operations endpoint is TLS with client certificates: asked from the host.
@@ -109,7 +179,8 @@ class DockerRuntime:
                 raise NetworkError(f"{node.node_id}: a chaincode server starts with the package it serves")
             services.append((node.node_id, self._healthz(node)))
         # Starts (or recreates, when their definition changed) the services; waits for their /healthz.
-        self.compose("up", "--detach", *[name for name, _ in services])
+        for project, names in self._by_project([name for name, _ in services]).items():
+            self.compose("up", "--detach", *names, org=project)
         for name, ready in services:
             try:
                 wait_until(ready, f"{name} health", STARTUP_TIMEOUT, lambda: True)
@@ -135,17 +206,19 @@ class DockerRuntime:
             stream.write(f"FABRIC_CA_SERVER_BOOT={crypto.BOOTSTRAP_USER}:{boot}\n" if boot else "")
 
     def stop(self, nodes: Sequence[Node]) -> None:
-        if not self._deployed() or not nodes:
-            return
-        self.compose("stop", *[node.node_id for node in nodes])
-        for node in nodes:
-            self.ctx.say(f"down: {node.node_id} stopped")
+        for project, names in self._by_project([node.node_id for node in nodes]).items():
+            if not self._deployed(project):
+                continue
+            self.compose("stop", *names, org=project)
+            for name in names:
+                self.ctx.say(f"down: {name} stopped")
 
     def remove(self, purge: bool) -> None:
-        if self._deployed():
-            self.compose("down", *(["--volumes"] if purge else []))
-            what = "containers and volumes (ledgers, CA databases)" if purge else "containers"
-            self.ctx.say(f"down: {what} removed")
+        for project in self._projects():
+            if self._deployed(project):
+                self.compose("down", *(["--volumes"] if purge else []), org=project)
+                what = "containers and volumes (ledgers, CA databases)" if purge else "containers"
+                self.ctx.say(f"down: {what} removed" + (f" ({project.name})" if project else ""))
 
     def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
         ledger_copies.archive_volume(node, archive)
@@ -154,25 +227,28 @@ class DockerRuntime:
         ledger_copies.restore_volume(node, archive)
 
     def logs(self, node_id: str, lines: int) -> str:
-        return self.compose("logs", "--no-color", "--tail", str(lines), node_id)
+        return self.compose(
+            "logs", "--no-color", "--tail", str(lines), node_id, org=self._project_of(node_id)
+        )
 
     def states(self) -> dict[str, str]:
-        """Each service: "up", "unhealthy" or "down", from the compose project's containers and, for a
+        """Each service: "up", "unhealthy" or "down", from the compose projects' containers and, for a
         running CA, orderer or peer, its /healthz asked from the host over TLS as the operations client
         (the images cannot ask it themselves: the client's key stays on the host)."""
         states = {name: DOWN for name in self._service_names()}
-        if not self._deployed():
-            return states
         operations = operations_endpoints(self.ctx.topology, self.ctx.layout)
-        for line in self.compose("ps", "--all", "--format", "json").splitlines():
-            if not line.strip().startswith("{"):
+        for project in self._projects():
+            if not self._deployed(project):
                 continue
-            entry = json.loads(line)
-            service = entry["Service"]
-            running = entry.get("State") == "running"
-            sick = entry.get("Health") not in ("", "healthy", None)
-            sick = sick or (running and service in operations and not healthy(*operations[service]))
-            states[service] = DOWN if not running else UNHEALTHY if sick else UP
+            for line in self.compose("ps", "--all", "--format", "json", org=project).splitlines():
+                if not line.strip().startswith("{"):
+                    continue
+                entry = json.loads(line)
+                service = entry["Service"]
+                running = entry.get("State") == "running"
+                sick = entry.get("Health") not in ("", "healthy", None)
+                sick = sick or (running and service in operations and not healthy(*operations[service]))
+                states[service] = DOWN if not running else UNHEALTHY if sick else UP
         return states
 
     def _service_names(self) -> list[str]:
@@ -218,7 +294,7 @@ class DockerRuntime:
         prepare_chaincode_tls(self.ctx.layout, org)
         server = org.chaincode_server.node_id
         # --wait: until the image's own health check (a TCP connect to the gRPC port) passes.
-        self.compose("up", "--detach", "--wait", server)
+        self.compose("up", "--detach", "--wait", server, org=self._project_of(server))
         write_serving_record(self.ctx.layout, org, service, package_id)
         self.ctx.say(f"  {server}: serving {package_id[:48]}... (mutual TLS)")
 
@@ -264,7 +340,7 @@ class DockerRuntime:
             # No container presents it: the peers read it from the chaincode package's connection.json.
             say("renew-tls: the chaincode packages carry it; run `upgrade` to install new ones")
             return
-        self.compose("restart", node_id)
+        self.compose("restart", node_id, org=self._project_of(node_id))
         say(f"renew-tls: {node_id}: restarted")
 
     def _tls_node(self, node_id: str) -> tuple[Organization, NodeFiles]:

@@ -270,12 +270,31 @@ def _volume(name: str) -> str:
     return name.replace(".", "-")
 
 
-def compose_document(topology: Topology, chaincode_user: str | None = None) -> dict[str, Any]:
-    """The compose file; paths are relative to the deployment directory that holds it."""
+def _others(topology: Topology, org: Organization) -> dict[str, str]:
+    """extra_hosts: every other organisation's orderers and peers at the host's gateway, where their
+    projects publish the ports between organisations (on separate hosts: the other host's address)."""
+    names = [o.node_id for o in topology.orderers if o.org is not org]
+    names += [p.node_id for p in topology.peers if p.org is not org]
+    return dict.fromkeys(names, "host-gateway")
+
+
+def compose_document(
+    topology: Topology,
+    chaincode_user: str | None = None,
+    only: Organization | None = None,
+    exchange_address: str | None = None,
+) -> dict[str, Any]:
+    """The compose file; paths are relative to the deployment directory that holds it.
+
+    With `only`, only that organisation's project, on a Docker network of its own: the other
+    organisations' nodes are reached as separate hosts would be, through the ports their projects
+    publish on `exchange_address` (the Docker host's gateway address, which containers reach as
+    `host-gateway`), and its own ports between organisations are published there too.
+    """
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
-    common = {"restart": "unless-stopped", "networks": [NETWORK]}
-    for org in topology.organizations:
+    common: dict[str, Any] = {"restart": "unless-stopped", "networks": [NETWORK]}
+    for org in topology.organizations if only is None else (only,):
         for ca in (org.ca, org.tls_ca):
             db_volume = _volume(f"ca-db-{_ca_dir(ca)}")
             volumes[db_volume] = {}
@@ -308,12 +327,32 @@ def compose_document(topology: Topology, chaincode_user: str | None = None) -> d
             )
         chaincode = _chaincode_service(topology, org, chaincode_user)
         services[org.chaincode_server.node_id] = common | chaincode | _hardened("chaincode", chaincode_user)
+        if exchange_address is not None:
+            _publish_between_organisations(services, topology, org, exchange_address)
     return {
-        "name": "seocho",
+        "name": "seocho" if only is None else project_name("seocho", only),
         "services": services,
         "volumes": volumes,
         "networks": {NETWORK: {"driver": "bridge"}},
     }
+
+
+def project_name(base: str, org: Organization) -> str:
+    """The Compose project of one organisation of the deployment called `base`."""
+    return f"{base}-{org.name.lower()}"
+
+
+def _publish_between_organisations(
+    services: dict[str, Any], topology: Topology, org: Organization, address: str
+) -> None:
+    """Its orderers and peers publish the ports other organisations dial on `address`, and reach the
+    other organisations' at the host's gateway (their own organisation's, on its own network)."""
+    published = {o.node_id: [o.port, o.cluster_port] for o in org.orderers}
+    published |= {p.node_id: [p.port] for p in org.peers}
+    for node_id, ports in published.items():
+        service = services[node_id]
+        service["ports"] = [*service["ports"], *(f"{address}:{port}:{port}" for port in ports)]
+        service["extra_hosts"] = _others(topology, org)
 
 
 def _ca_dir(ca: CertificateAuthority) -> str:
@@ -414,15 +453,34 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 _PlainDumper.add_representer(list, _represent_list)
 
 
-def compose_text(topology: Topology, user: str | None = None) -> str:
+def compose_text(
+    topology: Topology,
+    user: str | None = None,
+    org: Organization | None = None,
+    exchange_address: str | None = None,
+) -> str:
     """The compose file as written: a header, then the document."""
     header = "# Rendered from network/topology.yaml by `scripts/network.sh docker up`; edit the topology.\n"
-    body = yaml.dump(compose_document(topology, user), Dumper=_PlainDumper, sort_keys=False, width=120)
-    return header + body
+    document = compose_document(topology, user, org, exchange_address)
+    return header + yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, width=120)
 
 
 def write_compose(layout: NetworkLayout, topology: Topology) -> Path:
     check_image_variables(os.environ)
     path = layout.root / "compose.yaml"
     path.write_text(compose_text(topology, chaincode_user()), encoding="utf-8")
+    return path
+
+
+def organisation_compose_file(layout: NetworkLayout, org: Organization) -> Path:
+    """One organisation's compose file (paths relative to the deployment directory, like compose.yaml)."""
+    return layout.root / f"compose.{org.domain}.yaml"
+
+
+def write_organisation_compose(
+    layout: NetworkLayout, topology: Topology, org: Organization, exchange_address: str
+) -> Path:
+    check_image_variables(os.environ)
+    path = organisation_compose_file(layout, org)
+    path.write_text(compose_text(topology, chaincode_user(), org, exchange_address), encoding="utf-8")
     return path

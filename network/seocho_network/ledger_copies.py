@@ -65,8 +65,14 @@ def native_ledger(layout: NetworkLayout, node: Orderer | Peer) -> Path:
 
 
 def ledger_volume(node: Orderer | Peer) -> str:
-    """The node's ledger volume as Compose names it: `<project>_ledger-<node id, dots as dashes>`."""
+    """The node's ledger volume as Compose names it: `<project>_ledger-<node id, dots as dashes>`, the
+    project being its organisation's (`<project>-<org>`) when each organisation has its own."""
+    from .compose import per_organisation
+    from .compose_render import project_name
+
     project = os.environ.get("COMPOSE_PROJECT_NAME") or "seocho"
+    if per_organisation():
+        project = project_name(project, node.org)
     return f"{project}_ledger-{node.node_id.replace('.', '-')}"
 
 

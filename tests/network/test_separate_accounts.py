@@ -13,10 +13,12 @@ under CI=true.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -38,9 +40,10 @@ from seocho.network_setup import initialise_ledger, provision_demo
 from seocho_network import Network
 from seocho_network.accounts import Account, AccountSteps, shared_tools
 from seocho_network.binaries import MissingBinariesError, find_binaries
+from seocho_network.lifecycle import source_digest
 from seocho_network.port_offsets import claimed_port_offset
 from seocho_network.processes import running_pid
-from seocho_network.topology import FABRIC_VERSION_VARIABLE, Organization
+from seocho_network.topology import FABRIC_VERSION_VARIABLE, Organization, load_topology
 
 pytestmark = pytest.mark.fabric
 
@@ -93,21 +96,63 @@ def _uids(pid: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def separate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeparateNetwork]:
+def accounts() -> dict[str, Account]:
+    """The organisations' accounts, created when missing (needs root)."""
     if os.geteuid() != 0:
         pytest.skip("running each organisation as its own Unix account needs root (to create the accounts)")
+    for user in ACCOUNTS.values():
+        _ensure_account(user)
+    return {org: Account.named(user) for org, user in ACCOUNTS.items()}
+
+
+@pytest.fixture
+def shared_directory() -> Iterator[Path]:
+    """A directory every account can reach (pytest's temporary directories are root's, 0700)."""
+    base = Path(tempfile.mkdtemp(prefix="seocho-accounts-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_an_account_runs_the_project_from_a_copy_when_the_checkout_is_not_readable(
+    accounts: dict[str, Account], shared_directory: Path
+) -> None:
+    version = load_topology().fabric_version
+    tools = shared_tools(shared_directory, version, copy_project=True)
+    program = (
+        "import seocho_network, seocho_coin.server; from seocho_network.lifecycle import source_digest; "
+        "print(seocho_network.__file__); print(source_digest())"
+    )
+    partners = accounts["Partners"]
+    done = subprocess.run(
+        [str(tools.python), "-c", program], capture_output=True, text=True, check=False, cwd="/",
+        user=partners.uid, group=partners.gid, extra_groups=[], env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    where, digest = done.stdout.split()
+    assert Path(where).is_relative_to(shared_directory / "project")
+    # The same chaincode code, hence the same package IDs as the checkout's.
+    assert digest == source_digest()
+    for program in ("peer", "orderer", "osnadmin", "configtxgen"):
+        assert os.access(tools.fabric_cache / f"fabric-{version}" / "bin" / program, os.X_OK)
+
+
+@pytest.fixture(scope="module")
+def separate(
+    accounts: dict[str, Account], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeparateNetwork]:
     try:
         find_binaries(os.environ.get(FABRIC_VERSION_VARIABLE) or None)
     except MissingBinariesError as exc:
         pytest.skip(str(exc))
-    for user in ACCOUNTS.values():
-        _ensure_account(user)
     # Not under pytest's temporary directory: it is root's, 0700, and the accounts must reach their homes.
     base = Path(tempfile.mkdtemp(prefix="seocho-accounts-", dir="/tmp"))
     base.chmod(0o755)
     said: list[str] = []
     offsets = [offset for offset in reversed(TEST_PORT_OFFSETS) if offset < 50_000]
-    uids = {pwd.getpwnam(user).pw_uid for user in ACCOUNTS.values()}
+    uids = {account.uid for account in accounts.values()}
     try:
         with claimed_port_offset(offsets) as offset:
             network = Network.open(base / "network", say=said.append, port_offset=offset)
@@ -130,7 +175,8 @@ def separate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeparateNetwo
     finally:
         # Whatever of the accounts' outlived `org down` (processes this test started through them).
         for pid in _processes_of(uids):
-            os.kill(pid, 9)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)
 
 
