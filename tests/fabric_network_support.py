@@ -75,14 +75,16 @@ class RunningNetwork:
             yield Coin(GatewayBackend(contract))
 
 
-def start_session_network(home: Path) -> Iterator[RunningNetwork]:
-    """Brings the network up and deploys the coin; yields it; brings it down and deletes it."""
+def start_session_network(home: Path, topology_file: Path | None = None) -> Iterator[RunningNetwork]:
+    """Brings the network up and deploys the coin; yields it; brings it down and deletes it.
+
+    `topology_file` replaces network/topology.yaml (e.g. a copy whose CAs issue short-lived certificates)."""
     try:
         find_binaries(os.environ.get(FABRIC_VERSION_VARIABLE) or None)
     except MissingBinariesError as exc:
         pytest.skip(str(exc))
     with _port_offset_lock() as offset:
-        yield from _run_session_network(home, offset)
+        yield from _run_session_network(home, offset, topology_file)
 
 
 @contextlib.contextmanager
@@ -95,9 +97,11 @@ def _port_offset_lock() -> Iterator[int]:
         pytest.fail(f"{exc}: other test networks still running?")
 
 
-def _run_session_network(home: Path, offset: int) -> Iterator[RunningNetwork]:
+def _run_session_network(
+    home: Path, offset: int, topology_file: Path | None = None
+) -> Iterator[RunningNetwork]:
     said: list[str] = []
-    network = Network.open(home, say=said.append, port_offset=offset)
+    network = Network.open(home, topology_file, say=said.append, port_offset=offset)
     running = RunningNetwork(network, said)
     try:
         network.up()

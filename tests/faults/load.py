@@ -61,11 +61,16 @@ class Load:
     _counter: Iterator[int] = field(default_factory=itertools.count)
 
     def run(
-        self, seconds: float, fault: Callable[[], T] | None = None, after: float = 0.0
+        self,
+        seconds: float,
+        fault: Callable[[], T] | None = None,
+        after: float = 0.0,
+        fault_timeout: float = 300.0,
     ) -> tuple[list[Outcome], T | None]:
         """Runs the load while `fault()` runs alongside, for at least `seconds` and for `after` seconds
         more once the fault has returned; gives this run's outcomes and what the fault returned. A
-        worker's or the fault's exception is raised here."""
+        worker's or the fault's exception is raised here, as is a fault still running after
+        `fault_timeout` seconds."""
         stop = threading.Event()
         start = len(self.outcomes)
         began = time.monotonic()
@@ -74,7 +79,7 @@ class Load:
             Background(functools.partial(self._work, own, stop), name=f"load-{own[0]}") for own in owned
         ]
         try:
-            found = Background(fault, name="fault").join(timeout=300) if fault is not None else None
+            found = Background(fault, name="fault").join(timeout=fault_timeout) if fault is not None else None
             # The load runs on past the fault (the event is only a timer here: nobody sets it early).
             stop.wait(max(after, seconds - (time.monotonic() - began)))
         finally:
