@@ -28,9 +28,11 @@ own; it is listed when due.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -208,24 +210,36 @@ class _Renewal:
         self.topology = network.topology
 
     def run(self) -> None:
+        timed = self._timed
         for ca in self.plan.cas:
-            self._ca(ca)
+            timed(f"CA {ca.node_id}", partial(self._ca, ca))
         for holder in self.plan.identities:
             self._identity(NodeFiles(holder))
         for orderer in self.plan.orderers:
-            self._orderer(orderer, renew_certificates=orderer.node_id not in self.plan.pinned_by)
+            renew_certificates = orderer.node_id not in self.plan.pinned_by
+            timed(orderer.node_id, partial(self._orderer, orderer, renew_certificates))
         for peer in self.plan.peers:
-            self._peer(peer)
+            timed(peer.node_id, partial(self._peer, peer))
         for org in self.plan.chaincode_servers:
             renew_tls(self.layout, self.topology, self.layout.node(org.chaincode_server.node_id))
             self.network.say(f"renew: chaincode server of {org.name}: TLS renewed")
         for org in self.plan.chaincode_clients:
             renew_tls(self.layout, self.topology, self.layout.node(chaincode_client_name(org)))
             self.network.say(f"renew: chaincode client of {org.name}: TLS renewed")
-        restarted = self._new_packages(self.plan.chaincode_clients) if self.plan.chaincode_clients else set()
+        restarted: set[str] = set()
+        if self.plan.chaincode_clients:
+            timed(
+                "chaincode packages",
+                lambda: restarted.update(self._new_packages(self.plan.chaincode_clients)),
+            )
         for org in self.plan.chaincode_servers:
             if org.msp_id not in restarted:
-                self._restart_servers(org)
+                timed(f"chaincode servers of {org.name}", partial(self._restart_servers, org))
+
+    def _timed(self, what: str, step: Callable[[], object]) -> None:
+        began = time.monotonic()
+        step()
+        self.network.say(f"renew: {what}: took {time.monotonic() - began:.1f} s")
 
     # ---- each kind of holder ---------------------------------------------------------------------
 
@@ -261,6 +275,8 @@ class _Renewal:
         self._wait(lambda: self._orderer_heights().get(orderer.node_id, 0) >= target,
                    f"{orderer.node_id} caught up to block {target}")  # fmt: skip
         self._wait(lambda: channel.ordering_leader(self.network) is not None, "an ordering leader")
+        if self.topology.orderer_type != BFT:
+            self._wait(self._all_consenters_active, "every Raft consenter active")
         self.network.say(
             f"renew: {orderer.node_id}: serving, caught up; leader {channel.ordering_leader(self.network)}"
         )
@@ -291,6 +307,7 @@ class _Renewal:
             return
         pem = self.layout.consenter_cert(orderer).read_bytes()
         members = self.topology.ordering_organizations
+        self._wait(self._all_consenters_active, "every Raft consenter active")
         current = config_updates.channel_config(self.network, members[0])
         entries = [c for c in _raft_metadata(current).consenters if same_public_key(c.client_tls_cert, pem)]
         if not entries:
@@ -358,12 +375,30 @@ class _Renewal:
 
     # ---- heights ---------------------------------------------------------------------------------
 
-    def _metric_height(self, port: int, org: Organization) -> int | None:
-        wanted = f'ledger_blockchain_height{{channel="{self.topology.channel}"}}'
+    def _gauges(self, port: int, org: Organization, *names: str) -> dict[str, float]:
+        """The channel's value of each gauge `names` the node reports (absent ones left out)."""
+        found: dict[str, float] = {}
         for line in metrics(port, operations_client(self.layout, org)).splitlines():
-            if line.startswith(wanted):
-                return int(float(line.rsplit(" ", 1)[1]))
-        return None
+            for name in names:
+                if line.startswith(f'{name}{{channel="{self.topology.channel}"}}'):
+                    found[name] = float(line.rsplit(" ", 1)[1])
+        return found
+
+    def _metric_height(self, port: int, org: Organization) -> int | None:
+        height = self._gauges(port, org, "ledger_blockchain_height").get("ledger_blockchain_height")
+        return None if height is None else int(height)
+
+    def _all_consenters_active(self) -> bool:
+        """Every orderer counts every consenter active (the leader's count, passed on to the followers).
+
+        An orderer refuses a consenter change that it believes would lose quorum, counting the nodes
+        active as the leader last told it: just after a restart it knows of none."""
+        names = ("consensus_etcdraft_active_nodes", "consensus_etcdraft_cluster_size")
+        for orderer in self.topology.orderers:
+            gauges = self._gauges(orderer.operations_port, orderer.org, *names)
+            if len(gauges) < 2 or not 0 < gauges[names[1]] <= gauges[names[0]]:
+                return False
+        return True
 
     def _height(self, peer: Peer) -> int:
         return self._metric_height(peer.operations_port, peer.org) or 0
