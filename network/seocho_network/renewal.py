@@ -37,16 +37,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fabric_protos.common import configtx_pb2
-from fabric_protos.orderer import configuration_pb2 as orderer_config_pb2
-from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
 
 from . import channel, config_updates, deployment
+from . import consenter_certificates as consenters
 from .admin import metrics, operations_client, wait_until
 from .certificate_exporter import CA, certificate_files, expiry
 from .context import NetworkError
 from .crypto import chaincode_client_name
 from .layout import NodeFiles
-from .reenrolment import recover_directory, renew_msp, renew_tls, same_public_key
+from .reenrolment import recover_directory, renew_msp, renew_tls
 from .serving import served
 from .topology import BFT, CertificateAuthority, Orderer, Organization, Peer
 
@@ -264,7 +263,7 @@ class _Renewal:
 
     def _orderer(self, orderer: Orderer, renew_certificates: bool) -> None:
         if renew_certificates:
-            # Raft (and SmartBFT) match a consenter by its public key: keeping it keeps the node a
+            # Raft and SmartBFT match a consenter by its public key: keeping it keeps the node a
             # consenter across the restart, whatever the order of the config update and the restart.
             self._identity(self.layout.node(orderer.node_id), keep_key=True)
             self.network.org_definition(orderer.org)  # the consenter's certificate, public
@@ -300,39 +299,25 @@ class _Renewal:
     # ---- what the channel needs ------------------------------------------------------------------
 
     def _update_consenter(self, orderer: Orderer) -> None:
-        if self.topology.orderer_type == BFT:
-            # SmartBFT's consenter mapping also holds the enrolment certificate; the key is kept, so the
-            # node is still recognised, but its entry is not rewritten here.
-            self.network.say(f"renew: {orderer.node_id}: BFT consenter mapping left as it is (same keys)")
-            return
-        pem = self.layout.consenter_cert(orderer).read_bytes()
+        tls_pem = self.layout.consenter_cert(orderer).read_bytes()
+        identity_pem = self.layout.consenter_identity(orderer).read_bytes()
         members = self.topology.ordering_organizations
-        self._wait(self._all_consenters_active, "every Raft consenter active")
+        if self.topology.orderer_type != BFT:
+            self._wait(self._all_consenters_active, "every Raft consenter active")
         current = config_updates.channel_config(self.network, members[0])
-        entries = [c for c in _raft_metadata(current).consenters if same_public_key(c.client_tls_cert, pem)]
-        if not entries:
-            raise NetworkError(f"{orderer.node_id}: no consenter of the channel has its key")
-        if all(c.client_tls_cert == pem and c.server_tls_cert == pem for c in entries):
+        if consenters.carries(current, tls_pem, identity_pem):
             return
+        if consenters.rotate(current, tls_pem, identity_pem) == 0:
+            raise NetworkError(f"{orderer.node_id}: no consenter of the channel has its key")
 
         def change(config: configtx_pb2.Config) -> None:
-            value = config.channel_group.groups["Orderer"].values["ConsensusType"]
-            consensus = orderer_config_pb2.ConsensusType.FromString(value.value)
-            metadata = etcdraft_pb2.ConfigMetadata.FromString(consensus.metadata)
-            for consenter in metadata.consenters:
-                if same_public_key(consenter.client_tls_cert, pem):
-                    consenter.client_tls_cert = pem
-                    consenter.server_tls_cert = pem
-            consensus.metadata = metadata.SerializeToString()
-            value.value = consensus.SerializeToString()
+            consenters.rotate(config, tls_pem, identity_pem)
 
         from .org_join import sign_and_submit
 
-        update = config_updates.propose(
-            self.network, members[0], f"renew-consenter-{orderer.node_id}", change
-        )
-        sign_and_submit(self.network, update, members)
-        self.network.say(f"renew: {orderer.node_id}: its consenter entry carries the new certificate")
+        name = f"renew-consenter-{orderer.node_id}"
+        sign_and_submit(self.network, config_updates.propose(self.network, members[0], name, change), members)
+        self.network.say(f"renew: {orderer.node_id}: its consenter entry carries the new certificates")
 
     def _new_packages(self, renewed: Iterable[Organization]) -> set[str]:
         """Each served chaincode gets packages with the new client certificates, on a new sequence."""
@@ -410,11 +395,3 @@ class _Renewal:
             if height is not None:
                 found[orderer.node_id] = height
         return found
-
-
-def _raft_metadata(config: configtx_pb2.Config) -> etcdraft_pb2.ConfigMetadata:
-    value = config.channel_group.groups["Orderer"].values["ConsensusType"]
-    consensus = orderer_config_pb2.ConsensusType.FromString(value.value)
-    if consensus.type != "etcdraft":
-        raise NetworkError(f"the channel orders with {consensus.type!r}, not Raft")
-    return etcdraft_pb2.ConfigMetadata.FromString(consensus.metadata)

@@ -36,8 +36,10 @@ from seocho_network import channel, config_updates
 from seocho_network.certificate_exporter import CA, certificate_files
 from seocho_network.cli import cli as network_cli
 from seocho_network.configs import set_certificate_lifetime
+from seocho_network.consenter_certificates import consenter_identities, consenter_tls_certificates
 from seocho_network.processes import running_pid
-from seocho_network.renewal import _raft_metadata, due_certificates, renew
+from seocho_network.renewal import due_certificates, renew
+from seocho_network.topology import BFT
 from test_faults_under_load import Fault, FaultRun, check_ledger, print_summary, resolve_unknowns, wait_for
 
 pytestmark = [pytest.mark.fabric, pytest.mark.faults]
@@ -155,10 +157,11 @@ def test_every_certificate_renews_under_load(short_lived: RunningNetwork) -> Non
     assert set(network.runtime.states().values()) == {"up"}, network.runtime.states()
     assert channel.ordering_leader(network) is not None
     config = config_updates.channel_config(network, short_lived.district)
-    consenter_certs = {c.client_tls_cert for c in _raft_metadata(config).consenters}
-    assert consenter_certs == {
-        network.layout.node(o.node_id).tls_cert.read_bytes() for o in network.topology.orderers
-    }
+    orderers = [network.layout.node(o.node_id) for o in network.topology.orderers]
+    assert set(consenter_tls_certificates(config)) == {files.tls_cert.read_bytes() for files in orderers}
+    if network.topology.orderer_type == BFT:  # SmartBFT's mapping also names their enrolment certificates
+        signcerts = {(files.msp / "signcerts" / "cert.pem").read_bytes() for files in orderers}
+        assert set(consenter_identities(config)) == signcerts
     # The chaincode client's certificate is in the packages: a new sequence serves new package IDs.
     definition = network.committed()
     assert definition is not None and definition.sequence == sequence_before.sequence + 1
