@@ -42,7 +42,7 @@ from . import channel, config_updates, deployment
 from . import consenter_certificates as consenters
 from .admin import metrics, operations_client, wait_until
 from .certificate_exporter import CA, certificate_files, expiry
-from .context import NetworkError
+from .context import NetworkContext, NetworkError
 from .crypto import chaincode_client_name
 from .layout import NodeFiles
 from .reenrolment import recover_directory, renew_msp, renew_tls
@@ -138,8 +138,9 @@ class RenewalPlan:
         return said
 
 
-def plan_renewal(network: Network, within: timedelta, now: datetime | None = None) -> RenewalPlan:
-    layout, topology = network.layout, network.topology
+def plan_renewal(ctx: NetworkContext, within: timedelta, now: datetime | None = None) -> RenewalPlan:
+    """What is due within `within` and what renewing it takes; recovers interrupted swaps first."""
+    layout, topology = ctx.layout, ctx.topology
     # A renewal interrupted between its two renames: the old directory goes back first.
     holders_on_disk = [*layout.users.glob("*/")]
     for org in topology.organizations:
