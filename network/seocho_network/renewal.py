@@ -22,166 +22,50 @@ What each renewal needs beside the new certificate (`reenrolment` gets it, keepi
 After each restart it waits until the node answers its health check, the ordering service has a
 leader again and the node has caught up (its ledger height), before the next one. A CA's root
 (`ca-cert.pem`) is never renewed here: a new root is a new trust anchor, a channel config change of its
-own; it is listed when due.
+own; it is listed when due. A run that was interrupted is finished by the next (`renewal_plan`): a node
+that still presents the certificate its files replaced restarts, packages still carrying a renewed
+chaincode client certificate are replaced.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fabric_protos.common import configtx_pb2
 
-from . import channel, config_updates, deployment
+from . import channel, config_updates, deployment, lifecycle
 from . import consenter_certificates as consenters
 from .admin import metrics, operations_client, wait_until
-from .certificate_exporter import CA, certificate_files, expiry
-from .context import NetworkContext, NetworkError
+from .certificate_exporter import CA
+from .context import NetworkError
 from .crypto import chaincode_client_name
 from .layout import NodeFiles
-from .reenrolment import recover_directory, renew_msp, renew_tls
+from .reenrolment import renew_msp, renew_tls
+from .renewal_plan import (
+    DEFAULT_WINDOW,
+    DueCertificate,
+    RenewalPlan,
+    due_certificates,
+    duration,
+    parse_window,
+    plan_renewal,
+)
 from .serving import served
 from .topology import BFT, CertificateAuthority, Orderer, Organization, Peer
 
 if TYPE_CHECKING:
     from .network import Network
 
-DEFAULT_WINDOW = timedelta(days=30)
+__all__ = [
+    "DEFAULT_WINDOW", "DueCertificate", "RenewalPlan", "due_certificates", "parse_window", "plan_renewal",
+    "renew",
+]  # fmt: skip
+
 CATCH_UP_TIMEOUT = 180.0
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def parse_window(text: str) -> timedelta:
-    """`30d`, `12h`, `90m` or `45s` (a whole number and one unit)."""
-    found = re.fullmatch(r"\s*(\d+)\s*([dhms])\s*", text)
-    if not found:
-        raise ValueError(f"a window is a whole number and a unit (d, h, m or s), like 30d, not {text!r}")
-    return timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2)])
-
-
-@dataclass(frozen=True)
-class DueCertificate:
-    identity: str
-    kind: str
-    path: Path
-    not_after: datetime
-
-    def describe(self, now: datetime) -> str:
-        left = self.not_after - now
-        when = "expired" if left.total_seconds() <= 0 else f"expires in {_duration(left)}"
-        return f"{self.identity} {self.kind} ({when}, {self.not_after:%Y-%m-%d %H:%M:%S} UTC)"
-
-
-def _duration(left: timedelta) -> str:
-    seconds = int(left.total_seconds())
-    for unit, size in _UNITS.items():
-        if seconds >= size * 2 or unit == "s":
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def due_certificates(home: Path, within: timedelta, now: datetime | None = None) -> list[DueCertificate]:
-    """Every certificate of the home whose notAfter is within `within` of `now`, soonest first."""
-    moment = now or datetime.now(UTC)
-    found = []
-    for file in certificate_files(home):
-        try:
-            not_after = datetime.fromtimestamp(expiry(file.path), UTC)
-        except ValueError:
-            continue
-        if not_after - moment < within:
-            found.append(DueCertificate(file.identity, file.kind, file.path, not_after))
-    return sorted(found, key=lambda due: due.not_after)
-
-
-@dataclass
-class RenewalPlan:
-    """What `renew` does, in its order: CAs, identities without a process, orderers, peers, chaincode."""
-
-    certificates: list[DueCertificate]
-    roots: list[DueCertificate] = field(default_factory=list)
-    cas: list[CertificateAuthority] = field(default_factory=list)
-    identities: list[Path] = field(default_factory=list)
-    orderers: list[Orderer] = field(default_factory=list)
-    pinned_by: dict[str, Organization] = field(default_factory=dict)  # orderer restarts for its admin
-    peers: list[Peer] = field(default_factory=list)
-    chaincode_servers: list[Organization] = field(default_factory=list)
-    chaincode_clients: list[Organization] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.cas or self.identities or self.orderers or self.peers or self.chaincode_servers
-                    or self.chaincode_clients)  # fmt: skip
-
-    def lines(self, now: datetime) -> list[str]:
-        said = [f"  due: {due.describe(now)}" for due in self.certificates]
-        said += [f"  not renewed here (a CA root): {due.describe(now)}" for due in self.roots]
-        said += [f"  CA {ca.node_id}: its TLS certificate, then a restart" for ca in self.cas]
-        said += [f"  identity {path.name} ({path.parent.parent.name}): reenrol" for path in self.identities]
-        for orderer in self.orderers:
-            why = (
-                "its admin's TLS pin" if orderer.node_id in self.pinned_by else "enrolment and TLS, same key"
-            )
-            said.append(f"  orderer {orderer.node_id}: {why}; consenter update; restart")
-        said += [f"  peer {peer.node_id}: enrolment and TLS; restart" for peer in self.peers]
-        said += [f"  chaincode server of {org.name}: TLS; restart" for org in self.chaincode_servers]
-        said += [
-            f"  chaincode client of {org.name}: TLS; new packages, a new sequence, servers on the new IDs"
-            for org in self.chaincode_clients
-        ]
-        return said
-
-
-def plan_renewal(ctx: NetworkContext, within: timedelta, now: datetime | None = None) -> RenewalPlan:
-    """What is due within `within` and what renewing it takes; recovers interrupted swaps first."""
-    layout, topology = ctx.layout, ctx.topology
-    # A renewal interrupted between its two renames: the old directory goes back first.
-    holders_on_disk = [*layout.users.glob("*/")]
-    for org in topology.organizations:
-        holders_on_disk += [*layout.nodes_dir(org).glob("*/"), *(layout.org_home(org) / "users").glob("*/")]
-    for directory in holders_on_disk:
-        for sub in ("msp", "tls"):
-            recover_directory(directory / sub)
-    due = due_certificates(layout.root, within, now)
-    plan = RenewalPlan([d for d in due if d.kind != CA], roots=[d for d in due if d.kind == CA])
-    holders = {_holder(d.path) for d in plan.certificates}
-    ca_homes = {layout.ca_server_home(ca): ca for ca in topology.cas}
-    plan.cas = [ca for home, ca in ca_homes.items() if home in holders]
-    orderers = {layout.node(o.node_id).root: o for o in topology.orderers}
-    peers = {layout.node(p.node_id).root: p for p in topology.peers}
-    for org in topology.organizations:
-        if layout.node(org.chaincode_server.node_id).root in holders:
-            plan.chaincode_servers.append(org)
-        if layout.node(chaincode_client_name(org)).root in holders:
-            plan.chaincode_clients.append(org)
-    plan.orderers = [o for root, o in orderers.items() if root in holders]
-    plan.peers = [p for root, p in peers.items() if root in holders]
-    processes = set(ca_homes) | set(orderers) | set(peers)
-    processes |= {layout.node(org.chaincode_server.node_id).root for org in topology.organizations}
-    processes |= {layout.node(chaincode_client_name(org)).root for org in topology.organizations}
-    plan.identities = sorted(holder for holder in holders if holder not in processes)
-    for org in topology.organizations:
-        if layout.org_admin(org).root in holders:
-            for orderer in org.orderers:
-                if orderer not in plan.orderers:
-                    plan.orderers.append(orderer)
-                    plan.pinned_by[orderer.node_id] = org
-    return plan
-
-
-def _holder(path: Path) -> Path:
-    """The directory of the identity (or CA server) a certificate file belongs to."""
-    if path.parent.name == "signcerts":
-        return path.parents[2]  # <holder>/msp/signcerts/cert.pem
-    if path.parent.name == "tls":
-        return path.parents[1]  # <holder>/tls/server.crt
-    return path.parent  # a CA server's tls-cert.pem
 
 
 def renew(network: Network, within: timedelta = DEFAULT_WINDOW, dry_run: bool = False) -> RenewalPlan:
@@ -189,7 +73,7 @@ def renew(network: Network, within: timedelta = DEFAULT_WINDOW, dry_run: bool = 
     now = datetime.now(UTC)
     plan = plan_renewal(network, within, now)
     say = network.say
-    say(f"renew: {len(plan.certificates)} certificate(s) expire within {_duration(within)}")
+    say(f"renew: {len(plan.certificates)} certificate(s) expire within {duration(within)}")
     for line in plan.lines(now):
         say(line)
     if dry_run or plan.empty:
@@ -216,10 +100,10 @@ class _Renewal:
         for holder in self.plan.identities:
             self._identity(NodeFiles(holder))
         for orderer in self.plan.orderers:
-            renew_certificates = orderer.node_id not in self.plan.pinned_by
+            renew_certificates = orderer.node_id not in self.plan.restart_only
             timed(orderer.node_id, partial(self._orderer, orderer, renew_certificates))
         for peer in self.plan.peers:
-            timed(peer.node_id, partial(self._peer, peer))
+            timed(peer.node_id, partial(self._peer, peer, peer.node_id not in self.plan.restart_only))
         for org in self.plan.chaincode_servers:
             renew_tls(self.layout, self.topology, self.layout.node(org.chaincode_server.node_id))
             self.network.say(f"renew: chaincode server of {org.name}: TLS renewed")
@@ -281,8 +165,9 @@ class _Renewal:
             f"renew: {orderer.node_id}: serving, caught up; leader {channel.ordering_leader(self.network)}"
         )
 
-    def _peer(self, peer: Peer) -> None:
-        self._identity(self.layout.node(peer.node_id))
+    def _peer(self, peer: Peer, renew_certificates: bool = True) -> None:
+        if renew_certificates:
+            self._identity(self.layout.node(peer.node_id))
         target = self._height(peer)
         self._restart(peer)
         self._wait(lambda: self._height(peer) >= target, f"{peer.node_id} caught up to block {target}")
@@ -336,7 +221,10 @@ class _Renewal:
         names = sorted({service.spec.name for org in orgs for service, _ in served(self.layout, org)})
         for name in names:
             holders = [
-                (org, s, pid) for org in orgs for s, pid in served(self.layout, org) if s.spec.name == name
+                (org, self._as_served(s), pid)
+                for org in orgs
+                for s, pid in served(self.layout, org)
+                if s.spec.name == name
             ]
             current = deployment.committed(self.network, name)
             if current is None:
@@ -367,6 +255,13 @@ class _Renewal:
             for org, _, _ in holders[1:]:
                 deployment.wait_committed(self.network, org, name, sequence)
         return restarted
+
+    def _as_served(self, service: lifecycle.ChaincodeService) -> lifecycle.ChaincodeService:
+        """The recorded service as this runtime serves it (the coin's container names its server)."""
+        coin = self.network.runtime.coin_service()
+        if service.spec.name != coin.spec.name or type(coin) is type(service):
+            return service
+        return type(coin)(service.spec, service.command, service.digest, service.index, service.environment)
 
     def _restart_servers(self, org: Organization) -> None:
         self.network.runtime.stop([org.chaincode_server])
