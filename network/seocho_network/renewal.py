@@ -111,11 +111,9 @@ class _Renewal:
             renew_tls(self.layout, self.topology, self.layout.node(chaincode_client_name(org)))
             self.network.say(f"renew: chaincode client of {org.name}: TLS renewed")
         restarted: set[str] = set()
-        if self.plan.chaincode_clients:
-            timed(
-                "chaincode packages",
-                lambda: restarted.update(self._new_packages(self.plan.chaincode_clients)),
-            )
+        if self.plan.chaincode_clients or self.plan.stale_packages:
+            renewed = [*self.plan.chaincode_clients, *self.plan.stale_packages]
+            timed("chaincode packages", lambda: restarted.update(self._new_packages(renewed)))
         for org in self.plan.chaincode_servers:
             if org.msp_id not in restarted:
                 timed(f"chaincode servers of {org.name}", partial(self._restart_servers, org))
@@ -151,8 +149,10 @@ class _Renewal:
             # Raft and SmartBFT match a consenter by its public key: keeping it keeps the node a
             # consenter across the restart, whatever the order of the config update and the restart.
             self._identity(self.layout.node(orderer.node_id), keep_key=True)
-            self.network.org_definition(orderer.org)  # the consenter's certificate, public
-            self._update_consenter(orderer)
+        published = self.layout.consenter_cert(orderer)
+        if published.read_bytes() != self.layout.node(orderer.node_id).tls_cert.read_bytes():
+            self.network.org_definition(orderer.org)  # the consenter's certificates, public
+        self._update_consenter(orderer)  # also what an interrupted run left undone (else nothing)
         heights = self._orderer_heights()
         self._restart(orderer)
         target = max(heights.values(), default=0)

@@ -21,6 +21,7 @@ are printed (measured). SEOCHO_FABRIC_VERSION=3.1.5 SEOCHO_ORDERER_TYPE=bft runs
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -39,7 +40,9 @@ from seocho_network.certificate_exporter import CA, certificate_files
 from seocho_network.cli import cli as network_cli
 from seocho_network.configs import set_certificate_lifetime
 from seocho_network.consenter_certificates import consenter_identities, consenter_tls_certificates
+from seocho_network.crypto import chaincode_client_name
 from seocho_network.processes import running_pid
+from seocho_network.reenrolment import renew_tls
 from seocho_network.renewal import due_certificates, renew
 from seocho_network.topology import BFT
 from test_faults_under_load import Fault, FaultRun, check_ledger, print_summary, resolve_unknowns, wait_for
@@ -177,3 +180,33 @@ def test_every_certificate_renews_under_load(short_lived: RunningNetwork) -> Non
     results = Counter(o.result for o in fresh)
     assert results["valid"] > 0, results
     assert measured.lost == measured.duplicated == measured.phantom == 0
+
+
+@pytest.mark.timeout(600)
+def test_the_next_run_finishes_an_interrupted_renewal(short_lived: RunningNetwork) -> None:
+    """As if a run stopped after writing files: a peer renewed but not restarted, a chaincode client
+    renewed but its packages not replaced. Nothing is due any more, yet the next run finishes both."""
+    network = short_lived.network
+    peer = short_lived.partners.peers[0]
+    files = network.layout.node(peer.node_id)
+    renew_tls(network.layout, network.topology, files)
+    renew_tls(
+        network.layout, network.topology, network.layout.node(chaincode_client_name(short_lived.district))
+    )
+    sequence = network.committed()
+    assert sequence is not None and not due_certificates(network.layout.root, WINDOW)
+    pid = running_pid(files.pid)
+
+    plan = renew(network, WINDOW)
+
+    assert plan.peers == [peer] and peer.node_id in plan.restart_only
+    assert plan.stale_packages == [short_lived.district] and not plan.certificates
+    assert running_pid(files.pid) not in (None, pid)
+    presented = ssl.get_server_certificate(("127.0.0.1", peer.port), timeout=5)
+    assert ssl.PEM_cert_to_DER_cert(presented) == ssl.PEM_cert_to_DER_cert(files.tls_cert.read_text())
+    definition = network.committed()
+    assert definition is not None and definition.sequence == sequence.sequence + 1
+    assert renew(network, WINDOW).empty
+    fresh, _ = Load(short_lived, workers=2).run(6.0)
+    resolve_unknowns(short_lived, fresh)
+    assert any(o.result == "valid" for o in fresh), Counter(o.result for o in fresh)
