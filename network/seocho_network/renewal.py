@@ -172,7 +172,10 @@ class _Renewal:
         self._restart(peer)
         self._wait(lambda: self._height(peer) >= target, f"{peer.node_id} caught up to block {target}")
         self._wait(lambda: channel.ordering_leader(self.network) is not None, "an ordering leader")
-        self.network.say(f"renew: {peer.node_id}: serving, caught up")
+        # The Gateway finds the other organisations' endorsers through gossip: until the peers know each
+        # other again, no endorsement policy needing two organisations can be met.
+        channel.wait_for_gossip(self.network)
+        self.network.say(f"renew: {peer.node_id}: serving, caught up, known to the other peers")
 
     def _restart(self, node: Orderer | Peer) -> None:
         runtime = self.network.runtime
