@@ -15,6 +15,8 @@
 #   scripts/network.sh channel create | join ORG  the genesis block; ORG's orderers and peers join
 #   scripts/network.sh monitoring up|status|down   Prometheus (Debian's package) scraping every node,
 #                                       with network/monitoring/alerts.yml and the certificate exporter
+#   scripts/network.sh peer snapshot [--peer P] [--block N]   a ledger snapshot; prints its directory
+#   scripts/network.sh --join FRAGMENT channel join-running ORG --from-snapshot DIR   peers join from one
 #
 # In Docker Compose: `--runtime docker COMMAND` (or `docker COMMAND`, its alias), plus `renew-tls NODE` and
 # `render`; files in $SEOCHO_HOME/docker; images from FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE,

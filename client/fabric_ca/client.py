@@ -21,7 +21,14 @@ from .auth_token import create_auth_token
 from .certificates import build_csr, generate_private_key
 from .enrollment import Enrollment
 from .errors import CAError, CAErrorDetail
-from .models import AttributeRequest, CAInfo, RegistrationRequest, RevocationResult, RevokedCertificate
+from .models import (
+    AttributeRequest,
+    CAInfo,
+    IssuedCertificate,
+    RegistrationRequest,
+    RevocationResult,
+    RevokedCertificate,
+)
 from .transport import CATransport
 
 logger = logging.getLogger(__name__)
@@ -122,6 +129,31 @@ class CAClient:
         result = self._send("POST", self._transport.request_uri("enroll"), body, f"Basic {credentials}")
         return _enrollment_from(result, private_key)
 
+    def enroll_csr(
+        self,
+        enrollment_id: str,
+        secret: str,
+        csr_pem: bytes | str,
+        attr_reqs: Iterable[AttributeRequestLike] = (),
+        profile: str = "",
+    ) -> IssuedCertificate:
+        """Enrolls an identity for a certificate request made elsewhere (the key never reaches this
+        process: a browser or a hardware token made the request and keeps the key).
+
+        The server refuses a request whose common name is not ``enrollment_id``. Raises as :meth:`enroll`;
+        an answer whose certificate does not certify the request's key is a :class:`CAError` too, and
+        a ``csr_pem`` that is not a PEM certificate request a ValueError (before anything is sent).
+        """
+        pem = csr_pem.decode("ascii") if isinstance(csr_pem, bytes) else csr_pem
+        requested_key = x509.load_pem_x509_csr(pem.encode("ascii")).public_key()
+        body = self._request_body(pem, attr_reqs, (), profile)
+        credentials = base64.b64encode(f"{enrollment_id}:{secret}".encode()).decode("ascii")
+        result = self._send("POST", self._transport.request_uri("enroll"), body, f"Basic {credentials}")
+        issued = _issued_from(result)
+        if x509.load_pem_x509_certificate(issued.certificate_pem).public_key() != requested_key:
+            raise CAError(0, [CAErrorDetail(0, "the CA certified another key than the request's")])
+        return issued
+
     def reenroll(
         self,
         enrollment: Enrollment,
@@ -194,14 +226,24 @@ class CAClient:
         profile: str,
     ) -> bytes:
         hosts = list(csr_hosts)
+        csr_pem = build_csr(enrollment_id, private_key, hosts).decode("ascii")
+        return self._request_body(csr_pem, attr_reqs, hosts, profile)
+
+    def _request_body(
+        self,
+        csr_pem: str,
+        attr_reqs: Iterable[AttributeRequestLike],
+        hosts: list[str] | tuple[str, ...],
+        profile: str,
+    ) -> bytes:
         requests = [AttributeRequest(r) if isinstance(r, str) else r for r in attr_reqs]
         body: dict[str, Any] = {
-            "certificate_request": build_csr(enrollment_id, private_key, hosts).decode("ascii"),
+            "certificate_request": csr_pem,
             "profile": profile,
             "caname": self._ca_name or "",
         }
         if hosts:
-            body["hosts"] = hosts
+            body["hosts"] = list(hosts)
         # An empty list would ask for no attributes at all; leaving it out asks for the ecert defaults.
         if requests:
             body["attr_reqs"] = [request.to_json() for request in requests]
@@ -237,15 +279,23 @@ def _json_bytes(document: dict[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
-def _enrollment_from(result: dict[str, Any], private_key: ec.EllipticCurvePrivateKey) -> Enrollment:
+def _issued_from(result: dict[str, Any]) -> IssuedCertificate:
     try:
         certificate_pem = base64.b64decode(result["Cert"], validate=True)
         server_info = result.get("ServerInfo") or {}
         ca_chain_pem = base64.b64decode(server_info.get("CAChain", ""), validate=True)
         # Parse now so a malformed answer fails here, not later in a peer.
         x509.load_pem_x509_certificate(certificate_pem)
-        enrollment = Enrollment(certificate_pem, private_key, ca_chain_pem)
     except (KeyError, TypeError, ValueError, binascii.Error):
+        raise CAError(0, [CAErrorDetail(0, "the CA answered success without a usable certificate")]) from None
+    return IssuedCertificate(certificate_pem, ca_chain_pem)
+
+
+def _enrollment_from(result: dict[str, Any], private_key: ec.EllipticCurvePrivateKey) -> Enrollment:
+    issued = _issued_from(result)
+    try:
+        enrollment = Enrollment(issued.certificate_pem, private_key, issued.ca_chain_pem)
+    except ValueError:
         raise CAError(0, [CAErrorDetail(0, "the CA answered success without a usable certificate")]) from None
     logger.debug("enrolled %s (serial %s)", enrollment.enrollment_id, enrollment.serial_hex)
     return enrollment

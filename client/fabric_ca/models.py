@@ -7,6 +7,20 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate the CA issued for a request whose key the caller holds elsewhere (see
+    :meth:`~fabric_ca.CAClient.enroll_csr`).
+
+    Attributes:
+        certificate_pem: The enrollment certificate, PEM.
+        ca_chain_pem: The issuing CA's certificate chain, PEM.
+    """
+
+    certificate_pem: bytes = field(repr=False)
+    ca_chain_pem: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Attribute:
     """An attribute to give an identity when registering it.
 

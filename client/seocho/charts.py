@@ -111,12 +111,12 @@ def report_page(report: dict[str, Any]) -> str:
     for name, heading, rows, series in sections:
         body.append(f"<section><h2>{escape(heading)}</h2>{bar_chart(name, heading, rows, series)}</section>")
     return (
-        f'<!DOCTYPE html><html lang="{_page_language()}"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html lang="{page_language()}"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )
 
 
-def _page_language() -> str:
+def page_language() -> str:
     # The catalogue in use tells: the msgids are English.
     return "en" if _("members") == "members" else "ko"
 

@@ -1,5 +1,8 @@
 """The coin API: one typed method per Seocho Coin transaction, the same on every backend.
 
+`seocho.operations` declares each transaction; a test holds these methods to it (names, argument
+order, submit or evaluate).
+
     coin = Coin(EmbeddedBackend(ledger, staff_identity))
     coin.earn("M-0001", "volunteer_hour", 2, evidence_hash, "REQ-1")
 
@@ -14,16 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from seocho.backend import Backend
+from seocho.operations import encode_argument as _arg
 
 Document = dict[str, Any]
-
-
-def _arg(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | str):
-        return str(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 class Coin:

@@ -15,6 +15,11 @@ gateway:
 identities:
   district-admin: {msp_id: SeochoDistrictMSP, msp_dir: /home/it/.seocho/network/users/admin/msp}
   wc-staff:       {msp_id: PartnersMSP, msp_dir: /home/it/.seocho/network/users/wc-staff/msp}
+ca:                                  # optional: the identity CA `seocho serve` relays enrolments to
+  msp_id: SeochoDistrictMSP
+  url: https://127.0.0.1:7054
+  tls_root_cert: /home/it/.seocho/network/orgs/district.seocho.local/ca/ca-cert.pem
+  ca_name: ca-district                          # optional: one CA of a multi-CA server
 ```
 
 Relative paths are relative to the profile's own directory.
@@ -51,6 +56,16 @@ class GatewayEndpoint:
 
 
 @dataclass(frozen=True)
+class CAEndpoint:
+    """An organisation's identity CA: where its members enrol."""
+
+    msp_id: str
+    url: str
+    tls_root_cert: Path
+    ca_name: str | None = None
+
+
+@dataclass(frozen=True)
 class IdentityRef:
     msp_id: str
     msp_dir: Path
@@ -64,6 +79,7 @@ class Profile:
     gateway: GatewayEndpoint
     identities: dict[str, IdentityRef] = field(default_factory=dict)
     timeouts: fg.Timeouts = field(default_factory=fg.Timeouts)
+    ca: CAEndpoint | None = None
 
     def identity(self, name: str) -> IdentityRef:
         try:
@@ -142,6 +158,19 @@ def load_profile(path: str | Path) -> Profile:
         where = f"identities.{name}."
         msp_dir = base / text(entry, "msp_dir", where)
         identities[str(name)] = IdentityRef(text(entry, "msp_id", where), msp_dir)
+    ca: CAEndpoint | None = None
+    raw_ca = document.get("ca")
+    if raw_ca is not None:
+        if not isinstance(raw_ca, dict):
+            raise ProfileError(
+                _("profile {path}: ca needs msp_id, url and tls_root_cert").format(path=profile_path)
+            )
+        ca = CAEndpoint(
+            msp_id=text(raw_ca, "msp_id", "ca."),
+            url=text(raw_ca, "url", "ca."),
+            tls_root_cert=base / text(raw_ca, "tls_root_cert", "ca."),
+            ca_name=text(raw_ca, "ca_name", "ca.") if raw_ca.get("ca_name") is not None else None,
+        )
     return Profile(
         path=profile_path,
         channel=text(document, "channel", "", "seocho"),
@@ -149,6 +178,7 @@ def load_profile(path: str | Path) -> Profile:
         gateway=endpoint,
         identities=identities,
         timeouts=_timeouts(document.get("timeouts"), profile_path),
+        ca=ca,
     )
 
 

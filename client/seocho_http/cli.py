@@ -66,7 +66,10 @@ def serve(
     settings: Settings = ctx.obj
     upstream: Upstream
     if settings.profile is not None:
-        upstream = GatewayUpstream(settings.profile, settings.signer_name())
+        try:  # enrolments are relayed to the CA the profile (or its network home) names
+            upstream = GatewayUpstream(settings.profile, settings.signer_name())
+        except ValueError as exc:
+            raise SeochoError(str(exc)) from None
     else:
         upstream = EmbeddedUpstream(open_embedded_ledger(settings.ledger_dir))
     config = ServiceConfig(state_dir=ctx.obj.http_state, cors_origins=cors_origin)
@@ -135,6 +138,13 @@ def list_terminals(ctx: click.Context) -> None:
 @click.pass_context
 def enrolment_secret(ctx: click.Context, member_id: str) -> None:
     """A one-time secret for MEMBER_ID's enrolment in the wallet page (printed once, kept hashed)."""
+    if ctx.obj.profile is not None:  # the service relays enrolments to the CA, which checks its own secret
+        raise SeochoError(
+            _(
+                "on a network the district's CA issues the one-time secret: seocho ca register "
+                "{member_id} --attr seocho.role=member --secret-out FILE"
+            ).format(member_id=member_id)
+        )
     store = _store(ctx)
     try:
         click.echo(store.enrolment_secrets.issue(member_id))

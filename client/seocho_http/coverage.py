@@ -1,63 +1,30 @@
 """Which HTTP route carries each contract transaction, and why the others have none (yet).
 
-A test holds this to the contract's metadata: a transaction added to the contract fails it until it has a
-route here or a reason to be left out.
+Generated from the declarations in `seocho.operations`, which a test holds to the contract's metadata: a
+transaction added to the contract fails it until it is declared with a route or a reason to have none.
 """
 
 from __future__ import annotations
 
-# Residents sign these themselves (`POST /v1/proposals` with `operation.name` = the transaction).
-RESIDENT_OPERATIONS = (
-    "pay", "donate", "pay_request", "get_balance", "get_member_history", "get_payment_request",
-    "get_donation_receipt",
-)  # fmt: skip
+from seocho.operations import TRANSACTIONS, NotOffered, Resident, Route
 
-# Terminals' routes (the service signs as the terminal's staff identity).
-TERMINAL_ROUTES = {
-    "earn": ("post", "/v1/institutions/{institution_id}/earnings"),
-    "create_payment_request": ("post", "/v1/institutions/{institution_id}/payment-requests"),
-    "get_institution_statement": ("get", "/v1/institutions/{institution_id}/statement"),
-    "get_report": ("get", "/v1/report"),
-}
 
-_DISTRICT_ADMINISTRATION = (
-    "district administration: the CLI or SDK as an admin, registrar or auditor identity"
-)
-EXCLUDED = {
-    **{
-        name: _DISTRICT_ADMINISTRATION
-        for name in (
-            "init_ledger",
-            "set_policy",
-            "open_earning_to_all",
-            "register_institution",
-            "update_institution",
-            "deactivate_institution",
-            "reactivate_institution",
-            "set_institution_staff_msp",
-            "set_annual_quota",
-            "allocate_allowance",
-            "reclaim_allowance",
-            "register_member",
-            "register_members",
-            "rebind_member",
-            "set_member_categories",
-            "deactivate_member",
-            "reactivate_member",
-            "audit_supply",
-            "audit_supply_page",
-            "migration_page",
-            "migrate_ledger",
-            "compact_stats",
-            "expire_coins",
-        )
-    },
-    "request_settlement": "settlement is a back-office step of the institution's manager (CLI or SDK)",
-    "mark_settlement_paid": "settlement is a back-office step of the district (CLI or SDK)",
-    "get_policy": "not yet routed: the app reads rates from the report; planned as GET /v1/policy",
-    "list_policies": "not yet routed (district administration)",
-    "get_institution": "not yet routed: planned as GET /v1/institutions/{id}",
-    "list_institutions": "not yet routed: planned as GET /v1/institutions",
-    "get_member": "registrar's view of a member: district administration",
-    "get_allowance": "not yet routed: planned for terminals with the statement scope",
-}
+def _exposures() -> tuple[tuple[str, ...], dict[str, tuple[str, str]], dict[str, str]]:
+    residents: list[str] = []
+    terminals: dict[str, tuple[str, str]] = {}
+    excluded: dict[str, str] = {}
+    for declared in TRANSACTIONS:
+        if isinstance(declared.http, NotOffered):
+            excluded[declared.name] = declared.http.reason
+            continue
+        for exposure in declared.http:
+            if isinstance(exposure, Resident):
+                residents.append(declared.name)
+            elif isinstance(exposure, Route):
+                terminals[declared.name] = (exposure.method, exposure.path)
+    return tuple(residents), terminals, excluded
+
+
+RESIDENT_OPERATIONS, TERMINAL_ROUTES, EXCLUDED = _exposures()
+"""Residents sign these themselves (`POST /v1/proposals` with `operation.name` = the transaction);
+terminals' routes (the service signs as the terminal's staff identity); the reasons of the others."""

@@ -46,6 +46,9 @@ CODES: dict[str, tuple[int, str, str]] = {
     ),
     "rate_limited": (429, "Too many requests", "요청이 너무 많습니다"),
     "unavailable": (503, "The ledger does not answer", "원장이 응답하지 않습니다"),
+    "ca_unavailable": (
+        503, "The district's certificate authority does not answer", "구청 인증기관이 응답하지 않습니다",
+    ),
     "outcome_unknown": (
         504, "The outcome is not known yet; ask GET /v1/transactions/{id}",
         "결과를 아직 알 수 없습니다. GET /v1/transactions/{id}로 확인하십시오",

@@ -59,13 +59,16 @@ def _json(payload: bytes) -> Any:
     "/enrolments", status_code=201, response_model=EnrolmentResult, responses=problem_responses(401, 503)
 )
 def enrol(body: EnrolmentRequest, request: Request) -> EnrolmentResult:
-    """Have the resident's certificate request signed, with the registrar's one-time secret."""
+    """Have the resident's certificate request signed, with the registrar's one-time secret.
+
+    On a network the service relays it to the district's Fabric CA, whose registration secret it is.
+    """
     service: Service = request.app.state.service
     service.limit_credential("enrol:" + body.enrollment_id)
     checked_request(body.enrollment_id, body.csr)  # a malformed request does not use up the secret
-    if not service.store.enrolment_secrets.consume(body.enrollment_id, body.secret):
-        raise Problem("bad_secret", "or it was used already, or it expired")
-    certificate = service.upstream.enrol(body.msp_id, body.enrollment_id, body.csr)
+    certificate = service.upstream.enrol(
+        body.msp_id, body.enrollment_id, body.secret, body.csr, service.store.enrolment_secrets
+    )
     return EnrolmentResult(msp_id=body.msp_id, certificate=certificate)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from seocho.operations import TRANSACTIONS, transaction
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examples=["M-0001"])]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$", examples=["gym"])]
@@ -22,7 +23,18 @@ class Strict(BaseModel):
 # -- residents: the operations they sign -------------------------------------------------------------
 
 
-class Pay(Strict):
+class Signed(Strict):
+    """An operation a resident signs: its fields are the transaction's arguments, by name (the order
+    and the encoding come from the transaction's declaration in `seocho.operations`)."""
+
+    name: str
+
+    def call(self) -> tuple[str, list[str]]:
+        values = self.model_dump(exclude={"name"})
+        return self.name, transaction(self.name).arguments(values)
+
+
+class Pay(Signed):
     name: Literal["pay"]
     member_id: Id
     institution_id: Id
@@ -31,72 +43,50 @@ class Pay(Strict):
     service_code: Code
     request_id: Id
 
-    def call(self) -> tuple[str, list[str]]:
-        return "pay", [self.member_id, self.institution_id, str(self.price_krw), str(self.coins),
-                       self.service_code, self.request_id]  # fmt: skip
 
-
-class Donate(Strict):
+class Donate(Signed):
     name: Literal["donate"]
     member_id: Id
     charity_id: Id
     coins: Amount
     request_id: Id
 
-    def call(self) -> tuple[str, list[str]]:
-        return "donate", [self.member_id, self.charity_id, str(self.coins), self.request_id]
 
-
-class PayRequest(Strict):
+class PayRequest(Signed):
     name: Literal["pay_request"]
     institution_id: Id
     request_id: Id
     member_id: Id
 
-    def call(self) -> tuple[str, list[str]]:
-        return "pay_request", [self.institution_id, self.request_id, self.member_id]
 
-
-class GetBalance(Strict):
+class GetBalance(Signed):
     name: Literal["get_balance"]
     member_id: Id
 
-    def call(self) -> tuple[str, list[str]]:
-        return "get_balance", [self.member_id]
 
-
-class GetHistory(Strict):
+class GetHistory(Signed):
     name: Literal["get_member_history"]
     member_id: Id
     page_size: Annotated[int, Field(ge=1, le=100)] = 20
     bookmark: Annotated[str, Field(max_length=1024)] = ""
 
-    def call(self) -> tuple[str, list[str]]:
-        return "get_member_history", [self.member_id, str(self.page_size), self.bookmark]
 
-
-class GetPaymentRequest(Strict):
+class GetPaymentRequest(Signed):
     name: Literal["get_payment_request"]
     institution_id: Id
     request_id: Id
 
-    def call(self) -> tuple[str, list[str]]:
-        return "get_payment_request", [self.institution_id, self.request_id]
 
-
-class GetDonationReceipt(Strict):
+class GetDonationReceipt(Signed):
     name: Literal["get_donation_receipt"]
     tx_id: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-
-    def call(self) -> tuple[str, list[str]]:
-        return "get_donation_receipt", [self.tx_id]
 
 
 Operation = Annotated[
     Pay | Donate | PayRequest | GetBalance | GetHistory | GetPaymentRequest | GetDonationReceipt,
     Field(discriminator="name"),
 ]
-QUERIES = frozenset({"get_balance", "get_member_history", "get_payment_request", "get_donation_receipt"})
+QUERIES = frozenset(t.name for t in TRANSACTIONS if t.kind == "evaluate")
 
 
 class ProposalRequest(Strict):

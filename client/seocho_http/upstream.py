@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import fabric_gateway as fg
 import grpc
 from embedded_ledger import EmbeddedLedger, EndorsementError, ProposalError, unpack_proposal
+from embedded_ledger.envelope import prepared_envelope
 from embedded_ledger.ledger import EndorsedTransaction
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_pb2
@@ -25,8 +26,8 @@ from seocho.errors import ConnectionFailedError, SeochoError, rejected
 from seocho.gateway_backend import GatewayBackend, _sdk_error, connect_gateway
 from seocho.profile import Profile
 
-from seocho_http.enrolment import member_certificate
-from seocho_http.envelope import prepared_envelope
+from seocho_http.enrolment import OneTimeSecrets, member_certificate
+from seocho_http.enrolment_relay import FabricCARelay, enrolment_cas
 from seocho_http.problems import Problem
 
 COMMITTED, NOT_COMMITTED, UNKNOWN = "committed", "not_committed", "unknown"
@@ -77,7 +78,9 @@ class Upstream(Protocol):
     def submit(self, endorsed: Endorsed, signature: bytes) -> Outcome: ...
     def status(self, transaction_id: str) -> Outcome: ...
     def ready(self) -> bool: ...
-    def enrol(self, msp_id: str, enrollment_id: str, csr_pem: str) -> str: ...
+    def enrol(
+        self, msp_id: str, enrollment_id: str, secret: str, csr_pem: str, local_secrets: OneTimeSecrets
+    ) -> str: ...
     def close(self) -> None: ...
 
 
@@ -86,12 +89,20 @@ def _refused(error: ProposalError) -> Problem:
 
 
 class EmbeddedUpstream:
-    """The embedded ledger, which plays the peer: it checks each signed proposal as an endorser does."""
+    """The embedded ledger, which plays the peer: it checks each signed proposal as an endorser does.
+
+    Enrolments are signed by the ledger's local CA, or relayed to a Fabric CA when `ca_relay` is given."""
 
     PEER_NAME = "seocho-serve-peer"
 
-    def __init__(self, ledger: EmbeddedLedger, peer_msp: str = "SeochoDistrictMSP") -> None:
+    def __init__(
+        self,
+        ledger: EmbeddedLedger,
+        peer_msp: str = "SeochoDistrictMSP",
+        ca_relay: FabricCARelay | None = None,
+    ) -> None:
         self.ledger = ledger
+        self._ca_relay = ca_relay
         # The embedded ledger is the endorsing peer; its endorsement in the envelope is signed for real.
         self._peer = ledger.identities.enroll(self.PEER_NAME, peer_msp, role="peer")
         self._coins: dict[str, Coin] = {}
@@ -150,7 +161,15 @@ class EmbeddedUpstream:
     def ready(self) -> bool:
         return self.ledger.height > 0
 
-    def enrol(self, msp_id: str, enrollment_id: str, csr_pem: str) -> str:
+    def enrol(
+        self, msp_id: str, enrollment_id: str, secret: str, csr_pem: str, local_secrets: OneTimeSecrets
+    ) -> str:
+        if self._ca_relay is not None:  # a district's real CA in front of a development ledger
+            return self._ca_relay.enrol(msp_id, enrollment_id, secret, csr_pem)
+        # The ledger's local CA stands in for the district's Fabric CA; the service's own one-time
+        # secret (`seocho serve enrolment-secret`) stands in for the CA's registration secret.
+        if not local_secrets.consume(enrollment_id, secret):
+            raise Problem("bad_secret", "or it was used already, or it expired")
         return member_certificate(self.ledger, msp_id, enrollment_id, csr_pem)
 
     def close(self) -> None:
@@ -164,10 +183,14 @@ def _outcome(transaction_id: str, code: int, block: int) -> Outcome:
 
 class GatewayUpstream:
     """A Fabric network through long-lived Gateway connections: one as the service's own identity (it
-    relays residents' signed requests and asks commit statuses), one per terminal staff identity."""
+    relays residents' signed requests and asks commit statuses), one per terminal staff identity.
+    Enrolments go to the organisation's Fabric CA (`ca_relay`; by default the CAs the profile names)."""
 
-    def __init__(self, profile: Profile, service_identity: str) -> None:
+    def __init__(
+        self, profile: Profile, service_identity: str, ca_relay: FabricCARelay | None = None
+    ) -> None:
         self.profile = profile
+        self._ca_relay = ca_relay or FabricCARelay(enrolment_cas(profile))
         self._connections: dict[str, Any] = {}
         self._coins: dict[str, Coin] = {}
         self._lock = threading.Lock()
@@ -252,9 +275,11 @@ class GatewayUpstream:
             raise ConnectionFailedError(exc.message) from None
         return _outcome(transaction_id, status.code, status.block_number)
 
-    def enrol(self, msp_id: str, enrollment_id: str, csr_pem: str) -> str:
-        # Relaying the request to the district's Fabric CA (fabric_ca's enroll with a CSR) is not done yet.
-        raise Problem("unavailable", "on a network, enrol with the district's Fabric CA (seocho ca enroll)")
+    def enrol(
+        self, msp_id: str, enrollment_id: str, secret: str, csr_pem: str, local_secrets: OneTimeSecrets
+    ) -> str:
+        # The district's Fabric CA checks its own registration secret: the service's are not used here.
+        return self._ca_relay.enrol(msp_id, enrollment_id, secret, csr_pem)
 
     def ready(self) -> bool:
         try:

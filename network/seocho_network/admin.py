@@ -61,6 +61,19 @@ def operations_client(layout: NetworkLayout, org: Organization) -> OperationsCli
     return OperationsClient(files.tls_ca, files.tls_cert, files.tls_key)
 
 
+def operations_endpoints(
+    topology: Topology, layout: NetworkLayout
+) -> dict[str, tuple[int, OperationsClient | None]]:
+    """Each CA's, orderer's and peer's operations port and the client that may ask it (both runtimes
+    publish the same ports on the loopback interface)."""
+    endpoints: dict[str, tuple[int, OperationsClient | None]]
+    endpoints = {ca.node_id: (ca.operations_port, None) for ca in topology.cas}
+    nodes: list[Orderer | Peer] = [*topology.orderers, *topology.peers]
+    for node in nodes:
+        endpoints[node.node_id] = (node.operations_port, operations_client(layout, node.org))
+    return endpoints
+
+
 def _operations_get(port: int, path: str, client: OperationsClient | None, timeout: float) -> Any:
     if client is None:  # the CAs' operations endpoints, on the loopback interface only
         return urllib.request.urlopen(f"http://{LOOPBACK}:{port}{path}", timeout=timeout)

@@ -24,6 +24,8 @@ def create_genesis_block(ctx: NetworkContext, write_configtx: Callable[[], Path]
         ctx.say(f"  {block}: exists")
         return block
     write_genesis_block(ctx.binaries, write_configtx(), ctx.topology.channel, block)
+    # configtxgen writes it 0640, but it is public: every organisation joins from it (with its own account).
+    block.chmod(0o644)
     ctx.say(f"  {block}: written for channel {ctx.topology.channel}")
     return block
 

@@ -1,6 +1,9 @@
 """`python -m seocho_network` (what scripts/network.sh runs): one command line for both runtimes.
 
     up [--no-demo] | deploy | upgrade | down [--purge] | status [--json] | logs NODE | revoke NAME
+    up|deploy --run-as ORG=USER ...       each organisation's steps as its own Unix account (root)
+    status --html [FILE]                 the one-page operations view (status_html.py)
+    backup NODE [--to DIR] | restore NODE --from DIR | stop NODE | start NODE    a peer's ledger
     org init|up|down|definition|retire-registrar ORG   one organisation's own steps, run by it
     channel create | channel join ORG    the channel's steps
     --runtime docker ...                 the same in Docker Compose; `docker ...` is an alias for it
@@ -23,11 +26,13 @@ from typing import Any
 
 import click
 
+from .backup_cli import commands as backup_commands
 from .binaries import CommandError, MissingBinariesError
 from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
-from .topology import TopologyError
+from .snapshots_cli import register as register_snapshots
+from .topology import Organization, TopologyError
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
 
@@ -111,7 +116,26 @@ def _home_from_environment(runtime: str) -> Path | None:
 # ---- the one-machine commands ----------------------------------------------------------------------
 
 
+_run_as_option = click.option(
+    "--run-as",
+    "run_as",
+    multiple=True,
+    metavar="ORG=USER",
+    help="Run ORG's steps and nodes as the Unix account USER (needs root): one machine as separate hosts "
+    "(see network/docker/README.md). Repeatable.",
+)
+
+
+def _as_accounts(options: Options, network: Network, run_as: tuple[str, ...]) -> Any:
+    from .accounts import parse_run_as, steps_for
+
+    if options.joined:
+        raise click.UsageError("--run-as does not take --join fragments: run the join's steps one by one")
+    return steps_for(network, parse_run_as(run_as), options.topology)
+
+
 @click.command()
+@_run_as_option
 @click.option(
     "--demo/--no-demo",
     default=True,
@@ -119,12 +143,17 @@ def _home_from_environment(runtime: str) -> Path | None:
     help="Then provision the demo's cast (`seocho network provision-demo`): for trying it, never for real.",
 )
 @pass_options
-def up(options: Options, demo: bool) -> None:
+def up(options: Options, demo: bool, run_as: tuple[str, ...]) -> None:
     """Every organisation's steps on this machine: nodes up, channel created and joined, profiles written."""
 
     def steps() -> None:
         network = options.open()
-        network.up()
+        if run_as:
+            accounts = _as_accounts(options, network, run_as)
+            accounts.prepare()
+            accounts.up()
+        else:
+            network.up()
         if demo:
             network.say("up: the demo's cast (seocho network provision-demo)")
             _client_step(network, "provision-demo")
@@ -133,13 +162,17 @@ def up(options: Options, demo: bool) -> None:
 
 
 @click.command()
+@_run_as_option
 @pass_options
-def deploy(options: Options) -> None:
+def deploy(options: Options, run_as: tuple[str, ...]) -> None:
     """Install, approve and commit the coin chaincode (a new sequence when its code changed); serve it."""
 
     def steps() -> None:
         network = options.open()
-        network.deploy()
+        if run_as:
+            _as_accounts(options, network, run_as).deploy()
+        else:
+            network.deploy()
         _client_step(network, "init-ledger")
 
     _timed("deploy", steps)
@@ -176,13 +209,28 @@ def revoke(options: Options, name: str, msp_id: str, reason: str) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
+@click.option(
+    "--html",
+    "html_file",
+    is_flag=False,
+    flag_value="",
+    type=click.Path(dir_okay=False),
+    help="Also write the one-page operations view to FILE [default: <home>/status.html].",
+)
+@click.option("--lang", type=click.Choice(["ko", "en"]), help="The page's language [default: the locale's].")
 @pass_options
-def status(options: Options, as_json: bool) -> None:
+def status(options: Options, as_json: bool, html_file: str | None, lang: str | None) -> None:
     """Every node (up/down), heights, the Raft leader and the committed chaincode; exit 3 if one is down."""
     from .status import collect, render
 
-    report = collect(options.open())
+    network = options.open()
+    report = collect(network)
     click.echo(json.dumps(asdict(report), indent=2) if as_json else render(report))
+    if html_file is not None:
+        from .status_html import write_page
+
+        page = write_page(report, html_file or network.layout.root / "status.html", lang)
+        click.echo(f"status: the operations view is in {page}")
     if not report.all_up:
         sys.exit(3)
 
@@ -338,12 +386,13 @@ def chaincode_group() -> None:
     """The coin chaincode's lifecycle, step by step: each organisation approves, one commits."""
 
 
-def _sequence(network: Network, sequence: int | None) -> int:
+def _sequence(network: Network, sequence: int | None, org: Organization) -> int:
     from .deployment import next_sequence
 
     if sequence is not None:
         return sequence
-    found = next_sequence(network, network.runtime.coin_service(), force_new_sequence=False)
+    # Asked of `org`'s own peer, as its admin: no organisation's step uses another's admin.
+    found = next_sequence(network, network.runtime.coin_service(), force_new_sequence=False, org=org)
     if found is None:
         raise NetworkError("the committed definition is this code already: give --sequence to commit again")
     return found
@@ -362,7 +411,7 @@ def chaincode_approve(options: Options, name: str, sequence: int | None) -> None
 
     network = options.open()
     org, service = network.org(name), network.runtime.coin_service()
-    number = _sequence(network, sequence)
+    number = _sequence(network, sequence, org)
     package_id = deployment.install(network, org, service)
     network.runtime.serve_chaincode(org, service, package_id)
     deployment.approve(network, org, service, package_id, number)
@@ -377,16 +426,17 @@ def chaincode_commit(options: Options, name: str, sequence: int | None) -> None:
     from . import deployment
 
     network = options.open()
-    deployment.commit(
-        network, network.org(name), network.runtime.coin_service(), _sequence(network, sequence)
-    )
+    org = network.org(name)
+    deployment.commit(network, org, network.runtime.coin_service(), _sequence(network, sequence, org))
 
 
 register_membership(org, channel_group, pass_options)
 
-COMMANDS = (
+COMMANDS: tuple[click.Command, ...] = (
     up, deploy, upgrade, down, revoke, status, logs, renew_tls, render, org, channel_group, chaincode_group
 )  # fmt: skip
+# One node's ledger: `backup`, `restore`, `stop`, `start` (backup_cli.py).
+COMMANDS += tuple(backup_commands(pass_options))
 for _command in COMMANDS:
     cli.add_command(_command)
 
@@ -428,8 +478,13 @@ def renew(options: Options, within: str, dry_run: bool) -> None:
 cli.add_command(renew)
 docker.add_command(renew)
 
-# Prometheus for the network: `monitoring up|status|down`.
+# Prometheus for the network: `monitoring up|status|down` (the containers' ports are published on loopback,
+# so the same scrape configuration serves both runtimes).
 cli.add_command(monitoring_cli)
+docker.add_command(monitoring_cli)
+
+# Ledger snapshots: `peer snapshot`, `peer snapshots` (snapshots_cli).
+register_snapshots(cli, pass_options)
 
 
 def main() -> None:

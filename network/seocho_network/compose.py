@@ -16,8 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import crypto, lifecycle, reenrolment
-from .admin import NotReadyError, OperationsClient, healthy, operations_client, wait_until
+from . import crypto, ledger_copies, lifecycle, reenrolment
+from .admin import (
+    NotReadyError,
+    OperationsClient,
+    healthy,
+    operations_client,
+    operations_endpoints,
+    wait_until,
+)
 from .binaries import CommandError, run_tool
 from .compose_render import (
     chaincode_id_variable,
@@ -136,21 +143,32 @@ class DockerRuntime:
             what = "containers and volumes (ledgers, CA databases)" if purge else "containers"
             self.ctx.say(f"down: {what} removed")
 
+    def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.archive_volume(node, archive)
+
+    def restore_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.restore_volume(node, archive)
+
     def logs(self, node_id: str, lines: int) -> str:
         return self.compose("logs", "--no-color", "--tail", str(lines), node_id)
 
     def states(self) -> dict[str, str]:
-        """Each service: "up", "unhealthy" or "down", from the compose project's containers."""
+        """Each service: "up", "unhealthy" or "down", from the compose project's containers and, for a
+        running CA, orderer or peer, its /healthz asked from the host over TLS as the operations client
+        (the images cannot ask it themselves: the client's key stays on the host)."""
         states = {name: DOWN for name in self._service_names()}
         if not self._deployed():
             return states
+        operations = operations_endpoints(self.ctx.topology, self.ctx.layout)
         for line in self.compose("ps", "--all", "--format", "json").splitlines():
             if not line.strip().startswith("{"):
                 continue
             entry = json.loads(line)
+            service = entry["Service"]
             running = entry.get("State") == "running"
             sick = entry.get("Health") not in ("", "healthy", None)
-            states[entry["Service"]] = DOWN if not running else UNHEALTHY if sick else UP
+            sick = sick or (running and service in operations and not healthy(*operations[service]))
+            states[service] = DOWN if not running else UNHEALTHY if sick else UP
         return states
 
     def _service_names(self) -> list[str]:

@@ -391,6 +391,9 @@ def _chaincode_service(topology: Topology, org: Organization, user: str | None) 
         },
         "volumes": [f"./{node_path(org.domain, server.node_id)}/container-tls:{CHAINCODE_TLS}:ro"],
     }
+    if server.metrics_port is not None:  # Prometheus on the host scrapes it as it does the native server's
+        service["environment"]["CHAINCODE_METRICS_ADDRESS"] = f"0.0.0.0:{server.metrics_port}"
+        service["ports"] = _published(server.metrics_port)
     if user is not None:
         service["user"] = user
     return service

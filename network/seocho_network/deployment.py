@@ -27,9 +27,12 @@ def committed(ctx: NetworkContext, name: str, org: Organization | None = None) -
     return lifecycle.committed(ctx.peer_admin(peer), ctx.topology, name)
 
 
-def next_sequence(ctx: NetworkContext, service: ChaincodeService, force_new_sequence: bool) -> int | None:
-    """The sequence to commit, or None when the committed definition is this code already."""
-    current = committed(ctx, service.spec.name)
+def next_sequence(
+    ctx: NetworkContext, service: ChaincodeService, force_new_sequence: bool, org: Organization | None = None
+) -> int | None:
+    """The sequence to commit, or None when the committed definition is this code already; asked of
+    `org`'s (default: the district's) peer by `org`'s admin, so each organisation asks its own."""
+    current = committed(ctx, service.spec.name, org)
     if current is not None and current.version == service.version and not force_new_sequence:
         return None
     return current.sequence + 1 if current is not None else 1

@@ -264,10 +264,21 @@ def _fetch(ctx: NetworkContext, org: Organization, which: str, via: Orderer, out
 
 def join_running_channel(ctx: NetworkContext, org: Organization) -> None:
     """`org`'s orderers join with the latest config block; its peers from block 0; both catch up."""
-    channel = ctx.topology.channel
+    join_running_orderers(ctx, org)
+    join_running_peers(ctx, org)
+
+
+def _member_orderers(ctx: NetworkContext, org: Organization) -> list[Orderer]:
     members = [o for o in ctx.topology.orderers if o.org is not org]
     if not members:
         raise NetworkError("no orderer of another organisation to fetch the channel from")
+    return members
+
+
+def join_running_orderers(ctx: NetworkContext, org: Organization) -> None:
+    """`org`'s orderers join with the channel's latest config block and catch up (members are left)."""
+    channel = ctx.topology.channel
+    members = _member_orderers(ctx, org)
     blocks = ctx.layout.updates_dir
     blocks.mkdir(parents=True, exist_ok=True)
     target = _chain_height(ctx, members[0])
@@ -287,6 +298,14 @@ def join_running_channel(ctx: NetworkContext, org: Organization) -> None:
 
         wait_until(caught_up, f"{orderer.node_id} onboarding", CATCH_UP_TIMEOUT, lambda: True)
         ctx.say(f"  {orderer.node_id}: active consenter, height >= {target}")
+
+
+def join_running_peers(ctx: NetworkContext, org: Organization) -> None:
+    """`org`'s peers that are no member yet join from block 0; every one of them catches up."""
+    channel = ctx.topology.channel
+    members = _member_orderers(ctx, org)
+    blocks = ctx.layout.updates_dir
+    blocks.mkdir(parents=True, exist_ok=True)
     # From a member's orderer: the new one may answer SERVICE_UNAVAILABLE a moment after it became active.
     genesis = _fetch(ctx, org, "0", members[0], blocks / f"{org.domain}-block0.block")
     target = _chain_height(ctx, members[0])

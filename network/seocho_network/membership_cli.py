@@ -3,6 +3,7 @@
     channel add-org DEFINITION_DIR --org MEMBER        propose (then `channel sign` / `channel submit`)
     channel add-consenter DEFINITION_DIR --org MEMBER  one orderer into the Raft consenter set
     channel join-running ORG                           ORG's orderers and peers join and catch up
+      [--from-snapshot DIR | --snapshot-from PEER]     its peers from a ledger snapshot, not block 0
     channel remove-consenter ORDERER --org MEMBER      one orderer out of the consenter set
     channel remove-org ORG --org MEMBER                ORG out of the Application and Orderer groups
     org join ORG | org leave ORG                       every step above for one machine
@@ -23,7 +24,8 @@ from .context import NetworkError
 
 def register(org: click.Group, channel: click.Group, pass_options: Callable[..., Any]) -> None:
     """Adds the membership commands to the `org` and `channel` groups."""
-    from . import membership, org_join
+    from . import membership, org_join, profiles
+    from .channel import wait_for_gossip
 
     definition_argument = click.argument(
         "definition", type=click.Path(file_okay=False, exists=True, path_type=Path)
@@ -51,11 +53,26 @@ def register(org: click.Group, channel: click.Group, pass_options: Callable[...,
 
     @channel.command("join-running")
     @click.argument("joining")
+    @click.option(
+        "--from-snapshot", "snapshot_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help="The peers join from this completed ledger snapshot (`peer snapshot`), not from block 0.",
+    )  # fmt: skip
+    @click.option("--snapshot-from", "source", help="The peers join from a snapshot this peer takes now.")
     @pass_options
-    def join_running(options: Any, joining: str) -> None:
-        """JOINING's orderers join with the latest config block, its peers from block 0; both catch up."""
+    def join_running(options: Any, joining: str, snapshot_dir: Path | None, source: str | None) -> None:
+        """JOINING's orderers join with the latest config block, its peers from block 0 (or from a
+        snapshot); both catch up; then the client profiles name its peers too."""
         network = options.open()
-        membership.join_running_channel(network, network.org(joining))
+        if snapshot_dir is None and source is None:
+            membership.join_running_channel(network, network.org(joining))
+        else:
+            from .snapshots import join_running_from_snapshot
+            from .snapshots_cli import peer_named
+
+            peer = peer_named(network, source) if source is not None else None
+            join_running_from_snapshot(network, network.org(joining), snapshot_dir, peer)
+        wait_for_gossip(network)
+        profiles.write_profiles(network)
 
     @channel.command("remove-consenter")
     @click.argument("orderer")

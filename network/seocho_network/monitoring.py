@@ -59,6 +59,10 @@ class MonitoringSettings:
     evaluation_interval: str = "15s"
     index_targets: tuple[str, ...] = ()
     retention: str = "30d"
+    http_targets: tuple[str, ...] = ()
+    # The CA file that verifies the `seocho serve` certificate; None scrapes the service over plain HTTP
+    # (which it offers on 127.0.0.1 only).
+    http_ca: str | None = None
 
     @classmethod
     def defaults(cls, topology: Topology, **overrides: Any) -> MonitoringSettings:
@@ -69,6 +73,7 @@ class MonitoringSettings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["index_targets"] = tuple(values.get("index_targets", ()))
+        values["http_targets"] = tuple(values.get("http_targets", ()))
         return cls(**values)
 
 
@@ -128,6 +133,16 @@ def _job(name: str, job: str, targets: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _http_job(settings: MonitoringSettings) -> dict[str, Any]:
+    """`seocho serve`'s /metrics: HTTPS verified by the district's CA file, or loopback HTTP."""
+    services = {f"http-{n}": address for n, address in enumerate(settings.http_targets)}
+    config = _job("seocho-http", "seocho-http", services)
+    if settings.http_ca is not None:
+        config["scheme"] = "https"
+        config["tls_config"] = {"ca_file": settings.http_ca}
+    return config
+
+
 def render_config(
     topology: Topology, layout: NetworkLayout, settings: MonitoringSettings, rules: Path
 ) -> dict[str, Any]:
@@ -157,6 +172,8 @@ def render_config(
     if settings.index_targets:
         index = {f"index-{n}": address for n, address in enumerate(settings.index_targets)}
         jobs.append(_job("seocho-index", "seocho-index", index))
+    if settings.http_targets:
+        jobs.append(_http_job(settings))
     return {
         "global": {
             "scrape_interval": settings.scrape_interval,
@@ -197,7 +214,8 @@ class Monitoring:
     def settings(self) -> MonitoringSettings:
         try:
             document = json.loads(self.files.settings.read_text())
-            document["index_targets"] = tuple(document.get("index_targets", ()))
+            for targets in ("index_targets", "http_targets"):
+                document[targets] = tuple(document.get(targets, ()))
             return MonitoringSettings(**document)
         except (OSError, ValueError, TypeError):
             return MonitoringSettings.defaults(self.topology)

@@ -7,14 +7,13 @@ import json
 import click
 
 from .monitoring import Monitoring, MonitoringError, MonitoringSettings
-from .network import Network
 from .topology import TopologyError
 
 
 def _monitoring(ctx: click.Context) -> Monitoring:
-    options = ctx.find_root().obj  # the root group's Options (cli.py): home and topology
+    options = ctx.obj  # cli.py's Options: the root's, or the `docker` group's (its home and runtime)
     try:
-        network = Network.open(options.home, options.topology, say=click.echo)
+        network = options.open()
     except TopologyError as exc:
         raise click.ClickException(str(exc)) from None
     return Monitoring(network.topology, network.layout)
@@ -40,6 +39,10 @@ def monitoring() -> None:
 )
 @click.option("--index", "index_targets", multiple=True, metavar="HOST:PORT",
               help="A `seocho index --metrics-address` to scrape (repeatable).")  # fmt: skip
+@click.option("--http", "http_targets", multiple=True, metavar="HOST:PORT",
+              help="A `seocho serve` whose /metrics to scrape (repeatable).")  # fmt: skip
+@click.option("--http-ca", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+              help="The CA file that verifies `seocho serve`'s certificate (scrape over HTTPS).")  # fmt: skip
 @click.pass_context
 def up(
     ctx: click.Context,
@@ -48,6 +51,8 @@ def up(
     scrape_interval: str,
     evaluation_interval: str,
     index_targets: tuple[str, ...],
+    http_targets: tuple[str, ...],
+    http_ca: str | None,
 ) -> None:
     """Render prometheus.yml from the topology, start the exporter and Prometheus, wait until ready."""
     monitor = _monitoring(ctx)
@@ -58,6 +63,8 @@ def up(
         scrape_interval=scrape_interval,
         evaluation_interval=evaluation_interval,
         index_targets=index_targets,
+        http_targets=http_targets,
+        http_ca=http_ca,
     )
     try:
         monitor.up(settings)

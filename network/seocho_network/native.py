@@ -10,8 +10,15 @@ import socket
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import lifecycle
-from .admin import NotReadyError, OperationsClient, healthy, operations_client, wait_until
+from . import ledger_copies, lifecycle
+from .admin import (
+    NotReadyError,
+    OperationsClient,
+    healthy,
+    operations_client,
+    operations_endpoints,
+    wait_until,
+)
 from .configs import ca_process, initialise_ca, orderer_process, peer_process, write_configtx
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
 from .lifecycle import ChaincodeService
@@ -126,12 +133,7 @@ class NativeRuntime:
         return "\n".join(text.splitlines()[-lines:])
 
     def states(self) -> dict[str, str]:
-        topology, layout = self.ctx.topology, self.ctx.layout
-        operations: dict[str, tuple[int, OperationsClient | None]]
-        operations = {ca.node_id: (ca.operations_port, None) for ca in topology.cas}
-        nodes: list[Orderer | Peer] = [*topology.orderers, *topology.peers]
-        for node in nodes:
-            operations[node.node_id] = (node.operations_port, operations_client(layout, node.org))
+        operations = operations_endpoints(self.ctx.topology, self.ctx.layout)
         states: dict[str, str] = {}
         for node_id, pid_file in self.pid_files().items():
             if running_pid(pid_file) is None:
@@ -144,6 +146,12 @@ class NativeRuntime:
 
     def remove(self, purge: bool) -> None:
         """Processes leave nothing outside the network home."""
+
+    def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.archive_directory(ledger_copies.native_ledger(self.ctx.layout, node), archive)
+
+    def restore_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        ledger_copies.restore_directory(ledger_copies.native_ledger(self.ctx.layout, node), archive)
 
     # ---- chaincode -------------------------------------------------------------------------------
 

@@ -15,6 +15,9 @@ starts, stops and watches nodes, and serves chaincode::
         def write_configtx(self) -> Path                   # nodes announced as this runtime reaches them
         def coin_service(self) -> ChaincodeService         # the coin's code as this runtime serves it
         def remove(self, purge: bool) -> None              # after stop: what it made outside the home
+        # a stopped peer's or orderer's ledger, copied out and back (`backup`):
+        def archive_ledger(self, node, archive: Path) -> None
+        def restore_ledger(self, node, archive: Path) -> None
 
 `start` of a CA also creates it the first time (its keys, database and bootstrap registrar); of an
 orderer or peer, renders its config first. A `ChaincodeServer` is started only by `serve_chaincode`,
@@ -60,3 +63,10 @@ class Runtime(Protocol):
 
     def remove(self, purge: bool) -> None:
         """After `stop` of everything: removes what the runtime made outside the home (containers...)."""
+
+    def archive_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        """Writes the stopped node's ledger directory, every file's mode kept, to `archive` (a new .tar.gz,
+        0600)."""
+
+    def restore_ledger(self, node: Orderer | Peer, archive: Path) -> None:
+        """Replaces the stopped node's ledger directory by the one `archive_ledger` wrote."""

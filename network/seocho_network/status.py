@@ -1,17 +1,25 @@
 """`status`: every node up or down, block heights, the Raft leader and the committed chaincode.
 
 One report for both runtimes: the node states come from the runtime, everything else from the nodes.
+It also carries what the one-page view (`status --html`, status_html.py) shows besides: each node's
+organisation and kind, the definition's approvals, every certificate's expiry (read as the certificate
+exporter reads them) and the alerts the live Prometheus of `monitoring up` has pending or firing.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from .binaries import CommandError
+from .certificate_exporter import certificate_files, expiry
 from .channel import orderer_heights, ordering_leader, peer_heights
 from .deployment import committed
+from .monitoring import Monitoring
 from .network import Network
 from .runtime import UP
+from .topology import Topology
 
 
 @dataclass
@@ -22,7 +30,12 @@ class NetworkStatus:
     orderer_heights: dict[str, int | None] = field(default_factory=dict)
     raft_leader: str | None = None  # the consensus leader (Raft's, or SmartBFT's view leader)
     orderer_type: str = "raft"
-    chaincode: dict[str, object] | None = None
+    chaincode: dict[str, object] | None = None  # name, version, sequence, approvals {msp id: bool}
+    organizations: dict[str, str] = field(default_factory=dict)  # node id -> its organisation's name
+    kinds: dict[str, str] = field(default_factory=dict)  # node id -> "ca" | "orderer" | "peer" | "chaincode"
+    certificates: list[dict[str, object]] = field(default_factory=list)  # identity kind not_after days_left
+    alerts: list[dict[str, object]] | None = None  # pending or firing; None: monitoring is not running
+    collected_at: str = ""  # ISO 8601, UTC
 
     @property
     def all_up(self) -> bool:
@@ -31,6 +44,8 @@ class NetworkStatus:
 
 def collect(network: Network) -> NetworkStatus:
     status = NetworkStatus(runtime=network.runtime.name, nodes=network.runtime.states())
+    status.collected_at = datetime.now(UTC).isoformat(timespec="seconds")
+    status.organizations, status.kinds = _roles(network.topology, status.nodes)
     up = {node for node, state in status.nodes.items() if state == UP}
     topology = network.topology
     status.peer_heights = {p.node_id: None for p in topology.peers}
@@ -49,8 +64,56 @@ def collect(network: Network) -> NetworkStatus:
                 "name": definition.name,
                 "version": definition.version,
                 "sequence": definition.sequence,
+                "approvals": dict(definition.approvals),
             }
+    status.certificates = _certificates(network)
+    status.alerts = _alerts(network)
     return status
+
+
+def _roles(topology: Topology, nodes: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each node's organisation and kind; chaincode servers of further chaincodes by their domain."""
+    organizations: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for org in topology.organizations:
+        for node_id, kind in (
+            *((ca.node_id, "ca") for ca in (org.ca, org.tls_ca)),
+            *((o.node_id, "orderer") for o in org.orderers),
+            *((p.node_id, "peer") for p in org.peers),
+        ):
+            organizations[node_id], kinds[node_id] = org.name, kind
+        for node_id in nodes:
+            if node_id not in kinds and node_id.endswith(org.chaincode_server.node_id):
+                organizations[node_id], kinds[node_id] = org.name, "chaincode"
+    return organizations, kinds
+
+
+def _certificates(network: Network) -> list[dict[str, object]]:
+    """Every certificate of the home that the certificate exporter exports, soonest expiry first."""
+    now = time.time()
+    found: dict[tuple[str, str], dict[str, object]] = {}
+    for file in certificate_files(network.layout.root):
+        if (file.identity, file.kind) in found:  # two signcerts: the first (sorted) counts, as exported
+            continue
+        try:
+            not_after = expiry(file.path)
+        except ValueError:
+            continue
+        found[(file.identity, file.kind)] = {
+            "identity": file.identity,
+            "kind": file.kind,
+            "not_after": datetime.fromtimestamp(not_after, UTC).isoformat(timespec="seconds"),
+            "days_left": int((not_after - now) // 86_400),
+        }
+    return sorted(found.values(), key=lambda c: (str(c["not_after"]), str(c["identity"]), str(c["kind"])))
+
+
+def _alerts(network: Network) -> list[dict[str, object]] | None:
+    """The alerts pending or firing in the Prometheus of `monitoring up`; None when it does not run."""
+    state = Monitoring(network.topology, network.layout).status()
+    if not state["prometheus"]["running"] or "error" in state["prometheus"]:
+        return None
+    return [dict(alert) for alert in state["alerts"]]
 
 
 def render(status: NetworkStatus) -> str:

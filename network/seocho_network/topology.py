@@ -204,15 +204,17 @@ def load_topology(
 
     `joined` are fragments of organisations that joined the running channel later (e.g.
     network/orgs/community-chest.yaml): their `organizations` are appended, their `chaincode` keys (the
-    endorsement policy of the consortium they make) override the topology's."""
+    endorsement policy of the consortium they make) override the topology's. A fragment's organisation
+    that names one of the topology's (with `peers` only) adds those peers to it: a peer an organisation
+    added later (e.g. network/orgs/district-peer1.yaml, one that joins from a snapshot)."""
     source = Path(path) if path is not None else DEFAULT_TOPOLOGY
     document = _read(source)
     for fragment in joined:
         part = _read(Path(fragment))
         try:
-            document["organizations"] = [*document["organizations"], *part["organizations"]]
+            document["organizations"] = _merged(document["organizations"], part["organizations"])
             document["chaincode"] = {**document["chaincode"], **(part.get("chaincode") or {})}
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise TopologyError(f"topology fragment {fragment}: {_describe(exc)}") from None
     if port_offset is None:
         port_offset = _offset_from_environment()
@@ -222,6 +224,25 @@ def load_topology(
         raise TopologyError(f"topology {source}: {_describe(exc)}") from None
     _check(topology, source)
     return topology
+
+
+def _merged(organizations: list[dict[str, Any]], added: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`organizations` with a fragment's: new ones appended, peers of known ones added to them."""
+    merged = [dict(org) for org in organizations]
+    by_name = {str(org["name"]): org for org in merged}
+    for org in added:
+        known = by_name.get(str(org["name"]))
+        if known is None:
+            merged.append(org)
+            continue
+        others = sorted(set(org) - {"name", "peers"})
+        if others:
+            raise ValueError(
+                f"organisation {org['name']} is in the topology: a fragment may add peers to it, "
+                f"not {', '.join(others)}"
+            )
+        known["peers"] = [*(known.get("peers") or ()), *(org.get("peers") or ())]
+    return merged
 
 
 def _read(source: Path) -> Any:

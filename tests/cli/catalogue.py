@@ -11,23 +11,36 @@ from pathlib import Path
 
 import click
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract, extract_from_dir
 from babel.messages.pofile import read_po
 
 SOURCE = Path(__file__).resolve().parents[2] / "client" / "seocho"
+# The network's pages speak the CLI's languages too (`network.sh status --html`).
+NETWORK_PAGES = (SOURCE.parents[1] / "network" / "seocho_network" / "status_html.py",)
 KOREAN = SOURCE / "locale" / "ko" / "LC_MESSAGES" / "seocho.po"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
 
+# `seocho serve` (client/seocho_http) speaks through the same catalogue.
+SOURCES = (SOURCE, SOURCE.parent / "seocho_http")
+
+
 def source_messages() -> dict[str, str]:
-    """msgid -> where it is, for every `_(...)`/`N_(...)` in client/seocho."""
+    """msgid -> where it is, for every `_(...)`/`N_(...)` in client/seocho and client/seocho_http."""
     found: dict[str, str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-        SOURCE, method_map=[("**.py", "python")], keywords=KEYWORDS
-    ):
-        for text in message if isinstance(message, tuple) else (message,):
-            if text:
-                found.setdefault(text, f"{filename}:{lineno}")
+    for directory in SOURCES:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            directory, method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            for text in message if isinstance(message, tuple) else (message,):
+                if text:
+                    found.setdefault(text, f"{directory.name}/{filename}:{lineno}")
+    for page in NETWORK_PAGES:
+        with page.open("rb") as stream:
+            for lineno, message, _comments, _context in extract("python", stream, keywords=KEYWORDS):
+                for text in message if isinstance(message, tuple) else (message,):
+                    if text:
+                        found.setdefault(text, f"{page.name}:{lineno}")
     return found
 
 

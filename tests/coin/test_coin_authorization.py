@@ -161,3 +161,18 @@ def test_authorization(world: tuple[CoinNetwork, dict[str, str]], transaction: s
     response = net.evaluate(ROLES[role], fn, *args)
     expected = special.get(role, 200) if role in allowed else 403
     assert response.status == expected, f"{fn} as {role}: {response.status} {response.message}"
+
+
+# The table's roles, as `seocho.operations` names them (staff and managers of the institution concerned,
+# the member concerned); a manager of another institution is staff of its own.
+DECLARED_ROLE = {"admin": "admin", "registrar": "registrar", "auditor": "auditor", "staff_here": "staff",
+                 "manager_here": "manager", "staff_other": "staff", "member_self": "member"}  # fmt: skip
+
+
+def test_the_declared_roles_are_the_ones_the_chaincode_allows() -> None:
+    from seocho.operations import BY_NAME
+
+    extras = {"donation_tx": "", "staff_cid": "", "new_cid": ""}
+    for name, _args, allowed, _special in table(extras):
+        expected = {"anyone"} if allowed == EVERYONE else {DECLARED_ROLE[role] for role in allowed}
+        assert BY_NAME[name].roles == expected, name

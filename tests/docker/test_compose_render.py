@@ -69,6 +69,10 @@ def test_health_checks_ask_the_cas_and_each_org_has_its_chaincode_accepting_only
         assert chaincode["environment"]["CHAINCODE_ID"] == f"${{CHAINCODE_ID_{org.name.upper()}:-}}"
         assert chaincode["environment"]["CHAINCODE_CLIENT_CN"] == f"chaincode-client.{org.domain}"
         assert chaincode["volumes"][0].endswith(":/etc/seocho/tls:ro")
+        # Its metrics (same TLS, the organisation's clients) on the topology's port, published on loopback.
+        metrics = org.chaincode_server.metrics_port
+        assert chaincode["environment"]["CHAINCODE_METRICS_ADDRESS"] == f"0.0.0.0:{metrics}"
+        assert chaincode["ports"] == [f"127.0.0.1:{metrics}:{metrics}"]
 
 
 def test_each_organisation_runs_an_identity_ca_and_a_tls_ca_with_their_own_homes_and_databases() -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -212,6 +215,58 @@ def test_demo_through_published_ports_tells_the_embedded_report(
     assert deployment.report() == deployment.report("profile-partners.yaml")
 
 
+def test_monitoring_scrapes_every_container_through_its_published_port(deployment: Deployment) -> None:
+    """`network.sh docker monitoring up`: the native scrape configuration reaches the containers, the
+    chaincode servers' metrics included (after the demo they have counted transactions)."""
+    if shutil.which("prometheus") is None:
+        pytest.skip("prometheus is not installed (Debian's prometheus package: scripts/install-test-deps.sh)")
+    deployment.network("monitoring", "up", "--scrape-interval", "2s", "--evaluation-interval", "2s")
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            state = json.loads(deployment.network("monitoring", "status", "--json").stdout)
+            health = {(t["job"], t["instance"]): t["health"] for t in state["targets"]}
+            jobs = {job for job, _ in health}
+            if {"fabric-peer", "fabric-orderer", "seocho-chaincode"} <= jobs and {*health.values()} == {"up"}:
+                break
+            assert time.monotonic() < deadline, f"not every container's target is up: {health}"
+            time.sleep(2)
+        from seocho_network.topology import load_topology
+
+        topology = load_topology(port_offset=int(deployment.env["SEOCHO_NETWORK_PORT_OFFSET"]))
+        servers = {org.chaincode_server.node_id for org in topology.organizations}
+        assert {instance for job, instance in health if job == "seocho-chaincode"} == servers
+        query = urllib.parse.urlencode({"query": 'sum(chaincode_transactions_total{job="seocho-chaincode"})'})
+        url = f"{state['prometheus']['url']}/api/v1/query?{query}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            (result,) = json.load(answer)["data"]["result"]
+        assert float(result["value"][1]) > 0  # the demo's transactions, counted inside the containers
+    finally:
+        deployment.network("monitoring", "down")
+
+
+def test_status_asks_each_node_over_tls_as_its_operations_client(deployment: Deployment) -> None:
+    """A running container is "up" only when its /healthz answers the organisation's operations client:
+    with the district's client key gone from the host, the district's orderers and peers are unhealthy."""
+    from seocho_network.layout import NetworkLayout
+    from seocho_network.topology import load_topology
+
+    topology = load_topology(port_offset=int(deployment.env["SEOCHO_NETWORK_PORT_OFFSET"]))
+    district = topology.organizations[0]
+    key = NetworkLayout(deployment.directory).operations_client(district).tls_key
+    hidden = key.with_name(key.name + ".away")
+    key.rename(hidden)
+    try:
+        nodes = deployment.status()["nodes"]
+        assert isinstance(nodes, dict)
+    finally:
+        hidden.rename(key)
+    own = {node.node_id for node in [*district.orderers, *district.peers]}
+    assert {nodes[node] for node in own} == {"unhealthy"}, nodes
+    assert all(state == "up" for node, state in nodes.items() if node not in own), nodes
+    assert deployment.wait_all_up()  # the key back: every node up again
+
+
 def _month_totals(by_month: dict[str, dict[str, int]]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for figures in by_month.values():
@@ -278,60 +333,24 @@ def test_upgrade_with_a_renewed_chaincode_client_certificate_keeps_state(deploym
     _earn_one_session(deployment, f"UPG-{uuid.uuid4().hex[:8]}")  # the new packages serve transactions
 
 
-def test_peer_volume_backed_up_and_restored_into_a_fresh_volume(
-    deployment: Deployment, tmp_path: Path
-) -> None:
+def test_peer_backed_up_and_restored_by_network_sh(deployment: Deployment, tmp_path: Path) -> None:
+    # The runbook's procedure: `docker backup`, more transactions, `docker stop`, `restore`, `start`.
     peer = "peer0.partners.seocho.local"
-    before = deployment.report("profile-partners.yaml")
-    height = deployment.wait_all_up()["peer_heights"]
-    volume, image = deployment.volume(peer), deployment.env["FABRIC_PEER_IMAGE"]
+    height = deployment.wait_same_height()
     backup = tmp_path / "backup"
-    backup.mkdir()
-    # The README's procedure: stop the node, copy its volume out, and restore into a new volume.
-    deployment.compose("stop", peer)
-    docker(
-        "run",
-        "--rm",
-        "-v",
-        f"{volume}:/data:ro",
-        "-v",
-        f"{backup}:/backup",
-        image,
-        "tar",
-        "-C",
-        "/data",
-        "-cf",
-        "/backup/ledger.tar",
-        ".",
-    )
-    deployment.compose("rm", "--force", "--volumes", peer)  # anonymous volumes, if any
-    docker("volume", "rm", volume)
-    docker(
-        "volume",
-        "create",
-        "--label",
-        f"com.docker.compose.project={deployment.project}",
-        "--label",
-        f"com.docker.compose.volume=ledger-{peer.replace('.', '-')}",
-        volume,
-    )
-    docker(
-        "run",
-        "--rm",
-        "-v",
-        f"{volume}:/data",
-        "-v",
-        f"{backup}:/backup:ro",
-        image,
-        "tar",
-        "-C",
-        "/data",
-        "-xf",
-        "/backup/ledger.tar",
-    )
-    deployment.compose("up", "--detach", peer)
-    assert deployment.wait_all_up()["peer_heights"] == height
-    assert deployment.report("profile-partners.yaml") == before
+    deployment.network("backup", peer, "--to", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert (manifest["node"], manifest["runtime"], manifest["height"]) == (peer, "docker", height)
+    archive = (backup / "ledger.tar.gz").stat()
+    assert (archive.st_mode & 0o777, archive.st_uid) == (0o600, os.getuid())
+    _earn_one_session(deployment, f"BACKUP-{uuid.uuid4().hex[:8]}")
+    later = deployment.wait_same_height()
+    assert later > height
+    deployment.network("stop", peer)
+    deployment.network("restore", peer, "--from", str(backup))
+    deployment.network("start", peer)
+    assert deployment.wait_same_height() == later  # the restored peer fetched the blocks after the backup
+    assert deployment.report("profile-partners.yaml") == deployment.report()
 
 
 def test_down_with_volumes_leaves_nothing(deployment: Deployment) -> None:

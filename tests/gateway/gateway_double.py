@@ -35,17 +35,15 @@ from embedded_ledger import (
     UnpackedProposal,
     unpack_proposal,
 )
-from embedded_ledger.rwset_proto import tx_read_write_set
+from embedded_ledger.envelope import prepared_envelope
 from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import (
     chaincode_event_pb2,
-    chaincode_pb2,
     events_pb2_grpc,
     proposal_pb2,
     proposal_response_pb2,
-    transaction_pb2,
 )
 from peer_checks import Refused, verify_signature
 from tls_pki import TlsMaterial
@@ -242,7 +240,8 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             )  # fmt: skip
         with self._lock:
             self._pending[request.transaction_id] = endorsed
-        return gateway_pb2.EndorseResponse(prepared_transaction=self._envelope(proposal, endorsed))
+        prepared = prepared_envelope(proposal, endorsed, self.peer_identity)
+        return gateway_pb2.EndorseResponse(prepared_transaction=prepared)
 
     def Submit(self, request: gateway_pb2.SubmitRequest, context: grpc.ServicerContext) -> Any:
         self._stall("Submit", context)
@@ -350,44 +349,6 @@ class GatewayDouble(gateway_pb2_grpc.GatewayServicer):
             return int(self.ledger.height)
         context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid start position type: {kind}")
         raise AssertionError("unreachable")
-
-    # the prepared transaction, shaped as Fabric's gateway shapes it
-
-    def _envelope(self, proposal: UnpackedProposal, endorsed: EndorsedTransaction) -> common_pb2.Envelope:
-        without_transient = proposal_pb2.ChaincodeProposalPayload(input=proposal.payload.input)
-        payload_bytes = without_transient.SerializeToString()
-        # As a peer builds it: the response, the read/write set and the chaincode's event.
-        chaincode_action = proposal_pb2.ChaincodeAction(
-            results=tx_read_write_set(endorsed.rwset).SerializeToString(),
-            events=endorsed.event.SerializeToString() if endorsed.event is not None else b"",
-            response=_response(endorsed.response),
-            chaincode_id=chaincode_pb2.ChaincodeID(name=proposal.chaincode_name),
-        )
-        response_payload = proposal_response_pb2.ProposalResponsePayload(
-            proposal_hash=proposal.proposal_hash,
-            extension=chaincode_action.SerializeToString(),
-        ).SerializeToString()
-        endorser = self.peer_identity.serialized()
-        endorsement = proposal_response_pb2.Endorsement(
-            endorser=endorser, signature=self.peer_identity.sign(response_payload + endorser)
-        )
-        action_payload = transaction_pb2.ChaincodeActionPayload(
-            chaincode_proposal_payload=payload_bytes,
-            action=transaction_pb2.ChaincodeEndorsedAction(
-                proposal_response_payload=response_payload, endorsements=[endorsement]
-            ),
-        )
-        transaction = transaction_pb2.Transaction(
-            actions=[
-                transaction_pb2.TransactionAction(
-                    header=proposal.signature_header.SerializeToString(),
-                    payload=action_payload.SerializeToString(),
-                )
-            ]
-        )
-        header = common_pb2.Header.FromString(proposal.header_bytes)
-        payload = common_pb2.Payload(header=header, data=transaction.SerializeToString())
-        return common_pb2.Envelope(payload=payload.SerializeToString())
 
 
 def _response(response: Any) -> proposal_response_pb2.Response:

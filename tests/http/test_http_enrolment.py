@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import seocho_http.cli  # noqa: F401  (registers `seocho serve`)
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -10,7 +15,11 @@ from flows import balance
 from http_service import Served
 from seocho.backend import EmbeddedBackend
 from seocho.cast import client_id_of
+from seocho.cli import cli
 from seocho.coin import Coin
+from seocho.profile import CAEndpoint, ProfileError, load_profile
+from seocho_http.enrolment_relay import FabricCARelay, enrolment_cas
+from seocho_http.problems import Problem
 from seocho_http.signatures import creator_of
 from world import DISTRICT, Phone
 
@@ -59,3 +68,70 @@ def test_a_request_signed_by_another_key_or_for_another_name_is_refused_and_keep
     assert other_name.status_code == 400
     good = client.post("/v1/enrolments", json={**body, "csr": request_for("S-0043", key)})
     assert good.status_code == 201
+
+
+def _profile(home: Path, extra: str = "") -> Path:
+    (home / "tls").mkdir(parents=True, exist_ok=True)
+    path = home / "profile.yaml"
+    path.write_text(
+        "gateway: {address: 127.0.0.1:7051, tls_root_cert: tls/peer.pem}\n" + extra, encoding="utf-8"
+    )
+    return path
+
+
+def test_the_relay_enrols_at_the_ca_the_profile_names(tmp_path: Path) -> None:
+    profile = load_profile(
+        _profile(tmp_path, "ca: {msp_id: SeochoDistrictMSP, url: 'https://127.0.0.1:7054', "
+                           "tls_root_cert: ca/root.pem, ca_name: ca-district}\n")
+    )  # fmt: skip
+    assert profile.ca == CAEndpoint(
+        DISTRICT, "https://127.0.0.1:7054", tmp_path / "ca" / "root.pem", "ca-district"
+    )
+    assert enrolment_cas(profile) == {DISTRICT: profile.ca}
+    with pytest.raises(ProfileError, match=r"ca\.url"):
+        load_profile(_profile(tmp_path, "ca: {msp_id: SeochoDistrictMSP, tls_root_cert: r.pem}\n"))
+    with pytest.raises(ProfileError, match="ca needs"):
+        load_profile(_profile(tmp_path, "ca: https://127.0.0.1:7054\n"))
+
+
+def test_without_a_ca_in_the_profile_the_network_homes_ca_access_files_say_where(tmp_path: Path) -> None:
+    org = tmp_path / "orgs" / "district.seocho.local"
+    org.mkdir(parents=True)
+    (org / "ca-access.yaml").write_text(
+        "msp_id: SeochoDistrictMSP\nurl: https://127.0.0.1:7054\ntls_root: /n/ca-cert.pem\n"
+        "registrar_msp_dir: /n/users/ca-registrar/msp\n",
+        encoding="utf-8",
+    )
+    cas = enrolment_cas(load_profile(_profile(tmp_path)))
+    assert cas == {DISTRICT: CAEndpoint(DISTRICT, "https://127.0.0.1:7054", Path("/n/ca-cert.pem"))}
+
+
+def test_a_service_with_no_ca_answers_503_and_keeps_nothing(tmp_path: Path) -> None:
+    relay = FabricCARelay({})
+    with pytest.raises(Problem) as refused:
+        relay.enrol(DISTRICT, "S-0001", "secret", "csr")
+    assert refused.value.status == 503 and refused.value.code == "ca_unavailable"
+
+
+def test_on_a_network_the_registrar_gets_the_secret_from_the_ca_not_the_service(tmp_path: Path) -> None:
+    profile = _profile(tmp_path)
+    env = {"SEOCHO_HOME": str(tmp_path / "home")}
+    runner = CliRunner()
+    command = ["--profile", str(profile), "serve", "enrolment-secret", "S-0042"]
+    refused = runner.invoke(cli, ["--lang", "en", *command], env=env)
+    assert refused.exit_code == 1
+    assert "seocho ca register S-0042 --attr seocho.role=member" in refused.stderr
+    korean = runner.invoke(cli, ["--lang", "ko", *command], env=env)
+    assert "구청 인증기관이 일회용 비밀번호를 발급합니다" in korean.stderr
+    assert not (tmp_path / "home" / "http" / "http.sqlite").exists()
+
+
+def test_serve_refuses_a_ca_it_would_send_secrets_to_in_the_clear(tmp_path: Path) -> None:
+    profile = _profile(tmp_path, "ca: {msp_id: SeochoDistrictMSP, url: 'http://127.0.0.1:7054', "
+                                 "tls_root_cert: root.pem}\n")  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        ["--lang", "en", "--profile", str(profile), "--as", "svc", "serve"],
+        env={"SEOCHO_HOME": str(tmp_path / "home")},
+    )
+    assert result.exit_code == 1 and "must be https" in result.stderr, result.output

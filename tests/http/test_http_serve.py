@@ -13,11 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from loopback_ports import free_port
+from seocho_network.layout import NetworkLayout
+from seocho_network.monitoring import MonitoringError, MonitoringSettings, prometheus_binary, render_config
+from seocho_network.topology import load_topology
 from test_http_residents import pay
 from world import build_world
 
@@ -88,3 +92,54 @@ def test_seocho_serve_answers_over_https_and_a_resident_pays(
     assert client.get(f"/v1/transactions/{proposed['transaction_id']}").json()["status"] == "committed"
     with pytest.raises(httpx.TransportError):
         httpx.get(str(client.base_url).replace("https", "http") + "/healthz", timeout=5)
+
+
+def test_prometheus_scrapes_the_service_over_https_with_the_rendered_job(
+    https_service: tuple[httpx.Client, object], tmp_path: Path
+) -> None:
+    """`network.sh monitoring up --http ADDRESS --http-ca FILE`'s job, run by a real Prometheus."""
+    try:
+        prometheus = prometheus_binary()
+    except MonitoringError as exc:
+        pytest.skip(str(exc))
+    client, _ = https_service
+    assert client.get("/v1/members/nobody/balance").status_code >= 400  # one refusal among the counts
+    address = str(client.base_url).removeprefix("https://")
+    topology = load_topology()
+    settings = MonitoringSettings.defaults(
+        topology, scrape_interval="1s", http_targets=(address,), http_ca=str(tmp_path / "tls.pem")
+    )
+    document = render_config(topology, NetworkLayout(tmp_path / "network"), settings, tmp_path / "none.yml")
+    (job,) = [j for j in document["scrape_configs"] if j["job_name"] == "seocho-http"]
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({"global": document["global"], "scrape_configs": [job]}))
+    port = free_port()
+    server = subprocess.Popen(
+        [str(prometheus), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=10)
+
+    def answered(query: str) -> list[dict[str, object]]:
+        try:
+            result = api.get("/query", params={"query": query}).json()
+        except (httpx.TransportError, ValueError):
+            return []
+        return list(result.get("data", {}).get("result", []))
+
+    try:
+        deadline = time.monotonic() + 60
+        while not answered('up{job="seocho-http",instance="http-0"} == 1'):
+            assert server.poll() is None, "prometheus exited"
+            assert time.monotonic() < deadline, api.get("/targets").text if server.poll() is None else ""
+            time.sleep(0.5)
+        statuses = {
+            str(series["metric"]["status"])  # type: ignore[index]
+            for series in answered('seocho_http_requests_total{job="seocho-http"}')
+        }
+        assert "200" in statuses and any(status.startswith("4") for status in statuses), statuses
+    finally:
+        api.close()
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,160 +1,62 @@
 """The resident wallet page in Debian's Chromium (Selenium, chromedriver), on the embedded ledger: the key is
 made in the browser, enrolment with the registrar's one-time secret, then balance, pay, donate, history,
-each signed in the browser. A screenshot of every step is kept ($SEOCHO_TEST_ARTEFACTS, else tmp)."""
+each signed in the browser. A screenshot of every step is kept ($SEOCHO_TEST_ARTEFACTS, else tmp). The
+same walk on the network, enrolling through the relay to the district's Fabric CA, is in
+test_http_network.py."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
 from seocho.backend import EmbeddedBackend
 from seocho.cast import client_id_of
 from seocho.coin import Coin
 from seocho_http import ServiceConfig, create_app
 from seocho_http.signatures import creator_of
 from seocho_http.upstream import EmbeddedUpstream
+from wallet_browser import WalletPage, chromium, serve_on_loopback
 from world import DISTRICT, World, evidence
 
 
-def _require(binary: str) -> str:
-    found = shutil.which(binary)
-    if found is None:
-        message = f"{binary} is missing (scripts/install-test-deps.sh installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
 @pytest.fixture
-def wallet_url(world: World, tmp_path: Path) -> Iterator[tuple[str, object]]:
+def wallet_url(world: World, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     app = create_app(EmbeddedUpstream(world.ledger), ServiceConfig(state_dir=tmp_path / "state"))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, access_log=False, log_level="warning")
-    )
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            server.run()
-        except BaseException as exc:  # the test fails on it below
-            failures.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert not failures and thread.is_alive(), failures
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(timeout=30)
-    assert not failures, failures
+    for url in serve_on_loopback(app):
+        yield url, app
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
-    _require("chromium")
-    driver_path = _require("chromedriver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def browser() -> Iterator[Any]:
+    yield from chromium()
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or ""
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--lang=ko-KR",
-        "--window-size=800,1600",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+
+def artefacts_dir(tmp_path: Path, name: str) -> Path:
+    return Path(os.environ.get("SEOCHO_TEST_ARTEFACTS", tmp_path)) / name
 
 
 def test_a_resident_enrols_pays_donates_and_reads_the_history_in_the_browser(
-    wallet_url: tuple[str, object], browser: object, world: World, tmp_path: Path
+    wallet_url: tuple[str, Any], browser: Any, world: World, tmp_path: Path
 ) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
     url, app = wallet_url
-    driver = browser
-    artefacts = Path(os.environ.get("SEOCHO_TEST_ARTEFACTS", tmp_path)) / "wallet"
-    artefacts.mkdir(parents=True, exist_ok=True)
-    wait = WebDriverWait(driver, 60)  # type: ignore[arg-type]
-    step = iter(range(1, 100))
-
-    def status_is(text: str) -> None:
-        def shown(d: object) -> str:
-            return str(d.find_element(By.ID, "status").text)  # type: ignore[attr-defined]
-
-        wait.until(lambda d: text in shown(d) or "오류" in shown(d))
-        assert text in shown(driver), shown(driver)
-
-    def shot(name: str) -> None:
-        driver.save_screenshot(str(artefacts / f"{next(step):02d}-{name}.png"))  # type: ignore[attr-defined]
-
-    def fill(element_id: str, value: str) -> None:
-        field = driver.find_element(By.ID, element_id)  # type: ignore[attr-defined]
-        field.clear()
-        field.send_keys(value)
-
-    secret = app.state.service.store.enrolment_secrets.issue("S-0050")  # type: ignore[attr-defined]
-    driver.get(url + "/wallet/")  # type: ignore[attr-defined]
-    assert driver.title == "서초코인 지갑"  # type: ignore[attr-defined]
-    shot("page")
-    fill("member-id", "S-0050")
-    fill("secret", secret)
-    driver.find_element(By.ID, "enrol").click()  # type: ignore[attr-defined]
-    status_is("등록되었습니다")
-    shot("enrolled")
-    certificate = driver.find_element(By.ID, "certificate").get_attribute("textContent")  # type: ignore[attr-defined]
+    page = WalletPage(browser, url, artefacts_dir(tmp_path, "wallet"))
+    secret = app.state.service.store.enrolment_secrets.issue("S-0050")
+    certificate = page.enrol("S-0050", secret)
     registrar = Coin(EmbeddedBackend(world.ledger, world.ledger.identities.get("registrar")))
     registrar.register_member("S-0050", ["senior"], client_id_of(creator_of(DISTRICT, certificate)))
     Coin(EmbeddedBackend(world.ledger, world.ledger.identities.get("wc-staff"))).earn(
         "S-0050", "volunteer_hour", 4, evidence(), "VOL-WALLET"
     )
-    driver.find_element(By.ID, "balance-button").click()  # type: ignore[attr-defined]
-    status_is("잔액을 불러왔습니다")
-    assert driver.find_element(By.ID, "balance").text == "12"  # type: ignore[attr-defined]
-    shot("balance")
-    fill("pay-institution", "wc-01")
-    fill("pay-price", "3000")
-    fill("pay-coins", "5")
-    fill("pay-service", "gym")
-    driver.find_element(By.ID, "pay").click()  # type: ignore[attr-defined]
-    status_is("완료되었습니다")
-    shot("paid")
-    fill("donate-charity", "chest-01")
-    fill("donate-coins", "2")
-    driver.find_element(By.ID, "donate").click()  # type: ignore[attr-defined]
-    status_is("완료되었습니다")
-    shot("donated")
-    driver.find_element(By.ID, "balance-button").click()  # type: ignore[attr-defined]
-    wait.until(lambda d: d.find_element(By.ID, "balance").text == "5")
-    driver.find_element(By.ID, "history-button").click()  # type: ignore[attr-defined]
-    status_is("내역을 불러왔습니다")
-    rows = driver.find_elements(By.CSS_SELECTOR, "#history tr")  # type: ignore[attr-defined]
-    assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in rows] == ["earn", "pay", "donate"]
-    shot("history")
+    assert page.balance() == "12"
+    page.pay("wc-01", 3000, 5, "gym")
+    page.donate("chest-01", 2)
+    assert page.balance() == "5"
+    assert page.history() == ["earn", "pay", "donate"]
     balance = Coin(EmbeddedBackend(world.ledger, world.ledger.identities.get("auditor"))).get_balance(
         "S-0050"
     )
     assert balance["coins"] == 5
-    exported = driver.execute_async_script(  # type: ignore[attr-defined]
-        """const done = arguments[0];
-        kept().then((w) => crypto.subtle.exportKey("pkcs8", w.keys.privateKey))
-              .then(() => done("exported"), (e) => done(e.name));"""
-    )
-    assert exported == "InvalidAccessError"  # the private key cannot leave the browser
+    assert page.key_is_kept_in_the_browser()  # the private key cannot leave the browser

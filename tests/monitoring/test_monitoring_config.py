@@ -29,6 +29,7 @@ JOBS = {
     "seocho-chaincode",
     "seocho-certificates",
     "seocho-index",
+    "seocho-http",
 }
 
 
@@ -44,7 +45,9 @@ def _targets(job: dict) -> dict[str, str]:
 def test_every_node_is_scraped_with_its_organisations_client(tmp_path: Path) -> None:
     topology = load_topology(port_offset=1000)
     layout = NetworkLayout(tmp_path)
-    settings = MonitoringSettings.defaults(topology, scrape_interval="2s", index_targets=("127.0.0.1:9470",))
+    settings = MonitoringSettings.defaults(
+        topology, scrape_interval="2s", index_targets=("127.0.0.1:9470",), http_targets=("127.0.0.1:8443",)
+    )
     document = render_config(topology, layout, settings, tmp_path / "alerts.yml")
     assert document["global"]["scrape_interval"] == "2s"
     assert document["rule_files"] == [str(tmp_path / "alerts.yml")]
@@ -71,6 +74,8 @@ def test_every_node_is_scraped_with_its_organisations_client(tmp_path: Path) -> 
         )
     assert scraped["certificates"][1] == f"127.0.0.1:{9491 + 1000}"
     assert scraped["index-0"][:2] == ("seocho-index", "127.0.0.1:9470")
+    # Without --http-ca the service is scraped over loopback HTTP, the only plain HTTP it offers.
+    assert scraped["http-0"][:2] == ("seocho-http", "127.0.0.1:8443") and "scheme" not in scraped["http-0"][2]
 
 
 def test_promtool_accepts_the_rendered_config(tmp_path: Path) -> None:

@@ -1,17 +1,19 @@
-"""The prepared transaction of an endorsement on the embedded ledger, shaped as a Fabric gateway shapes it.
+"""The prepared transaction of an endorsement on the embedded ledger, shaped as Fabric's gateway shapes it.
 
-A resident signs the envelope's payload on a network; on the embedded ledger they sign the same
-structure: the proposal's header, the proposal payload without transient data, and the endorsed
-response (read/write set, event, chaincode response) with the ledger's own endorsement.
+A client signs the envelope's payload on a network; on the embedded ledger it signs the same structure:
+the proposal's header, the proposal payload without transient data, and the endorsed response
+(read/write set, event, chaincode response, as a peer builds its ChaincodeAction) with the endorser's
+signature. The HTTP service's offline signing and the tests' Gateway double both hand this out.
 """
 
 from __future__ import annotations
 
+from fabric_protos.common import common_pb2
+from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
+
 from embedded_ledger import Identity, UnpackedProposal
 from embedded_ledger.ledger import EndorsedTransaction
 from embedded_ledger.rwset_proto import tx_read_write_set
-from fabric_protos.common import common_pb2
-from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 
 
 def prepared_envelope(
