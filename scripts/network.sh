@@ -9,6 +9,8 @@
 #   scripts/network.sh status [--json]  nodes up/down, block heights, Raft leader, committed chaincode
 #   scripts/network.sh logs NODE        the last lines of a node's log
 #   scripts/network.sh revoke NAME --org MSP   revoke an identity at its CA and publish the CRL on the channel
+#   scripts/network.sh upgrade-fabric --to 3.1.5 [--bft]   rolling Fabric upgrade, one node at a time
+#                                       (orderers, peers, the V3_0 capability; --bft: then Raft to SmartBFT)
 #
 # One organisation's own steps (each organisation runs its own, with its own --home on its own host):
 #   scripts/network.sh org init|up|down ORG       its home, CA and identities; its nodes (never a demo cast)

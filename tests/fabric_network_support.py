@@ -78,7 +78,7 @@ class RunningNetwork:
 def start_session_network(home: Path, topology_file: Path | None = None) -> Iterator[RunningNetwork]:
     """Brings the network up and deploys the coin; yields it; brings it down and deletes it.
 
-    `topology_file` replaces network/topology.yaml (e.g. a copy whose CAs issue short-lived certificates)."""
+    `topology_file` replaces network/topology.yaml (a test whose network is not the default one)."""
     try:
         find_binaries(os.environ.get(FABRIC_VERSION_VARIABLE) or None)
     except MissingBinariesError as exc:
@@ -97,9 +97,7 @@ def _port_offset_lock() -> Iterator[int]:
         pytest.fail(f"{exc}: other test networks still running?")
 
 
-def _run_session_network(
-    home: Path, offset: int, topology_file: Path | None = None
-) -> Iterator[RunningNetwork]:
+def _run_session_network(home: Path, offset: int, topology_file: Path | None) -> Iterator[RunningNetwork]:
     said: list[str] = []
     network = Network.open(home, topology_file, say=said.append, port_offset=offset)
     running = RunningNetwork(network, said)

@@ -19,7 +19,7 @@ from typing import Any
 from .binaries import CommandError, FabricBinaries, run_tool
 from .configs import node_environment
 from .layout import NetworkLayout
-from .topology import LOOPBACK, Orderer, Organization, Peer, Topology
+from .topology import LOOPBACK, CertificateAuthority, Orderer, Organization, Peer, Topology
 
 
 class NotReadyError(RuntimeError):
@@ -42,8 +42,8 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float, alive: Call
 class OperationsClient:
     """The TLS client certificate, and the root to trust, for an organisation's operations endpoints.
 
-    Its nodes' operations endpoints require a client certificate from the organisation's TLS CA, so
-    health checks and metrics readers present the organisation's operations client.
+    Its nodes' and CA servers' operations endpoints require a client certificate from the organisation's
+    TLS CA, so health checks and metrics readers present the organisation's operations client.
     """
 
     root: Path
@@ -63,25 +63,20 @@ def operations_client(layout: NetworkLayout, org: Organization) -> OperationsCli
 
 def operations_endpoints(
     topology: Topology, layout: NetworkLayout
-) -> dict[str, tuple[int, OperationsClient | None]]:
-    """Each CA's, orderer's and peer's operations port and the client that may ask it (both runtimes
-    publish the same ports on the loopback interface)."""
-    endpoints: dict[str, tuple[int, OperationsClient | None]]
-    endpoints = {ca.node_id: (ca.operations_port, None) for ca in topology.cas}
-    nodes: list[Orderer | Peer] = [*topology.orderers, *topology.peers]
-    for node in nodes:
-        endpoints[node.node_id] = (node.operations_port, operations_client(layout, node.org))
-    return endpoints
+) -> dict[str, tuple[int, OperationsClient]]:
+    """Each CA's, orderer's and peer's operations port and the client that may ask it (its organisation's
+    operations client: every one is TLS with client certificates; both runtimes publish the same ports on
+    the loopback interface)."""
+    nodes: list[CertificateAuthority | Orderer | Peer] = [*topology.cas, *topology.orderers, *topology.peers]
+    return {node.node_id: (node.operations_port, operations_client(layout, node.org)) for node in nodes}
 
 
-def _operations_get(port: int, path: str, client: OperationsClient | None, timeout: float) -> Any:
-    if client is None:  # the CAs' operations endpoints, on the loopback interface only
-        return urllib.request.urlopen(f"http://{LOOPBACK}:{port}{path}", timeout=timeout)
+def _operations_get(port: int, path: str, client: OperationsClient, timeout: float) -> Any:
     url = f"https://{LOOPBACK}:{port}{path}"
     return urllib.request.urlopen(url, timeout=timeout, context=client.context())
 
 
-def healthy(operations_port: int, client: OperationsClient | None = None) -> bool:
+def healthy(operations_port: int, client: OperationsClient) -> bool:
     """True when the node's operations endpoint answers /healthz with OK (over TLS as `client`)."""
     try:
         with _operations_get(operations_port, "/healthz", client, 2) as answer:
@@ -90,7 +85,7 @@ def healthy(operations_port: int, client: OperationsClient | None = None) -> boo
         return False
 
 
-def metrics(operations_port: int, client: OperationsClient | None = None) -> str:
+def metrics(operations_port: int, client: OperationsClient) -> str:
     """The node's Prometheus metrics text ('' when it does not answer)."""
     try:
         with _operations_get(operations_port, "/metrics", client, 3) as answer:

@@ -7,6 +7,7 @@
 | enrollment  | ORG/nodes/*/msp/signcerts, ORG/users/*/msp/signcerts, users/*/msp/signcerts           |
 | tls         | ORG/nodes/*/tls/server.crt, ORG/users/*/tls/server.crt, ORG/fabric-{ca,tlsca}/tls-cert.pem |
 | ca          | ORG/fabric-ca/ca-cert.pem, ORG/fabric-tlsca/ca-cert.pem (each CA's root)              |
+| operations  | ORG/fabric-{ca,tlsca}/operations/tls/server.crt (each CA server's operations endpoint) |
 
 `identity` is the node id (`peer0.district.seocho.kr`), `NAME.DOMAIN` for an organisation's users
 (`admin.district.seocho.kr`), the client's name for the profile's users, and `ca.DOMAIN` /
@@ -32,7 +33,7 @@ from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
-ENROLLMENT, TLS, CA = "enrollment", "tls", "ca"
+ENROLLMENT, TLS, CA, OPERATIONS = "enrollment", "tls", "ca", "operations"
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def certificate_files(home: Path) -> list[CertificateFile]:
             identity_dir(f"{user.name}.{domain}", user)
         for server_dir, name in (("fabric-ca", f"ca.{domain}"), ("fabric-tlsca", f"tlsca.{domain}")):
             server = org_home / server_dir
-            for kind, file in ((CA, "ca-cert.pem"), (TLS, "tls-cert.pem")):
+            files = ((CA, "ca-cert.pem"), (TLS, "tls-cert.pem"), (OPERATIONS, "operations/tls/server.crt"))
+            for kind, file in files:
                 if (server / file).is_file():
                     found.append(CertificateFile(name, kind, server / file))
     for user in sorted((home / "users").glob("*/")):

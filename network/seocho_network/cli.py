@@ -33,6 +33,7 @@ from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
 from .snapshots_cli import register as register_snapshots
 from .topology import Organization, TopologyError
+from .upgrade_cli import register as register_upgrade
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
 
@@ -439,6 +440,9 @@ COMMANDS: tuple[click.Command, ...] = (
 COMMANDS += tuple(backup_commands(pass_options))
 for _command in COMMANDS:
     cli.add_command(_command)
+
+# The rolling Fabric upgrade: `upgrade-fabric --to VERSION` (native runtime).
+register_upgrade(cli, pass_options)
 
 
 @cli.group("docker")

@@ -14,17 +14,11 @@ import os
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from . import crypto, ledger_copies, lifecycle, reenrolment
-from .admin import (
-    NotReadyError,
-    OperationsClient,
-    healthy,
-    operations_client,
-    operations_endpoints,
-    wait_until,
-)
+from . import ca_operations, crypto, ledger_copies, lifecycle, reenrolment
+from .admin import NotReadyError, healthy, operations_client, operations_endpoints, wait_until
 from .binaries import CommandError, run_tool
 from .compose_render import (
     chaincode_id_variable,
@@ -95,29 +89,35 @@ class DockerRuntime:
         ctx = self.ctx
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_compose(ctx.layout, ctx.topology)
-        services: list[tuple[str, int, OperationsClient | None]] = []
+        services: list[tuple[str, Callable[[], bool]]] = []
         for node in nodes:
-            # The CAs' operations endpoints are plain HTTP on loopback; the nodes' need a TLS client.
-            client = None
+            # Every operations endpoint is TLS with client certificates: asked from the host.
             if isinstance(node, CertificateAuthority):
                 self._write_bootstrap_env(node)
-            elif isinstance(node, Orderer):
+                ca_operations.prepare(ctx.layout, node)
+                services.append((node.node_id, ca_operations.readiness(ctx.layout, node)))
+                continue
+            if isinstance(node, Orderer):
                 render_orderer(ctx.binaries, ctx.layout, node)
-                client = operations_client(ctx.layout, node.org)
             elif isinstance(node, Peer):
                 render_peer(ctx.binaries, ctx.layout, node)
-                client = operations_client(ctx.layout, node.org)
             else:
                 raise NetworkError(f"{node.node_id}: a chaincode server starts with the package it serves")
-            services.append((node.node_id, node.operations_port, client))
+            services.append((node.node_id, self._healthz(node)))
         # Starts (or recreates, when their definition changed) the services; waits for their /healthz.
-        self.compose("up", "--detach", *[name for name, _, _ in services])
-        for name, operations_port, client in services:
+        self.compose("up", "--detach", *[name for name, _ in services])
+        for name, ready in services:
             try:
-                wait_until(_healthz(operations_port, client), f"{name} health", STARTUP_TIMEOUT, lambda: True)
+                wait_until(ready, f"{name} health", STARTUP_TIMEOUT, lambda: True)
             except NotReadyError as exc:
                 raise NetworkError(f"{exc}; its last log lines:\n{self.logs(name, 15)}") from None
             ctx.say(f"  {name}: running")
+
+    def _healthz(self, node: CertificateAuthority | Orderer | Peer) -> Callable[[], bool]:
+        if isinstance(node, CertificateAuthority):
+            return partial(ca_operations.healthz, self.ctx.layout, node)
+        client = operations_client(self.ctx.layout, node.org)
+        return lambda: healthy(node.operations_port, client)
 
     def _write_bootstrap_env(self, ca: CertificateAuthority) -> None:
         # The CA reads its bootstrap registrar from the environment once, when it creates its database;
@@ -263,7 +263,3 @@ class DockerRuntime:
 def chaincode_client(org: Organization) -> str:
     """The identity whose TLS certificate an organisation's peers present to its chaincode server."""
     return f"chaincode-client.{org.domain}"
-
-
-def _healthz(port: int, client: OperationsClient | None) -> Callable[[], bool]:
-    return lambda: healthy(port, client)

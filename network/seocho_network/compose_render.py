@@ -20,7 +20,13 @@ from typing import Any
 import yaml
 
 from .binaries import FABRIC_CA_VERSION, FABRIC_VERSION, FabricBinaries
-from .configs import ADMIN_CLIENT_ROOTS, orderer_process, write_configtx, write_peer_config
+from .configs import (
+    ADMIN_CLIENT_ROOTS,
+    ca_operations_environment,
+    orderer_process,
+    write_configtx,
+    write_peer_config,
+)
 from .crypto import chaincode_client_name
 from .layout import NetworkLayout, node_path, org_home_path
 from .topology import LOOPBACK, TLS_CA, CertificateAuthority, Orderer, Organization, Peer, Topology
@@ -256,15 +262,6 @@ def chaincode_user() -> str | None:
     return None if os.geteuid() == 0 else f"{os.getuid()}:{os.getgid()}"
 
 
-def _health(port: int) -> dict[str, Any]:
-    # Only the CAs: their operations endpoints are plain HTTP, which busybox's wget (the official Alpine
-    # images have no other client) can ask. A peer's or orderer's requires a client certificate, which
-    # no tool in those images can present: their health is asked from the host, with the organisation's
-    # operations client (`up`, `status`).
-    probe = ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}/healthz"]
-    return {"test": probe, "interval": "5s", "timeout": "3s", "retries": 12, "start_period": "5s"}
-
-
 def _published(*ports: int) -> list[str]:
     return [f"{LOOPBACK}:{port}:{port}" for port in ports]
 
@@ -325,6 +322,8 @@ def _ca_dir(ca: CertificateAuthority) -> str:
 
 def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
     # The CA server home in its organisation's home (layout.ca_server_home), relative to the deployment.
+    # No compose health check: the operations endpoint wants a client certificate of the TLS CA, which no
+    # tool in the image can present; `up` and `status` ask it from the host, as the operations client.
     home = f"./{org_home_path(ca.org.domain)}/{'fabric-tlsca' if ca.kind == TLS_CA else 'fabric-ca'}"
     return {
         "image": image("ca"),
@@ -335,6 +334,7 @@ def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
             "FABRIC_CA_SERVER_DB_DATASOURCE": f"{CA_DB_DIR}/fabric-ca-server.db",
             "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ca.operations_port}",
             "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
+            **ca_operations_environment(ca, Path(CA_HOME)),
         },
         "command": [
             "fabric-ca-server",
@@ -351,7 +351,6 @@ def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
         ],
         "volumes": [f"{home}:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
         "ports": _published(ca.port, ca.operations_port),
-        "healthcheck": _health(ca.operations_port),
     }
 
 

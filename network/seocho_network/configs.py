@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from .binaries import FabricBinaries, run_tool
 from .crypto import BOOTSTRAP_USER, bootstrap_secret
-from .layout import NetworkLayout, NodeFiles
+from .layout import CA_OPERATIONS, NetworkLayout, NodeFiles
 from .processes import ProcessSpec
-from .topology import BFT, LOOPBACK, CertificateAuthority, Orderer, Organization, Peer, Topology
+from .topology import BFT, LOOPBACK, TLS_CA, CertificateAuthority, Orderer, Organization, Peer, Topology
 
 CHANNEL_PROFILE = "SeochoChannel"
 
@@ -59,6 +59,31 @@ def _ca_environment(layout: NetworkLayout, ca: CertificateAuthority) -> dict[str
         "FABRIC_CA_SERVER_HOME": str(layout.ca_server_home(ca)),
         "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{LOOPBACK}:{ca.operations_port}",
         "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
+    }
+
+
+def ca_operations_environment(ca: CertificateAuthority, home: Path) -> dict[str, str]:
+    """The CA server's operations endpoint on TLS, client certificates of the organisation's TLS CA required.
+
+    `home` is the CA server's home as the server sees it (on the host, or in its container). The server
+    presents the certificate `ca_operations.issue` had the TLS CA issue it; the TLS CA trusts its own
+    root for clients, the identity CA the copy of that root written beside its certificate.
+    fabric-ca-server 1.5.15 documents `clientAuthRequired` and `clientRootCAs.files` but decodes them into
+    fields named ClientCertRequired and ClientCACertFiles, so only those names take effect (tried: with
+    the documented ones alone, a client without a certificate reads /healthz). Both are given, so a
+    release that maps the documented names keeps the endpoint closed.
+    """
+    files = NodeFiles(home / CA_OPERATIONS)
+    roots = str(home / "ca-cert.pem" if ca.kind == TLS_CA else files.tls_ca)
+    prefix = "FABRIC_CA_SERVER_OPERATIONS_TLS_"
+    return {
+        f"{prefix}ENABLED": "true",
+        f"{prefix}CERT_FILE": str(files.tls_cert),
+        f"{prefix}KEY_FILE": str(files.tls_key),
+        f"{prefix}CLIENTCERTREQUIRED": "true",
+        f"{prefix}CLIENTCACERTFILES": roots,
+        f"{prefix}CLIENTAUTHREQUIRED": "true",
+        f"{prefix}CLIENTROOTCAS_FILES": roots,
     }
 
 
@@ -103,7 +128,7 @@ def ca_process(binaries: FabricBinaries, layout: NetworkLayout, ca: CertificateA
     """The CA server, started on what `initialise_ca` made."""
     home = layout.ca_server_home(ca)
     command = [str(binaries.ca_server), "start", *_ca_flags(ca)]
-    environment = _ca_environment(layout, ca)
+    environment = _ca_environment(layout, ca) | ca_operations_environment(ca, home)
     return ProcessSpec(ca.node_id, command, environment, home, home / "ca.log", home / "ca.pid")
 
 

@@ -4,6 +4,7 @@ organisation's step reads; what crosses between organisations is public and live
 orgs/<domain>/                 an organisation's home (private): on separate hosts, each host has only its own
   fabric-ca/                   its identity CA server (database and keys)
   fabric-tlsca/                its TLS CA server (it enrols nodes and admin clients only)
+    operations/tls/            each CA server's operations endpoint certificate (from the TLS CA)
   msp/                         its verifying MSP (roots and NodeOUs, no key): the source of its definition
   users/<name>/                its admin, operations client and CA registrar identities
   nodes/<node-id>/             each of its nodes: msp/, tls/, config/, data/, node.log, node.pid
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .topology import TLS_CA, CertificateAuthority, Orderer, Organization, Topology
+
+CA_OPERATIONS = "operations"  # in a CA server's home: its operations endpoint's TLS material
 
 
 def default_network_home() -> Path:
@@ -120,6 +123,10 @@ class NetworkLayout:
     def ca_server_root(self, ca: CertificateAuthority) -> Path:
         """The CA's root certificate; it also signs the CA server's own TLS certificate."""
         return self.ca_server_home(ca) / "ca-cert.pem"
+
+    def ca_operations(self, ca: CertificateAuthority) -> NodeFiles:
+        """The TLS material of the CA server's operations endpoint (tls/server.crt, issued by the TLS CA)."""
+        return NodeFiles(self.ca_server_home(ca) / CA_OPERATIONS)
 
     def ca_access(self, org: Organization) -> Path:
         return self.org_home(org) / "ca-access.yaml"

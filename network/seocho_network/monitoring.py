@@ -1,10 +1,10 @@
 """Prometheus for the native network: a scrape config rendered from the topology, the alert rules, and the
 Prometheus and certificate-exporter processes, all under `<network home>/monitoring/`.
 
-prometheus.yml       rendered here: every orderer's and peer's operations endpoint over TLS with the
-                     organisation's operations client certificate, the CAs' operations endpoints, the
-                     chaincode servers' metrics (when the topology gives them a metrics port), the
-                     certificate exporter and any `seocho index --metrics-address` given
+prometheus.yml       rendered here: every orderer's, peer's and CA server's operations endpoint over TLS
+                     with the organisation's operations client certificate, the chaincode servers'
+                     metrics (when the topology gives them a metrics port), the certificate exporter
+                     and any `seocho index --metrics-address` given
 alerts.yml           network/monitoring/alerts.yml, copied unchanged (its cases: alerts_test.yml)
 data/                Prometheus' time-series database
 prometheus.{log,pid} the Prometheus process, bound to 127.0.0.1
@@ -156,12 +156,12 @@ def render_config(
             jobs.append(_tls_job(f"fabric-orderer-{key}", "fabric-orderer", layout, org, orderers))
         if peers:
             jobs.append(_tls_job(f"fabric-peer-{key}", "fabric-peer", layout, org, peers))
+        cas = {ca.node_id: f"{LOOPBACK}:{ca.operations_port}" for ca in (org.ca, org.tls_ca)}
+        jobs.append(_tls_job(f"fabric-ca-{key}", "fabric-ca", layout, org, cas))
         server = org.chaincode_server
         if server.metrics_port is not None:  # the coin's server (further chaincodes' are not scraped)
             chaincode = {server.node_id: f"{LOOPBACK}:{server.metrics_port}"}
             jobs.append(_tls_job(f"seocho-chaincode-{key}", "seocho-chaincode", layout, org, chaincode))
-    cas = {ca.node_id: f"{LOOPBACK}:{ca.operations_port}" for ca in topology.cas}
-    jobs.append(_job("fabric-ca", "fabric-ca", cas))  # the CAs' operations endpoints: loopback HTTP
     jobs.append(
         _job(
             "seocho-certificates",

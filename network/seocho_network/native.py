@@ -7,18 +7,11 @@ node's operations /healthz; chaincode servers are the Python programs of the ser
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import ledger_copies, lifecycle
-from .admin import (
-    NotReadyError,
-    OperationsClient,
-    healthy,
-    operations_client,
-    operations_endpoints,
-    wait_until,
-)
+from . import ca_operations, ledger_copies, lifecycle
+from .admin import NotReadyError, healthy, operations_client, operations_endpoints, wait_until
 from .configs import ca_process, initialise_ca, orderer_process, peer_process, write_configtx
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
 from .lifecycle import ChaincodeService
@@ -46,22 +39,25 @@ class NativeRuntime:
             if isinstance(node, CertificateAuthority):
                 if initialise_ca(ctx.binaries, ctx.layout, node):
                     ctx.say(f"  {node.node_id}: keys, database and bootstrap registrar created")
-                self._start(ca_process(ctx.binaries, ctx.layout, node), node, None)
+                ca_operations.prepare(ctx.layout, node)
+                spec = ca_process(ctx.binaries, ctx.layout, node)
+                self._start(spec, node, ca_operations.readiness(ctx.layout, node))
             elif isinstance(node, Orderer):
-                spec = orderer_process(ctx.binaries, ctx.layout, node)
-                self._start(spec, node, operations_client(ctx.layout, node.org))
+                self._start(orderer_process(ctx.binaries, ctx.layout, node), node, self._healthz(node))
             elif isinstance(node, Peer):
-                spec = peer_process(ctx.binaries, ctx.layout, node)
-                self._start(spec, node, operations_client(ctx.layout, node.org))
+                self._start(peer_process(ctx.binaries, ctx.layout, node), node, self._healthz(node))
             else:
                 raise NetworkError(f"{node.node_id}: a chaincode server starts with the package it serves")
 
+    def _healthz(self, node: Orderer | Peer) -> Callable[[], bool]:
+        client = operations_client(self.ctx.layout, node.org)
+        return lambda: healthy(node.operations_port, client)
+
     def _start(
-        self, spec: ProcessSpec, node: CertificateAuthority | Orderer | Peer, client: OperationsClient | None
+        self, spec: ProcessSpec, node: CertificateAuthority | Orderer | Peer, ready: Callable[[], bool]
     ) -> None:
-        """Starts the node's process unless it runs; waits for its /healthz (over TLS as `client`)."""
-        operations_port = node.operations_port
-        if running_pid(spec.pid_file) is not None and healthy(operations_port, client):
+        """Starts the node's process unless it runs; waits until `ready` (its /healthz, over TLS)."""
+        if running_pid(spec.pid_file) is not None and ready():
             self.ctx.say(f"  {spec.node_id}: already running")
             return
         for port in _ports(node):
@@ -73,7 +69,7 @@ class NativeRuntime:
         start(spec)
         try:
             wait_until(
-                lambda: healthy(operations_port, client),
+                ready,
                 f"{spec.node_id} health check",
                 STARTUP_TIMEOUT,
                 lambda: running_pid(spec.pid_file) is not None,

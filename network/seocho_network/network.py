@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from . import channel, crypto, deployment, profiles
+from . import ca_operations, channel, crypto, deployment, profiles
 from .binaries import find_binaries
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError, Say
 from .definitions import check_definitions, write_definition
@@ -90,8 +90,11 @@ class Network(NetworkContext):
         home = self.layout.org_home(org)
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         home.chmod(0o700)
-        self.say(f"org {org.name}: certificate authorities (identities, TLS)")
-        self.runtime.start([org.ca, org.tls_ca])
+        self.say(f"org {org.name}: certificate authorities (TLS, identities)")
+        # The TLS CA first: it issues both CA servers' operations certificates (`ca_operations`).
+        self.runtime.start([org.tls_ca])
+        ca_operations.secure(self, self.runtime, org)
+        self.runtime.start([org.tls_ca, org.ca])
         self.say(f"org {org.name}: identities from its CA")
         for line in crypto.issue_organization(self.layout, org):
             self.say(f"  {line}")

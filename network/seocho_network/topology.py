@@ -199,6 +199,7 @@ def load_topology(
     path: str | os.PathLike[str] | None = None,
     port_offset: int | None = None,
     joined: Sequence[str | os.PathLike[str]] = (),
+    orderer_type: str | None = None,
 ) -> Topology:
     """Reads and checks a topology file; `port_offset` (default: $SEOCHO_NETWORK_PORT_OFFSET) shifts ports.
 
@@ -206,7 +207,8 @@ def load_topology(
     network/orgs/community-chest.yaml): their `organizations` are appended, their `chaincode` keys (the
     endorsement policy of the consortium they make) override the topology's. A fragment's organisation
     that names one of the topology's (with `peers` only) adds those peers to it: a peer an organisation
-    added later (e.g. network/orgs/district-peer1.yaml, one that joins from a snapshot)."""
+    added later (e.g. network/orgs/district-peer1.yaml, one that joins from a snapshot). `orderer_type`
+    overrides the file's and $SEOCHO_ORDERER_TYPE (the orderers a migration to BFT brings in)."""
     source = Path(path) if path is not None else DEFAULT_TOPOLOGY
     document = _read(source)
     for fragment in joined:
@@ -219,7 +221,7 @@ def load_topology(
     if port_offset is None:
         port_offset = _offset_from_environment()
     try:
-        topology = _parse(document, port_offset)
+        topology = _parse(document, port_offset, orderer_type)
     except (KeyError, TypeError, ValueError) as exc:
         raise TopologyError(f"topology {source}: {_describe(exc)}") from None
     _check(topology, source)
@@ -271,12 +273,12 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
-def _parse(document: Any, offset: int) -> Topology:
+def _parse(document: Any, offset: int, orderer_type: str | None = None) -> Topology:
     if not isinstance(document, dict):
         raise TypeError("the topology must be a YAML mapping")
     chaincode = document["chaincode"]
     ordering = document.get("ordering", {})
-    orderer_type = os.environ.get(ORDERER_TYPE_VARIABLE) or str(ordering.get("type", RAFT))
+    orderer_type = orderer_type or os.environ.get(ORDERER_TYPE_VARIABLE) or str(ordering.get("type", RAFT))
     lifetime = (document.get("certificates") or {}).get("lifetime")
     organizations = tuple(
         _parse_org(raw, offset, orderer_type, str(lifetime) if lifetime else None)

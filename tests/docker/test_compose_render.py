@@ -55,14 +55,29 @@ def test_every_ledger_and_ca_database_is_a_named_volume() -> None:
         )
 
 
-def test_health_checks_ask_the_cas_and_each_org_has_its_chaincode_accepting_only_its_peers() -> None:
+def test_operations_endpoints_want_tls_clients_and_each_chaincode_accepts_only_its_peers() -> None:
     topology = load_topology(port_offset=0)
     services = compose_document(topology)["services"]
+    home = "/etc/hyperledger/fabric-ca-server"
     for ca in topology.cas:
-        probe = services[ca.node_id]["healthcheck"]["test"]
-        assert probe[-1] == f"http://127.0.0.1:{ca.operations_port}/healthz"
-    # A peer's or orderer's operations endpoint wants a client certificate the images' tools cannot show.
-    for node in [*topology.orderers, *topology.peers]:
+        environment = services[ca.node_id]["environment"]
+        tls = {k.removeprefix("FABRIC_CA_SERVER_OPERATIONS_TLS_"): v for k, v in environment.items()
+               if k.startswith("FABRIC_CA_SERVER_OPERATIONS_TLS_")}  # fmt: skip
+        # The names fabric-ca-server 1.5.15 decodes (CLIENTCERTREQUIRED, CLIENTCACERTFILES) and the
+        # documented ones: client certificates of the organisation's TLS CA are required.
+        roots = f"{home}/ca-cert.pem" if ca is ca.org.tls_ca else f"{home}/operations/tls/ca.crt"
+        assert tls == {
+            "ENABLED": "true",
+            "CERT_FILE": f"{home}/operations/tls/server.crt",
+            "KEY_FILE": f"{home}/operations/tls/server.key",
+            "CLIENTCERTREQUIRED": "true",
+            "CLIENTCACERTFILES": roots,
+            "CLIENTAUTHREQUIRED": "true",
+            "CLIENTROOTCAS_FILES": roots,
+        }
+    # Every operations endpoint wants a client certificate the images' tools cannot show: health is
+    # asked from the host.
+    for node in [*topology.cas, *topology.orderers, *topology.peers]:
         assert "healthcheck" not in services[node.node_id]
     for org in topology.organizations:
         chaincode = services[org.chaincode_server.node_id]

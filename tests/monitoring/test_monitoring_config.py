@@ -60,18 +60,16 @@ def test_every_node_is_scraped_with_its_organisations_client(tmp_path: Path) -> 
         nodes = [(o.node_id, o.operations_port, "fabric-orderer") for o in org.orderers]
         nodes += [(p.node_id, p.operations_port, "fabric-peer") for p in org.peers]
         nodes += [(org.chaincode_server.node_id, org.chaincode_server.metrics_port, "seocho-chaincode")]
+        # Both CA servers' operations endpoints: TLS, with the organisation's client like its nodes'.
+        nodes += [(ca.node_id, ca.operations_port, "fabric-ca") for ca in (org.ca, org.tls_ca)]
         for node_id, port, kind in nodes:
             job_label, address, job = scraped[node_id]
             assert (job_label, address, job["scheme"]) == (kind, f"127.0.0.1:{port}", "https")
             tls = (str(client.tls_ca), str(client.tls_cert), str(client.tls_key))
             assert tuple(job["tls_config"][k] for k in ("ca_file", "cert_file", "key_file")) == tls
-    for ca in topology.cas:
-        job_label, address, job = scraped[ca.node_id]
-        assert (job_label, address, job.get("scheme", "http")) == (
-            "fabric-ca",
-            f"127.0.0.1:{ca.operations_port}",
-            "http",
-        )
+    assert {node for node, (kind, _, _) in scraped.items() if kind == "fabric-ca"} == {
+        ca.node_id for ca in topology.cas
+    }
     assert scraped["certificates"][1] == f"127.0.0.1:{9491 + 1000}"
     assert scraped["index-0"][:2] == ("seocho-index", "127.0.0.1:9470")
     # Without --http-ca the service is scraped over loopback HTTP, the only plain HTTP it offers.
@@ -132,6 +130,12 @@ def test_the_exporter_reports_every_certificates_expiry(tmp_path: Path) -> None:
         ("ca.a.example", "ca"): _certificate(tmp_path / "orgs/a.example/fabric-ca/ca-cert.pem", 3650),
         ("tlsca.a.example", "ca"): _certificate(tmp_path / "orgs/a.example/fabric-tlsca/ca-cert.pem", 3650),
         ("tlsca.a.example", "tls"): _certificate(tmp_path / "orgs/a.example/fabric-tlsca/tls-cert.pem", 365),
+        ("ca.a.example", "operations"): _certificate(
+            tmp_path / "orgs/a.example/fabric-ca/operations/tls/server.crt", 360
+        ),
+        ("tlsca.a.example", "operations"): _certificate(
+            tmp_path / "orgs/a.example/fabric-tlsca/operations/tls/server.crt", 361
+        ),
     }
     # A root it trusts, not its own:
     _certificate(tmp_path / "orgs/a.example/nodes/peer0.a.example/tls/ca.crt", 1)

@@ -101,6 +101,8 @@ def test_certificate_expiries_are_the_certificates(monitored: Monitored) -> None
             layout.node(f"chaincode-client.{org.domain}").tls_cert
         )
         expected[(f"ca.{org.domain}", "ca")] = _not_after(layout.ca_server_root(org.ca))
+        for ca, name in ((org.ca, f"ca.{org.domain}"), (org.tls_ca, f"tlsca.{org.domain}")):
+            expected[(name, "operations")] = _not_after(layout.ca_operations(ca).tls_cert)
     auditor = layout.users / "district-auditor" / "msp" / "signcerts"
     expected[("district-auditor", "enrollment")] = _not_after(next(auditor.glob("*.pem")))
 

@@ -2,11 +2,13 @@
 
 Each organisation has an identity CA (every identity, members included) and a TLS CA (its nodes and admin
 clients only). The orderers' admin endpoints accept their organisation's admin TLS certificate alone, the
-chaincode servers their own peers' chaincode client alone, the operations endpoints the TLS CA's clients.
+chaincode servers their own peers' chaincode client alone, the operations endpoints (nodes' and CA servers')
+the TLS CA's clients.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 import subprocess
 import urllib.error
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography import x509
 from fabric_ca import load_msp
 from fabric_network_support import RunningNetwork
 from fabric_protos.peer import chaincode_shim_pb2
@@ -167,3 +170,51 @@ def test_operations_endpoints_refuse_a_resident_and_no_certificate_and_answer_th
             f"https://127.0.0.1:{node.operations_port}/logspec", timeout=5, context=client.context()
         ) as answer:
             assert b"debug" not in answer.read(), node.node_id  # the resident's PUT changed nothing
+
+
+def _plain_http(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            return int(answer.status), answer.read()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read()
+
+
+def _served_certificate(port: int, context: ssl.SSLContext) -> x509.Certificate:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der)
+
+
+def test_ca_operations_endpoints_refuse_plain_http_strangers_and_residents_and_answer_the_operations_client(
+    after_demo: RunningNetwork, resident: tuple[Path, Path]
+) -> None:
+    layout = after_demo.network.layout
+    for org in after_demo.topology.organizations:
+        client = operations_client(layout, org)
+        anonymous = ssl.create_default_context(cafile=str(client.root))
+        as_resident = ssl.create_default_context(cafile=str(client.root))
+        as_resident.load_cert_chain(str(resident[0]), str(resident[1]))
+        # Another organisation's operations client: a TLS CA, but not this organisation's.
+        other = next(o for o in after_demo.topology.organizations if o is not org)
+        as_other = ssl.create_default_context(cafile=str(client.root))
+        foreign = operations_client(layout, other)
+        as_other.load_cert_chain(str(foreign.cert), str(foreign.key))
+        tls_root = x509.load_pem_x509_certificate(layout.ca_server_root(org.tls_ca).read_bytes())
+        for ca in (org.ca, org.tls_ca):
+            status, body = _plain_http(ca.operations_port, "/healthz")
+            assert (status, b"HTTPS" in body) == (400, True), (ca.node_id, status, body)
+            for context in (anonymous, as_resident, as_other):
+                for path in ("/healthz", "/metrics"):
+                    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+                        _request(ca.operations_port, path, context)
+            assert _request(ca.operations_port, "/healthz", client.context()) == 200, ca.node_id
+            assert _request(ca.operations_port, "/metrics", client.context()) == 200, ca.node_id
+            # The endpoint presents a certificate of the organisation's TLS CA (the context verified it).
+            served = _served_certificate(ca.operations_port, client.context())
+            assert served.issuer == tls_root.subject, ca.node_id
+            assert served.subject != served.issuer  # not the bootstrap certificate

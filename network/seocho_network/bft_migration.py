@@ -1,0 +1,301 @@
+"""Raft to SmartBFT on the running channel, as Fabric's "Migrating from Raft to BFT" lays it out.
+
+Needs every node on Fabric 3 and the channel's V3_0 capability (`upgrade`). The phases:
+
+    0. 3f+1 Raft consenters first: the orderers the topology runs only with BFT (`only_with: bft`) come
+       up, are added to the Raft consenter set one update each, and join with the latest config block;
+       their organisation announces them among its orderer endpoints. (BFT must start from the same
+       consenters Raft had: the orderers check that every Raft consenter has its BFT twin.)
+    1. the peers stopped (as Fabric advises: then no peer has a block past the orderers' backup point,
+       and a rollback needs no peer restored), then maintenance mode (`ConsensusType.State`): the
+       orderers refuse transactions from then on, so the backup that follows is coherent;
+    2. every orderer stopped, its data copied to backups/raft-before-bft/<node>, started again;
+    3. one update: the type `BFT`, the SmartBFT options, the consenter mapping (with each orderer's
+       signing identity) and the BlockValidation policy a quorum of them satisfies;
+    4. every orderer restarted: it comes back as a SmartBFT node; wait for a view leader a quorum names;
+    5. maintenance mode off; the peers started again, fetching blocks with the BFT deliverer.
+
+The BFT values are what configtxgen renders for the topology as a new BFT channel (the same
+configtx.yaml a BFT network is created from), so a migrated channel and a new one agree. Every update is
+signed by the ordering organisations' admins (the Orderer group's Admins policy, MAJORITY of them).
+Ordering stops from phase 1 to phase 5: Fabric documents a maintenance window, and so does the runbook.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from fabric_protos.common import common_pb2, configtx_pb2
+from fabric_protos.orderer import configuration_pb2 as orderer_pb2
+
+from . import channel, config_updates, crypto, membership
+from .configs import write_configtx, write_genesis_block
+from .context import NetworkContext, NetworkError
+from .definitions import write_definition
+from .network import Network
+from .org_join import majority
+from .topology import BFT, RAFT, Orderer, Organization, load_topology
+from .upgrade import V3_CAPABILITY, backup, channel_capabilities, wait_for_condition, wait_for_peer
+
+ORDERER = "Orderer"
+_MAINTENANCE = orderer_pb2.ConsensusType.State.Value("STATE_MAINTENANCE")
+_NORMAL = orderer_pb2.ConsensusType.State.Value("STATE_NORMAL")
+_ORDERING_TYPE_LINE = re.compile(
+    r"^(ordering:\n(?:[ \t]+.*\n|[ \t]*#.*\n|\n)*?[ \t]+type:[ \t]*)raft\b", re.M
+)
+
+
+@dataclass
+class MigrationReport:
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return sum(seconds for _, seconds in self.steps)
+
+
+def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
+    """Migrates the channel from Raft to SmartBFT (phases 0 to 5 above); records `ordering.type: bft`."""
+    if network.topology.orderer_type == BFT and current_consensus(network).type == "BFT":
+        network.say("bft: the channel is ordered by SmartBFT already")
+        return MigrationReport()
+    if network.topology.orderer_type != RAFT:
+        raise NetworkError("the channel is not ordered by Raft")
+    if network.topology.fabric_major < 3 or V3_CAPABILITY not in channel_capabilities(network):
+        raise NetworkError(
+            f"Raft to BFT needs Fabric 3 nodes and the {V3_CAPABILITY} capability (upgrade first)"
+        )
+    raft = with_orderers_of(network, topology_file, BFT, as_type=RAFT)  # every BFT orderer, still Raft
+    bft = at_type(raft, BFT)
+    if len(raft.topology.orderers) < 4:
+        raise NetworkError(f"BFT needs 3f+1 orderers; the topology has {len(raft.topology.orderers)}")
+    report = MigrationReport()
+    added = new_orderers(network, raft)
+
+    def step(what: str, action) -> None:  # type: ignore[no-untyped-def]
+        began = time.monotonic()
+        network.say(f"bft: {what}")
+        try:
+            action()
+        except (NetworkError, RuntimeError) as exc:
+            # The orderers BFT adds may run by now, and `down` knows them only once the topology says bft.
+            running = ", ".join(o.node_id for orderers in added.values() for o in orderers)
+            raise NetworkError(
+                f"Raft to BFT stopped at '{what}': {exc}\n(the added orderers {running} may be running; "
+                "run the same command again to resume, or see the runbook's rollback)"
+            ) from None
+        report.steps.append((what, time.monotonic() - began))
+
+    step("the orderers BFT adds up", lambda: bring_up_orderers(raft, added))
+    rendered = bft_channel_config(bft)
+    step("3f+1 Raft consenters", lambda: add_raft_consenters(raft, added, rendered))
+    # Fabric: stop the peers first, so that no peer has a block past the orderers' backup point.
+    step("peers stopped", lambda: raft.runtime.stop(list(reversed(raft.topology.peers))))
+    step("maintenance mode", lambda: set_state(raft, _MAINTENANCE))
+    step("orderers backed up", lambda: backup_orderers(raft))
+    step("consensus type BFT", lambda: switch_to_bft(raft, rendered))
+    step("orderers restarted as SmartBFT nodes", lambda: restart_orderers(raft, bft))
+    step("maintenance mode off", lambda: set_state(bft, _NORMAL))
+    step("peers started on the BFT deliverer", lambda: start_peers(bft))
+    record_ordering_type(topology_file, BFT)
+    network.say(f"bft: {topology_file} records ordering type bft")
+    return report
+
+
+def with_orderers_of(network: Network, topology_file: Path, kind: str, as_type: str) -> Network:
+    """The network with the orderers the topology runs for consensus `kind`, its type said as `as_type`."""
+    topology = load_topology(topology_file, network.topology.port_offset, orderer_type=kind)
+    topology = replace(topology, orderer_type=as_type, fabric_version=network.topology.fabric_version)
+    return Network(topology, network.layout, network.binaries, network.say, network.runtime_name)
+
+
+def at_type(network: Network, kind: str) -> Network:
+    topology = replace(network.topology, orderer_type=kind)
+    return Network(topology, network.layout, network.binaries, network.say, network.runtime_name)
+
+
+def bft_channel_config(bft: NetworkContext) -> configtx_pb2.Config:
+    """The config configtxgen renders for the topology as a new BFT channel (the channel's own
+    configtx.yaml is left as it was until the migration is done)."""
+    configtx = bft.layout.channel_dir / "configtx.yaml"
+    kept = configtx.read_bytes() if configtx.exists() else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="seocho-bft-") as directory:
+            block_file = Path(directory) / "bft.block"
+            write_genesis_block(
+                bft.binaries, write_configtx(bft.layout, bft.topology), bft.topology.channel, block_file
+            )
+            block = common_pb2.Block.FromString(block_file.read_bytes())
+    finally:
+        if kept is not None:
+            configtx.write_bytes(kept)
+    envelope = common_pb2.Envelope.FromString(block.data.data[0])
+    payload = common_pb2.Payload.FromString(envelope.payload)
+    return configtx_pb2.ConfigEnvelope.FromString(payload.data).config
+
+
+def new_orderers(network: Network, raft: Network) -> dict[Organization, list[Orderer]]:
+    """The orderers BFT adds, by organisation (not in `network`'s topology, in `raft`'s)."""
+    known = {o.node_id for o in network.topology.orderers}
+    found = {org: [o for o in org.orderers if o.node_id not in known] for org in raft.topology.organizations}
+    return {org: orderers for org, orderers in found.items() if orderers}
+
+
+def bring_up_orderers(raft: Network, added: dict[Organization, list[Orderer]]) -> None:
+    """Their identities from their organisation's CAs, its definition with them, and them running."""
+    for org, orderers in added.items():
+        for line in crypto.issue_organization(raft.layout, org):
+            raft.say(f"  {line}")
+        write_definition(raft, org)
+        raft.runtime.start(orderers)
+
+
+def add_raft_consenters(
+    raft: Network, added: dict[Organization, list[Orderer]], rendered: configtx_pb2.Config
+) -> None:
+    """Each added orderer becomes a Raft consenter (one update each) and joins; endpoints announced."""
+    proposer = raft.topology.organizations[0]
+    for org, orderers in added.items():
+        for orderer in orderers:
+            if not _is_raft_consenter(raft, orderer):
+                definition = raft.layout.definition(org)
+                update = membership.propose_add_consenter(raft, proposer, definition, host=orderer.node_id)
+                _sign_and_submit(raft, update)
+        _announce_endpoints(raft, org, rendered)
+        membership.join_running_channel(raft, org)
+    channel.wait_for_ordering_leader(raft)
+
+
+def _is_raft_consenter(ctx: NetworkContext, orderer: Orderer) -> bool:
+    config = config_updates.channel_config(ctx, ctx.topology.organizations[0])
+    return (f"{orderer.address.rsplit(':', 1)[0]}", orderer.cluster_port) in membership.consenter_ports(
+        config
+    )
+
+
+def _announce_endpoints(ctx: NetworkContext, org: Organization, rendered: configtx_pb2.Config) -> None:
+    wanted = rendered.channel_group.groups[ORDERER].groups[org.name].values["Endpoints"]
+    current = config_updates.channel_config(ctx, org).channel_group.groups[ORDERER].groups[org.name]
+    if current.values["Endpoints"].value == wanted.value:
+        return
+
+    def change(config: configtx_pb2.Config) -> None:
+        config.channel_group.groups[ORDERER].groups[org.name].values["Endpoints"].value = wanted.value
+
+    # The organisation's own group: its own admin's signature is what its Admins policy asks.
+    config_updates.submit(
+        ctx, org, config_updates.propose(ctx, org, f"orderer-endpoints-{org.name.lower()}", change)
+    )
+
+
+def _sign_and_submit(ctx: NetworkContext, update: Path) -> None:
+    """The Orderer group's Admins (MAJORITY of the ordering organisations) sign; the first submits."""
+    submitter, *others = majority(ctx.topology.ordering_organizations)
+    for org in others:
+        config_updates.sign(ctx, org, update)
+    config_updates.submit(ctx, submitter, update)
+
+
+def consensus(config: configtx_pb2.Config) -> orderer_pb2.ConsensusType:
+    return orderer_pb2.ConsensusType.FromString(
+        config.channel_group.groups[ORDERER].values["ConsensusType"].value
+    )
+
+
+def current_consensus(ctx: NetworkContext) -> orderer_pb2.ConsensusType:
+    return consensus(config_updates.channel_config(ctx, ctx.topology.organizations[0]))
+
+
+def set_state(ctx: NetworkContext, state: int) -> None:
+    """Enters or leaves maintenance mode: an update of ConsensusType.State alone, as Fabric requires."""
+    name = orderer_pb2.ConsensusType.State.Name(state)
+    if current_consensus(ctx).state == state:
+        ctx.say(f"  consensus state {name} already")
+        return
+
+    def change(config: configtx_pb2.Config) -> None:
+        value = consensus(config)
+        value.state = state
+        config.channel_group.groups[ORDERER].values["ConsensusType"].value = value.SerializeToString()
+
+    _sign_and_submit(
+        ctx, config_updates.propose(ctx, ctx.topology.organizations[0], f"consensus-{name.lower()}", change)
+    )
+    wait_for_condition(ctx, lambda: current_consensus(ctx).state == state, f"consensus state {name}")
+    _wait_for_equal_orderer_heights(ctx)
+
+
+def backup_orderers(ctx: Network) -> None:
+    """Every orderer stopped, its data copied (the rollback point), started again (still Raft)."""
+    if current_consensus(ctx).type == "BFT":
+        ctx.say("  the channel's type is BFT already: the backup was taken before")
+        return
+    orderers = list(ctx.topology.orderers)
+    ctx.runtime.stop(orderers)
+    for orderer in orderers:
+        backup(ctx, orderer.node_id, "raft-before-bft")
+    ctx.runtime.start(orderers)
+    channel.wait_for_ordering_leader(ctx)
+
+
+def switch_to_bft(ctx: NetworkContext, rendered: configtx_pb2.Config) -> None:
+    """Type BFT with the SmartBFT options, the consenter mapping and the BlockValidation policy, all
+    from the rendered BFT config; still in maintenance mode."""
+    if current_consensus(ctx).type == "BFT":
+        ctx.say("  consensus type BFT already")
+        return
+    wanted = rendered.channel_group.groups[ORDERER]
+
+    def change(config: configtx_pb2.Config) -> None:
+        group = config.channel_group.groups[ORDERER]
+        value = consensus(config)
+        bft = orderer_pb2.ConsensusType.FromString(wanted.values["ConsensusType"].value)
+        value.type, value.metadata = bft.type, bft.metadata
+        group.values["ConsensusType"].value = value.SerializeToString()
+        group.values["Orderers"].CopyFrom(wanted.values["Orderers"])
+        group.policies["BlockValidation"].policy.CopyFrom(wanted.policies["BlockValidation"].policy)
+
+    _sign_and_submit(
+        ctx, config_updates.propose(ctx, ctx.topology.organizations[0], "consensus-type-bft", change)
+    )
+    wait_for_condition(ctx, lambda: current_consensus(ctx).type == "BFT", "consensus type BFT")
+    _wait_for_equal_orderer_heights(ctx)
+
+
+def restart_orderers(raft: Network, bft: Network) -> None:
+    """The migration's config block is the last before the restart: every orderer comes back on BFT."""
+    orderers = list(raft.topology.orderers)
+    raft.runtime.stop(orderers)
+    bft.runtime.start(orderers)
+    channel.wait_for_ordering_leader(bft)
+
+
+def start_peers(bft: Network) -> None:
+    """The peers again, each until it has caught up; they fetch blocks with the BFT deliverer now."""
+    # All of them first: each waits until gossip shows it the others.
+    bft.runtime.start(list(bft.topology.peers))
+    for peer in bft.topology.peers:
+        wait_for_peer(bft, peer)
+
+
+def _wait_for_equal_orderer_heights(ctx: NetworkContext) -> None:
+    def equal() -> bool:
+        heights = channel.orderer_heights(ctx)
+        return None not in heights.values() and len(set(heights.values())) == 1
+
+    wait_for_condition(ctx, equal, "every orderer at the same height")
+
+
+def record_ordering_type(topology_file: Path, kind: str) -> None:
+    """Sets the topology file's `ordering.type` (its comments and layout kept)."""
+    text = topology_file.read_text(encoding="utf-8")
+    changed, count = _ORDERING_TYPE_LINE.subn(lambda m: m.group(1) + kind, text, count=1)
+    if count == 0 and load_topology(topology_file).orderer_type != kind:
+        raise NetworkError(
+            f"{topology_file}: no `ordering: type: raft` to change; set `type: {kind}` by hand"
+        )
+    topology_file.write_text(changed, encoding="utf-8")

@@ -1,0 +1,336 @@
+"""The rolling upgrade from Fabric 2.5.16 to 3.1.5 under a load of coin movements (issue 20, item 5).
+
+On a network of its own, on 2.5.16 with Raft whatever the session runs (its topology is a copy whose
+`fabric_version` the upgrade rewrites): the demo's story is told, then while eight clients earn, pay and
+donate, `upgrade_fabric` restarts each orderer, then each peer, on 3.1.5 (ledgers kept), records 3.1.5 in
+the topology and enables the channel's V3_0 capability, signed by both organisations' admins (first, a
+partial upgrade is rolled back under load, as the runbook says one may before that step). Then:
+every node's operations endpoint says 3.1.5 and its process runs the 3.1.5 program; from the block
+stream, nothing the clients were told committed is lost, nothing is committed twice, nothing told not
+committed is there; every member's balance is the demo's plus the load's VALID movements, the
+institutions the load never touched keep the demo's balances exactly, the supply audit is ok and both
+organisations' peers answer the same. A new movement commits; and after `down`, a plain `up` of the
+topology starts 3.1.5 again and the network commits. The upgrade's measured time is printed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fabric_network_support import RunningNetwork, start_session_network
+from ledger_record import committed_requests
+from load import MEMBERS, STAFF, Load, Outcome, _evidence
+from seocho.cli import cli
+from seocho_network import Network
+from seocho_network.bft_migration import current_consensus, with_orderers_of
+from seocho_network.binaries import cache_root
+from seocho_network.cli import cli as network_cli
+from seocho_network.processes import running_pid
+from seocho_network.topology import (
+    BFT,
+    DEFAULT_TOPOLOGY,
+    FABRIC_VERSION_VARIABLE,
+    ORDERER_TYPE_VARIABLE,
+    PORT_OFFSET_VARIABLE,
+    RAFT,
+    TopologyError,
+    load_topology,
+)
+from seocho_network.upgrade import (
+    UpgradeReport,
+    at_release,
+    channel_capabilities,
+    node_versions,
+    upgrade_fabric,
+    upgrade_orderer,
+    upgrade_peer,
+)
+from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
+
+pytestmark = [pytest.mark.fabric, pytest.mark.faults]
+
+FROM, TO = "2.5.16", "3.1.5"
+UNTOUCHED = ("seocho-welfare", "banpo-czshop")  # demo institutions the load neither pays nor donates to
+AFTER_SECONDS = 8.0  # load kept up after the upgrade, on 3.1.5 with V3_0
+
+
+@pytest.fixture(scope="module")
+def topology_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """network/topology.yaml on 2.5.16 and Raft: the file the upgrade records its release in."""
+    text = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
+    assert f'fabric_version: "{FROM}"' in text and "type: raft" in text
+    path = tmp_path_factory.mktemp("upgrade-topology") / "topology.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def old_network(tmp_path_factory: pytest.TempPathFactory, topology_copy: Path) -> Iterator[RunningNetwork]:
+    with pytest.MonkeyPatch.context() as patch:
+        # This network is the 2.5 one, whatever release and consensus the session's runs.
+        patch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
+        patch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
+        for running in start_session_network(tmp_path_factory.mktemp("upgrade"), topology_copy):
+            told = CliRunner().invoke(cli, ["--profile", str(running.profile()), "demo", "--json"])
+            assert told.exit_code == 0, told.stderr
+            try:
+                yield running
+            finally:
+                stop_every_orderer(running, topology_copy)
+
+
+def reopen(running: RunningNetwork, topology_file: Path) -> Network:
+    """The network opened again from its topology file, as a later `network.sh` command would."""
+    base = running.network
+    return Network.open(
+        base.layout.root, topology_file, say=running.said.append, port_offset=base.topology.port_offset
+    )
+
+
+def stop_every_orderer(running: RunningNetwork, topology_file: Path) -> None:
+    """Down with BFT's fourth orderer too, which runs from the migration's first step on, whether or
+    not the topology says bft yet (it cannot on 2.5: then the fourth never started)."""
+    try:
+        every = with_orderers_of(reopen(running, topology_file), topology_file, BFT, as_type=RAFT)
+    except TopologyError:
+        every = reopen(running, topology_file)
+    every.down()
+
+
+@pytest.fixture(scope="module")
+def demo_statements(old_network: RunningNetwork) -> dict[str, object]:
+    """The untouched institutions' statements as the demo left them (before any load or upgrade)."""
+    statements = institution_statements(old_network)
+    assert statements["seocho-welfare"]["settlements"], statements  # type: ignore[index]
+    return statements
+
+
+def institution_statements(network: RunningNetwork) -> dict[str, object]:
+    """What the demo left the institutions the load never touches: their coins and settlements."""
+    with network.coin("district-auditor") as auditor:
+        return {i: auditor.get_institution_statement(i) for i in UNTOUCHED}
+
+
+@pytest.mark.timeout(1200)
+def test_before_the_capability_step_a_partial_upgrade_rolls_back(
+    old_network: RunningNetwork, topology_copy: Path, demo_statements: dict[str, object]
+) -> None:
+    """One orderer and one peer on 3.1.5, then `upgrade_fabric` back to 2.5.16 (the runbook's rollback),
+    all under load: every node on 2.5.16 again with its ledger, nothing lost, the channel still V2_0."""
+    network = old_network.network
+    upgraded = at_release(network, TO)
+    load = Load(old_network)
+    first_block = network.peer_admin(old_network.district.peers[0]).height(network.topology.channel)
+
+    def partly_then_back() -> UpgradeReport:
+        assert upgrade_orderer(network, upgraded, old_network.district.orderers[0])
+        assert upgrade_peer(network, upgraded, old_network.partners.peers[0])
+        versions = node_versions(network)
+        assert versions[old_network.district.orderers[0].node_id] == TO
+        assert versions[old_network.partners.peers[0].node_id] == TO
+        return upgrade_fabric(upgraded, FROM, topology_copy)
+
+    outcomes, report = load.run(0.0, partly_then_back, after=4.0, fault_timeout=900)
+    assert report is not None and len(report.steps) == 2 and not report.capability_enabled
+    resolve_unknowns(old_network, outcomes)
+    assert set(node_versions(network).values()) == {FROM}
+    assert "V3_0" not in channel_capabilities(network)
+    assert load_topology(topology_copy).fabric_version == FROM
+    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
+    print(
+        f"\nrollback of a partial upgrade under load: {report.total:.1f} s; {len(outcomes)} calls, "
+        f"lost {lost}, duplicated {duplicated}, phantom {phantom}"
+    )
+    assert any(o.result == "valid" for o in outcomes)
+    assert (lost, duplicated, phantom) == (0, 0, 0)
+    assert institution_statements(old_network) == demo_statements
+
+
+def accounting(
+    network: RunningNetwork, first_block: int, prefix: str, outcomes: list[Outcome]
+) -> tuple[int, int, int]:
+    """Lost (told VALID, absent), duplicated (committed twice) and phantom (told not, present) from the
+    ledger's block stream."""
+    on_ledger = committed_requests(network, first_block, prefix)
+    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
+    return (
+        sum(1 for r in told_valid if on_ledger[r] == 0),
+        sum(1 for o in outcomes if on_ledger[o.request_id] > 1),
+        sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0),
+    )
+
+
+@pytest.mark.timeout(2400)
+def test_a_rolling_upgrade_to_3_1_under_load_loses_nothing(
+    old_network: RunningNetwork, topology_copy: Path, demo_statements: dict[str, object]
+) -> None:
+    network = old_network.network
+    assert set(node_versions(network).values()) == {FROM}
+    assert "V3_0" not in channel_capabilities(network)
+    demo_members = {m: balance(old_network, m) for m in MEMBERS}
+    load = Load(old_network)
+    first_block = network.peer_admin(old_network.district.peers[0]).height(network.topology.channel)
+    timing: dict[str, float] = {}
+
+    def upgrade() -> UpgradeReport:
+        began = time.monotonic()
+        report = upgrade_fabric(network, TO, topology_copy)
+        timing["finished"] = time.monotonic()
+        timing["upgrade"] = timing["finished"] - began
+        return report
+
+    outcomes, report = load.run(0.0, upgrade, after=AFTER_SECONDS, fault_timeout=1800)
+    assert report is not None
+    resolve_unknowns(old_network, outcomes)
+
+    # Every orderer and peer serves 3.1.5: as it says, and as the program its process runs.
+    assert set(node_versions(network).values()) == {TO}
+    release_bin = (cache_root() / f"fabric-{TO}" / "bin").resolve()
+    for node_id in network.topology.node_ids()[len(network.topology.cas) :]:
+        pid = running_pid(network.layout.node(node_id).pid)
+        assert pid is not None, node_id
+        assert Path(f"/proc/{pid}/exe").resolve().parent == release_bin, node_id
+    assert "V3_0" in channel_capabilities(network) and report.capability_enabled
+    assert load_topology(topology_copy).fabric_version == TO
+
+    # Nothing lost, nothing doubled, nothing phantom (the ledger's block stream against the clients).
+    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
+    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
+    valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
+    steps = "; ".join(f"{what} {seconds:.1f} s" for what, seconds in report.steps)
+    print(
+        f"\nrolling upgrade {FROM} -> {TO} under load: {timing['upgrade']:.1f} s ({steps}); "
+        f"{len(outcomes)} calls, {len(told_valid)} valid ({valid_after} started after it), "
+        f"lost {lost}, duplicated {duplicated}, phantom {phantom}; outcomes "
+        f"{dict(Counter(o.result for o in outcomes))}; not valid: "
+        f"{dict(Counter(o.detail[:70] for o in outcomes if o.result != 'valid').most_common(3))}"
+    )
+    assert told_valid and valid_after > 0
+    assert (lost, duplicated, phantom) == (0, 0, 0)
+
+    # The demo's balances, plus exactly the load's VALID movements; the rest exactly the demo's.
+    wait_for_equal_heights(old_network)
+    for member in MEMBERS:
+        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
+        assert balance(old_network, member) == demo_members[member] + moved, member
+    assert institution_statements(old_network) == demo_statements
+    answers = []
+    for org in (old_network.district, old_network.partners):
+        with old_network.coin("district-auditor", org) as auditor:
+            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
+    assert answers[0][0]["ok"] is True
+    assert answers[0] == answers[1], "the two organisations' peers answer different states"
+
+    # A new movement commits on 3.1.5 with V3_0.
+    before = balance(old_network, "S-0002")
+    request_id = f"{load.prefix}after-upgrade"
+    with old_network.coin(STAFF) as staff:
+        staff.earn("S-0002", "course_session", 1, _evidence(request_id), request_id)
+    assert balance(old_network, "S-0002") == before + 1
+
+
+@pytest.mark.timeout(900)
+def test_after_the_upgrade_a_plain_up_starts_3_1(old_network: RunningNetwork, topology_copy: Path) -> None:
+    before = old_network.network
+    before.down()
+    reopened = Network.open(
+        before.layout.root,
+        topology_copy,
+        say=old_network.said.append,
+        port_offset=before.topology.port_offset,
+    )
+    assert reopened.topology.fabric_version == TO
+    reopened.up()
+    assert set(node_versions(reopened).values()) == {TO}
+    current = balance(old_network, "S-0003")
+    request_id = f"after-up-{time.monotonic_ns()}"
+    with old_network.coin(STAFF) as staff:
+        staff.earn("S-0003", "course_session", 1, _evidence(request_id), request_id)
+    assert balance(old_network, "S-0003") == current + 1
+
+
+@pytest.mark.timeout(1800)
+def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
+    old_network: RunningNetwork, topology_copy: Path, demo_statements: dict[str, object]
+) -> None:
+    """Fabric's Raft to BFT migration on the upgraded channel, under the same load: the Partners' second
+    orderer joins Raft first (3f+1 = 4), then maintenance mode, backup, type BFT, restart, normal mode.
+    The clients are refused while the channel is in maintenance, and nothing is lost or doubled."""
+    raft = reopen(old_network, topology_copy)
+    assert (raft.topology.orderer_type, len(raft.topology.orderers)) == (RAFT, 3)
+    load = Load(old_network)
+    first_block = raft.peer_admin(old_network.district.peers[0]).height(raft.topology.channel)
+    before = {m: balance(old_network, m) for m in MEMBERS}
+    timing: dict[str, float] = {}
+
+    def upgrade_command() -> str:
+        """`network.sh upgrade-fabric --to 3.1.5 --bft`, as district IT runs it."""
+        told = CliRunner().invoke(
+            network_cli,
+            ["--home", str(raft.layout.root), "--topology", str(topology_copy), "upgrade-fabric", "--to", TO,
+             "--bft"],
+            env={PORT_OFFSET_VARIABLE: str(raft.topology.port_offset)},
+        )  # fmt: skip
+        assert told.exit_code == 0, f"{told.output}\n{told.exception!r}"
+        return told.output
+
+    def migrate() -> str:
+        # Every node is on 3.1.5 and the channel has V3_0 already: only the migration is left to do.
+        began = time.monotonic()
+        output = upgrade_command()
+        timing["finished"] = time.monotonic()
+        timing["migration"] = timing["finished"] - began
+        return output
+
+    outcomes, output = load.run(0.0, migrate, after=AFTER_SECONDS, fault_timeout=1500)
+    assert output is not None
+    resolve_unknowns(old_network, outcomes)
+    skipped = [line for line in output.splitlines() if line.endswith(": done already")]
+    # Every node, and the capability step.
+    assert len(skipped) == len(raft.topology.orderers) + len(raft.topology.peers) + 1, output
+    assert "the channel has the V3_0 capability already" in output
+
+    bft = reopen(old_network, topology_copy)
+    assert (bft.topology.orderer_type, len(bft.topology.orderers)) == (BFT, 4)
+    ordering = current_consensus(bft)
+    assert (ordering.type, ordering.state) == ("BFT", 0)  # STATE_NORMAL
+    assert bft.ordering_leader() is not None  # a view leader a quorum of the four names
+    for orderer in bft.topology.orderers:
+        info = bft.orderer_admin(orderer).info(bft.topology.channel)
+        assert (info["consensusRelation"], info["status"]) == ("consenter", "active"), orderer.node_id
+    assert set(node_versions(bft).values()) == {TO}
+
+    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
+    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
+    valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
+    steps = "; ".join(
+        line.removeprefix("bft: ")
+        for line in output.splitlines()
+        if line.startswith("bft: ") and line.endswith(" s")
+    )
+    print(
+        f"\nRaft -> SmartBFT under load: {timing['migration']:.1f} s ({steps}); {len(outcomes)} calls, "
+        f"{len(told_valid)} valid ({valid_after} started after it), lost {lost}, duplicated {duplicated}, "
+        f"phantom {phantom}; outcomes {dict(Counter(o.result for o in outcomes))}; not valid: "
+        f"{dict(Counter(o.detail[:70] for o in outcomes if o.result != 'valid').most_common(3))}"
+    )
+    assert valid_after > 0
+    assert (lost, duplicated, phantom) == (0, 0, 0)
+    wait_for_equal_heights(old_network)
+    for member in MEMBERS:
+        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
+        assert balance(old_network, member) == before[member] + moved, member
+    assert institution_statements(old_network) == demo_statements
+    answers = []
+    for org in (old_network.district, old_network.partners):
+        with old_network.coin("district-auditor", org) as auditor:
+            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
+    assert answers[0][0]["ok"] is True and answers[0] == answers[1]
+    # The same command once more: everything is done, so it does nothing and says so.
+    again = upgrade_command()
+    assert "ordered by SmartBFT already" in again and "maintenance" not in again, again

@@ -1,0 +1,113 @@
+"""The rolling upgrade's rules that need no network: how the release is recorded in the topology file,
+and what `upgrade-fabric` refuses before touching a node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from seocho_network.binaries import FABRIC_VERSIONS
+from seocho_network.cli import cli
+from seocho_network.topology import DEFAULT_TOPOLOGY, FABRIC_VERSION_VARIABLE, load_topology
+from seocho_network.upgrade import overriding_variable, record_release
+
+
+@pytest.mark.parametrize("release", FABRIC_VERSIONS)
+def test_the_release_is_recorded_in_the_topology_and_nothing_else_changes(
+    tmp_path: Path, release: str
+) -> None:
+    original = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
+    path = tmp_path / "topology.yaml"
+    path.write_text(original, encoding="utf-8")
+    record_release(path, release)
+    assert load_topology(path).fabric_version == release
+    changed = [
+        (a, b) for a, b in zip(original.splitlines(), path.read_text().splitlines(), strict=True) if a != b
+    ]
+    assert all(a.startswith("fabric_version:") for a, _ in changed)  # comments and the rest kept
+
+
+def test_a_topology_without_fabric_version_gains_one(tmp_path: Path) -> None:
+    text = "\n".join(
+        line for line in DEFAULT_TOPOLOGY.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("fabric_version:")
+    )  # fmt: skip
+    path = tmp_path / "topology.yaml"
+    path.write_text(text, encoding="utf-8")
+    record_release(path, "3.1.5")
+    assert load_topology(path).fabric_version == "3.1.5"
+    record_release(path, "2.5.16")
+    assert load_topology(path).fabric_version == "2.5.16"
+    assert path.read_text().count("fabric_version:") == 1
+
+
+@given(st.sampled_from(FABRIC_VERSIONS), st.sampled_from(FABRIC_VERSIONS))
+def test_recording_twice_keeps_only_the_last(first: str, second: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "topology.yaml"
+        path.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+        record_release(path, first)
+        record_release(path, second)
+        assert load_topology(path).fabric_version == second
+
+
+def test_a_version_variable_that_would_undo_the_upgrade_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FABRIC_VERSION_VARIABLE, "2.5.16")
+    assert FABRIC_VERSION_VARIABLE in (overriding_variable("3.1.5") or "")
+    assert overriding_variable("2.5.16") is None
+    monkeypatch.delenv(FABRIC_VERSION_VARIABLE)
+    assert overriding_variable("3.1.5") is None
+
+
+def test_the_command_refuses_an_unpinned_release_and_changes_nothing(tmp_path: Path) -> None:
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    told = CliRunner().invoke(
+        cli,
+        ["--home", str(tmp_path / "home"), "--topology", str(topology), "upgrade-fabric", "--to", "9.9.9"],
+    )
+    assert told.exit_code == 2 and "9.9.9" in told.output
+    assert topology.read_text() == DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_command_refuses_the_docker_runtime_before_touching_a_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    told = CliRunner().invoke(
+        cli,
+        ["--runtime", "docker", "--home", str(tmp_path / "home"), "--topology", str(topology),
+         "upgrade-fabric", "--to", "3.1.5"],
+    )  # fmt: skip
+    assert told.exit_code != 0
+    assert "native runtime" in str(told.exception or told.output)
+    assert load_topology(topology).fabric_version == "2.5.16"
+
+
+def test_the_ordering_type_is_recorded_in_the_topology_and_nothing_else_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seocho_network.bft_migration import record_ordering_type
+    from seocho_network.topology import ORDERER_TYPE_VARIABLE
+
+    monkeypatch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
+    path = tmp_path / "topology.yaml"
+    path.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    record_release(path, "3.1.5")  # BFT needs Fabric 3
+    original = path.read_text(encoding="utf-8")
+    record_ordering_type(path, "bft")
+    assert load_topology(path).orderer_type == "bft"
+    changed = [
+        (a, b) for a, b in zip(original.splitlines(), path.read_text().splitlines(), strict=True) if a != b
+    ]
+    assert [b.strip() for _, b in changed] == ["type: bft"]
+    record_ordering_type(path, "bft")  # again: nothing to change, no error
+    assert load_topology(path).orderer_type == "bft"
