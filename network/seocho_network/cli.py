@@ -457,6 +457,31 @@ def docker(ctx: click.Context, home: Path | None) -> None:
 for _command in COMMANDS:
     docker.add_command(_command)
 
+
+# ---- certificate renewal (renewal.py) --------------------------------------------------------------
+
+
+@click.command()
+@click.option(
+    "--within", default="30d", show_default=True, help="Renew what expires within this: 30d, 12h, 90m, 45s."
+)
+@click.option("--dry-run", is_flag=True, help="Only list what is due and what renewing it takes.")
+@pass_options
+def renew(options: Options, within: str, dry_run: bool) -> None:
+    """Renew every TLS and enrolment certificate expiring within the window, one node at a time."""
+    from .renewal import parse_window
+    from .renewal import renew as renew_due
+
+    try:
+        window = parse_window(within)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--within") from None
+    _timed("renew", lambda: renew_due(options.open(), window, dry_run))
+
+
+cli.add_command(renew)
+docker.add_command(renew)
+
 # Prometheus for the network: `monitoring up|status|down` (the containers' ports are published on loopback,
 # so the same scrape configuration serves both runtimes).
 cli.add_command(monitoring_cli)

@@ -18,11 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from fabric_ca import Enrollment
-
-from . import ca_operations, crypto, ledger_copies, lifecycle
+from . import ca_operations, crypto, ledger_copies, lifecycle, reenrolment
 from .admin import NotReadyError, healthy, operations_client, operations_endpoints, wait_until
 from .binaries import CommandError, run_tool
 from .compose_render import (
@@ -41,7 +37,7 @@ from .layout import NodeFiles
 from .registrars import retired
 from .runtime import DOWN, UNHEALTHY, UP, Node
 from .serving import write_serving_record
-from .topology import LOOPBACK, CertificateAuthority, Orderer, Organization, Peer
+from .topology import CertificateAuthority, Orderer, Organization, Peer
 
 
 def default_docker_home() -> Path:
@@ -314,31 +310,19 @@ class DockerRuntime:
         their key: the channel's Raft consenter set holds their TLS certificates and matches a node by its
         public key, so a renewed certificate with the same key needs no channel config update. Peers and
         chaincode servers get a new key (their clients trust the organisation's TLS CA, not the certificate).
+        `network.sh renew` renews everything due, with the config and package updates it needs.
         """
         layout, say = self.ctx.layout, self.ctx.say
         org, files = self._tls_node(node_id)
-        key = load_pem_private_key(files.tls_key.read_bytes(), password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise NetworkError(f"{files.tls_key} is not an elliptic-curve key, as Fabric CA issues")
-        current = Enrollment(files.tls_cert.read_bytes(), key, files.tls_ca.read_bytes())
         keep_key = any(o.node_id == node_id for o in org.orderers)
-        with crypto.ca_client(layout, org.tls_ca) as client:
-            renewed = client.reenroll(
-                current,
-                csr_hosts=[node_id, LOOPBACK, "localhost"],
-                key=current.private_key if keep_key else None,
-                profile="tls",
-            )
-        # Key first, then certificate, each replaced atomically: a crash leaves a pair the CA issued.
-        _replace(files.tls_key, renewed.private_key_pem(), 0o600)
-        _replace(files.tls_cert, renewed.certificate_pem, 0o644)
+        renewed = reenrolment.renew_tls(layout, self.ctx.topology, files, keep_key=keep_key)
         if node_id == org.chaincode_server.node_id:
             prepare_chaincode_tls(layout, org)
-        expires = renewed.certificate.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
+        expires = renewed.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
         say(f"renew-tls: {node_id}: new certificate until {expires}{' (same key)' if keep_key else ''}")
         if node_id == chaincode_client(org):
             # No container presents it: the peers read it from the chaincode package's connection.json.
-            say("renew-tls: the chaincode packages carry it; run `upgrade` to install new ones")
+            say("renew-tls: the chaincode packages carry it; `renew` installs new ones on a new sequence")
             return
         self.compose("restart", node_id, org=self._project_of(node_id))
         say(f"renew-tls: {node_id}: restarted")
@@ -355,11 +339,3 @@ class DockerRuntime:
 def chaincode_client(org: Organization) -> str:
     """The identity whose TLS certificate an organisation's peers present to its chaincode server."""
     return f"chaincode-client.{org.domain}"
-
-
-def _replace(path: Path, data: bytes, mode: int) -> None:
-    temporary = path.with_suffix(path.suffix + ".new")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(descriptor, "wb") as stream:
-        stream.write(data)
-    temporary.replace(path)

@@ -105,8 +105,23 @@ def initialise_ca(binaries: FabricBinaries, layout: NetworkLayout, ca: Certifica
     if done.returncode != 0:
         quoted = done.stderr.replace(secret, "***")[-2000:]
         raise RuntimeError(f"fabric-ca-server init failed for {ca.node_id}:\n{quoted}")
+    if ca.certificate_lifetime:
+        set_certificate_lifetime(config, ca.certificate_lifetime)
     config.chmod(0o600)  # it keeps the bootstrap registrar's secret
     return True
+
+
+def set_certificate_lifetime(config: Path, lifetime: str) -> None:
+    """How long the certificates the CA issues (default and `tls` profiles) are valid, e.g. "10m".
+
+    Read by the server when it starts; its own TLS certificate, made by `init`, keeps the default."""
+    document = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    signing = document.setdefault("signing", {})
+    signing.setdefault("default", {})["expiry"] = lifetime
+    profiles = signing.setdefault("profiles", {}) or {}
+    signing["profiles"] = profiles
+    profiles.setdefault("tls", {})["expiry"] = lifetime
+    config.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
 def ca_process(binaries: FabricBinaries, layout: NetworkLayout, ca: CertificateAuthority) -> ProcessSpec:

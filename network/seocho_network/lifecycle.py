@@ -140,6 +140,20 @@ def build_package(layout: NetworkLayout, org: Organization, service: ChaincodeSe
     return path, f"{label}:{hashlib.sha256(package).hexdigest()}"
 
 
+def package_client_certificate(package: bytes) -> str | None:
+    """The chaincode client certificate in a package's connection.json (None if it carries none)."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(package), mode="r:gz") as outer:
+            code = outer.extractfile("code.tar.gz")
+            with tarfile.open(fileobj=io.BytesIO(code.read() if code else b""), mode="r:gz") as inner:
+                connection = inner.extractfile("connection.json")
+                document = json.loads(connection.read()) if connection else {}
+    except (tarfile.TarError, KeyError, ValueError, OSError):
+        return None
+    client_cert = document.get("client_cert")
+    return str(client_cert) if client_cert else None
+
+
 def install(peer_admin: PeerAdmin, package: Path, package_id: str) -> bool:
     """Installs the package on the peer unless it is there; True when it installed it now."""
     if package_id in installed(peer_admin):

@@ -46,6 +46,9 @@ class CertificateAuthority:
     port: int
     operations_port: int
     kind: str = IDENTITY_CA
+    # How long the certificates it issues are valid (fabric-ca-server's signing expiry, e.g. "8760h");
+    # None keeps the CA's default of a year. Tests of renewal set minutes (`certificates.lifetime`).
+    certificate_lifetime: str | None = None
 
     @property
     def node_id(self) -> str:
@@ -276,7 +279,11 @@ def _parse(document: Any, offset: int, orderer_type: str | None = None) -> Topol
     chaincode = document["chaincode"]
     ordering = document.get("ordering", {})
     orderer_type = orderer_type or os.environ.get(ORDERER_TYPE_VARIABLE) or str(ordering.get("type", RAFT))
-    organizations = tuple(_parse_org(raw, offset, orderer_type) for raw in document["organizations"])
+    lifetime = (document.get("certificates") or {}).get("lifetime")
+    organizations = tuple(
+        _parse_org(raw, offset, orderer_type, str(lifetime) if lifetime else None)
+        for raw in document["organizations"]
+    )
     return Topology(
         channel=str(document["channel"]),
         chaincode=ChaincodeSpec(
@@ -292,7 +299,9 @@ def _parse(document: Any, offset: int, orderer_type: str | None = None) -> Topol
     )
 
 
-def _parse_org(raw: dict[str, Any], offset: int, orderer_type: str) -> Organization:
+def _parse_org(
+    raw: dict[str, Any], offset: int, orderer_type: str, lifetime: str | None = None
+) -> Organization:
     def port(entry: dict[str, Any], key: str) -> int:
         return int(entry[key]) + offset
 
@@ -300,7 +309,11 @@ def _parse_org(raw: dict[str, Any], offset: int, orderer_type: str) -> Organizat
     org = Organization(str(raw["name"]), str(raw["msp_id"]), str(raw["domain"]), None, None, None, (), ())  # type: ignore[arg-type]
     ca_raw, tls_raw = raw["ca"], raw["tls_ca"]
     ca = CertificateAuthority(
-        org, str(ca_raw.get("name", "ca")), port(ca_raw, "port"), port(ca_raw, "operations_port")
+        org,
+        str(ca_raw.get("name", "ca")),
+        port(ca_raw, "port"),
+        port(ca_raw, "operations_port"),
+        certificate_lifetime=lifetime,
     )
     tls_ca = CertificateAuthority(
         org,
@@ -308,6 +321,7 @@ def _parse_org(raw: dict[str, Any], offset: int, orderer_type: str) -> Organizat
         port(tls_raw, "port"),
         port(tls_raw, "operations_port"),
         TLS_CA,
+        certificate_lifetime=lifetime,
     )
     orderers = tuple(
         Orderer(

@@ -69,7 +69,8 @@ class Load:
     ) -> tuple[list[Outcome], T | None]:
         """Runs the load while `fault()` runs alongside, for at least `seconds` and for `after` seconds
         more once the fault has returned; gives this run's outcomes and what the fault returned. A
-        worker's or the fault's exception is raised here."""
+        worker's or the fault's exception is raised here, as is a fault still running after
+        `fault_timeout` seconds."""
         stop = threading.Event()
         start = len(self.outcomes)
         began = time.monotonic()

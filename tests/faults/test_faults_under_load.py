@@ -74,8 +74,12 @@ class FaultRun:
     def valid_since(self, moment: float) -> bool:
         return any(o.result == "valid" and o.finished_at > moment for o in list(self.load.outcomes))
 
-    def under_load(self, name: str, fault: Callable[[FaultRun], Fault]) -> Measured:
-        outcomes, done = self.load.run(LOAD_SECONDS, lambda: fault(self), after=AFTER_SECONDS)
+    def under_load(
+        self, name: str, fault: Callable[[FaultRun], Fault], fault_timeout: float = 300.0
+    ) -> Measured:
+        outcomes, done = self.load.run(
+            LOAD_SECONDS, lambda: fault(self), after=AFTER_SECONDS, fault_timeout=fault_timeout
+        )
         assert done is not None
         resolve_unknowns(self.network, outcomes)
         on_ledger = committed_requests(self.network, self.first_block, self.load.prefix)
