@@ -102,19 +102,23 @@ def main() -> None:
         port = server.servers[0].sockets[0].getsockname()[1]
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
         latencies: dict[str, list[float]] = {"sdk": [], "http": []}
+        # CPU seconds of this process per round (both sides of a payment run here): steadier than wall
+        # time on a shared machine, and what the service's own overheads show in.
+        cpu: dict[str, list[float]] = {"sdk": [], "http": []}
         counter = iter(range(10**9))
 
         def sdk_round() -> Sample:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             for i in range(per_round):
                 t = time.perf_counter()
                 n = next(counter)
                 sdk_members[i % members].pay(f"S-{i % members:04d}", "wc-01", 200, 1, "gym", f"SDK-{n}")
                 latencies["sdk"].append(time.perf_counter() - t)
+            cpu["sdk"].append((time.process_time() - cpu_start) / per_round)
             return Sample(per_round, time.perf_counter() - start)
 
         def http_round() -> Sample:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             for i in range(per_round):
                 t = time.perf_counter()
                 member_id, pem, key = phones[i % members]
@@ -131,6 +135,7 @@ def main() -> None:
                 if outcome.get("status") != "committed":
                     raise SystemExit(f"a payment through the service did not commit: {outcome}")
                 latencies["http"].append(time.perf_counter() - t)
+            cpu["http"].append((time.process_time() - cpu_start) / per_round)
             return Sample(per_round, time.perf_counter() - start)
 
         samples = interleaved([("sdk", sdk_round), ("http", http_round)], rounds)
@@ -144,8 +149,10 @@ def main() -> None:
         rates = [s.rate for s in samples[name]]
         ms = sorted(x * 1000 for x in latencies[name])
         p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        per_payment = statistics.median(cpu[name]) * 1000
         print(
             f"  {name:5} {statistics.median(rates):8.1f} payments/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+            f"   CPU {per_payment:5.2f} ms/payment"
         )
     median = statistics.median(ratios)
     print(
