@@ -9,6 +9,7 @@
 #       fabric     stand-ins for hyperledger/fabric-peer, fabric-orderer (2.5.16) and fabric-ca (1.5.15),
 #                  with the official images' layout, from the Fabric release and the Fabric CA build
 #       chaincode  the chaincode image (chaincode/Dockerfile) on Debian's python3, from a host wheelhouse
+#       service    the HTTP service's image (client/Dockerfile, `seocho serve`), the same way
 #       compose    Docker Compose v2 built from its Go module, as ~/.docker/cli-plugins/docker-compose
 #   scripts/docker-images.sh --print-env      print the compose variables that select the local images
 #   scripts/docker-images.sh --refresh-base   debootstrap a new base even when one is cached
@@ -190,19 +191,28 @@ build_fabric() {
 # --- chaincode -----------------------------------------------------------------------------------------
 project_version() { sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/pyproject.toml" | head -n 1; }
 
-build_chaincode() {
+build_chaincode() { build_wheel_image chaincode "$REPO_ROOT/chaincode/Dockerfile"; }
+
+# The HTTP service's image (client/Dockerfile): the same wheelhouse, `seocho serve` as its entry point.
+build_service() { build_wheel_image service "$REPO_ROOT/client/Dockerfile"; }
+
+# build_wheel_image NAME DOCKERFILE builds $LOCAL_NS/NAME:<version> on Debian's python3 from a host wheelhouse.
+build_wheel_image() {
+    local name=$1 dockerfile=$2
     [[ -n $BASE_TAG ]] || build_base
     local python_tag=$LOCAL_NS/python:3.11-$SUITE base_id hash
     base_id=$(docker image inspect --format '{{.Id}}' "$BASE_TAG")
     build_image "$python_tag" "$IMAGES_DIR/python/Dockerfile" "$IMAGES_DIR/python" \
         "$(inputs_hash "$IMAGES_DIR/python/Dockerfile" <(echo "$base_id"))" "BASE_IMAGE=$BASE_TAG"
 
-    # What goes into the wheel decides a rebuild: the packaging files and every source file.
-    local tag sources
-    tag=$LOCAL_NS/chaincode:$(project_version)
-    mapfile -t sources < <(cd "$REPO_ROOT" && find chaincode client -type f \( -name '*.py' -o -name py.typed -o -name '*.po' \) \
-        -not -path '*/__pycache__/*' | LC_ALL=C sort)
-    hash=$(cd "$REPO_ROOT" && inputs_hash chaincode/Dockerfile pyproject.toml setup.py "${sources[@]}" \
+    # What goes into the wheel decides a rebuild: the packaging files and every source file, and for the
+    # service its package data too (the OpenAPI document and the wallet page it serves).
+    local tag sources data=(-false)
+    tag=$LOCAL_NS/$name:$(project_version)
+    [[ $name != service ]] || data=(-path client/seocho_http/openapi.json -o -path 'client/seocho_http/wallet/*')
+    mapfile -t sources < <(cd "$REPO_ROOT" && find chaincode client -type f \( -name '*.py' -o -name py.typed -o -name '*.po' \
+        -o "${data[@]}" \) -not -path '*/__pycache__/*' | LC_ALL=C sort)
+    hash=$(cd "$REPO_ROOT" && inputs_hash "${dockerfile#"$REPO_ROOT"/}" pyproject.toml setup.py "${sources[@]}" \
         <(docker image inspect --format '{{.Id}}' "$python_tag"))
     if [[ $(image_label "$tag" org.seocho.inputs) == "$hash" ]]; then
         progress "$tag is up to date"
@@ -217,13 +227,14 @@ build_chaincode() {
         die "the wheelhouse needs a Python 3.11 on the host (the image's), got $("$python" --version)"
     progress "building the wheelhouse with $("$python" --version)"
     # A copy of the sources, so the build leaves no build/ or *.egg-info in the checkout.
+    rm -rf "$WORK/src" "$WORK/$name-ctx"
     mkdir -p "$WORK/src"
     (cd "$REPO_ROOT" && cp -r --parents pyproject.toml setup.py README.md "${sources[@]}" "$WORK/src/")
-    "$python" -m pip wheel --wheel-dir "$WORK/cc-ctx/wheels" "$WORK/src" >"$WORK/wheel.log" 2>&1 || {
+    "$python" -m pip wheel --wheel-dir "$WORK/$name-ctx/wheels" "$WORK/src" >"$WORK/wheel.log" 2>&1 || {
         tail -n 15 "$WORK/wheel.log" >&2
         die "pip wheel failed"
     }
-    build_image "$tag" "$REPO_ROOT/chaincode/Dockerfile" "$WORK/cc-ctx" "$hash" "PYTHON_IMAGE=$python_tag"
+    build_image "$tag" "$dockerfile" "$WORK/$name-ctx" "$hash" "PYTHON_IMAGE=$python_tag"
 }
 
 # --- compose -------------------------------------------------------------------------------------------
@@ -259,6 +270,7 @@ FABRIC_PEER_IMAGE=$LOCAL_NS/fabric-peer:$FABRIC_VERSION
 FABRIC_ORDERER_IMAGE=$LOCAL_NS/fabric-orderer:$FABRIC_VERSION
 FABRIC_CA_IMAGE=$LOCAL_NS/fabric-ca:$FABRIC_CA_VERSION
 SEOCHO_CHAINCODE_IMAGE=$LOCAL_NS/chaincode:$(project_version)
+SEOCHO_SERVICE_IMAGE=$LOCAL_NS/service:$(project_version)
 EOF
 }
 
@@ -270,12 +282,12 @@ main() {
             --print-env) print_env; return 0 ;;
             --stop-dockerd) dockerd_stop; return 0 ;;
             --refresh-base) REFRESH_BASE=yes ;;
-            engine | base | fabric | chaincode | compose) components+=("$1") ;;
+            engine | base | fabric | chaincode | service | compose) components+=("$1") ;;
             *) die "unknown argument '$1' (see --help)" ;;
         esac
         shift
     done
-    ((${#components[@]} > 0)) || components=(engine compose base fabric chaincode)
+    ((${#components[@]} > 0)) || components=(engine compose base fabric chaincode service)
     local component compose_pid="" compose_log=""
     for component in "${components[@]}"; do
         [[ $component == engine || $component == compose ]] || dockerd_status ||

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Path, Request
 from seocho.errors import SeochoError
 
 from seocho_http.enrolment import checked_request
+from seocho_http.links import ENDORSED, PROPOSED, SUBMITTED, with_links
 from seocho_http.pending import Pending
 from seocho_http.problems import Problem, from_sdk
 from seocho_http.schemas import (
@@ -72,7 +73,12 @@ def enrol(body: EnrolmentRequest, request: Request) -> EnrolmentResult:
     return EnrolmentResult(msp_id=body.msp_id, certificate=certificate)
 
 
-@router.post("/proposals", status_code=201, response_model=ToSign, responses=problem_responses(400, 404, 429))
+@router.post(
+    "/proposals",
+    status_code=201,
+    response_model=ToSign,
+    responses=with_links(problem_responses(400, 404, 429), 201, **PROPOSED),
+)
 def propose(body: ProposalRequest, request: Request) -> ToSign:
     """Build the proposal for an operation, as the resident whose certificate is given; sign `to_sign`."""
     service: Service = request.app.state.service
@@ -113,7 +119,7 @@ def evaluate(transaction_id: TxId, body: Signature, request: Request) -> Evaluat
 @router.post(
     "/proposals/{transaction_id}/endorsement",
     response_model=Endorsement,
-    responses=problem_responses(400, 403, 404, 409, 429, 503),
+    responses=with_links(problem_responses(400, 403, 404, 409, 429, 503), 200, **ENDORSED),
 )
 def endorse(transaction_id: TxId, body: Signature, request: Request) -> Endorsement:
     """Endorse a signed proposal; sign the returned `to_sign` (the transaction) to submit it."""
@@ -148,7 +154,7 @@ def endorse(transaction_id: TxId, body: Signature, request: Request) -> Endorsem
 @router.post(
     "/transactions/{transaction_id}/submission",
     response_model=TransactionOutcome,
-    responses=problem_responses(400, 404, 409, 429, 503, 504),
+    responses=with_links(problem_responses(400, 404, 409, 429, 503, 504), 200, **SUBMITTED),
 )
 def submit(transaction_id: TxId, body: Signature, request: Request) -> Any:
     """Submit the signed transaction and wait for its commit. Sent again, it answers the first outcome."""

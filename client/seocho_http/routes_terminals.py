@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from seocho.coin import Coin
 from seocho.errors import RejectedError, SeochoError
 
+from seocho_http.links import PAYMENT_REQUEST_CREATED, with_links
 from seocho_http.problems import Problem, from_sdk, language
 from seocho_http.schemas import EarnRequest, Id, PaymentRequestCreate
 from seocho_http.service import Service, problem_responses
@@ -109,7 +110,7 @@ def earn(
 @router.post(
     "/institutions/{institution_id}/payment-requests",
     status_code=201,
-    responses=problem_responses(401, 403, 404, 409, 503, 504),
+    responses=with_links(problem_responses(401, 403, 404, 409, 503, 504), 201, **PAYMENT_REQUEST_CREATED),
 )
 def create_payment_request(
     institution_id: InstitutionId,
