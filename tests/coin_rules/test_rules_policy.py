@@ -20,8 +20,12 @@ def in_force(ledger: RulesLedger) -> int:
 
 def test_a_version_takes_effect_at_its_moment_and_every_movement_records_its_version(world: World) -> None:
     ledger, m1 = world.ledger, world.m1
-    starts = now() + timedelta(seconds=8)
-    later = ledger.submit("admin", "set_policy", {"effective_from": iso(starts), "activities": FIVE_AN_HOUR})
+    decided = now()
+    starts = decided + timedelta(seconds=8)
+    with ledger.stamped(decided):  # proposed when its start was chosen, however slow the machine is
+        later = ledger.submit(
+            "admin", "set_policy", {"effective_from": iso(starts), "activities": FIVE_AN_HOUR}
+        )
     assert later["version"] == world.baseline_version + 1
     assert datetime.fromisoformat(later["effective_from"]) == starts
     with ledger.stamped(starts - timedelta(milliseconds=1)):
@@ -56,8 +60,10 @@ def test_a_version_may_not_start_in_the_past_nor_before_the_latest(world: World)
         lambda: ledger.submit("admin", "set_policy", {"effective_from": iso(now() - timedelta(minutes=1))})
     )
     assert past.status == 400 and "in the past" in past.message, past
-    starts = now() + timedelta(seconds=5)
-    ledger.submit("admin", "set_policy", {"effective_from": iso(starts), "payment_unit": 10})
+    decided = now()
+    starts = decided + timedelta(seconds=5)
+    with ledger.stamped(decided):  # a slow endorsement would otherwise find the start already passed
+        ledger.submit("admin", "set_policy", {"effective_from": iso(starts), "payment_unit": 10})
     # Stamped before either start, so only the order of the versions is wrong.
     with ledger.stamped(starts - timedelta(seconds=2)):
         earlier = refusal(
@@ -88,8 +94,10 @@ def test_opening_earning_to_all_takes_effect_at_its_moment(world: World) -> None
     assert seniors_only.status == 403, seniors_only
     not_admin = refusal(lambda: ledger.submit("cc_manager", "open_earning_to_all", "now"))
     assert not_admin.status == 403, not_admin
-    starts = now() + timedelta(seconds=5)
-    opened = ledger.submit("admin", "open_earning_to_all", iso(starts))
+    decided = now()
+    starts = decided + timedelta(seconds=5)
+    with ledger.stamped(decided):  # a slow endorsement would otherwise find the start already passed
+        opened = ledger.submit("admin", "open_earning_to_all", iso(starts))
     assert (opened["version"], opened["open_to_all"]) == (world.baseline_version + 1, True)
     with ledger.stamped(starts - timedelta(milliseconds=1)):
         early = refusal(
