@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from ca_server import RunningCA
+from certificate_requests import request_for
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fabric_ca import Attribute, CAClient, Enrollment, RegistrationRequest, certificate_attributes
@@ -30,15 +30,6 @@ DISTRICT = "SeochoDistrictMSP"
 
 def member_id() -> str:
     return f"S-{uuid.uuid4().int % 10**12:012d}"
-
-
-def request_for(name: str, key: ec.EllipticCurvePrivateKey) -> str:
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .sign(key, hashes.SHA256())
-    )
-    return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def register_member(fabric_ca: RunningCA, registrar: Enrollment, name: str) -> str:

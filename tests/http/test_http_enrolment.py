@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 import seocho_http.cli  # noqa: F401  (registers `seocho serve`)
+from certificate_requests import request_for
 from click.testing import CliRunner
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from flows import balance
 from http_service import Served
 from seocho.backend import EmbeddedBackend
@@ -22,15 +21,6 @@ from seocho_http.enrolment_relay import FabricCARelay, enrolment_cas
 from seocho_http.problems import Problem
 from seocho_http.signatures import creator_of
 from world import DISTRICT, Phone
-
-
-def request_for(name: str, key: ec.EllipticCurvePrivateKey) -> str:
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .sign(key, hashes.SHA256())
-    )
-    return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def test_a_resident_enrols_once_with_the_secret_then_signs_as_a_registered_member(served: Served) -> None:

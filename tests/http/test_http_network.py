@@ -15,6 +15,7 @@ from typing import Any
 
 import fabric_gateway as fg
 import pytest
+from certificate_requests import request_for
 from cryptography.hazmat.primitives.asymmetric import ec
 from fabric_ca import Attribute, CAClient, RegistrationRequest
 from fabric_network_support import RunningNetwork
@@ -26,7 +27,6 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.signatures import creator_of
 from seocho_http.upstream import GatewayUpstream
 from seocho_network.crypto import OrganizationCrypto
-from test_http_enrolment import request_for
 from test_http_residents import pay
 from wallet_browser import WalletPage, chromium, serve_on_loopback
 from world import evidence
