@@ -96,7 +96,7 @@ def test_without_a_ca_in_the_profile_the_network_homes_ca_access_files_say_where
     assert cas == {DISTRICT: CAEndpoint(DISTRICT, "https://127.0.0.1:7054", Path("/n/ca-cert.pem"))}
 
 
-def test_a_service_with_no_ca_answers_503_and_keeps_nothing(tmp_path: Path) -> None:
+def test_a_service_with_no_ca_answers_503() -> None:
     relay = FabricCARelay({})
     with pytest.raises(Problem) as refused:
         relay.enrol(DISTRICT, "S-0001", "secret", "csr")
