@@ -54,13 +54,14 @@ def _b64json(value: object) -> str:
     return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
 
 
-def build_chain(network: Network, blocks: int, keys: int, inflight: int) -> tuple[int, float]:
+def build_chain(network: Network, blocks: int, keys: int, inflight: int) -> tuple[int, int, float]:
     """Blind writes of `keys` keys from `inflight` threads until the channel has `blocks` blocks;
-    returns (transactions committed, seconds)."""
+    returns (transactions committed, distinct keys they wrote, seconds)."""
     client = bring_up.plain_client(network, "snapshot-bench")
     identity, signer = fg.load_msp_directory(client.msp_id, client.msp_dir)
     done = threading.Event()
     committed = [0] * inflight
+    written: set[str] = set()  # counted: once the indices wrap past --keys, workers rewrite each other's keys
     failures: list[BaseException] = []
 
     def worker(number: int) -> None:
@@ -78,6 +79,7 @@ def build_chain(network: Network, blocks: int, keys: int, inflight: int) -> tupl
                         "readWriteKVs", _b64json([]), _b64json([{"key": key, "value": value}])
                     )
                     committed[number] += 1
+                    written.add(key)
                     sequence += 1
         except BaseException as exc:  # one failed worker ends the build with its error
             failures.append(exc)
@@ -101,7 +103,7 @@ def build_chain(network: Network, blocks: int, keys: int, inflight: int) -> tupl
         thread.join()
     if failures:
         raise failures[0]
-    return sum(committed), time.monotonic() - began
+    return sum(committed), len(written), time.monotonic() - began
 
 
 def _timed(step: Callable[[], object]) -> float:
@@ -120,7 +122,7 @@ def run(network: Network, args: argparse.Namespace) -> None:
     say("deploying gokv (kvexecutor, official Go shim)")
     network.deploy(service=bring_up.reference_services(network)["go_kv"])
     say(f"building the chain: blind writes of {args.keys} keys, {args.inflight} in flight")
-    transactions, seconds = build_chain(network, args.blocks, args.keys, args.inflight)
+    transactions, state, seconds = build_chain(network, args.blocks, args.keys, args.inflight)
     channel = network.topology.channel
     source = network.topology.peers[0]
     height = snapshots.wait_caught_up(network, network.topology.peers[1])
@@ -178,8 +180,6 @@ def run(network: Network, args: argparse.Namespace) -> None:
             f"{measured['snapshot']:.2f} s, ratio {ratios[-1]:.2f}"
         )
     extra.runtime.stop([joining])
-    # Worker n writes keys n, n + inflight, ...: as many keys as transactions, up to --keys.
-    state = min(args.keys, transactions)
     say(f"== joining at height {height} ({transactions} transactions, {state} keys of state) ==")
     say(f"  from genesis      {statistics.median(genesis_times):8.2f} s (median of {args.rounds})")
     say(f"  from a snapshot   {statistics.median(snapshot_times):8.2f} s (median of {args.rounds})")
