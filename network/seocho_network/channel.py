@@ -60,7 +60,7 @@ def join_peers(ctx: NetworkContext, peers: Sequence[Peer], block: Path | None = 
     channel = ctx.topology.channel
     for peer in peers:
         admin = ctx.peer_admin(peer)
-        if channel in _channels_once_serving(admin):
+        if channel in channels_once_serving(admin):
             ctx.say(f"  {peer.node_id}: member of {channel}")
             continue
         admin.join(block or ctx.layout.genesis_block)
@@ -81,7 +81,7 @@ def wait_for_gossip(ctx: NetworkContext, peers: Sequence[Peer] | None = None) ->
     ctx.say(f"  every peer knows the other {others} through gossip (anchor peers)")
 
 
-def _channels_once_serving(admin: PeerAdmin) -> list[str]:
+def channels_once_serving(admin: PeerAdmin) -> list[str]:
     """The peer's channels, asked until its gRPC service answers (its /healthz can answer first)."""
     listed: list[str] = []
 

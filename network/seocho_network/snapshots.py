@@ -31,6 +31,7 @@ from typing import Any
 from . import lifecycle
 from .admin import PeerAdmin, wait_until
 from .binaries import CommandError
+from .channel import channels_once_serving
 from .context import NetworkContext, NetworkError
 from .serving import served
 from .topology import Organization, Peer
@@ -151,7 +152,7 @@ def take(
     admin = ctx.peer_admin(peer)
     if block is not None and block < 0:
         raise NetworkError(f"a snapshot's block number is 0 or more, not {block}")
-    joined = _channels(admin)
+    joined = channels_once_serving(admin)
     if channel not in joined:
         raise NetworkError(
             f"{peer.node_id} has no channel {channel!r} (it has: {', '.join(joined) or 'none'})"
@@ -254,7 +255,7 @@ def join_from_snapshot(
         raise NetworkError(f"{snapshot.directory} is a snapshot of {snapshot.channel!r}, not of {channel!r}")
     for peer in peers:
         admin = ctx.peer_admin(peer)
-        if channel in _channels(admin):
+        if channel in channels_once_serving(admin):
             ctx.say(f"  {peer.node_id}: member of {channel}")
         else:
             copy = copy_into_reach(ctx, peer, snapshot)
@@ -324,10 +325,3 @@ def join_running_from_snapshot(
         install_served_chaincodes(ctx, peer)
     join_from_snapshot(ctx, org.peers, snapshot)
     return snapshot
-
-
-def _channels(admin: PeerAdmin) -> list[str]:
-    """The peer's channels, asked until its gRPC service answers (its /healthz can answer first)."""
-    from .channel import _channels_once_serving
-
-    return _channels_once_serving(admin)
