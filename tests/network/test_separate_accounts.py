@@ -75,15 +75,23 @@ def _ensure_account(user: str) -> None:
             pytest.fail(f"useradd {user}: {done.stderr.strip()}")
 
 
-def _processes_of(uids: set[int]) -> list[int]:
+def _processes_of(uids: set[int], base: Path) -> list[int]:
+    """The accounts' processes this test started: run in, named by or given a path under `base`. The
+    accounts are the machine's, so another session's network may run under them too."""
     found = []
+    mark = str(base.resolve()).encode()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if _uids(int(entry.name))[0] in uids:
-                    found.append(int(entry.name))
+                if _uids(int(entry.name))[0] not in uids:
+                    continue
+                ours = (entry / "cwd").resolve().is_relative_to(base.resolve()) or any(
+                    mark in (entry / name).read_bytes() for name in ("cmdline", "environ")
+                )
             except OSError:
                 continue
+            if ours:
+                found.append(int(entry.name))
     return found
 
 
@@ -174,7 +182,7 @@ def separate(
                 steps.down()
     finally:
         # Whatever of the accounts' outlived `org down` (processes this test started through them).
-        for pid in _processes_of(uids):
+        for pid in _processes_of(uids, base):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)
