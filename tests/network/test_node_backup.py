@@ -12,14 +12,15 @@ import hashlib
 import shutil
 import stat
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
 from fabric_network_support import RunningNetwork
+from monitoring_support import wait_for
 from network_cli import network_sh
 from seocho_network.backup import ARCHIVE, MANIFEST, ledger_height, read_manifest
 from seocho_network.processes import running_pid
+from seocho_network.topology import Organization, Peer
 
 pytestmark = pytest.mark.fabric
 
@@ -28,14 +29,6 @@ MEMBERS = ("S-0001", "S-0004", "S-0005")
 
 def evidence(text: str) -> str:
     return hashlib.sha256(text.encode() + b"backup-test").hexdigest()
-
-
-def wait_for(condition, what: str, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.25)
 
 
 def modes(root: Path) -> dict[str, int]:
@@ -51,7 +44,7 @@ def archive_modes(archive: Path) -> dict[str, int]:
         return {member.name.removeprefix("./") or ".": member.mode for member in tar.getmembers()}
 
 
-def balances(network: RunningNetwork, org) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def balances(network: RunningNetwork, org: Organization) -> dict[str, int]:
     with network.coin("district-auditor", org) as auditor:
         return {m: int(auditor.get_balance(m)["coins"]) for m in MEMBERS}
 
@@ -65,7 +58,7 @@ def test_a_restored_peer_starts_at_its_backups_height_then_catches_up_and_agrees
     other = after_demo.district.peers[0]
     files = network.layout.node(peer.node_id)
 
-    def height(node=peer) -> int:  # type: ignore[no-untyped-def]
+    def height(node: Peer = peer) -> int:
         return network.peer_admin(node).height(channel)
 
     # ---- the backup: the peer stopped for the copy, then serving again --------------------------
