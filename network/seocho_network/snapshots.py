@@ -107,11 +107,8 @@ def read_snapshot(directory: Path) -> Snapshot:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 # ---- taking one ---------------------------------------------------------------------------------------
