@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import stat
 import threading
@@ -197,9 +198,10 @@ class _NotFabricCA(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def not_a_ca_url() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _NotFabricCA)
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """The URL of an HTTP server on 127.0.0.1 that answers with `handler` (bound by the server itself)."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -207,6 +209,12 @@ def not_a_ca_url() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def not_a_ca_url() -> Iterator[str]:
+    with serving(_NotFabricCA) as url:
+        yield url
 
 
 def test_a_reply_that_is_not_a_fabric_ca_envelope_is_a_ca_error_with_its_status(not_a_ca_url: str) -> None:
@@ -251,13 +259,36 @@ class _CertlessCA(BaseHTTPRequestHandler):
 
 
 def test_a_success_without_a_certificate_is_a_ca_error() -> None:
-    server = HTTPServer(("127.0.0.1", 0), _CertlessCA)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        with CAClient(url, timeout=2) as client, pytest.raises(CAError, match="without a usable certificate"):
-            client.enroll("user1", "secret")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with (
+        serving(_CertlessCA) as url,
+        CAClient(url, timeout=2) as client,
+        pytest.raises(CAError, match="without a usable certificate"),
+    ):
+        client.enroll("user1", "secret")
+
+
+class _OtherKeyCA(BaseHTTPRequestHandler):
+    """Answers every enroll with a good certificate, but for a key of its own, not the request's."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        certificate = base64.b64encode(_issue("user1", ec.generate_private_key(ec.SECP256R1()))).decode()
+        result = {"Cert": certificate, "ServerInfo": {"CAChain": ""}}
+        body = json.dumps({"success": True, "result": result, "errors": [], "messages": []})
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_enroll_csr_refuses_a_certificate_for_another_key_than_the_requests() -> None:
+    request = build_csr("user1", KEY, []).decode("ascii")
+    with (
+        serving(_OtherKeyCA) as url,
+        CAClient(url, timeout=2) as client,
+        pytest.raises(CAError, match="certified another key than the request's"),
+    ):
+        client.enroll_csr("user1", "secret", request)
