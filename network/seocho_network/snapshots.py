@@ -80,8 +80,9 @@ def completed(ctx: NetworkContext, peer: Peer, channel: str | None = None) -> li
 
 def read_snapshot(directory: Path) -> Snapshot:
     """The snapshot in `directory`, once every file's SHA-256 matches its signable metadata and that
-    metadata's own hash matches the snapshot hash: what an organisation checks before it joins from a
-    snapshot it was handed."""
+    metadata's own hash matches the snapshot hash. That finds a damaged copy, not a forged one (whoever
+    altered a file can rewrite both metadata files): an organisation handed a snapshot also compares
+    its `snapshot_hash` with one another organisation's peer took at the same block."""
     try:
         signable_bytes = (directory / SIGNABLE_METADATA).read_bytes()
         signable: dict[str, Any] = json.loads(signable_bytes)
