@@ -146,10 +146,13 @@ def take(
     last committed one); a block to come is waited for, up to `timeout`, and the request cancelled after
     that. A block already committed and passed, or a channel the peer does not have, is refused."""
     _native_only(ctx)
+    if block is not None and block < 1:
+        # Fabric reads block 0 as "the last committed block": the snapshot would land in another directory.
+        raise NetworkError(
+            f"a snapshot's block number is 1 or more, not {block} (leave it out for the last committed block)"
+        )
     channel = channel or ctx.topology.channel
     admin = ctx.peer_admin(peer)
-    if block is not None and block < 0:
-        raise NetworkError(f"a snapshot's block number is 0 or more, not {block}")
     joined = channels_once_serving(admin)
     if channel not in joined:
         raise NetworkError(

@@ -47,7 +47,7 @@ def register(cli: click.Group, pass_options: Any) -> click.Group:
     @peer_option
     @click.option(
         "--block",
-        type=click.IntRange(min=0),
+        type=click.IntRange(min=1),
         help="The last block in the snapshot (Fabric's --blockNumber; a block to come is waited for) "
         "[default: the peer's last committed block].",
     )

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from seocho_network import snapshots
+from network_cli import network_sh
+from seocho_network import Network, snapshots
+from seocho_network.binaries import MissingBinariesError
 from seocho_network.context import NetworkError
 from seocho_network.topology import TopologyError, load_topology
 
@@ -92,3 +94,19 @@ def test_a_snapshot_is_read_only_when_its_files_match_its_hashes(tmp_path: Path)
 
     with pytest.raises(NetworkError, match="no completed snapshot"):
         snapshots.read_snapshot(tmp_path / "nowhere")
+
+
+def test_a_snapshot_at_block_0_is_refused_before_any_peer_is_asked(tmp_path: Path) -> None:
+    """Fabric reads block 0 as "the last committed block": asked for it, the peer would write the snapshot
+    of another block, which `take` would wait for in the wrong directory."""
+    try:
+        network = Network.open(tmp_path / "home", say=lambda line: None)
+    except MissingBinariesError as exc:
+        pytest.skip(str(exc))
+    peer = network.topology.peers[0]
+    for block in (0, -1):
+        with pytest.raises(NetworkError, match="block number is 1 or more"):
+            snapshots.take(network, peer, block=block)  # no peer runs: a request would fail otherwise
+    code, output = network_sh(network, "peer", "snapshot", "--block", "0")
+    assert code == 2 and "0 is not in the range x>=1" in output, output
+    assert not (tmp_path / "home").exists()
