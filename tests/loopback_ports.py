@@ -13,7 +13,8 @@ import socket
 import threading
 from pathlib import Path
 
-# Below the networks' ports (7050-9457 plus offsets of 21000 and more) and below the ephemeral range.
+# Above a default network's ports (7050-9460), below the test and benchmark networks' (the same plus
+# offsets of 30000 and more: TEST_PORT_OFFSETS, bring_up.PORT_OFFSETS) and below the ephemeral range.
 PORTS = range(15_000, 20_000)
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
