@@ -243,51 +243,39 @@ def test_revoke_needs_a_name_or_a_serial_and_aki() -> None:
         client.revoke(enrollment, serial="1f")
 
 
-class _CertlessCA(BaseHTTPRequestHandler):
-    """Answers every enroll with success but no usable certificate."""
+def _succeeding_with(result: dict[str, object]) -> type[BaseHTTPRequestHandler]:
+    """A CA that answers every enroll with success and `result` (Fabric CA's envelope around it)."""
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        body = json.dumps({"success": True, "result": {"Cert": "not base64!"}, "errors": [], "messages": []})
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body.encode())
+    class SucceedingCA(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = json.dumps({"success": True, "result": result, "errors": [], "messages": []})
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return SucceedingCA
 
 
 def test_a_success_without_a_certificate_is_a_ca_error() -> None:
     with (
-        serving(_CertlessCA) as url,
+        serving(_succeeding_with({"Cert": "not base64!"})) as url,
         CAClient(url, timeout=2) as client,
         pytest.raises(CAError, match="without a usable certificate"),
     ):
         client.enroll("user1", "secret")
 
 
-class _OtherKeyCA(BaseHTTPRequestHandler):
-    """Answers every enroll with a good certificate, but for a key of its own, not the request's."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        certificate = base64.b64encode(_issue("user1", ec.generate_private_key(ec.SECP256R1()))).decode()
-        result = {"Cert": certificate, "ServerInfo": {"CAChain": ""}}
-        body = json.dumps({"success": True, "result": result, "errors": [], "messages": []})
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def test_enroll_csr_refuses_a_certificate_for_another_key_than_the_requests() -> None:
     request = build_csr("user1", KEY, []).decode("ascii")
+    # A good certificate, but for a key of the CA's own, not the request's.
+    certificate = base64.b64encode(_issue("user1", ec.generate_private_key(ec.SECP256R1()))).decode()
     with (
-        serving(_OtherKeyCA) as url,
+        serving(_succeeding_with({"Cert": certificate, "ServerInfo": {"CAChain": ""}})) as url,
         CAClient(url, timeout=2) as client,
         pytest.raises(CAError, match="certified another key than the request's"),
     ):
