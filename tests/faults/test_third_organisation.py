@@ -112,7 +112,8 @@ def test_a_third_organisation_joins_under_load(own_network: RunningNetwork, thre
         timing["finished"] = time.monotonic()
         timing["join"] = timing["finished"] - began
 
-    outcomes, _ = load.run(0.0, join, after=AFTER_SECONDS)
+    # Eleven network.sh processes, each allowed 600 s (NetworkSteps): more than Load's default 300 s may pass.
+    outcomes, _ = load.run(0.0, join, after=AFTER_SECONDS, fault_timeout=1200)
     resolve_unknowns(own_network, outcomes)
 
     # The membership, as the channel and the nodes see it.
