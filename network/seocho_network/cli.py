@@ -231,7 +231,7 @@ def status(options: Options, as_json: bool, html_file: str | None, lang: str | N
         from .status_html import write_page
 
         page = write_page(report, html_file or network.layout.root / "status.html", lang)
-        click.echo(f"status: the operations view is in {page}")
+        click.echo(f"status: the operations view is in {page}", err=as_json)  # stdout stays one JSON document
     if not report.all_up:
         sys.exit(3)
 

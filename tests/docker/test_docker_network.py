@@ -348,6 +348,10 @@ def test_peer_backed_up_and_restored_by_network_sh(deployment: Deployment, tmp_p
     assert later > height
     deployment.network("stop", peer)
     deployment.network("restore", peer, "--from", str(backup))
+    # Before it starts, the volume holds the backup's ledger: a copy of it now counts the backup's height.
+    check = tmp_path / "restored"
+    deployment.network("backup", peer, "--to", str(check))
+    assert json.loads((check / "manifest.json").read_text())["height"] == height < later
     deployment.network("start", peer)
     assert deployment.wait_same_height() == later  # the restored peer fetched the blocks after the backup
     assert deployment.report("profile-partners.yaml") == deployment.report()

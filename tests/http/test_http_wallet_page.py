@@ -25,7 +25,7 @@ from world import DISTRICT, World, evidence
 @pytest.fixture
 def wallet_url(world: World, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     app = create_app(EmbeddedUpstream(world.ledger), ServiceConfig(state_dir=tmp_path / "state"))
-    for url in serve_on_loopback(app):
+    with serve_on_loopback(app) as url:
         yield url, app
 
 

@@ -3,6 +3,7 @@ service on a real loopback socket, the browser, and the page's steps with a scre
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import uvicorn
 from browser_support import chromium_driver
 
 
+@contextlib.contextmanager
 def serve_on_loopback(app: Any) -> Iterator[str]:
     """Serves `app` with uvicorn on 127.0.0.1 (the kernel picks the port as it binds) until closed."""
     server = uvicorn.Server(
@@ -32,9 +34,11 @@ def serve_on_loopback(app: Any) -> Iterator[str]:
         assert not failures and thread.is_alive(), failures
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:  # the server stops whether the test body passed or not
+        server.should_exit = True
+        thread.join(timeout=30)
     assert not failures, failures
 
 

@@ -59,8 +59,8 @@ def test_a_new_tls_ca_serves_operations_to_no_one_until_it_runs_on_its_certifica
         find_binaries()
     except MissingBinariesError as exc:
         pytest.skip(str(exc))
-    # Another offset than the session network's (which claims from the bottom).
-    offsets = [offset for offset in reversed(TEST_PORT_OFFSETS) if offset < 50_000]
+    # Another offset than the session network's (claims are locked), low enough for .ci/run's reserved ports.
+    offsets = [offset for offset in TEST_PORT_OFFSETS if offset < 50_000]  # locked ones are skipped
     with claimed_port_offset(offsets) as offset:
         network = Network.open(tmp_path / "network", say=lambda _: None, port_offset=offset)
         layout, org = network.layout, network.topology.organizations[1]

@@ -61,8 +61,8 @@ def test_an_organisations_org_up_writes_only_into_its_home_and_its_definition(tm
     home = tmp_path / "network"
     topology = load_topology()
     partners = topology.organizations[1]
-    # Another offset than the session network's (which claims from the bottom); the variable takes < 50000.
-    offsets = [offset for offset in reversed(TEST_PORT_OFFSETS) if offset < 50_000]
+    # Another offset than the session network's (claims are locked); the variable takes < 50000.
+    offsets = [offset for offset in TEST_PORT_OFFSETS if offset < 50_000]  # locked ones are skipped
     with claimed_port_offset(offsets) as offset:
         environment = os.environ | {"SEOCHO_NETWORK_PORT_OFFSET": str(offset)}
 

@@ -159,7 +159,7 @@ def separate(
     base = Path(tempfile.mkdtemp(prefix="seocho-accounts-", dir="/tmp"))
     base.chmod(0o755)
     said: list[str] = []
-    offsets = [offset for offset in reversed(TEST_PORT_OFFSETS) if offset < 50_000]
+    offsets = [offset for offset in TEST_PORT_OFFSETS if offset < 50_000]  # locked ones are skipped
     uids = {account.uid for account in accounts.values()}
     try:
         with claimed_port_offset(offsets) as offset:
