@@ -93,7 +93,9 @@ def test_queries_through_each_organisations_peer_agree(after_demo: RunningNetwor
             answers.append((auditor.get_report(), auditor.audit_supply(), auditor.get_balance("S-0001")))
     assert answers[0] == answers[1]
     report, audit, _ = answers[0]
-    assert report["members"] == 7 and audit["ok"] is True
+    # The demo's seven and any members other modules registered on the session network before: the report's
+    # count is the aggregate, the audit's a recount of the member records.
+    assert audit["ok"] is True and report["members"] == audit["counted"]["members"] >= 7
 
 
 def test_a_movement_endorsed_by_one_organisation_only_is_invalidated_and_changes_nothing(
