@@ -47,8 +47,9 @@ from seocho_network.upgrade import (
     channel_capabilities,
     node_versions,
     upgrade_fabric,
-    upgrade_orderer,
-    upgrade_peer,
+    upgrade_node,
+    wait_for_consenter,
+    wait_for_peer,
 )
 from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
 
@@ -128,8 +129,8 @@ def test_before_the_capability_step_a_partial_upgrade_rolls_back(
     first_block = network.peer_admin(old_network.district.peers[0]).height(network.topology.channel)
 
     def partly_then_back() -> UpgradeReport:
-        assert upgrade_orderer(network, upgraded, old_network.district.orderers[0])
-        assert upgrade_peer(network, upgraded, old_network.partners.peers[0])
+        assert upgrade_node(network, upgraded, old_network.district.orderers[0], wait_for_consenter)
+        assert upgrade_node(network, upgraded, old_network.partners.peers[0], wait_for_peer)
         versions = node_versions(network)
         assert versions[old_network.district.orderers[0].node_id] == TO
         assert versions[old_network.partners.peers[0].node_id] == TO
