@@ -212,6 +212,8 @@ def test_a_second_peer_joins_from_a_snapshot_and_keeps_committing(
         f"{joining.node_id}: joined {channel} from the snapshot at block {snapshot.last_block}"
         in joined.stdout
     )
+    # Its copy of the snapshot went once imported: the peer's ledger is the only copy it keeps.
+    assert not (second_peer.layout.node(joining.node_id).data / snapshots.JOINING_SNAPSHOTS).exists()
 
     # It started from the snapshot, not from block 0, and has every block since.
     assert snapshots.bootstrapped_at(second_peer, joining) == snapshot.last_block
