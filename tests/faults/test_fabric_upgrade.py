@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork, start_session_network
-from ledger_record import committed_requests
-from load import MEMBERS, STAFF, Load, Outcome, _evidence
+from ledger_record import accounting
+from load import MEMBERS, STAFF, Load, _evidence
 from seocho.cli import cli
 from seocho_network import Network
 from seocho_network.bft_migration import current_consensus, with_orderers_of
@@ -150,20 +150,6 @@ def test_before_the_capability_step_a_partial_upgrade_rolls_back(
     assert any(o.result == "valid" for o in outcomes)
     assert (lost, duplicated, phantom) == (0, 0, 0)
     assert institution_statements(old_network) == demo_statements
-
-
-def accounting(
-    network: RunningNetwork, first_block: int, prefix: str, outcomes: list[Outcome]
-) -> tuple[int, int, int]:
-    """Lost (told VALID, absent), duplicated (committed twice) and phantom (told not, present) from the
-    ledger's block stream."""
-    on_ledger = committed_requests(network, first_block, prefix)
-    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
-    return (
-        sum(1 for r in told_valid if on_ledger[r] == 0),
-        sum(1 for o in outcomes if on_ledger[o.request_id] > 1),
-        sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0),
-    )
 
 
 @pytest.mark.timeout(2400)
