@@ -15,6 +15,7 @@ from seocho.errors import SeochoError
 from seocho.i18n import N_, _
 
 from seocho_http.config import ServiceConfig
+from seocho_http.enrolment_relay import InsecureCAError
 from seocho_http.store import SCOPES, ServiceStore
 
 
@@ -68,6 +69,12 @@ def serve(
     if settings.profile is not None:
         try:  # enrolments are relayed to the CA the profile (or its network home) names
             upstream = GatewayUpstream(settings.profile, settings.signer_name())
+        except InsecureCAError as exc:
+            raise click.UsageError(
+                _("the CA of {msp_id} must be https (it receives secrets): give its https URL").format(
+                    msp_id=exc.msp_id
+                )
+            ) from None
         except ValueError as exc:
             raise SeochoError(str(exc)) from None
     else:

@@ -42,13 +42,21 @@ def enrolment_cas(profile: Profile) -> dict[str, CAEndpoint]:
     return found
 
 
+class InsecureCAError(ValueError):
+    """A CA to relay to whose URL is not https: the registration secrets would cross in the clear."""
+
+    def __init__(self, msp_id: str) -> None:
+        super().__init__(f"the CA of {msp_id} must be https (it receives secrets)")
+        self.msp_id = msp_id
+
+
 class FabricCARelay:
     """Relays residents' certificate requests to their organisation's Fabric CA."""
 
     def __init__(self, cas: Mapping[str, CAEndpoint], timeout: float = CA_TIMEOUT_SECONDS) -> None:
         for endpoint in cas.values():
             if urlsplit(endpoint.url).scheme != "https":
-                raise ValueError(f"the CA of {endpoint.msp_id} must be https (it receives secrets)")
+                raise InsecureCAError(endpoint.msp_id)
         self._cas = dict(cas)
         self._timeout = timeout
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -76,7 +77,9 @@ def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
     report = MigrationReport()
     added = new_orderers(network, raft)
 
-    def step(what: str, action) -> None:  # type: ignore[no-untyped-def]
+    peers_stopped = False  # from the step that stops them until they are started again
+
+    def step(what: str, action: Callable[[], object]) -> None:
         began = time.monotonic()
         network.say(f"bft: {what}")
         try:
@@ -84,8 +87,17 @@ def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
         except (NetworkError, RuntimeError) as exc:
             # The orderers BFT adds may run by now, and `down` knows them only once the topology says bft.
             running = ", ".join(o.node_id for orderers in added.values() for o in orderers)
+            stopped = ""
+            if peers_stopped:
+                peers = ", ".join(p.node_id for p in raft.topology.peers)
+                stopped = (
+                    f"; the peers {peers} may still be stopped: once the orderers serve the channel, "
+                    "`scripts/network.sh start NODE` starts one, `scripts/network.sh up` every node "
+                    "that is down"
+                )
             raise NetworkError(
-                f"Raft to BFT stopped at '{what}': {exc}\n(the added orderers {running} may be running; "
+                f"Raft to BFT stopped at '{what}': {exc}\n"
+                f"(the added orderers {running} may be running{stopped}; "
                 "run the same command again to resume, or see the runbook's rollback)"
             ) from None
         report.steps.append((what, time.monotonic() - began))
@@ -94,6 +106,7 @@ def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
     rendered = bft_channel_config(bft)
     step("3f+1 Raft consenters", lambda: add_raft_consenters(raft, added, rendered))
     # Fabric: stop the peers first, so that no peer has a block past the orderers' backup point.
+    peers_stopped = True
     step("peers stopped", lambda: raft.runtime.stop(list(reversed(raft.topology.peers))))
     step("maintenance mode", lambda: set_state(raft, _MAINTENANCE))
     step("orderers backed up", lambda: backup_orderers(raft))
@@ -101,6 +114,7 @@ def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
     step("orderers restarted as SmartBFT nodes", lambda: restart_orderers(raft, bft))
     step("maintenance mode off", lambda: set_state(bft, _NORMAL))
     step("peers started on the BFT deliverer", lambda: start_peers(bft))
+    peers_stopped = False
     record_ordering_type(topology_file, BFT)
     network.say(f"bft: {topology_file} records ordering type bft")
     return report

@@ -15,50 +15,28 @@ one-machine `up` and `deploy` run them after the network's own steps, `org up` n
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import click
 
+from .accounts_cli import account_steps, run_as_option
 from .backup_cli import commands as backup_commands
 from .binaries import CommandError, MissingBinariesError
+from .chaincode_cli import chaincode_group
+from .channel_cli import channel_group
+from .cli_options import Options, home_from_environment, pass_options, timed
 from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
+from .org_cli import org
 from .snapshots_cli import register as register_snapshots
-from .topology import Organization, TopologyError
+from .topology import TopologyError
 from .upgrade_cli import register as register_upgrade
 
 _FAILURES = (NetworkError, CommandError, MissingBinariesError, TopologyError, RuntimeError, OSError)
-
-
-@dataclass(frozen=True)
-class Options:
-    home: Path | None
-    topology: Path | None
-    runtime: str
-    joined: tuple[Path, ...] = ()
-
-    def open(self) -> Network:
-        return Network.open(
-            self.home, self.topology, say=lambda line: click.echo(line), runtime=self.runtime,
-            joined=self.joined,
-        )  # fmt: skip
-
-
-pass_options = click.make_pass_decorator(Options)
-
-
-def _timed(what: str, step: Callable[[], Any]) -> None:
-    began = time.monotonic()
-    step()
-    click.echo(f"{what}: took {time.monotonic() - began:.0f} s")
 
 
 def _client_step(network: Network, *args: str) -> None:
@@ -106,37 +84,14 @@ def cli(
     ctx: click.Context, home: Path | None, topology: Path | None, runtime: str, joined: tuple[Path, ...]
 ) -> None:
     """Run the Seocho Coin Fabric network: CAs, Raft orderers and a peer per organisation."""
-    ctx.obj = Options(home or _home_from_environment(runtime), topology, runtime, joined)
-
-
-def _home_from_environment(runtime: str) -> Path | None:
-    value = os.environ.get("SEOCHO_DOCKER_HOME" if runtime == "docker" else "SEOCHO_NETWORK_HOME")
-    return Path(value) if value else None
+    ctx.obj = Options(home or home_from_environment(runtime), topology, runtime, joined)
 
 
 # ---- the one-machine commands ----------------------------------------------------------------------
 
 
-_run_as_option = click.option(
-    "--run-as",
-    "run_as",
-    multiple=True,
-    metavar="ORG=USER",
-    help="Run ORG's steps and nodes as the Unix account USER (needs root): one machine as separate hosts "
-    "(see network/docker/README.md). Repeatable.",
-)
-
-
-def _as_accounts(options: Options, network: Network, run_as: tuple[str, ...]) -> Any:
-    from .accounts import parse_run_as, steps_for
-
-    if options.joined:
-        raise click.UsageError("--run-as does not take --join fragments: run the join's steps one by one")
-    return steps_for(network, parse_run_as(run_as), options.topology)
-
-
 @click.command()
-@_run_as_option
+@run_as_option
 @click.option(
     "--demo/--no-demo",
     default=True,
@@ -150,7 +105,7 @@ def up(options: Options, demo: bool, run_as: tuple[str, ...]) -> None:
     def steps() -> None:
         network = options.open()
         if run_as:
-            accounts = _as_accounts(options, network, run_as)
+            accounts = account_steps(options, network, run_as)
             accounts.prepare()
             accounts.up()
         else:
@@ -159,11 +114,11 @@ def up(options: Options, demo: bool, run_as: tuple[str, ...]) -> None:
             network.say("up: the demo's cast (seocho network provision-demo)")
             _client_step(network, "provision-demo")
 
-    _timed("up", steps)
+    timed("up", steps)
 
 
 @click.command()
-@_run_as_option
+@run_as_option
 @pass_options
 def deploy(options: Options, run_as: tuple[str, ...]) -> None:
     """Install, approve and commit the coin chaincode (a new sequence when its code changed); serve it."""
@@ -171,12 +126,12 @@ def deploy(options: Options, run_as: tuple[str, ...]) -> None:
     def steps() -> None:
         network = options.open()
         if run_as:
-            _as_accounts(options, network, run_as).deploy()
+            account_steps(options, network, run_as).deploy()
         else:
             network.deploy()
         _client_step(network, "init-ledger")
 
-    _timed("deploy", steps)
+    timed("deploy", steps)
 
 
 @click.command()
@@ -273,164 +228,6 @@ def render(options: Options) -> None:
     click.echo(compose_text(load_topology(options.topology)), nl=False)
 
 
-# ---- per organisation, per channel step ------------------------------------------------------------
-
-
-@click.group()
-def org() -> None:
-    """One organisation's own steps (each run by that organisation, with its own home)."""
-
-
-@org.command("init")
-@click.argument("name")
-@pass_options
-def org_init(options: Options, name: str) -> None:
-    """NAME's home, its CA and the identities of its nodes and admins (no demo cast)."""
-    network = options.open()
-    _timed(f"org init {name}", lambda: network.org_init(network.org(name)))
-
-
-@org.command("up")
-@click.argument("name")
-@pass_options
-def org_up(options: Options, name: str) -> None:
-    """`org init`, then NAME's orderers and peers (and its chaincode servers, if it served before)."""
-    network = options.open()
-    _timed(f"org up {name}", lambda: network.org_up(network.org(name)))
-
-
-@org.command("down")
-@click.argument("name")
-@pass_options
-def org_down(options: Options, name: str) -> None:
-    """Stop NAME's nodes and chaincode servers; its files stay."""
-    network = options.open()
-    network.org_down(network.org(name))
-
-
-@org.command("definition")
-@click.argument("name")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Also copy it here, to hand over (e.g. to the other organisations' hosts).",
-)
-@pass_options
-def org_definition(options: Options, name: str, out: Path | None) -> None:
-    """Write NAME's public definition (MSP roots, NodeOUs, anchor peers, orderers' TLS certificates)."""
-    network = options.open()
-    org = network.org(name)
-    network.org_definition(org)
-    if out is not None:
-        network.org_definition(org, out)
-
-
-@org.command("retire-registrar")
-@click.argument("name")
-@pass_options
-def org_retire_registrar(options: Options, name: str) -> None:
-    """After set-up: replace NAME's CAs' bootstrap registrars by narrower successors and revoke them."""
-    from .registrars import retire_organization
-
-    network = options.open()
-    for line in retire_organization(network, network.org(name)):
-        click.echo(line)
-
-
-@click.group("channel")
-def channel_group() -> None:
-    """The channel's steps; a config update is a file that organisations sign in turn, then one submits."""
-
-
-@channel_group.command("create")
-@pass_options
-def channel_create(options: Options) -> None:
-    """The channel's genesis block, from every organisation's definition."""
-    options.open().channel_create()
-
-
-@channel_group.command("join")
-@click.argument("name")
-@pass_options
-def channel_join(options: Options, name: str) -> None:
-    """NAME's orderers and peers join the channel (each as NAME's admin)."""
-    network = options.open()
-    network.channel_join(network.org(name))
-
-
-@channel_group.command("sign")
-@click.argument("update", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--org", "name", required=True, help="The organisation whose admin signs.")
-@pass_options
-def channel_sign(options: Options, update: Path, name: str) -> None:
-    """Add ORG's admin signature to the config UPDATE file (nothing is sent)."""
-    from . import config_updates
-
-    network = options.open()
-    config_updates.sign(network, network.org(name), update)
-
-
-@channel_group.command("submit")
-@click.argument("update", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--org", "name", required=True, help="The organisation whose admin submits (and signs).")
-@pass_options
-def channel_submit(options: Options, update: Path, name: str) -> None:
-    """Send the config UPDATE to the ordering service; it is refused unless enough admins signed."""
-    from . import config_updates
-
-    network = options.open()
-    config_updates.submit(network, network.org(name), update)
-
-
-@click.group("chaincode")
-def chaincode_group() -> None:
-    """The coin chaincode's lifecycle, step by step: each organisation approves, one commits."""
-
-
-def _sequence(network: Network, sequence: int | None, org: Organization) -> int:
-    from .deployment import next_sequence
-
-    if sequence is not None:
-        return sequence
-    # Asked of `org`'s own peer, as its admin: no organisation's step uses another's admin.
-    found = next_sequence(network, network.runtime.coin_service(), force_new_sequence=False, org=org)
-    if found is None:
-        raise NetworkError("the committed definition is this code already: give --sequence to commit again")
-    return found
-
-
-_sequence_option = click.option("--sequence", type=int, help="[default: the committed one + 1]")
-
-
-@chaincode_group.command("approve")
-@click.argument("name")
-@_sequence_option
-@pass_options
-def chaincode_approve(options: Options, name: str, sequence: int | None) -> None:
-    """NAME installs the coin on its peers, serves it, and approves its definition."""
-    from . import deployment
-
-    network = options.open()
-    org, service = network.org(name), network.runtime.coin_service()
-    number = _sequence(network, sequence, org)
-    package_id = deployment.install(network, org, service)
-    network.runtime.serve_chaincode(org, service, package_id)
-    deployment.approve(network, org, service, package_id, number)
-
-
-@chaincode_group.command("commit")
-@click.argument("name")
-@_sequence_option
-@pass_options
-def chaincode_commit(options: Options, name: str, sequence: int | None) -> None:
-    """NAME commits the definition the organisations approved (a MAJORITY of them must have)."""
-    from . import deployment
-
-    network = options.open()
-    org = network.org(name)
-    deployment.commit(network, org, network.runtime.coin_service(), _sequence(network, sequence, org))
-
-
 register_membership(org, channel_group, pass_options)
 
 COMMANDS: tuple[click.Command, ...] = (
@@ -451,7 +248,7 @@ register_upgrade(cli, pass_options)
 def docker(ctx: click.Context, home: Path | None) -> None:
     """The same commands with the Docker runtime (an alias of `--runtime docker`)."""
     parent: Options = ctx.obj
-    ctx.obj = Options(home or _home_from_environment("docker"), parent.topology, "docker", parent.joined)
+    ctx.obj = Options(home or home_from_environment("docker"), parent.topology, "docker", parent.joined)
 
 
 for _command in COMMANDS:
@@ -476,7 +273,7 @@ def renew(options: Options, within: str, dry_run: bool) -> None:
         window = parse_window(within)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--within") from None
-    _timed("renew", lambda: renew_due(options.open(), window, dry_run))
+    timed("renew", lambda: renew_due(options.open(), window, dry_run))
 
 
 cli.add_command(renew)

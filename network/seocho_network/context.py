@@ -28,6 +28,7 @@ class NetworkContext:
     layout: NetworkLayout
     binaries: FabricBinaries
     say: Say
+    runtime_name: str = "native"  # which Runtime runs the nodes: "native" or "docker" (network.RUNTIMES)
 
     def peer_admin(self, peer: Peer) -> PeerAdmin:
         """The `peer` CLI against `peer`, as its own organisation's admin."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import click
@@ -17,6 +18,28 @@ def _monitoring(ctx: click.Context) -> Monitoring:
     except TopologyError as exc:
         raise click.ClickException(str(exc)) from None
     return Monitoring(network.topology, network.layout)
+
+
+def _loopback(address: str) -> bool:
+    """Whether HOST:PORT (or [IPv6]:PORT) names this machine's loopback."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _refuse_plain_http_off_loopback(http_targets: tuple[str, ...], http_ca: str | None) -> None:
+    # `seocho serve` offers plain HTTP on 127.0.0.1 only: elsewhere it is HTTPS, verified with --http-ca.
+    if http_ca is not None:
+        return
+    remote = [address for address in http_targets if not _loopback(address)]
+    if remote:
+        raise click.BadParameter(
+            f"{', '.join(remote)} is not on this machine's loopback: `seocho serve` answers there over "
+            "HTTPS only, so give --http-ca (the CA file that verifies its certificate)",
+            param_hint="--http",
+        )
 
 
 @click.group()
@@ -40,7 +63,8 @@ def monitoring() -> None:
 @click.option("--index", "index_targets", multiple=True, metavar="HOST:PORT",
               help="A `seocho index --metrics-address` to scrape (repeatable).")  # fmt: skip
 @click.option("--http", "http_targets", multiple=True, metavar="HOST:PORT",
-              help="A `seocho serve` whose /metrics to scrape (repeatable).")  # fmt: skip
+              help="A `seocho serve` whose /metrics to scrape (repeatable; without --http-ca, "
+                   "on 127.0.0.1 only).")  # fmt: skip
 @click.option("--http-ca", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
               help="The CA file that verifies `seocho serve`'s certificate (scrape over HTTPS).")  # fmt: skip
 @click.pass_context
@@ -55,6 +79,7 @@ def up(
     http_ca: str | None,
 ) -> None:
     """Render prometheus.yml from the topology, start the exporter and Prometheus, wait until ready."""
+    _refuse_plain_http_off_loopback(http_targets, http_ca)
     monitor = _monitoring(ctx)
     settings = MonitoringSettings.defaults(
         monitor.topology,

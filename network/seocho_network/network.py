@@ -51,7 +51,6 @@ def default_home(runtime: str) -> Path:
 @dataclass
 class Network(NetworkContext):
     runtime: Runtime = field(init=False)
-    runtime_name: str = "native"
 
     def __post_init__(self) -> None:
         if self.runtime_name == "native":

@@ -42,6 +42,8 @@ SNAPSHOT_TIMEOUT = 300.0
 """How long `take` waits for the requested block to be committed and its snapshot written."""
 JOIN_TIMEOUT = 600.0
 """How long a peer may take to import a snapshot and catch up with the orderers."""
+JOINING_SNAPSHOTS = "joining-snapshots"
+"""Under a peer's data directory: the copies of snapshots it imports (removed once imported)."""
 _LEAST_BLOCK = re.compile(r"cannot be less than the last committed block number (\d+)")
 
 
@@ -217,7 +219,7 @@ def _wait_completed(ctx: NetworkContext, peer: Peer, channel: str, block: int, t
 
 def copy_into_reach(ctx: NetworkContext, peer: Peer, snapshot: Snapshot) -> Path:
     """A copy of the snapshot in `peer`'s data directory (what its host can read), checked."""
-    joining = ctx.layout.node(peer.node_id).data / "joining-snapshots"
+    joining = ctx.layout.node(peer.node_id).data / JOINING_SNAPSHOTS
     target = joining / snapshot.channel / str(snapshot.last_block)
     if target.exists():
         shutil.rmtree(target)
@@ -229,7 +231,7 @@ def copy_into_reach(ctx: NetworkContext, peer: Peer, snapshot: Snapshot) -> Path
 
 def _native_only(ctx: NetworkContext) -> None:
     # In Docker a peer's ledger is a named volume (compose_render): the host reads no snapshot there.
-    if getattr(ctx, "runtime_name", "native") != "native":
+    if ctx.runtime_name != "native":
         raise NetworkError("ledger snapshots are taken and joined on the native runtime only (for now)")
 
 
@@ -259,12 +261,40 @@ def join_from_snapshot(
         if channel in channels_once_serving(admin):
             ctx.say(f"  {peer.node_id}: member of {channel}")
         else:
-            copy = copy_into_reach(ctx, peer, snapshot)
-            admin.run(["channel", "joinbysnapshot", "--snapshotpath", str(copy)])
-            what = f"{peer.node_id} importing the snapshot"
-            wait_until(partial(_import_finished, admin), what, timeout, lambda: True)
-            ctx.say(f"  {peer.node_id}: joined {channel} from the snapshot at block {snapshot.last_block}")
+            _import(ctx, peer, snapshot, timeout)
         wait_caught_up(ctx, peer, timeout)
+
+
+def _import(ctx: NetworkContext, peer: Peer, snapshot: Snapshot, timeout: float) -> None:
+    """`peer channel joinbysnapshot`, then until the peer's import ends; its copy of the snapshot goes."""
+    admin, channel = ctx.peer_admin(peer), ctx.topology.channel
+    log = ctx.layout.node(peer.node_id).log
+    copy = copy_into_reach(ctx, peer, snapshot)
+    try:
+        admin.run(["channel", "joinbysnapshot", "--snapshotpath", str(copy)])
+    except CommandError as exc:
+        raise NetworkError(
+            f"{peer.node_id} refused to join {channel} from {copy}: {exc} (its log: {log})"
+        ) from None
+    what = f"{peer.node_id} importing the snapshot"
+    wait_until(partial(_import_finished, admin), what, timeout, lambda: True)
+    # The import runs in the peer after the command returns: only the channel list says it succeeded.
+    if channel not in channels_once_serving(admin):
+        raise NetworkError(
+            f"{peer.node_id} did not join {channel} from the snapshot at block {snapshot.last_block} "
+            f"(the import failed; its copy stays in {copy}): see its log ({log})"
+        )
+    ctx.say(f"  {peer.node_id}: joined {channel} from the snapshot at block {snapshot.last_block}")
+    _remove_copy(ctx, peer, copy)
+
+
+def _remove_copy(ctx: NetworkContext, peer: Peer, copy: Path) -> None:
+    """The imported snapshot is the peer's ledger now: its copy, and the directories it leaves empty, go."""
+    shutil.rmtree(copy)
+    joining = ctx.layout.node(peer.node_id).data / JOINING_SNAPSHOTS
+    for directory in (copy.parent, joining):
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
 
 
 def _import_finished(admin: PeerAdmin) -> bool:

@@ -35,6 +35,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from fabric_protos.common import configuration_pb2
 
@@ -48,6 +49,7 @@ from .topology import FABRIC_VERSION_VARIABLE, LOOPBACK, Orderer, Peer
 V3_CAPABILITY = "V3_0"
 CATCH_UP_TIMEOUT = 180.0
 _FABRIC_VERSION_LINE = re.compile(r"^fabric_version:.*$", re.MULTILINE)
+Node = TypeVar("Node", Orderer, Peer)
 
 
 @dataclass
@@ -98,10 +100,14 @@ def upgrade_fabric(network: Network, target: str, topology_file: Path) -> Upgrad
         _timed(
             report,
             f"orderer {orderer.node_id}",
-            functools.partial(upgrade_orderer, network, upgraded, orderer),
+            functools.partial(upgrade_node, network, upgraded, orderer, wait_for_consenter),
         )
     for peer in network.topology.peers:
-        _timed(report, f"peer {peer.node_id}", functools.partial(upgrade_peer, network, upgraded, peer))
+        _timed(
+            report,
+            f"peer {peer.node_id}",
+            functools.partial(upgrade_node, network, upgraded, peer, wait_for_peer),
+        )
     behind = {node: found for node, found in node_versions(upgraded).items() if found != target}
     if behind:
         raise NetworkError(f"nodes not on {target} after the upgrade: {behind}")
@@ -140,17 +146,20 @@ def _check_can_upgrade(network: Network, target: str) -> None:
         network.say("upgrade: fewer than 3 Raft orderers: ordering stops while each one restarts")
 
 
-def upgrade_orderer(current: Network, upgraded: Network, orderer: Orderer) -> bool:
-    """Restarts `orderer` on the upgraded release; False when it runs it already."""
-    found = node_version(current, orderer)
+def upgrade_node(
+    current: Network, upgraded: Network, node: Node, wait: Callable[[NetworkContext, Node], None]
+) -> bool:
+    """Restarts `node` on the upgraded release (its data directory backed up first), then `wait`s until it
+    serves again (`wait_for_consenter`, `wait_for_peer`); False when it runs that release already."""
+    found = node_version(current, node)
     if found == upgraded.topology.fabric_version:
-        current.say(f"upgrade: {orderer.node_id} runs {found} already")
+        current.say(f"upgrade: {node.node_id} runs {found} already")
         return False
-    current.say(f"upgrade: {orderer.node_id} {found} -> {upgraded.topology.fabric_version}")
-    current.runtime.stop([orderer])
-    backup(current, orderer.node_id, f"fabric-{found or 'unknown'}")
-    upgraded.runtime.start([orderer])
-    wait_for_consenter(upgraded, orderer)
+    current.say(f"upgrade: {node.node_id} {found} -> {upgraded.topology.fabric_version}")
+    current.runtime.stop([node])
+    backup(current, node.node_id, f"fabric-{found or 'unknown'}")
+    upgraded.runtime.start([node])
+    wait(upgraded, node)
     return True
 
 
@@ -171,20 +180,6 @@ def wait_for_consenter(ctx: NetworkContext, orderer: Orderer) -> None:
 
     wait_for_condition(ctx, caught_up, f"{orderer.node_id} active consenter at height {target}")
     channel.wait_for_ordering_leader(ctx)
-
-
-def upgrade_peer(current: Network, upgraded: Network, peer: Peer) -> bool:
-    """Restarts `peer` on the upgraded release; False when it runs it already."""
-    found = node_version(current, peer)
-    if found == upgraded.topology.fabric_version:
-        current.say(f"upgrade: {peer.node_id} runs {found} already")
-        return False
-    current.say(f"upgrade: {peer.node_id} {found} -> {upgraded.topology.fabric_version}")
-    current.runtime.stop([peer])
-    backup(current, peer.node_id, f"fabric-{found or 'unknown'}")
-    upgraded.runtime.start([peer])
-    wait_for_peer(upgraded, peer)
-    return True
 
 
 def wait_for_peer(ctx: NetworkContext, peer: Peer) -> None:

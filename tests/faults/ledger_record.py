@@ -1,15 +1,18 @@
 """What the ledger itself says a load committed: every VALID transaction of the block stream whose
-arguments carry a run's request-id prefix, counted per request id (read from the district's peer)."""
+arguments carry a run's request-id prefix, counted per request id (read from the district's peer); and
+that record against what the load's clients were told (`accounting`)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from fabric_network_support import RunningNetwork
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2, transaction_pb2
 from fabric_protos.peer.transaction_pb2 import TxValidationCode
+from load import Outcome
 
 
 def _arguments(envelope: Any) -> list[bytes]:
@@ -49,3 +52,17 @@ def committed_requests(network: RunningNetwork, first_block: int, prefix: str) -
                 if block.header.number + 1 >= height:
                     break
     return counted
+
+
+def accounting(
+    network: RunningNetwork, first_block: int, prefix: str, outcomes: Sequence[Outcome]
+) -> tuple[int, int, int]:
+    """Lost (told VALID, absent), duplicated (committed twice) and phantom (told not, present): the
+    load's `outcomes` against the ledger's block stream from `first_block`."""
+    on_ledger = committed_requests(network, first_block, prefix)
+    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
+    return (
+        sum(1 for r in told_valid if on_ledger[r] == 0),
+        sum(1 for o in outcomes if on_ledger[o.request_id] > 1),
+        sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0),
+    )

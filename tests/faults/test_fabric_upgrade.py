@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork, start_session_network
-from ledger_record import committed_requests
-from load import MEMBERS, STAFF, Load, Outcome, _evidence
+from ledger_record import accounting
+from load import MEMBERS, STAFF, Load, _evidence
 from seocho.cli import cli
 from seocho_network import Network
 from seocho_network.bft_migration import current_consensus, with_orderers_of
@@ -47,8 +47,9 @@ from seocho_network.upgrade import (
     channel_capabilities,
     node_versions,
     upgrade_fabric,
-    upgrade_orderer,
-    upgrade_peer,
+    upgrade_node,
+    wait_for_consenter,
+    wait_for_peer,
 )
 from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
 
@@ -128,8 +129,8 @@ def test_before_the_capability_step_a_partial_upgrade_rolls_back(
     first_block = network.peer_admin(old_network.district.peers[0]).height(network.topology.channel)
 
     def partly_then_back() -> UpgradeReport:
-        assert upgrade_orderer(network, upgraded, old_network.district.orderers[0])
-        assert upgrade_peer(network, upgraded, old_network.partners.peers[0])
+        assert upgrade_node(network, upgraded, old_network.district.orderers[0], wait_for_consenter)
+        assert upgrade_node(network, upgraded, old_network.partners.peers[0], wait_for_peer)
         versions = node_versions(network)
         assert versions[old_network.district.orderers[0].node_id] == TO
         assert versions[old_network.partners.peers[0].node_id] == TO
@@ -149,20 +150,6 @@ def test_before_the_capability_step_a_partial_upgrade_rolls_back(
     assert any(o.result == "valid" for o in outcomes)
     assert (lost, duplicated, phantom) == (0, 0, 0)
     assert institution_statements(old_network) == demo_statements
-
-
-def accounting(
-    network: RunningNetwork, first_block: int, prefix: str, outcomes: list[Outcome]
-) -> tuple[int, int, int]:
-    """Lost (told VALID, absent), duplicated (committed twice) and phantom (told not, present) from the
-    ledger's block stream."""
-    on_ledger = committed_requests(network, first_block, prefix)
-    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
-    return (
-        sum(1 for r in told_valid if on_ledger[r] == 0),
-        sum(1 for o in outcomes if on_ledger[o.request_id] > 1),
-        sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0),
-    )
 
 
 @pytest.mark.timeout(2400)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from fabric_network_support import RunningNetwork
-from ledger_record import committed_requests
+from ledger_record import accounting, committed_requests
 from load import MEMBERS, Load, Outcome
 from seocho.gateway_backend import GatewayBackend, connect_gateway
 from seocho.profile import load_profile
@@ -82,13 +82,9 @@ class FaultRun:
         )
         assert done is not None
         resolve_unknowns(self.network, outcomes)
-        on_ledger = committed_requests(self.network, self.first_block, self.load.prefix)
-        told_valid = {o.request_id for o in outcomes if o.result == "valid"}
+        lost, duplicated, phantom = accounting(self.network, self.first_block, self.load.prefix, outcomes)
         measured = Measured(
-            name, outcomes, done,
-            lost=sum(1 for r in told_valid if on_ledger[r] == 0),
-            duplicated=sum(1 for o in outcomes if on_ledger[o.request_id] > 1),
-            phantom=sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0),
+            name, outcomes, done, lost=lost, duplicated=duplicated, phantom=phantom,
             longest_gap=longest_gap(outcomes, done.killed_at),
             slowest_call=max((o.finished_at - o.started_at for o in outcomes), default=0.0),
         )  # fmt: skip

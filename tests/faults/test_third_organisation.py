@@ -15,9 +15,6 @@ identity (creator org unknown), and the two that stay endorse together, neither 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,8 +24,9 @@ import fabric_gateway as fg
 import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork, gateway_as, start_session_network
-from ledger_record import committed_requests
+from ledger_record import accounting
 from load import MEMBERS, STAFF, Load, Outcome, _evidence
+from network_cli_support import network_sh_process
 from seocho.cli import cli
 from seocho_network import Network, config_updates, membership
 from seocho_network.binaries import CommandError
@@ -122,11 +120,8 @@ def test_a_third_organisation_joins_under_load(own_network: RunningNetwork, thre
     assert three_orgs.orderer_admin(chest.orderers[0]).info("seocho").get("consensusRelation") == "consenter"
 
     # Nothing lost, nothing doubled, nothing phantom (the ledger's block stream against the clients).
-    on_ledger = committed_requests(own_network, first_block, load.prefix)
+    lost, duplicated, phantom = accounting(own_network, first_block, load.prefix, outcomes)
     told_valid = {o.request_id for o in outcomes if o.result == "valid"}
-    lost = sum(1 for r in told_valid if on_ledger[r] == 0)
-    duplicated = sum(1 for o in outcomes if on_ledger[o.request_id] > 1)
-    phantom = sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0)
     valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
     print(
         f"\nthird organisation: org up {timing['org up']:.1f} s; "
@@ -164,15 +159,11 @@ class NetworkSteps:
     step a process of its own, as each organisation's admin would run it."""
 
     def __init__(self, network: Network) -> None:
-        self.root = network.layout.root
-        self.env = os.environ | {"SEOCHO_NETWORK_PORT_OFFSET": str(network.topology.port_offset)}
+        self.network = network
 
     def run(self, *args: str) -> str:
         """The step's last line of output (a proposed update's path); fails the test if the step fails."""
-        command = [sys.executable, "-m", "seocho_network", "--home", str(self.root), "--join", str(FRAGMENT)]
-        done = subprocess.run(
-            [*command, *args], env=self.env, capture_output=True, text=True, timeout=600, check=False
-        )
+        done = network_sh_process(self.network, *args, joined=[FRAGMENT], timeout=600)
         if done.returncode != 0:
             raise AssertionError(
                 f"network.sh {' '.join(args)}: exit {done.returncode}\n{done.stderr[-2000:]}"

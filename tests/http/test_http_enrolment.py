@@ -119,9 +119,12 @@ def test_on_a_network_the_registrar_gets_the_secret_from_the_ca_not_the_service(
 def test_serve_refuses_a_ca_it_would_send_secrets_to_in_the_clear(tmp_path: Path) -> None:
     profile = _profile(tmp_path, "ca: {msp_id: SeochoDistrictMSP, url: 'http://127.0.0.1:7054', "
                                  "tls_root_cert: root.pem}\n")  # fmt: skip
-    result = CliRunner().invoke(
-        cli,
-        ["--lang", "en", "--profile", str(profile), "--as", "svc", "serve"],
-        env={"SEOCHO_HOME": str(tmp_path / "home")},
-    )
-    assert result.exit_code == 1 and "must be https" in result.stderr, result.output
+    env = {"SEOCHO_HOME": str(tmp_path / "home")}
+    command = ["--profile", str(profile), "--as", "svc", "serve"]
+    result = CliRunner().invoke(cli, ["--lang", "en", *command], env=env)
+    assert result.exit_code == 2, result.output  # a usage error, as the other refusals of `serve`
+    assert "the CA of SeochoDistrictMSP must be https (it receives secrets)" in result.stderr
+    korean = CliRunner().invoke(cli, ["--lang", "ko", *command], env=env)
+    assert korean.exit_code == 2
+    assert "SeochoDistrictMSP의 인증기관은 https여야 합니다" in korean.stderr, korean.output
+    assert not (tmp_path / "home" / "http" / "http.sqlite").exists()

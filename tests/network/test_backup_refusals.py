@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from network_cli import network_sh
+from network_cli_support import network_sh
 from seocho_network.binaries import MissingBinariesError
 from seocho_network.ledger_copies import archive_directory, restore_directory
 from seocho_network.network import Network

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fabric_network_support import RunningNetwork
 from monitoring_support import wait_for
-from network_cli import network_sh
+from network_cli_support import network_sh
 from seocho_network.backup import ARCHIVE, MANIFEST, ledger_height, read_manifest
 from seocho_network.processes import running_pid
 from seocho_network.topology import Organization, Peer

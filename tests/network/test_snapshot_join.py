@@ -15,10 +15,7 @@ for a block far ahead is cancelled when its wait times out.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -27,6 +24,7 @@ from pathlib import Path
 import fabric_gateway as fg
 import pytest
 from fabric_network_support import RunningNetwork
+from network_cli_support import network_sh_process
 from seocho.coin import Coin
 from seocho.gateway_backend import GatewayBackend
 from seocho.profile import load_profile
@@ -34,7 +32,7 @@ from seocho_network import Network, snapshots
 from seocho_network.admin import metrics, operations_client, wait_until
 from seocho_network.channel import peers_known
 from seocho_network.context import NetworkError
-from seocho_network.topology import PORT_OFFSET_VARIABLE, Peer
+from seocho_network.topology import Peer
 
 pytestmark = pytest.mark.fabric
 
@@ -63,13 +61,6 @@ def second_peer(after_demo: RunningNetwork) -> Iterator[Network]:
             return all(peers_known(base, peer) <= others for peer in base.topology.peers)
 
         wait_until(forgotten, "gossip forgetting the stopped peer", 120, lambda: True)
-
-
-def network_cli(running: RunningNetwork, *args: str) -> subprocess.CompletedProcess[str]:
-    """`network.sh ARGS` on the session network (its home and port offset)."""
-    environment = os.environ | {PORT_OFFSET_VARIABLE: str(running.topology.port_offset)}
-    command = [sys.executable, "-m", "seocho_network", "--home", str(running.network.layout.root), *args]
-    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=900, check=False)
 
 
 def earn_each(running: RunningNetwork, prefix: str) -> None:
@@ -143,10 +134,10 @@ def test_a_snapshot_request_for_a_passed_block_or_an_unknown_channel_is_refused(
         snapshots.take(second_peer, source, block=1)
     with pytest.raises(NetworkError, match="has no channel 'no-such-channel'"):
         snapshots.take(second_peer, source, channel="no-such-channel")
-    refused = network_cli(after_demo, "peer", "snapshot", "--block", "1")
+    refused = network_sh_process(after_demo.network, "peer", "snapshot", "--block", "1")
     assert refused.returncode == 1, refused.stdout
     assert "cannot be less than the last committed block number" in refused.stderr
-    unknown = network_cli(after_demo, "peer", "snapshot", "--channel", "no-such-channel")
+    unknown = network_sh_process(after_demo.network, "peer", "snapshot", "--channel", "no-such-channel")
     assert unknown.returncode == 1 and "has no channel 'no-such-channel'" in unknown.stderr
     # A block far ahead is waited for until the timeout, and the request is then cancelled.
     with pytest.raises(NetworkError, match=r"not written within 3 s .* the request is cancelled"):
@@ -166,13 +157,13 @@ def test_a_second_peer_joins_from_a_snapshot_and_keeps_committing(
     source, joining = district.peers
     earn_each(after_demo, "SNAP-BEFORE")
 
-    taken = network_cli(after_demo, "peer", "snapshot", "--peer", source.node_id)
+    taken = network_sh_process(after_demo.network, "peer", "snapshot", "--peer", source.node_id)
     assert taken.returncode == 0, taken.stderr
     directory = Path(taken.stdout.strip().splitlines()[-1])
     snapshot = snapshots.read_snapshot(directory)
     assert directory == snapshots.completed_directory(second_peer, source, channel, snapshot.last_block)
     assert snapshot.height >= 3 and snapshot.channel == channel
-    listed = network_cli(after_demo, "peer", "snapshots", "--peer", source.node_id)
+    listed = network_sh_process(after_demo.network, "peer", "snapshots", "--peer", source.node_id)
     assert f"{snapshot.last_block}\t{snapshot.snapshot_hash}\t{directory}" in listed.stdout.splitlines()
 
     # A copy whose state file was altered is refused before any peer sees it.
@@ -181,8 +172,8 @@ def test_a_second_peer_joins_from_a_snapshot_and_keeps_committing(
     state = next(p for p in altered.iterdir() if "public_state" in p.name and p.name.endswith(".data"))
     state.chmod(0o644)
     state.write_bytes(state.read_bytes() + b"\x00")
-    refused = network_cli(
-        after_demo,
+    refused = network_sh_process(
+        after_demo.network,
         "--join",
         str(FRAGMENT),
         "channel",
@@ -194,11 +185,11 @@ def test_a_second_peer_joins_from_a_snapshot_and_keeps_committing(
     assert refused.returncode == 1 and "does not match its hash" in refused.stderr, refused.stderr
 
     earn_each(after_demo, "SNAP-AFTER")  # blocks the joining peer must pull from the orderers
-    up = network_cli(after_demo, "--join", str(FRAGMENT), "org", "up", "SeochoDistrict")
+    up = network_sh_process(after_demo.network, "--join", str(FRAGMENT), "org", "up", "SeochoDistrict")
     assert up.returncode == 0, up.stderr
     assert channel not in second_peer.peer_admin(joining).channels()
-    joined = network_cli(
-        after_demo,
+    joined = network_sh_process(
+        after_demo.network,
         "--join",
         str(FRAGMENT),
         "channel",
@@ -212,6 +203,8 @@ def test_a_second_peer_joins_from_a_snapshot_and_keeps_committing(
         f"{joining.node_id}: joined {channel} from the snapshot at block {snapshot.last_block}"
         in joined.stdout
     )
+    # Its copy of the snapshot went once imported: the peer's ledger is the only copy it keeps.
+    assert not (second_peer.layout.node(joining.node_id).data / snapshots.JOINING_SNAPSHOTS).exists()
 
     # It started from the snapshot, not from block 0, and has every block since.
     assert snapshots.bootstrapped_at(second_peer, joining) == snapshot.last_block

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from network_cli import network_sh
+from network_cli_support import network_sh
 from seocho_network import Network, snapshots
 from seocho_network.binaries import MissingBinariesError
 from seocho_network.context import NetworkError

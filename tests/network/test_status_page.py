@@ -17,7 +17,7 @@ import pytest
 from browser_support import chromium_driver
 from fabric_network_support import RunningNetwork
 from monitoring_support import running_monitoring, wait_for
-from network_cli import network_sh
+from network_cli_support import network_sh
 from seocho_network.monitoring import Monitoring
 from seocho_network.processes import running_pid
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import chromium_driver
-from network_cli import network_sh
+from network_cli_support import network_sh
 from seocho_network.binaries import MissingBinariesError
 from seocho_network.network import Network
 
