@@ -274,7 +274,8 @@ def test_monitoring_scrapes_every_container_through_its_published_port(deploymen
 
 def test_status_asks_each_node_over_tls_as_its_operations_client(deployment: Deployment) -> None:
     """A running container is "up" only when its /healthz answers the organisation's operations client:
-    with the district's client key gone from the host, the district's orderers and peers are unhealthy."""
+    with the district's client key gone from the host, the district's CAs, orderers and peers are
+    unhealthy, and only those."""
     from seocho_network.layout import NetworkLayout
     from seocho_network.topology import load_topology
 
@@ -288,7 +289,7 @@ def test_status_asks_each_node_over_tls_as_its_operations_client(deployment: Dep
         assert isinstance(nodes, dict)
     finally:
         hidden.rename(key)
-    own = {node.node_id for node in [*district.orderers, *district.peers]}
+    own = {node.node_id for node in [district.ca, district.tls_ca, *district.orderers, *district.peers]}
     assert {nodes[node] for node in own} == {"unhealthy"}, nodes
     assert all(state == "up" for node, state in nodes.items() if node not in own), nodes
     assert deployment.wait_all_up()  # the key back: every node up again
