@@ -159,6 +159,12 @@ class Deployment:
         return f"{self.project(node.org)}_ledger-{node.node_id.replace('.', '-')}"
 
 
+def _unlabelled_volumes() -> set[str]:
+    """The volumes no Compose project claims (an anonymous volume of a container is one)."""
+    listed = docker("volume", "ls", "--format", '{{.Name}}={{.Label "com.docker.compose.project"}}').stdout
+    return {name for name, _, project in (line.partition("=") for line in listed.split()) if not project}
+
+
 def _leftovers(projects: list[str]) -> dict[str, list[str]]:
     """The containers, volumes and networks any of the projects still has."""
     found: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
@@ -392,6 +398,7 @@ def test_down_with_volumes_leaves_nothing(deployment: Deployment) -> None:
     assert len(before["networks"]) == len(deployment.projects)
     deployment.network("down", "--purge")
     assert _leftovers(deployment.projects) == {"containers": [], "volumes": [], "networks": []}
-    # Nor an anonymous volume (they carry no project label).
-    assert set(docker("volume", "ls", "--quiet").stdout.split()) <= deployment.volumes_before
+    # Nor an anonymous volume (they carry no project label; other sessions' projects may make volumes
+    # meanwhile, labelled with their projects).
+    assert _unlabelled_volumes() <= deployment.volumes_before
     assert not deployment.directory.exists()
