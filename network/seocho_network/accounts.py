@@ -13,7 +13,10 @@ working as it does when one account runs everything. The organisations reach eac
 
 What they exchange sits in two shared directories, which on separate hosts are copied between them:
 definitions/ (each organisation writes its own) and channel/ (the genesis block, config updates and their
-signatures). They are sticky and world-writable, like /tmp, so each file stays its writer's.
+signatures). They belong to a group the steps run with (`seocho-exchange`, made once by root like the
+accounts), mode 2770: every organisation's account reads and adds files there (new files join the group),
+a config update is signed by replacing its file with a signed copy (config_updates.sign), and a local
+user outside the consortium can neither read nor plant anything.
 
 The accounts also need programs they can read: the Fabric release (root's ~/.cache/seocho-fabric is not
 readable by them, so `shared_tools` links it into a directory that is) and a Python with the project
@@ -23,6 +26,7 @@ version is given this environment's packages).
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -43,7 +47,8 @@ from .topology import Organization, Topology, load_topology
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_ROOTS = ("chaincode", "client", "network")  # as setup.py's
-SHARED_MODE = 0o1777  # sticky and world-writable: each organisation's files stay its own
+EXCHANGE_GROUP = "seocho-exchange"
+SHARED_MODE = 0o2770  # the exchange group's: new files and directories join the group (setgid)
 STEP_TIMEOUT = 600.0
 
 
@@ -186,8 +191,10 @@ class AccountSteps:
         port_offset: int,
         topology_file: Path | None = None,
         say: Say = print,
+        exchange_group: str = EXCHANGE_GROUP,
     ) -> None:
         self.home = home
+        self.exchange_group = exchange_group
         self.tools = tools
         self.port_offset = port_offset
         self.topology_file = topology_file
@@ -211,16 +218,32 @@ class AccountSteps:
 
     # ---- the machine's part: homes, and what the organisations exchange ---------------------------------
 
+    def exchange_gid(self) -> int:
+        """The group the organisations' steps share the exchange directories by."""
+        try:
+            return grp.getgrnam(self.exchange_group).gr_gid
+        except KeyError:
+            raise NetworkError(
+                f"no group {self.exchange_group!r} for what the organisations exchange (create it first, "
+                f"e.g. groupadd --system {self.exchange_group})"
+            ) from None
+
+    def shared_directories(self) -> list[Path]:
+        return [self.home / "definitions", self.home / "channel", self.home / "channel" / "updates"]
+
     def prepare(self) -> None:
-        """The network home (0755), each organisation's home (0700, its account's), the shared directories."""
+        """The network home (0755), each organisation's home (0700, its account's), the shared directories
+        (root's and the exchange group's, 2770)."""
         if os.geteuid() != 0:
             raise NetworkError("running each organisation as its own account needs root")
+        gid = self.exchange_gid()
         self.home.mkdir(parents=True, exist_ok=True)
         self.home.chmod(0o755)
         (self.home / "orgs").mkdir(exist_ok=True)
         (self.home / "orgs").chmod(0o755)
-        for shared in (self.home / "definitions", self.home / "channel", self.home / "channel" / "updates"):
+        for shared in self.shared_directories():
             shared.mkdir(exist_ok=True)
+            os.chown(shared, 0, gid)
             shared.chmod(SHARED_MODE)
         for org in self.topology.organizations:
             home = self.org_home(org)
@@ -248,12 +271,14 @@ class AccountSteps:
             "SEOCHO_ORDERER_TYPE": self.topology.orderer_type,
         }
         account = self.account(org)
-        switch = {} if account is None else {"user": account.uid, "group": account.gid, "extra_groups": []}
+        switch: dict[str, Any] = {}
+        if account is not None:  # its own group, and the exchange group for the shared directories
+            switch = {"user": account.uid, "group": account.gid, "extra_groups": [self.exchange_gid()]}
         who = account.user if account is not None else "this account"
         try:
             done = subprocess.run(
                 [*command, *args], env=environment, cwd="/", umask=0o022, capture_output=True, text=True,
-                timeout=STEP_TIMEOUT, check=False, **switch,  # type: ignore[call-overload]
+                timeout=STEP_TIMEOUT, check=False, **switch,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             raise NetworkError(f"{' '.join(args)} as {who}: no end within {STEP_TIMEOUT:.0f} s") from None

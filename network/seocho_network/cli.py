@@ -15,6 +15,7 @@ one-machine `up` and `deploy` run them after the network's own steps, `org up` n
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import asdict
@@ -219,13 +220,29 @@ def renew_tls(options: Options, node: str) -> None:
 
 
 @click.command()
+@click.option("--org", "name", help="That organisation's project (what the Docker runtime writes for it).")
+@click.option(
+    "--exchange-address",
+    help="Where --org's project publishes the ports between organisations "
+    "[default: $SEOCHO_DOCKER_EXCHANGE_ADDRESS, else Docker's default bridge, 172.17.0.1].",
+)
 @pass_options
-def render(options: Options) -> None:
-    """Print the compose file of the topology (what the Docker runtime writes)."""
+def render(options: Options, name: str | None, exchange_address: str | None) -> None:
+    """Print a compose file of the topology: --org's project, or the one project of every organisation
+    (SEOCHO_DOCKER_PROJECTS=single)."""
+    from .compose import DEFAULT_EXCHANGE_ADDRESS, EXCHANGE_VARIABLE
     from .compose_render import compose_text
     from .topology import load_topology
 
-    click.echo(compose_text(load_topology(options.topology)), nl=False)
+    topology = load_topology(options.topology)
+    if name is None:
+        click.echo(compose_text(topology), nl=False)
+        return
+    orgs = [org for org in topology.organizations if name in (org.name, org.msp_id, org.domain)]
+    if not orgs:
+        raise click.BadParameter(f"no organisation {name!r} in the topology", param_hint="--org")
+    address = exchange_address or os.environ.get(EXCHANGE_VARIABLE) or DEFAULT_EXCHANGE_ADDRESS
+    click.echo(compose_text(topology, None, orgs[0], address), nl=False)
 
 
 register_membership(org, channel_group, pass_options)

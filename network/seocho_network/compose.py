@@ -1,6 +1,8 @@
-"""The Docker runtime: every node (and each organisation's chaincode server) a container of one Compose
-project, or of its organisation's own project (SEOCHO_DOCKER_PROJECTS=organisation, each on its own Docker
-network, reaching the others through published ports), rendered from the same topology as the native one.
+"""The Docker runtime: every node (and each organisation's chaincode server) a container of its
+organisation's own Compose project, on that organisation's own Docker network, reaching the other
+organisations only through the ports their projects publish, as separate hosts would (or, with
+SEOCHO_DOCKER_PROJECTS=single, of one project for everyone), rendered from the same topology as the
+native one.
 
 The bring-up steps are the native network's (identities from the CAs, channel joins through `osnadmin`
 and the peer CLI, the chaincode lifecycle, profiles): those tools run on the host and reach the
@@ -33,11 +35,11 @@ from .compose_render import (
     write_organisation_compose,
 )
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
-from .layout import NodeFiles
+from .layout import NetworkLayout, NodeFiles
 from .registrars import retired
 from .runtime import DOWN, UNHEALTHY, UP, Node
 from .serving import write_serving_record
-from .topology import CertificateAuthority, Orderer, Organization, Peer
+from .topology import CertificateAuthority, Orderer, Organization, Peer, Topology
 
 
 def default_docker_home() -> Path:
@@ -63,18 +65,45 @@ def chaincode_image() -> str:
 
 
 PROJECTS_VARIABLE = "SEOCHO_DOCKER_PROJECTS"
-"""`network` (default): one Compose project for every organisation; `organisation`: one project and one
-Docker network per organisation, which reach each other only through published ports."""
+"""`organisation` (default): one project and one Docker network per organisation, which reach each other
+only through published ports; `single`: one Compose project and network for every organisation, for a
+Docker host whose firewall drops what containers send to the host's own bridge address (the organisations'
+projects meet there), and for deployments made as one project before the split became the default."""
 EXCHANGE_VARIABLE = "SEOCHO_DOCKER_EXCHANGE_ADDRESS"
 """Where an organisation's project publishes the ports other organisations dial [default: the address
 of Docker's default bridge on this host, which containers reach as `host-gateway`]."""
 
 
+PROJECTS_MODES = ("organisation", "single")
+
+
+DEFAULT_EXCHANGE_ADDRESS = "172.17.0.1"  # Docker's default bridge's gateway, unless dockerd says otherwise
+
+
 def per_organisation() -> bool:
-    value = os.environ.get(PROJECTS_VARIABLE, "network") or "network"
-    if value not in ("network", "organisation"):
-        raise NetworkError(f"{PROJECTS_VARIABLE} is `network` or `organisation`, not {value!r}")
+    value = os.environ.get(PROJECTS_VARIABLE) or PROJECTS_MODES[0]
+    if value not in PROJECTS_MODES:
+        raise NetworkError(f"{PROJECTS_VARIABLE} is `organisation` (the default) or `single`, not {value!r}")
     return value == "organisation"
+
+
+def mode_problem(layout: NetworkLayout, topology: Topology) -> str | None:
+    """Why the deployment directory's compose files are not of the mode SEOCHO_DOCKER_PROJECTS selects
+    (a deployment made one way and managed the other would start a second, empty set of projects beside
+    the first and lose sight of its containers and volumes), or None."""
+    single = (layout.root / "compose.yaml").exists()
+    split = any(organisation_compose_file(layout, org).exists() for org in topology.organizations)
+    if per_organisation() and single and not split:
+        return (
+            f"{layout.root} was deployed as one Compose project (compose.yaml): manage it with "
+            f"{PROJECTS_VARIABLE}=single, or `down --purge` it that way and bring it up again"
+        )
+    if not per_organisation() and split and not single:
+        return (
+            f"{layout.root} was deployed as one Compose project per organisation (compose.<domain>.yaml): "
+            f"unset {PROJECTS_VARIABLE} to manage it"
+        )
+    return None
 
 
 def exchange_address() -> str:
@@ -139,8 +168,14 @@ class DockerRuntime:
             grouped.setdefault(self._project_of(name), []).append(name)
         return grouped
 
+    def _check_mode(self) -> None:
+        problem = mode_problem(self.ctx.layout, self.ctx.topology)
+        if problem is not None:
+            raise NetworkError(problem)
+
     def _write_compose(self) -> None:
         ctx = self.ctx
+        self._check_mode()
         if not per_organisation():
             write_compose(ctx.layout, ctx.topology)
             return
@@ -210,6 +245,7 @@ class DockerRuntime:
                 self.ctx.say(f"down: {name} stopped")
 
     def remove(self, purge: bool) -> None:
+        self._check_mode()
         for project in self._projects():
             if self._deployed(project):
                 self.compose("down", *(["--volumes"] if purge else []), org=project)
@@ -231,6 +267,7 @@ class DockerRuntime:
         """Each service: "up", "unhealthy" or "down", from the compose projects' containers and, for a
         running CA, orderer or peer, its /healthz asked from the host over TLS as the operations client
         (the images cannot ask it themselves: the client's key stays on the host)."""
+        self._check_mode()
         states = {name: DOWN for name in self._service_names()}
         operations = operations_endpoints(self.ctx.topology, self.ctx.layout)
         for project in self._projects():

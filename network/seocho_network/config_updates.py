@@ -9,6 +9,7 @@ update that lacks them.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -83,7 +84,19 @@ def sign(ctx: NetworkContext, org: Organization, path: Path) -> None:
     if org.msp_id in signers(path):
         ctx.say(f"  {path.name}: signed by {org.msp_id} already")
         return
-    ctx.peer_admin(org.peers[0]).run(["channel", "signconfigtx", "-f", str(path)])
+    # `signconfigtx` rewrites the file it is given: it signs a copy of the signer's own beside it, which
+    # then replaces the file. Only the directory need be writable by the signer, not the file, so the
+    # organisations' accounts sign in turn in a shared group directory (accounts.py) what another wrote.
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".signing", dir=path.parent)
+    signing = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as copy:
+            copy.write(path.read_bytes())
+        ctx.peer_admin(org.peers[0]).run(["channel", "signconfigtx", "-f", str(signing)])
+        signing.chmod((path.stat().st_mode & 0o777) | 0o040)  # public: the other signers read it
+        os.replace(signing, path)
+    finally:
+        signing.unlink(missing_ok=True)
     ctx.say(f"  {path.name}: signed by {org.msp_id}")
 
 

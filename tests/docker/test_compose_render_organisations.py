@@ -4,10 +4,52 @@ names only the other organisations' orderers and peers, at the host's gateway.""
 
 from __future__ import annotations
 
-from seocho_network.compose_render import compose_document, project_name
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from seocho_network.cli import cli
+from seocho_network.compose import DEFAULT_EXCHANGE_ADDRESS, PROJECTS_VARIABLE, mode_problem, per_organisation
+from seocho_network.compose_render import (
+    compose_document,
+    compose_text,
+    organisation_compose_file,
+    project_name,
+)
+from seocho_network.context import NetworkError
+from seocho_network.layout import NetworkLayout
 from seocho_network.topology import load_topology
 
 EXCHANGE = "172.17.0.1"
+REFERENCES = Path(__file__).resolve().parents[2] / "network" / "docker"
+
+
+def test_committed_references_are_each_organisations_rendering() -> None:
+    """What the Docker runtime writes by default, one file per organisation, as `docker render --org`
+    prints it (Docker's default bridge as the exchange address)."""
+    topology = load_topology(port_offset=0)
+    for org in topology.organizations:
+        reference = REFERENCES / f"compose.{org.domain}.yaml"
+        rendered = compose_text(topology, None, org, DEFAULT_EXCHANGE_ADDRESS)
+        assert reference.read_text(encoding="utf-8") == rendered, (
+            f"{reference.name} is stale: SEOCHO_NETWORK_PORT_OFFSET=0 .venv/bin/python -m seocho_network "
+            f"docker render --org {org.domain} > network/docker/{reference.name}"
+        )
+
+
+def test_render_prints_the_project_of_the_organisation_asked_and_refuses_an_unknown_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SEOCHO_NETWORK_PORT_OFFSET", "0")
+    monkeypatch.delenv("SEOCHO_DOCKER_EXCHANGE_ADDRESS", raising=False)
+    topology = load_topology(port_offset=0)
+    partners = topology.organizations[1]
+    runner = CliRunner()
+    printed = runner.invoke(cli, ["docker", "render", "--org", "Partners", "--exchange-address", "10.0.0.5"])
+    assert printed.exit_code == 0, printed.output
+    assert printed.output == compose_text(topology, None, partners, "10.0.0.5")
+    unknown = runner.invoke(cli, ["docker", "render", "--org", "Nowhere"])
+    assert unknown.exit_code == 2 and "no organisation 'Nowhere'" in unknown.output
 
 
 def test_each_project_holds_only_its_organisations_containers() -> None:
@@ -48,8 +90,27 @@ def test_orderers_and_peers_reach_the_other_organisations_nodes_at_the_host_gate
             assert "extra_hosts" not in services[node_id]  # they talk to their own organisation only
 
 
-def test_the_one_project_rendering_is_unchanged_by_the_split() -> None:
+def test_the_single_project_rendering_is_unchanged_by_the_split() -> None:
     topology = load_topology(port_offset=0)
     document = compose_document(topology)
     assert document["name"] == "seocho"
     assert not any("extra_hosts" in service for service in document["services"].values())
+
+
+def test_one_project_per_organisation_is_the_default_and_a_deployment_of_the_other_mode_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topology = load_topology(port_offset=0)
+    layout = NetworkLayout(tmp_path)
+    monkeypatch.delenv(PROJECTS_VARIABLE, raising=False)
+    assert per_organisation() and mode_problem(layout, topology) is None  # nothing deployed yet
+    (tmp_path / "compose.yaml").write_text("name: seocho\n")  # a deployment made as one project
+    assert "SEOCHO_DOCKER_PROJECTS=single" in str(mode_problem(layout, topology))
+    monkeypatch.setenv(PROJECTS_VARIABLE, "single")
+    assert not per_organisation() and mode_problem(layout, topology) is None
+    (tmp_path / "compose.yaml").unlink()
+    organisation_compose_file(layout, topology.organizations[0]).write_text("name: seocho-district\n")
+    assert "unset SEOCHO_DOCKER_PROJECTS" in str(mode_problem(layout, topology))
+    monkeypatch.setenv(PROJECTS_VARIABLE, "network")
+    with pytest.raises(NetworkError, match=r"`organisation` .* or `single`"):
+        per_organisation()

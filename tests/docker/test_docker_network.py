@@ -1,8 +1,9 @@
 """The Docker Compose deployment brought up here: channel, chaincode, the demo, restart, backup and restore.
 
-One deployment for the module (bringing it up takes about half a minute), in a compose project of its own
-and on ports shifted clear of a native network, so it runs beside a developer's own. The tests run in
-order; the last one takes the deployment down and checks that nothing is left.
+One deployment for the module (bringing it up takes about half a minute), each organisation in a compose
+project of its own (the default: `<base>-<org>`, on its own Docker network) with a base name of the test's,
+on ports shifted clear of a native network, so it runs beside a developer's own. The tests run in order;
+the last one takes the deployment down and checks that nothing of any project is left.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from docker_support import REPO_ROOT, DockerImages, docker
+from seocho_network.topology import Orderer, Organization, Peer, Topology, load_topology
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
@@ -54,9 +56,18 @@ def _port_free(port: int) -> bool:
 @dataclass
 class Deployment:
     home: Path
-    project: str
+    base: str
     env: dict[str, str]
     volumes_before: set[str]
+    topology: Topology
+
+    def project(self, org: Organization) -> str:
+        """The organisation's Compose project (compose_render.project_name)."""
+        return f"{self.base}-{org.name.lower()}"
+
+    @property
+    def projects(self) -> list[str]:
+        return [self.project(org) for org in self.topology.organizations]
 
     @property
     def directory(self) -> Path:
@@ -74,10 +85,19 @@ class Deployment:
         return result
 
     def compose(self, *args: str) -> str:
-        command = ["docker", "compose", "--project-directory", str(self.directory), *args]
-        result = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, f"docker compose {' '.join(args)}:\n{result.stderr}"
-        return result.stdout
+        """`docker compose ARGS` on every organisation's project in turn (as the runbook's operator would,
+        one project each); their outputs joined."""
+        outputs = []
+        for org in self.topology.organizations:
+            command = [
+                "docker", "compose", "--project-directory", str(self.directory), "-p", self.project(org),
+                "-f", str(self.directory / f"compose.{org.domain}.yaml"), *args,
+            ]  # fmt: skip
+            result = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=300)
+            what = f"docker compose -p {self.project(org)} {' '.join(args)}"
+            assert result.returncode == 0, f"{what}:\n{result.stderr}"
+            outputs.append(result.stdout)
+        return "".join(outputs)
 
     def seocho(self, *args: str, profile: str = "profile.yaml") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -135,48 +155,55 @@ class Deployment:
                 raise AssertionError(f"heights differ: {heights}")
             time.sleep(1)
 
-    def volume(self, node_id: str) -> str:
-        return f"{self.project}_ledger-{node_id.replace('.', '-')}"
+    def volume(self, node: Orderer | Peer) -> str:
+        return f"{self.project(node.org)}_ledger-{node.node_id.replace('.', '-')}"
 
 
-def _leftovers(project: str) -> dict[str, list[str]]:
-    label = f"label=com.docker.compose.project={project}"
-    found = {}
-    for kind, listing in [
-        ("containers", ["ps", "--all", "--quiet", "--filter", label]),
-        ("volumes", ["volume", "ls", "--quiet", "--filter", label]),
-        ("networks", ["network", "ls", "--quiet", "--filter", label]),
-    ]:
-        found[kind] = docker(*listing).stdout.split()
+def _unlabelled_volumes() -> set[str]:
+    """The volumes no Compose project claims (an anonymous volume of a container is one)."""
+    listed = docker("volume", "ls", "--format", '{{.Name}}={{.Label "com.docker.compose.project"}}').stdout
+    return {name for name, _, project in (line.partition("=") for line in listed.split()) if not project}
+
+
+def _leftovers(projects: list[str]) -> dict[str, list[str]]:
+    """The containers, volumes and networks any of the projects still has."""
+    found: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
+    for project in projects:
+        label = f"label=com.docker.compose.project={project}"
+        for kind, listing in [
+            ("containers", ["ps", "--all", "--quiet", "--filter", label]),
+            ("volumes", ["volume", "ls", "--quiet", "--filter", label]),
+            ("networks", ["network", "ls", "--quiet", "--filter", label]),
+        ]:
+            found[kind] += docker(*listing).stdout.split()
     return found
 
 
 @pytest.fixture(scope="module")
 def deployment(docker_images: DockerImages, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     home = tmp_path_factory.mktemp("seocho-docker-home")
-    project = f"seocho-test-{uuid.uuid4().hex[:8]}"
+    base = f"seocho-test-{uuid.uuid4().hex[:8]}"
+    offset = _free_offset()
     env = (
         os.environ
         | docker_images.env
-        | {
-            "SEOCHO_HOME": str(home),
-            "SEOCHO_NETWORK_PORT_OFFSET": str(_free_offset()),
-            "COMPOSE_PROJECT_NAME": project,
-        }
+        | {"SEOCHO_HOME": str(home), "SEOCHO_NETWORK_PORT_OFFSET": str(offset), "COMPOSE_PROJECT_NAME": base}
     )
-    env.pop("SEOCHO_DOCKER_HOME", None)
-    deployed = Deployment(home, project, env, set(docker("volume", "ls", "--quiet").stdout.split()))
+    for variable in ("SEOCHO_DOCKER_HOME", "SEOCHO_DOCKER_PROJECTS"):  # the default: a project each
+        env.pop(variable, None)
+    volumes = set(docker("volume", "ls", "--quiet").stdout.split())
+    deployed = Deployment(home, base, env, volumes, load_topology(port_offset=offset))
     try:
         deployed.network("up")
         deployed.network("deploy")
         yield deployed
     finally:
-        # Whatever the tests did, nothing of the project may outlive them.
-        if (deployed.directory / "compose.yaml").exists():
+        # Whatever the tests did, nothing of the projects may outlive them.
+        if any(deployed.directory.glob("compose.*.yaml")):
             subprocess.run(
                 ["bash", str(NETWORK_SH), "docker", "down", "--purge"], env=env, capture_output=True
             )
-        for volume in docker("volume", "ls", "--quiet", "--filter", f"name={project}_").stdout.split():
+        for volume in docker("volume", "ls", "--quiet", "--filter", f"name={base}-").stdout.split():
             docker("volume", "rm", "--force", volume, check=False)
 
 
@@ -189,6 +216,12 @@ def test_channel_created_joined_and_chaincode_committed(deployment: Deployment) 
     assert (chaincode["name"], chaincode["sequence"]) == ("seocho", 1)
     published = deployment.compose("ps", "--format", "{{.Ports}}")
     assert "0.0.0.0" not in published and "127.0.0.1:" in published
+    # Each organisation's project runs its own containers, and only those.
+    for org in deployment.topology.organizations:
+        label = f"label=com.docker.compose.project={deployment.project(org)}"
+        services = docker("ps", "--filter", label, "--format", '{{.Label "com.docker.compose.service"}}')
+        own = {org.ca, org.tls_ca, org.chaincode_server, *org.orderers, *org.peers}
+        assert sorted(services.stdout.split()) == sorted(node.node_id for node in own), org.name
 
 
 def test_demo_through_published_ports_tells_the_embedded_report(
@@ -247,7 +280,8 @@ def test_monitoring_scrapes_every_container_through_its_published_port(deploymen
 
 def test_status_asks_each_node_over_tls_as_its_operations_client(deployment: Deployment) -> None:
     """A running container is "up" only when its /healthz answers the organisation's operations client:
-    with the district's client key gone from the host, its CAs, orderers and peers are unhealthy."""
+    with the district's client key gone from the host, the district's CAs, orderers and peers are
+    unhealthy, and only those."""
     from seocho_network.layout import NetworkLayout
     from seocho_network.topology import load_topology
 
@@ -358,8 +392,13 @@ def test_peer_backed_up_and_restored_by_network_sh(deployment: Deployment, tmp_p
 
 
 def test_down_with_volumes_leaves_nothing(deployment: Deployment) -> None:
+    # Before: each organisation's project has its containers, volumes and network (the check can fail).
+    before = _leftovers(deployment.projects)
+    assert all(before.values()), before
+    assert len(before["networks"]) == len(deployment.projects)
     deployment.network("down", "--purge")
-    assert _leftovers(deployment.project) == {"containers": [], "volumes": [], "networks": []}
-    # Nor an anonymous volume (they carry no project label).
-    assert set(docker("volume", "ls", "--quiet").stdout.split()) <= deployment.volumes_before
+    assert _leftovers(deployment.projects) == {"containers": [], "volumes": [], "networks": []}
+    # Nor an anonymous volume (they carry no project label; other sessions' projects may make volumes
+    # meanwhile, labelled with their projects).
+    assert _unlabelled_volumes() <= deployment.volumes_before
     assert not deployment.directory.exists()

@@ -1,6 +1,6 @@
 """Each organisation a Compose project of its own, on its own Docker network (issue 17, item 2).
 
-With SEOCHO_DOCKER_PROJECTS=organisation, `network.sh docker up` and `deploy` run one project per
+By default (SEOCHO_DOCKER_PROJECTS unset) `network.sh docker up` and `deploy` run one project per
 organisation; they reach each other only through the ports their projects publish on the Docker host's
 gateway address, as separate hosts would through theirs. Here: every container is in its organisation's
 project and on its network only; from the partners' network the district's containers are neither named
@@ -120,9 +120,9 @@ def deployment(docker_images: DockerImages, tmp_path_factory: pytest.TempPathFac
         "SEOCHO_HOME": str(home),
         "SEOCHO_NETWORK_PORT_OFFSET": str(offset),
         "COMPOSE_PROJECT_NAME": base,
-        "SEOCHO_DOCKER_PROJECTS": "organisation",
     }  # fmt: skip
-    env.pop("SEOCHO_DOCKER_HOME", None)
+    for variable in ("SEOCHO_DOCKER_HOME", "SEOCHO_DOCKER_PROJECTS"):  # the default: a project each
+        env.pop(variable, None)
     deployed = Deployment(home, base, env, load_topology(port_offset=offset), docker_images)
     try:
         deployed.network("up")
@@ -143,8 +143,8 @@ def test_each_organisation_is_a_project_of_its_own_on_its_own_network(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     networks = []
-    for variable in ("COMPOSE_PROJECT_NAME", "SEOCHO_DOCKER_PROJECTS"):
-        monkeypatch.setenv(variable, deployment.env[variable])
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", deployment.base)
+    monkeypatch.delenv("SEOCHO_DOCKER_PROJECTS", raising=False)
     for org in deployment.topology.organizations:
         # Its ledgers are its project's volumes, where `network.sh docker backup` looks for them.
         for node in (*org.orderers, *org.peers):

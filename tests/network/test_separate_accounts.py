@@ -6,19 +6,23 @@ On a network of its own, brought up step by step as the per-organisation command
 create`, `channel join`, `chaincode approve`, `chaincode commit`), each run by `seocho_network.accounts` as
 the organisation that owns the step: a step that read another organisation's private files would fail
 here. Then a coin movement commits through the Gateway, endorsed by both organisations; every node runs
-under its organisation's uid; and neither account can read the other's keys (while each reads its own).
-Needs root (it creates the accounts seocho-district and seocho-partners): a skip elsewhere, a failure
-under CI=true.
+under its organisation's uid; neither account can read the other's keys (while each reads its own); what
+they exchange is the exchange group's only (a local user outside it can neither read nor plant files
+there), and each signs a config update the other wrote. Needs root (it creates the accounts
+seocho-district and seocho-partners and the group seocho-exchange): a skip elsewhere, a failure under
+CI=true.
 """
 
 from __future__ import annotations
 
 import contextlib
+import grp
 import json
 import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -38,8 +42,9 @@ from seocho.cast import client_id_of
 from seocho.cli import cli
 from seocho.network_setup import initialise_ledger, provision_demo
 from seocho_network import Network
-from seocho_network.accounts import Account, AccountSteps, shared_tools
+from seocho_network.accounts import EXCHANGE_GROUP, SHARED_MODE, Account, AccountSteps, shared_tools
 from seocho_network.binaries import MissingBinariesError, find_binaries
+from seocho_network.config_updates import signers
 from seocho_network.lifecycle import source_digest
 from seocho_network.port_offsets import claimed_port_offset
 from seocho_network.processes import running_pid
@@ -73,6 +78,16 @@ def _ensure_account(user: str) -> None:
         )  # fmt: skip
         if done.returncode != 0 and "already exists" not in done.stderr:
             pytest.fail(f"useradd {user}: {done.stderr.strip()}")
+
+
+def _ensure_group(group: str) -> None:
+    """A system group, created once (later runs find it)."""
+    try:
+        grp.getgrnam(group)
+    except KeyError:
+        done = subprocess.run(["groupadd", "--system", group], capture_output=True, text=True, check=False)
+        if done.returncode != 0 and "already exists" not in done.stderr:
+            pytest.fail(f"groupadd {group}: {done.stderr.strip()}")
 
 
 def _processes_of(uids: set[int], base: Path) -> list[int]:
@@ -110,6 +125,7 @@ def accounts() -> dict[str, Account]:
         pytest.skip("running each organisation as its own Unix account needs root (to create the accounts)")
     for user in ACCOUNTS.values():
         _ensure_account(user)
+    _ensure_group(EXCHANGE_GROUP)
     return {org: Account.named(user) for org, user in ACCOUNTS.items()}
 
 
@@ -268,6 +284,75 @@ def test_one_organisations_account_cannot_read_anothers_keys(separate: SeparateN
         assert set(refused.values()) == {"PermissionError"}, reader.name
         # Its own account reads them: the refusal is the other account's, not a missing file.
         assert set(_open_as(separate, separate.account(owner), keys).values()) == {"read"}, owner.name
+
+
+_TRY_EACH = """
+import json, os, sys
+outcome = {}
+for path in sys.argv[1:]:
+    try:
+        if os.path.isdir(path):  # plant a file in it
+            os.close(os.open(os.path.join(path, "planted"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            outcome[path] = "planted"
+        else:
+            with open(path, "rb") as stream:
+                outcome[path] = "read" if stream.read() else "empty"
+    except OSError as exc:
+        outcome[path] = type(exc).__name__
+print(json.dumps(outcome))
+"""
+
+
+def test_what_the_organisations_exchange_is_theirs_only(separate: SeparateNetwork) -> None:
+    gid = grp.getgrnam(EXCHANGE_GROUP).gr_gid
+    directories = separate.steps.shared_directories()
+    for shared in directories:
+        info = shared.stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, gid, SHARED_MODE), shared
+    layout = separate.network.layout
+    exchanged = [layout.genesis_block]
+    for org in separate.network.topology.organizations:
+        exchanged += [path for path in layout.definition(org).rglob("*")]
+    assert len(exchanged) > 2
+    for path in exchanged:  # the group's, readable by its members (the setgid directories see to it)
+        info = path.stat()
+        assert info.st_gid == gid and info.st_mode & stat.S_IRGRP, path
+    # A local user outside the consortium can neither plant a file nor read one there.
+    python = str(separate.steps.tools.python)
+    paths = [*map(str, directories), str(layout.genesis_block)]
+    outsider = pwd.getpwnam("nobody")
+    done = subprocess.run(
+        [python, "-c", _TRY_EACH, *paths], capture_output=True, text=True, check=True, cwd="/",
+        user=outsider.pw_uid, group=outsider.pw_gid, extra_groups=[], env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert set(json.loads(done.stdout).values()) == {"PermissionError"}, done.stdout
+    assert not any((directory / "planted").exists() for directory in directories)
+
+
+def test_each_organisations_account_signs_an_update_the_other_wrote(separate: SeparateNetwork) -> None:
+    """The district proposes and the partners sign first (a file they do not own), then the district:
+    each signature replaces the file with a signed copy of the signer's. Never submitted: the channel is
+    unchanged."""
+    steps, layout = separate.steps, separate.network.layout
+    district, partners = separate.network.topology.organizations[:2]
+    orderer = district.orderers[-1]
+    steps.run(district, "channel", "remove-consenter", orderer.node_id, "--org", district.name)
+    update = layout.updates_dir / f"remove-consenter-{orderer.node_id}.pb"
+    gid = grp.getgrnam(EXCHANGE_GROUP).gr_gid
+    try:
+        assert update.stat().st_uid == separate.account(district).uid
+        assert signers(update) == []
+        steps.run(partners, "channel", "sign", str(update), "--org", partners.name)
+        assert signers(update) == [partners.msp_id]
+        assert update.stat().st_uid == separate.account(partners).uid
+        steps.run(district, "channel", "sign", str(update), "--org", district.name)
+        assert signers(update) == [partners.msp_id, district.msp_id]
+        info = update.stat()
+        assert (info.st_uid, info.st_gid) == (separate.account(district).uid, gid)
+        assert info.st_mode & stat.S_IRGRP
+        assert [path.name for path in layout.updates_dir.iterdir() if path.name.endswith(".signing")] == []
+    finally:
+        update.unlink(missing_ok=True)
 
 
 def _endorsers(network: Network, request_id: str) -> tuple[list[str], int]:
