@@ -23,6 +23,14 @@ from seocho.cli import cli
 GATEWAY_TESTS = Path(__file__).parent / "gateway"
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test reads English messages unless it chooses a language (gettext reads LANGUAGE first), and
+    a language one test forces (`--lang ko`, a Korean page) is undone after it."""
+    monkeypatch.setenv("LANGUAGE", "en")
+    yield
+
+
 @pytest.fixture(scope="session")
 def fabric_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
     """The project's network (2 organisations, 3 Raft orderers, a CA each) with the coin deployed."""

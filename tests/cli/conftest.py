@@ -1,19 +1,11 @@
-"""Fixtures of the CLI tests: English unless a test chooses, and a small ledger to work on."""
+"""Fixtures of the CLI tests: a small ledger to work on (English is the root conftest's)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_helpers import STAFF_ATTRS, enroll, run
-
-
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests read English messages unless they choose a language (gettext reads LANGUAGE first)."""
-    monkeypatch.setenv("LANGUAGE", "en")
-    yield
 
 
 @pytest.fixture
