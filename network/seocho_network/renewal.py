@@ -6,6 +6,8 @@ What each renewal needs beside the new certificate (`reenrolment` gets it, keepi
 | holder                              | then                                                           |
 |-------------------------------------|----------------------------------------------------------------|
 | a CA server's own TLS certificate   | the CA restarts and issues itself a new one                    |
+| a CA's operations endpoint's        | renewed at the TLS CA, then the CA restarts (read at start)     |
+| certificate                         |                                                                |
 | registrars, operations clients,     | nothing: their certificates are read when they are used        |
 | profile users (the demo's cast)     |                                                                |
 | an organisation's admin             | its TLS certificate is pinned by its orderers' admin endpoints: |
@@ -127,11 +129,18 @@ class _Renewal:
 
     def _ca(self, ca: CertificateAuthority) -> None:
         runtime = self.network.runtime
+        renewed = []
+        if ca in self.plan.ca_operations:
+            # Read when the server starts: renewed at the TLS CA first (running: CAs restart one at a time).
+            certificate = renew_tls(self.layout, self.topology, self.layout.ca_operations(ca))
+            renewed.append(f"operations TLS until {certificate.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC")
         runtime.stop([ca])
-        # fabric-ca-server issues itself a TLS certificate (profile "tls") when it starts without one.
-        (self.layout.ca_server_home(ca) / "tls-cert.pem").unlink(missing_ok=True)
+        if ca in self.plan.ca_tls:
+            # fabric-ca-server issues itself a TLS certificate (profile "tls") when it starts without one.
+            (self.layout.ca_server_home(ca) / "tls-cert.pem").unlink(missing_ok=True)
+            renewed.append("a new TLS certificate")
         runtime.start([ca])
-        self.network.say(f"renew: CA {ca.node_id}: restarted with a new TLS certificate")
+        self.network.say(f"renew: CA {ca.node_id}: restarted with {', '.join(renewed)}")
 
     def _identity(self, files: NodeFiles, keep_key: bool = False) -> list[str]:
         renewed = []
