@@ -374,6 +374,7 @@ def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
             "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ca.operations_port}",
             "FABRIC_CA_SERVER_METRICS_PROVIDER": "prometheus",
             **ca_operations_environment(ca, Path(CA_HOME)),
+            **ca_lifetime_environment(ca),
         },
         "command": [
             "fabric-ca-server",
@@ -390,6 +391,22 @@ def _ca_service(ca: CertificateAuthority, db_volume: str) -> dict[str, Any]:
         ],
         "volumes": [f"{home}:{CA_HOME}", f"{db_volume}:{CA_DB_DIR}"],
         "ports": _published(ca.port, ca.operations_port),
+    }
+
+
+def ca_lifetime_environment(ca: CertificateAuthority) -> dict[str, str]:
+    """The topology's `certificates.lifetime` for a CA that creates its config in its container.
+
+    The native CA takes it in its config file after `init`; this one writes its config at its first
+    start, so the lifetime goes in as environment overrides of the config's signing expiries (the
+    default profile signs enrolment certificates, `tls` TLS ones and the server's own TLS certificate),
+    which keeps the container following the topology when the lifetime changes and the CA is recreated.
+    """
+    if not ca.certificate_lifetime:
+        return {}
+    return {
+        "FABRIC_CA_SERVER_SIGNING_DEFAULT_EXPIRY": ca.certificate_lifetime,
+        "FABRIC_CA_SERVER_SIGNING_PROFILES_TLS_EXPIRY": ca.certificate_lifetime,
     }
 
 

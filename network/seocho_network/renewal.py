@@ -6,6 +6,8 @@ What each renewal needs beside the new certificate (`reenrolment` gets it, keepi
 | holder                              | then                                                           |
 |-------------------------------------|----------------------------------------------------------------|
 | a CA server's own TLS certificate   | the CA restarts and issues itself a new one                    |
+| a CA's operations endpoint's        | renewed at the TLS CA (after the CAs' own), then the CA restarts |
+| certificate                         |                                                                |
 | registrars, operations clients,     | nothing: their certificates are read when they are used        |
 | profile users (the demo's cast)     |                                                                |
 | an organisation's admin             | its TLS certificate is pinned by its orderers' admin endpoints: |
@@ -95,8 +97,13 @@ class _Renewal:
 
     def run(self) -> None:
         timed = self._timed
+        # First the CAs' own TLS certificates, then their operations certificates: a CA restarted with
+        # another lifetime (its config or, in Docker, the topology's) issues those at the new one.
+        for ca in self.plan.ca_tls:
+            timed(f"CA {ca.node_id}", partial(self._ca_tls, ca))
         for ca in self.plan.cas:
-            timed(f"CA {ca.node_id}", partial(self._ca, ca))
+            if ca in self.plan.ca_operations or ca not in self.plan.ca_tls:
+                timed(f"CA {ca.node_id} operations", partial(self._ca_operations, ca))
         for holder in self.plan.identities:
             self._identity(NodeFiles(holder))
         for orderer in self.plan.orderers:
@@ -125,13 +132,26 @@ class _Renewal:
 
     # ---- each kind of holder ---------------------------------------------------------------------
 
-    def _ca(self, ca: CertificateAuthority) -> None:
+    def _ca_tls(self, ca: CertificateAuthority) -> None:
         runtime = self.network.runtime
         runtime.stop([ca])
         # fabric-ca-server issues itself a TLS certificate (profile "tls") when it starts without one.
         (self.layout.ca_server_home(ca) / "tls-cert.pem").unlink(missing_ok=True)
         runtime.start([ca])
         self.network.say(f"renew: CA {ca.node_id}: restarted with a new TLS certificate")
+
+    def _ca_operations(self, ca: CertificateAuthority) -> None:
+        """Its operations certificate, read when the server starts: renewed at the TLS CA, then a restart
+        (or only the restart, when an interrupted run renewed it)."""
+        runtime = self.network.runtime
+        renewed = "its operations certificate as it was"
+        if ca in self.plan.ca_operations:
+            certificate = renew_tls(self.layout, self.topology, self.layout.ca_operations(ca))
+            until = certificate.not_valid_after_utc
+            renewed = f"an operations certificate until {until:%Y-%m-%d %H:%M:%S} UTC"
+        runtime.stop([ca])
+        runtime.start([ca])
+        self.network.say(f"renew: CA {ca.node_id}: restarted with {renewed}")
 
     def _identity(self, files: NodeFiles, keep_key: bool = False) -> list[str]:
         renewed = []

@@ -76,6 +76,10 @@ class RenewalPlan:
     certificates: list[DueCertificate]
     roots: list[DueCertificate] = field(default_factory=list)
     cas: list[CertificateAuthority] = field(default_factory=list)
+    # CAs whose operations endpoint's certificate is due: read when the server starts, so renewed before
+    # its restart (the other CAs of `cas` restart for their own TLS certificate)
+    ca_operations: list[CertificateAuthority] = field(default_factory=list)
+    ca_tls: list[CertificateAuthority] = field(default_factory=list)  # the server's own TLS certificate due
     identities: list[Path] = field(default_factory=list)
     orderers: list[Orderer] = field(default_factory=list)
     restart_only: dict[str, str] = field(default_factory=dict)  # node id -> why it restarts unrenewed
@@ -92,7 +96,11 @@ class RenewalPlan:
     def lines(self, now: datetime) -> list[str]:
         said = [f"  due: {due.describe(now)}" for due in self.certificates]
         said += [f"  not renewed here (a CA root): {due.describe(now)}" for due in self.roots]
-        said += [f"  CA {ca.node_id}: its TLS certificate, then a restart" for ca in self.cas]
+        for ca in self.cas:
+            what = ["its TLS certificate"] if ca in self.ca_tls else []
+            what += ["its operations endpoint's certificate"] if ca in self.ca_operations else []
+            why = " and ".join(what) or self.restart_only.get(ca.node_id, "")
+            said.append(f"  CA {ca.node_id}: {why}, then a restart")
         said += [f"  identity {path.name} ({path.parent.parent.name}): reenrol" for path in self.identities]
         for orderer in self.orderers:
             why = self.restart_only.get(orderer.node_id, "enrolment and TLS, same key; consenter update")
@@ -127,7 +135,10 @@ def plan_renewal(ctx: NetworkContext, within: timedelta, now: datetime | None = 
     plan = RenewalPlan([d for d in due if d.kind != CA], roots=[d for d in due if d.kind == CA])
     holders = {_holder(d.path) for d in plan.certificates}
     ca_homes = {layout.ca_server_home(ca): ca for ca in topology.cas}
-    plan.cas = [ca for home, ca in ca_homes.items() if home in holders]
+    ca_operations = {layout.ca_operations(ca).root: ca for ca in topology.cas}
+    plan.ca_operations = [ca for root, ca in ca_operations.items() if root in holders]
+    plan.ca_tls = [ca for home, ca in ca_homes.items() if home in holders]
+    plan.cas = [ca for ca in topology.cas if ca in plan.ca_tls or ca in plan.ca_operations]
     orderers = {layout.node(o.node_id).root: o for o in topology.orderers}
     peers = {layout.node(p.node_id).root: p for p in topology.peers}
     for org in topology.organizations:
@@ -137,7 +148,7 @@ def plan_renewal(ctx: NetworkContext, within: timedelta, now: datetime | None = 
             plan.chaincode_clients.append(org)
     plan.orderers = [o for root, o in orderers.items() if root in holders]
     plan.peers = [p for root, p in peers.items() if root in holders]
-    processes = set(ca_homes) | set(orderers) | set(peers)
+    processes = set(ca_homes) | set(ca_operations) | set(orderers) | set(peers)
     processes |= {layout.node(org.chaincode_server.node_id).root for org in topology.organizations}
     processes |= {layout.node(chaincode_client_name(org)).root for org in topology.organizations}
     plan.identities = sorted(holder for holder in holders if holder not in processes)
@@ -150,6 +161,10 @@ def plan_renewal(ctx: NetworkContext, within: timedelta, now: datetime | None = 
     # What an interrupted renewal left: a node still presenting the certificate its files replaced, or
     # packages still carrying the chaincode client certificate renewed since.
     stale = "it serves an older TLS certificate than its files"
+    for ca in topology.cas:
+        if ca not in plan.cas and _serves_older(layout.ca_operations(ca), ca.operations_port):
+            plan.cas.append(ca)
+            plan.restart_only[ca.node_id] = "its operations endpoint serves an older certificate"
     for orderer in topology.orderers:
         if orderer not in plan.orderers and _serves_older(layout.node(orderer.node_id), orderer.port):
             plan.orderers.append(orderer)
