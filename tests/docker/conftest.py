@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from docker_support import DOCKERD_SCRIPT, IMAGES_SCRIPT, DockerImages, engine_answers, unavailable
+from seocho_network.port_offsets import claimed_port_offset
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +52,15 @@ def docker_images(docker_engine: None) -> DockerImages:
         ["bash", str(IMAGES_SCRIPT), "--print-env"], check=True, capture_output=True, text=True
     ).stdout
     return DockerImages(dict(line.split("=", 1) for line in printed.split()))
+
+
+# Below the native test networks' offsets (30000 and up), so a Docker deployment runs beside them.
+DOCKER_PORT_OFFSETS = range(21_000, 30_000, 1_000)
+
+
+@pytest.fixture(scope="module")
+def docker_port_offset() -> Iterator[int]:
+    """A port offset for the module's deployment: locked against other modules and sessions (the same
+    claim the native networks use), its ports free, held until the module is done."""
+    with claimed_port_offset(DOCKER_PORT_OFFSETS) as offset:
+        yield offset

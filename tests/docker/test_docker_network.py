@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -30,27 +29,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 NETWORK_SH = REPO_ROOT / "scripts" / "network.sh"
 SEOCHO = REPO_ROOT / ".venv" / "bin" / "seocho"
-
-
-def _free_offset() -> int:
-    """A port offset at which every port of the topology is free on 127.0.0.1."""
-    from seocho_network.topology import load_topology
-
-    # Below 30000: tests/network's native network uses that offset, and may run at the same time.
-    for offset in range(21000, 30000, 1000):
-        ports = load_topology(port_offset=offset).ports()
-        if all(_port_free(port) for port in ports):
-            return offset
-    raise AssertionError("no free port range for the docker network")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass
@@ -180,10 +158,12 @@ def _leftovers(projects: list[str]) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def deployment(docker_images: DockerImages, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(
+    docker_images: DockerImages, tmp_path_factory: pytest.TempPathFactory, docker_port_offset: int
+) -> Iterator[Deployment]:
     home = tmp_path_factory.mktemp("seocho-docker-home")
     base = f"seocho-test-{uuid.uuid4().hex[:8]}"
-    offset = _free_offset()
+    offset = docker_port_offset
     env = (
         os.environ
         | docker_images.env

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -45,24 +44,6 @@ try:
 except OSError as exc:
     print(type(exc).__name__)
 """
-
-
-def _free_offset() -> int:
-    """A port offset whose ports are all free (from the top: test_docker_network takes from the bottom)."""
-    for offset in range(29000, 20000, -1000):
-        ports = load_topology(port_offset=offset).ports()
-        if all(_port_free(port) for port in ports):
-            return offset
-    raise AssertionError("no free port range for the docker network")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass
@@ -112,10 +93,12 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(docker_images: DockerImages, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(
+    docker_images: DockerImages, tmp_path_factory: pytest.TempPathFactory, docker_port_offset: int
+) -> Iterator[Deployment]:
     home = tmp_path_factory.mktemp("seocho-docker-organisations")
     base = f"seocho-orgs-{uuid.uuid4().hex[:8]}"
-    offset = _free_offset()
+    offset = docker_port_offset
     env = os.environ | docker_images.env | {
         "SEOCHO_HOME": str(home),
         "SEOCHO_NETWORK_PORT_OFFSET": str(offset),

@@ -94,27 +94,6 @@ class ShortLived:
         return self.directory / "profile.yaml"
 
 
-def _free_offset() -> int:
-    """A port offset at which every port of the topology is free, from the top of the Docker tests' range
-    (test_docker_network.py takes them from its bottom)."""
-    import socket
-
-    from seocho_network.topology import load_topology
-
-    def free(port: int) -> bool:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-        return True
-
-    for offset in range(28000, 20000, -1000):
-        if all(free(port) for port in load_topology(port_offset=offset).ports()):
-            return offset
-    raise AssertionError("no free port range for the docker network")
-
-
 def _topology_copy(path: Path, lifetime: str) -> Path:
     document = yaml.safe_load(TOPOLOGY.read_text(encoding="utf-8"))
     document["certificates"] = {"lifetime": lifetime}
@@ -124,13 +103,13 @@ def _topology_copy(path: Path, lifetime: str) -> Path:
 
 @pytest.fixture(scope="module")
 def short_lived(
-    docker_images: DockerImages, tmp_path_factory: pytest.TempPathFactory
+    docker_images: DockerImages, tmp_path_factory: pytest.TempPathFactory, docker_port_offset: int
 ) -> Iterator[ShortLived]:
     directory = tmp_path_factory.mktemp("docker-renewal")
     project = f"seocho-renew-{uuid.uuid4().hex[:8]}"
     env = os.environ | docker_images.env | {
         "SEOCHO_HOME": str(directory / "home"),
-        "SEOCHO_NETWORK_PORT_OFFSET": str(_free_offset()),
+        "SEOCHO_NETWORK_PORT_OFFSET": str(docker_port_offset),
         "COMPOSE_PROJECT_NAME": project,
     }  # fmt: skip
     env.pop("SEOCHO_DOCKER_HOME", None)
