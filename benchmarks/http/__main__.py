@@ -17,12 +17,11 @@ import argparse
 import base64
 import statistics
 import tempfile
-import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fabric_gateway.signing import sign_low_s
@@ -33,6 +32,7 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.signatures import creator_of
 from seocho_http.upstream import EmbeddedUpstream
 
+from benchmarks.http.serving import serving
 from benchmarks.timing import Sample, interleaved, paired_ratios
 
 DISTRICT, PARTNERS = "SeochoDistrictMSP", "PartnersMSP"
@@ -92,19 +92,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     options = parser.parse_args()
     per_round, rounds, members = (20, 3, 8) if options.quick else (40, 5, 16)
-    with tempfile.TemporaryDirectory() as home:
+    with tempfile.TemporaryDirectory() as home, ExitStack() as stack:
         ledger, sdk_members, floor_members, phones = build(Path(home) / "ledger", members)
         config = ServiceConfig(state_dir=Path(home) / "http", rate_per_credential=1e6, rate_per_address=1e6)
         app = create_app(EmbeddedUpstream(ledger), config)  # type: ignore[arg-type]
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, access_log=False, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        stack.callback(ledger.close)  # type: ignore[attr-defined]  # closes after the service has stopped
+        base_url = stack.enter_context(serving(app))
+        client = stack.enter_context(httpx.Client(base_url=base_url, timeout=60))
         latencies: dict[str, list[float]] = {"sdk": [], "http": [], "floor": []}
         # CPU seconds of this process per round (both sides of a payment run here): steadier than wall
         # time on a shared machine, and what the service's own overheads show in.
@@ -160,10 +154,6 @@ def main() -> None:
         samples = interleaved(variants, rounds)
         ratios = paired_ratios(samples, "http", "sdk")
         floor_ratios = paired_ratios(samples, "floor", "sdk")
-        server.should_exit = True
-        thread.join()
-        client.close()
-        ledger.close()  # type: ignore[attr-defined]
     print(f"payments, embedded ledger, {rounds} rounds x {per_round} each, one client")
     for name in ("sdk", "http", "floor"):
         rates = [s.rate for s in samples[name]]

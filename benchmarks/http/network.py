@@ -16,14 +16,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
 import fabric_gateway as fg
 import httpx
-import uvicorn
 from seocho.coin import Coin
 from seocho.gateway_backend import backend_for, connect_gateway
 from seocho.profile import load_profile
@@ -31,6 +29,7 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.upstream import GatewayUpstream
 from seocho_network import Network
 
+from benchmarks.http.serving import serving
 from benchmarks.network import bring_up
 from benchmarks.timing import Sample, interleaved, paired_ratios
 
@@ -84,15 +83,8 @@ def measure(profile: object, home: Path, per_round: int, rounds: int) -> None:
         top_up(profile, stack, sdk, 2 * per_round * rounds // len(MEMBERS) + 2)
         config = ServiceConfig(state_dir=home / "http", rate_per_credential=1e6, rate_per_address=1e6)
         app = create_app(GatewayUpstream(profile, "district-auditor"), config)  # type: ignore[arg-type]
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, access_log=False, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        client = stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120))
+        base_url = stack.enter_context(serving(app))
+        client = stack.enter_context(httpx.Client(base_url=base_url, timeout=120))
         latencies: dict[str, list[float]] = {"sdk": [], "http": []}
         counter = iter(range(10**9))
 
@@ -128,8 +120,6 @@ def measure(profile: object, home: Path, per_round: int, rounds: int) -> None:
 
         samples = interleaved([("sdk", sdk_round), ("http", http_round)], rounds)
         ratios = paired_ratios(samples, "http", "sdk")
-        server.should_exit = True
-        thread.join()
     print(f"payments, real network, {rounds} rounds x {per_round} each, one client")
     for name in ("sdk", "http"):
         ms = sorted(x * 1000 for x in latencies[name])
