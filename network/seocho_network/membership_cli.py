@@ -24,8 +24,7 @@ from .context import NetworkError
 
 def register(org: click.Group, channel: click.Group, pass_options: Callable[..., Any]) -> None:
     """Adds the membership commands to the `org` and `channel` groups."""
-    from . import membership, org_join, profiles
-    from .channel import wait_for_gossip
+    from . import membership, org_join
 
     definition_argument = click.argument(
         "definition", type=click.Path(file_okay=False, exists=True, path_type=Path)
@@ -63,16 +62,17 @@ def register(org: click.Group, channel: click.Group, pass_options: Callable[...,
         """JOINING's orderers join with the latest config block, its peers from block 0 (or from a
         snapshot); both catch up; then the client profiles name its peers too."""
         network = options.open()
+        org = network.org(joining)
         if snapshot_dir is None and source is None:
-            membership.join_running_channel(network, network.org(joining))
-        else:
-            from .snapshots import join_running_from_snapshot
-            from .snapshots_cli import peer_named
+            org_join.join_running(network, org)
+            return
+        from .snapshots import join_running_from_snapshot
+        from .snapshots_cli import peer_named
 
-            peer = peer_named(network, source) if source is not None else None
-            join_running_from_snapshot(network, network.org(joining), snapshot_dir, peer)
-        wait_for_gossip(network)
-        profiles.write_profiles(network)
+        peer = peer_named(network, source) if source is not None else None
+        org_join.join_running(
+            network, org, lambda: join_running_from_snapshot(network, org, snapshot_dir, peer)
+        )
 
     @channel.command("remove-consenter")
     @click.argument("orderer")

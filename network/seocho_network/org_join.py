@@ -10,7 +10,7 @@ consortium with it (MAJORITY of the organisations).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import channel, config_updates, deployment, membership, profiles
@@ -48,10 +48,19 @@ def join_consortium(network: Network, joining: Organization) -> None:
             update = membership.propose_add_consenter(network, proposer, definition, orderer.node_id)
             sign_and_submit(network, update, members)
     network.say(f"join: {joining.name}'s orderers and peers join the running channel")
-    membership.join_running_channel(network, joining)
+    join_running(network, joining)
+    adopt_endorsement_policy(network, joining)
+
+
+def join_running(network: Network, joining: Organization, join: Callable[[], object] | None = None) -> None:
+    """`joining`'s nodes join the running channel (`join`, default: from the chain's first block), then,
+    once gossip knows its peers, the client profiles name them: `channel join-running` and `org join`."""
+    if join is None:
+        membership.join_running_channel(network, joining)
+    else:
+        join()
     channel.wait_for_gossip(network)
     profiles.write_profiles(network)
-    adopt_endorsement_policy(network, joining)
 
 
 def _member(network: Network, org: Organization) -> bool:
