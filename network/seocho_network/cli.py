@@ -29,6 +29,7 @@ from .binaries import CommandError, MissingBinariesError
 from .chaincode_cli import chaincode_group
 from .channel_cli import channel_group
 from .cli_options import Options, home_from_environment, pass_options, timed
+from .http_service_cli import service as http_service_cli
 from .membership_cli import register as register_membership
 from .monitoring_cli import monitoring as monitoring_cli
 from .network import RUNTIMES, Network, NetworkError
@@ -300,6 +301,9 @@ docker.add_command(renew)
 # so the same scrape configuration serves both runtimes).
 cli.add_command(monitoring_cli)
 docker.add_command(monitoring_cli)
+
+# The HTTP service's container in the district's project: `docker service up|down` (http_service.py).
+docker.add_command(http_service_cli)
 
 # Ledger snapshots: `peer snapshot`, `peer snapshots` (snapshots_cli).
 register_snapshots(cli, pass_options)

@@ -47,6 +47,7 @@ IMAGE_VARIABLES = {
     "orderer": ("FABRIC_ORDERER_IMAGE", f"hyperledger/fabric-orderer:{FABRIC_VERSION}"),
     "ca": ("FABRIC_CA_IMAGE", f"hyperledger/fabric-ca:{FABRIC_CA_VERSION}"),
     "chaincode": ("SEOCHO_CHAINCODE_IMAGE", "seocho/chaincode:0.1.0"),
+    "service": ("SEOCHO_SERVICE_IMAGE", "seocho/service:0.1.0"),  # the HTTP service (compose_service)
 }
 
 
@@ -329,6 +330,11 @@ def compose_document(
         services[org.chaincode_server.node_id] = common | chaincode | _hardened("chaincode", chaincode_user)
         if exchange_address is not None:
             _publish_between_organisations(services, topology, org, exchange_address)
+    from .compose_service import service_fragment  # it builds on this module's helpers
+
+    http_services, http_volumes = service_fragment(topology, only, chaincode_user)
+    services |= http_services
+    volumes |= http_volumes
     return {
         "name": "seocho" if only is None else project_name("seocho", only),
         "services": services,

@@ -120,7 +120,8 @@ def test_every_container_is_hardened_and_fabric_ones_keep_one_capability_only_fo
     topology = load_topology(port_offset=0)
     for deployer in (None, "1000:1000"):
         services = compose_document(topology, deployer)["services"]
-        assert len(services) == 4 * len(topology.organizations) + len(topology.orderers)
+        # Per organisation its CAs, peer and chaincode server; the orderers; the district's HTTP service.
+        assert len(services) == 4 * len(topology.organizations) + len(topology.orderers) + 1
         for name, service in services.items():
             assert service["read_only"] is True, name
             assert service["cap_drop"] == ["ALL"], name
@@ -130,7 +131,7 @@ def test_every_container_is_hardened_and_fabric_ones_keep_one_capability_only_fo
             assert service["logging"]["driver"] == "json-file", name
             assert set(service["logging"]["options"]) == {"max-size", "max-file"}, name
             assert all(mount.startswith("/tmp") for mount in service["tmpfs"]), name
-            is_chaincode = name.startswith("chaincode.")
+            is_chaincode = name.startswith(("chaincode.", "api."))  # both run as a user of their own
             expected_caps = [] if deployer is None or is_chaincode else ["DAC_OVERRIDE"]
             assert service.get("cap_add", []) == expected_caps, name
             assert service.get("user") == (deployer if is_chaincode else None), name

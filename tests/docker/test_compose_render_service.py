@@ -1,0 +1,93 @@
+"""The HTTP service in the rendered deployment (no Docker needed): a container of the district's project
+only, hardened like the chaincode's, its state on a named volume, its HTTPS port on loopback; and the
+district's certificate is checked before anything is written."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from seocho_network.compose_render import compose_document
+from seocho_network.compose_service import service_node_id
+from seocho_network.context import NetworkError
+from seocho_network.http_service import check_certificate_pair
+from seocho_network.topology import load_topology
+
+
+def test_the_service_is_in_the_district_project_only_and_in_the_single_one() -> None:
+    topology = load_topology(port_offset=0)
+    district, partners = topology.organizations
+    name = service_node_id(topology)
+    assert name == "api.district.seocho.local"
+    assert name in compose_document(topology)["services"]
+    assert name in compose_document(topology, None, district, "172.17.0.1")["services"]
+    assert name not in compose_document(topology, None, partners, "172.17.0.1")["services"]
+
+
+def test_the_service_is_hardened_keeps_its_state_on_a_volume_and_publishes_on_loopback() -> None:
+    topology = load_topology(port_offset=3000)
+    document = compose_document(topology)
+    service = document["services"]["api.district.seocho.local"]
+    assert (service["read_only"], service["cap_drop"], service["security_opt"]) == (
+        True, ["ALL"], ["no-new-privileges:true"],
+    )  # fmt: skip
+    assert service["tmpfs"] == ["/tmp:size=64m"] and "user" not in service  # the image's uid 10001
+    assert service["ports"] == ["127.0.0.1:11443:8443"]  # 8443 + the port offset, loopback only
+    assert service["environment"] == {
+        "SEOCHO_PROFILE": "/etc/seocho/network/profile.yaml",
+        "SEOCHO_IDENTITY": "http-service",
+    }
+    home = "./orgs/district.seocho.local/nodes/api.district.seocho.local"
+    assert service["volumes"] == [
+        f"{home}/container:/etc/seocho/network:ro",
+        f"{home}/container-tls:/etc/seocho/tls:ro",
+        "http-api-district-seocho-local:/var/lib/seocho",
+    ]
+    assert "http-api-district-seocho-local" in document["volumes"]
+    assert "healthcheck" not in service  # the image's own HEALTHCHECK
+    assert service["image"] == "${SEOCHO_SERVICE_IMAGE:-seocho/service:0.1.0}"
+
+
+def test_deployed_by_another_user_the_service_runs_as_them_with_its_state_beside_its_files() -> None:
+    document = compose_document(load_topology(port_offset=0), "1000:1000")
+    service = document["services"]["api.district.seocho.local"]
+    assert service["user"] == "1000:1000" and "cap_add" not in service
+    home = "./orgs/district.seocho.local/nodes/api.district.seocho.local"
+    assert service["volumes"][2] == f"{home}/state:/var/lib/seocho"
+    assert not any(name.startswith("http-") for name in document["volumes"])
+
+
+def _pair(tmp_path: Path, name: str, days: int = 30) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "coin.seocho.example")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_the_districts_certificate_must_go_with_its_key_and_be_valid_now(tmp_path: Path) -> None:
+    cert, key = _pair(tmp_path, "good")
+    check_certificate_pair(cert, key)
+    _, other_key = _pair(tmp_path, "other")
+    with pytest.raises(NetworkError, match="is not the key of"):
+        check_certificate_pair(cert, other_key)
+    expired_cert, expired_key = _pair(tmp_path, "expired", days=-1)
+    with pytest.raises(NetworkError, match="is not valid now"):
+        check_certificate_pair(expired_cert, expired_key)
+    with pytest.raises(NetworkError, match="not a PEM certificate"):
+        check_certificate_pair(key, key)
+    with pytest.raises(NetworkError, match="not an unencrypted PEM private key"):
+        check_certificate_pair(cert, cert)
