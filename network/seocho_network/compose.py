@@ -12,6 +12,7 @@ file, the node configs and how nodes announce themselves (host names on the comp
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shlex
@@ -113,12 +114,24 @@ def exchange_address() -> str:
         return given
     try:
         found = run_tool(
-            ["docker", "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"],
+            ["docker", "network", "inspect", "bridge", "--format",
+             "{{(index .IPAM.Config 0).Gateway}} {{(index .IPAM.Config 0).Subnet}}"],
             what="docker network inspect bridge",
-        ).strip()
+        ).split()  # fmt: skip
     except CommandError as exc:
         raise NetworkError(f"{exc}; set {EXCHANGE_VARIABLE}") from None
-    return found
+    return bridge_gateway(found)
+
+
+def bridge_gateway(inspected: list[str]) -> str:
+    """The gateway `docker network inspect bridge` names; Debian's Docker 20.10 may name only the subnet
+    (an empty address would publish on dockerd's default --ip, 127.0.0.1, twice), whose first host
+    address is then the gateway, as Docker assigns it."""
+    if len(inspected) == 2:
+        return inspected[0]
+    if len(inspected) == 1 and "/" in inspected[0]:
+        return str(next(ipaddress.ip_network(inspected[0], strict=False).hosts()))
+    raise NetworkError(f"the bridge network has no gateway ({' '.join(inspected)}); set {EXCHANGE_VARIABLE}")
 
 
 class DockerRuntime:

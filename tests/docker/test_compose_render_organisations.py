@@ -114,3 +114,13 @@ def test_one_project_per_organisation_is_the_default_and_a_deployment_of_the_oth
     monkeypatch.setenv(PROJECTS_VARIABLE, "network")
     with pytest.raises(NetworkError, match=r"`organisation` .* or `single`"):
         per_organisation()
+
+
+def test_the_exchange_address_is_the_bridges_gateway_or_else_its_subnets_first_host() -> None:
+    from seocho_network.compose import bridge_gateway
+
+    assert bridge_gateway(["172.18.0.1", "172.18.0.0/16"]) == "172.18.0.1"
+    # Debian's Docker 20.10 names only the subnet on a fresh engine.
+    assert bridge_gateway(["172.17.0.0/16"]) == "172.17.0.1"
+    with pytest.raises(NetworkError, match="has no gateway"):
+        bridge_gateway([])
