@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 from seocho.backend import open_embedded_ledger
@@ -35,7 +37,12 @@ def _loopback(host: str) -> bool:
 @option("--port", type=int, default=8443, show_default=True, help=N_("Port to listen on."))
 @option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help=N_("HTTPS certificate (PEM)."))
 @option("--tls-key", type=click.Path(exists=True, dir_okay=False), help=N_("HTTPS private key (PEM)."))
-@option("--cors-origin", multiple=True, help=N_("An origin allowed to call the API from a browser."))
+@option(
+    "--cors-origin",
+    multiple=True,
+    envvar="SEOCHO_SERVE_CORS_ORIGINS",  # space-separated (a container's compose file sets it)
+    help=N_("An origin allowed to call the API from a browser."),
+)
 @option(
     "--state",
     type=click.Path(path_type=Path),
@@ -81,8 +88,21 @@ def serve(
         upstream = EmbeddedUpstream(open_embedded_ledger(settings.ledger_dir))
     config = ServiceConfig(state_dir=ctx.obj.http_state, cors_origins=cors_origin)
     app = create_app(upstream, config)
-    # No access log from uvicorn: it would log client addresses; the service logs route templates only.
-    uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key, access_log=False)
+    # No access log from uvicorn: it would log client addresses; the service logs route templates only,
+    # and those reach the operator (a container's log) only with a handler for the service's loggers.
+    uvicorn.run(
+        app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key, access_log=False,
+        log_config=_log_config(),
+    )  # fmt: skip
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's own logging, plus the service's loggers (seocho_http.*: route templates, never bodies)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["seocho_http"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 @serve.group()
