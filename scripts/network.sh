@@ -20,9 +20,10 @@
 #   scripts/network.sh peer snapshot [--peer P] [--block N]   a ledger snapshot; prints its directory
 #   scripts/network.sh --join FRAGMENT channel join-running ORG --from-snapshot DIR   peers join from one
 #
-# In Docker Compose: `--runtime docker COMMAND` (or `docker COMMAND`, its alias), plus `renew-tls NODE` and
+# In Docker Compose: `--runtime docker COMMAND` (or `docker COMMAND`, its alias), plus `renew-tls NODE`,
+# `service up|down` (the HTTP service in the district's project, network/docker/README.md §11) and
 # `render`; files in $SEOCHO_HOME/docker; images from FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE,
-# FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE (see network/docker/README.md).
+# FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE, SEOCHO_SERVICE_IMAGE (see network/docker/README.md).
 #
 # Files live in $SEOCHO_HOME/network (default ~/.seocho/network); SEOCHO_NETWORK_PORT_OFFSET shifts every
 # port of network/topology.yaml. Needs scripts/bootstrap.sh and scripts/build-fabric.sh first (run here).

@@ -30,6 +30,7 @@ NETWORK_DIR = "/etc/seocho/network"  # the profile and the identities it names
 TLS_DIR = "/etc/seocho/tls"  # server.crt (full chain) and server.key
 STATE_DIR = "/var/lib/seocho"  # the image's SEOCHO_HOME: terminals' hashed keys, recorded outcomes
 LIMITS = {"mem_limit": "512m", "pids_limit": 256}
+CORS_VARIABLE = "SEOCHO_SERVICE_CORS_ORIGINS"
 
 
 def service_org(topology: Topology) -> Organization:
@@ -77,6 +78,8 @@ def service_fragment(
         "environment": {
             "SEOCHO_PROFILE": f"{NETWORK_DIR}/profile.yaml",
             "SEOCHO_IDENTITY": SERVICE_IDENTITY,
+            # The app's origins (`service up --cors-origin`, kept in the deployment's .env).
+            "SEOCHO_SERVE_CORS_ORIGINS": f"${{{CORS_VARIABLE}:-}}",
         },
         # The image's HEALTHCHECK (GET /healthz over its own HTTPS on loopback) says when it is healthy.
         "volumes": [

@@ -17,6 +17,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from cryptography import x509
@@ -24,7 +25,14 @@ from cryptography.hazmat.primitives import serialization
 
 from .compose import DockerRuntime, per_organisation
 from .compose_render import chaincode_user
-from .compose_service import SERVICE_IDENTITY, SERVICE_UID, host_port, service_node_id, service_org
+from .compose_service import (
+    CORS_VARIABLE,
+    SERVICE_IDENTITY,
+    SERVICE_UID,
+    host_port,
+    service_node_id,
+    service_org,
+)
 from .context import NetworkContext, NetworkError
 from .crypto import OrganizationCrypto
 from .profiles import existing_identities
@@ -69,11 +77,40 @@ def _staff_identities(ctx: NetworkContext, staff: Sequence[str]) -> dict[str, di
     if missing:
         has = ", ".join(sorted(known)) or "none"
         raise NetworkError(f"{ctx.layout.profile} names no identity {', '.join(missing)} (it has: {has})")
-    chosen = {name: known[name] for name in staff}
-    for name, entry in chosen.items():
-        if not (Path(entry["msp_dir"]) / "signcerts").is_dir():
-            raise NetworkError(f"identity {name}: no MSP directory at {entry['msp_dir']}")
+    chosen: dict[str, dict[str, str]] = {}
+    for name in staff:
+        msp_dir = ctx.layout.profile.parent / known[name]["msp_dir"]  # relative: to the profile's directory
+        if not (msp_dir / "signcerts").is_dir():
+            raise NetworkError(f"identity {name}: no MSP directory at {msp_dir}")
+        chosen[name] = {"msp_id": known[name]["msp_id"], "msp_dir": str(msp_dir)}
     return chosen
+
+
+def check_origins(origins: Sequence[str]) -> None:
+    """Refuses what is not a browser origin (scheme://host[:port]; https, or http on this machine)."""
+    for origin in origins:
+        parts = urlsplit(origin)
+        local = parts.hostname in ("localhost", "127.0.0.1")
+        if (
+            parts.scheme not in ("https", "http")
+            or (parts.scheme == "http" and not local)
+            or not parts.netloc
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or " " in origin
+        ):
+            raise NetworkError(f"--cors-origin {origin!r}: an origin is https://host[:port] and no more")
+
+
+def write_origins(ctx: NetworkContext, origins: Sequence[str]) -> None:
+    """The app's origins in the deployment's .env (compose reads them there; other lines stay)."""
+    path = ctx.layout.root / ".env"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    kept = [line for line in lines if not line.startswith(CORS_VARIABLE + "=")]
+    if origins:
+        kept.append(f"{CORS_VARIABLE}={' '.join(origins)}")
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
 def _give_to_service(directory: Path) -> None:
@@ -146,6 +183,7 @@ def service_up(
     staff: Sequence[str] = (),
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> str:
     """Issues what the service needs, writes its mounted files and (re)creates its container; returns its
     URL on the host. Bad input (an unknown staff identity, a certificate without its key) changes nothing."""
@@ -153,6 +191,7 @@ def service_up(
     if (tls_cert is None) != (tls_key is None):
         raise NetworkError("give both --tls-cert and --tls-key (the district's certificate and its key)")
     chosen = _staff_identities(ctx, staff)
+    check_origins(cors_origins)
     if tls_cert is not None and tls_key is not None:
         check_certificate_pair(tls_cert, tls_key)
     topology, layout = ctx.topology, ctx.layout
@@ -164,6 +203,7 @@ def service_up(
     ctx.say(f"service: {said}")
     certificate, key = (tls_cert, tls_key) if tls_cert and tls_key else (files.tls_cert, files.tls_key)
     write_container_files(ctx, chosen, certificate, key)
+    write_origins(ctx, cors_origins)
     runtime._write_compose()  # a deployment made before the service was part of it gets it now
     project = _project(ctx)
     try:

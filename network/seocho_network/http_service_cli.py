@@ -28,12 +28,19 @@ def service() -> None:
 @click.option(
     "--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Its private key (PEM)."
 )
+@click.option("--cors-origin", "origins", multiple=True, help="The app's origin (https://...); repeatable.")
 @pass_options
-def up(options: Options, staff: tuple[str, ...], tls_cert: Path | None, tls_key: Path | None) -> None:
+def up(
+    options: Options,
+    staff: tuple[str, ...],
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    origins: tuple[str, ...],
+) -> None:
     """Issue its identity, write what it mounts, (re)create it and wait until it is healthy."""
     from .http_service import service_up
 
-    timed("service up", lambda: service_up(options.open(), staff, tls_cert, tls_key))
+    timed("service up", lambda: service_up(options.open(), staff, tls_cert, tls_key, origins))
 
 
 @service.command("down")

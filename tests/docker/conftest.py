@@ -54,6 +54,15 @@ def docker_images(docker_engine: None) -> DockerImages:
     return DockerImages(dict(line.split("=", 1) for line in printed.split()))
 
 
+@pytest.fixture(scope="session")
+def service_image(docker_images: DockerImages) -> str:
+    """The HTTP service's image (client/Dockerfile), built (or found cached) by scripts/docker-images.sh."""
+    result = subprocess.run(["bash", str(IMAGES_SCRIPT), "service"], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"scripts/docker-images.sh service failed:\n{result.stdout}{result.stderr}")
+    return docker_images.env["SEOCHO_SERVICE_IMAGE"]
+
+
 # Below the native test networks' offsets (30000 and up), so a Docker deployment runs beside them.
 DOCKER_PORT_OFFSETS = range(21_000, 30_000, 1_000)
 

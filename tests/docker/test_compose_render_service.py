@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from cryptography import x509
@@ -15,7 +16,8 @@ from cryptography.x509.oid import NameOID
 from seocho_network.compose_render import compose_document
 from seocho_network.compose_service import service_node_id
 from seocho_network.context import NetworkError
-from seocho_network.http_service import check_certificate_pair
+from seocho_network.http_service import check_certificate_pair, check_origins, write_origins
+from seocho_network.layout import NetworkLayout
 from seocho_network.topology import load_topology
 
 
@@ -41,6 +43,7 @@ def test_the_service_is_hardened_keeps_its_state_on_a_volume_and_publishes_on_lo
     assert service["environment"] == {
         "SEOCHO_PROFILE": "/etc/seocho/network/profile.yaml",
         "SEOCHO_IDENTITY": "http-service",
+        "SEOCHO_SERVE_CORS_ORIGINS": "${SEOCHO_SERVICE_CORS_ORIGINS:-}",
     }
     home = "./orgs/district.seocho.local/nodes/api.district.seocho.local"
     assert service["volumes"] == [
@@ -91,3 +94,26 @@ def test_the_districts_certificate_must_go_with_its_key_and_be_valid_now(tmp_pat
         check_certificate_pair(key, key)
     with pytest.raises(NetworkError, match="not an unencrypted PEM private key"):
         check_certificate_pair(cert, cert)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["app.seocho.example", "http://app.seocho.example", "https://app.seocho.example/wallet", "https://", "ftp://a"],
+)
+def test_a_cors_origin_must_be_a_browser_origin(origin: str) -> None:
+    with pytest.raises(NetworkError, match="an origin is"):
+        check_origins([origin])
+
+
+def test_origins_are_kept_in_the_env_file_beside_the_chaincode_ids(tmp_path: Path) -> None:
+    check_origins(["https://app.seocho.example", "http://127.0.0.1:5173"])
+    (tmp_path / ".env").write_text("CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n")
+    context = SimpleNamespace(layout=NetworkLayout(tmp_path))
+    write_origins(context, ["https://app.seocho.example"])  # type: ignore[arg-type]
+    write_origins(context, ["https://app.seocho.example", "https://kiosk.seocho.example"])  # type: ignore[arg-type]
+    assert (tmp_path / ".env").read_text() == (
+        "CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n"
+        "SEOCHO_SERVICE_CORS_ORIGINS=https://app.seocho.example https://kiosk.seocho.example\n"
+    )
+    write_origins(context, [])  # type: ignore[arg-type]
+    assert (tmp_path / ".env").read_text() == "CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n"

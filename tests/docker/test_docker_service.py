@@ -1,0 +1,289 @@
+"""The HTTP service as a container of the district's Compose project (`network.sh docker service up`).
+
+One deployment for the module, brought up like test_docker_network.py's (each organisation a project of
+its own, the demo played so residents have coins), then the service beside the district's nodes: it runs
+as uid 10001 on a read-only root filesystem, becomes healthy, answers /readyz over HTTPS verified against
+the district's TLS CA, carries a resident-signed payment to commit, logs nothing secret, and keeps its
+state (terminals' hashed keys, recorded outcomes) when its container is recreated. The tests run in order;
+the last takes the deployment down. Its module scope keeps it from running beside test_docker_network's
+deployment (each module's is down before the next module's comes up: the machine has 2 cores).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import ssl
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import fabric_gateway as fg
+import httpx
+import pytest
+from docker_support import REPO_ROOT, DockerImages, docker
+from seocho.profile import load_profile
+from seocho_network.compose_service import host_port, service_node_id, state_volume
+from seocho_network.layout import NetworkLayout
+from seocho_network.topology import Topology, load_topology
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
+
+NETWORK_SH = REPO_ROOT / "scripts" / "network.sh"
+SEOCHO = REPO_ROOT / ".venv" / "bin" / "seocho"
+STAFF = "staff-welfare"  # the demo's staff of the institution seocho-welfare
+MEMBER = "S-0003"
+APP = "https://app.seocho.example"  # the resident app's origin
+SERVICE_UP = ("service", "up", "--staff", STAFF, "--cors-origin", APP)
+
+
+@dataclass
+class Served:
+    home: Path
+    base: str
+    env: dict[str, str]
+    topology: Topology
+    sent: list[str] = field(default_factory=list)  # every signature and key the tests sent, for the log check
+    recorded: dict[str, Any] = field(default_factory=dict)  # what later tests replay
+
+    @property
+    def directory(self) -> Path:
+        return self.home / "docker"
+
+    @property
+    def layout(self) -> NetworkLayout:
+        return NetworkLayout.for_topology(self.directory, self.topology)
+
+    @property
+    def district_project(self) -> str:
+        return f"{self.base}-{self.topology.organizations[0].name.lower()}"
+
+    def network(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["bash", str(NETWORK_SH), "docker", *args], env=self.env, capture_output=True, text=True,
+            timeout=timeout,
+        )  # fmt: skip
+        assert result.returncode == 0, f"network.sh docker {' '.join(args)}:\n{result.stdout}{result.stderr}"
+        return result
+
+    def container(self) -> str:
+        """The service's container id (its Compose labels: the district's project, the service's name)."""
+        found = docker(
+            "ps", "--quiet", "--filter", f"label=com.docker.compose.project={self.district_project}",
+            "--filter", f"label=com.docker.compose.service={service_node_id(self.topology)}",
+        ).stdout.split()  # fmt: skip
+        assert len(found) == 1, found
+        return found[0]
+
+    def inspect(self) -> dict[str, Any]:
+        (document,) = json.loads(docker("inspect", self.container()).stdout)
+        return dict(document)
+
+    def client(self, ca: Path | None = None) -> httpx.Client:
+        """HTTPS to the published port, verified against `ca` (default: the district's TLS CA)."""
+        district = self.topology.organizations[0]
+        context = ssl.create_default_context(cafile=str(ca or self.layout.ca_server_root(district.tls_ca)))
+        url = f"https://127.0.0.1:{host_port(self.topology)}"
+        return httpx.Client(base_url=url, verify=context, timeout=90)
+
+
+@pytest.fixture(scope="module")
+def served(
+    docker_images: DockerImages,
+    service_image: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_port_offset: int,
+) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("seocho-docker-service")
+    base = f"seocho-svc-{uuid.uuid4().hex[:8]}"
+    env = os.environ | docker_images.env | {
+        "SEOCHO_HOME": str(home), "SEOCHO_NETWORK_PORT_OFFSET": str(docker_port_offset),
+        "COMPOSE_PROJECT_NAME": base,
+    }  # fmt: skip
+    for variable in ("SEOCHO_DOCKER_HOME", "SEOCHO_DOCKER_PROJECTS"):
+        env.pop(variable, None)
+    deployed = Served(home, base, env, load_topology(port_offset=docker_port_offset))
+    try:
+        deployed.network("up")
+        deployed.network("deploy")
+        demo = subprocess.run(
+            [str(SEOCHO), "--profile", str(deployed.directory / "profile.yaml"), "demo", "--json"],
+            env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert demo.returncode == 0, demo.stderr
+        deployed.network(*SERVICE_UP)
+        yield deployed
+    finally:
+        if any(deployed.directory.glob("compose.*.yaml")):
+            down = ["bash", str(NETWORK_SH), "docker", "down", "--purge"]
+            subprocess.run(down, env=env, capture_output=True)
+        for volume in docker("volume", "ls", "--quiet", "--filter", f"name={base}-").stdout.split():
+            docker("volume", "rm", "--force", volume, check=False)
+
+
+@dataclass
+class Phone:
+    """A resident's device: it holds the member's key; the service only ever sees signatures."""
+
+    member_id: str
+    msp_id: str
+    certificate_pem: str
+    signer: fg.Signer
+    sent: list[str]
+
+    def sign(self, to_sign_b64: str) -> str:
+        signature = base64.b64encode(self.signer(hashlib.sha256(base64.b64decode(to_sign_b64)).digest()))
+        self.sent.append(signature.decode())
+        return signature.decode()
+
+    def proposal(self, operation: dict[str, Any]) -> dict[str, Any]:
+        return {"msp_id": self.msp_id, "certificate": self.certificate_pem, "operation": operation}
+
+
+def phone(served: Served, member_id: str) -> Phone:
+    ref = load_profile(served.directory / "profile.yaml").identity(f"member-{member_id}")
+    identity, signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
+    assert signer is not None
+    return Phone(member_id, ref.msp_id, identity.certificate_pem.decode(), signer, served.sent)
+
+
+def signed(client: httpx.Client, device: Phone, operation: dict[str, Any]) -> httpx.Response:
+    """The offline-signing flow: a query answers after one signature; a transaction is submitted after two."""
+    proposed = client.post("/v1/proposals", json=device.proposal(operation))
+    assert proposed.status_code == 201, proposed.text
+    step = proposed.json()
+    answered = client.post(step["next"], json={"signature": device.sign(step["to_sign"])})
+    if "to_sign" not in answered.json():
+        return answered
+    step = answered.json()
+    return client.post(step["next"], json={"signature": device.sign(step["to_sign"])})
+
+
+def balance(client: httpx.Client, device: Phone) -> int:
+    answered = signed(client, device, {"name": "get_balance", "member_id": device.member_id})
+    assert answered.status_code == 200, answered.text
+    return int(answered.json()["result"]["coins"])
+
+
+def test_the_service_runs_as_its_own_user_on_a_read_only_root(served: Served) -> None:
+    container = served.container()
+    status = docker("exec", container, "cat", "/proc/1/status").stdout
+    uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+    assert set(uids) == {"10001"}  # the service's process, not only a shell exec'ed into it
+    refused = docker("exec", container, "sh", "-c", "echo x > /opt/seocho/written", check=False)
+    assert refused.returncode != 0 and "Read-only file system" in refused.stderr
+    assert docker("exec", container, "sh", "-c", "echo x > /tmp/written").returncode == 0  # the tmpfs
+    host = served.inspect()["HostConfig"]
+    assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"]
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    bindings = [b for ports in host["PortBindings"].values() for b in ports]
+    assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
+    # Its keys are 0600 and belong to uid 10001 (the HTTPS key and each identity's).
+    keys = docker(
+        "exec", container, "sh", "-c", "stat -c '%u %a %n' /etc/seocho/tls/server.key "
+        "/etc/seocho/network/identities/*/msp/keystore/*",
+    ).stdout.splitlines()  # fmt: skip
+    assert len(keys) == 3 and all(line.startswith("10001 600 ") for line in keys), keys  # TLS, 2 identities
+
+
+def test_its_health_check_says_healthy(served: Served) -> None:
+    deadline = time.monotonic() + 90
+    while (health := served.inspect()["State"]["Health"]["Status"]) != "healthy":
+        assert health == "starting" and time.monotonic() < deadline, health
+        time.sleep(2)
+
+
+def test_ready_over_https_verified_against_the_districts_tls_ca(served: Served) -> None:
+    with served.client() as client:
+        assert client.get("/readyz").status_code == 200  # the district's peer answers the container
+        # The certificate names the service's host: verified by that name, not only by 127.0.0.1.
+        named = client.get("/healthz", extensions={"sni_hostname": service_node_id(served.topology)})
+        assert named.status_code == 200
+        # The app's origin (`service up --cors-origin`) may call it from a browser, another may not.
+        allowed = client.get("/healthz", headers={"Origin": APP})
+        assert allowed.headers.get("access-control-allow-origin") == APP
+        other = client.get("/healthz", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    partners = served.topology.organizations[1]
+    stranger = served.client(served.layout.ca_server_root(partners.tls_ca))
+    with stranger, pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        stranger.get("/healthz")
+
+
+def test_a_resident_signed_payment_commits_on_the_docker_network(served: Served) -> None:
+    device = phone(served, MEMBER)
+    request_id = f"DOCKER-PAY-{uuid.uuid4().hex[:8]}"
+    payment = {"name": "pay", "member_id": MEMBER, "institution_id": "seocho-welfare", "price_krw": 3000,
+               "coins": 1, "service_code": "gym", "request_id": request_id}  # fmt: skip
+    with served.client() as client:
+        before = balance(client, device)
+        submitted = signed(client, device, payment)
+        assert submitted.status_code == 200, submitted.text
+        outcome = submitted.json()
+        assert outcome["status"] == "committed" and outcome["validation_code"] == "VALID"
+        status = client.get(f"/v1/transactions/{outcome['transaction_id']}").json()
+        assert status["status"] == "committed" and status["block_number"] == outcome["block_number"]
+        assert balance(client, device) == before - 1
+    served.recorded["payment"] = outcome
+
+
+def test_a_terminal_earns_as_its_staff_identity(served: Served) -> None:
+    key = docker(
+        "exec", served.container(), "seocho", "serve", "terminals", "add", "welfare-kiosk",
+        "--institution", "seocho-welfare", "--identity", STAFF, "--scope", "earn",
+    ).stdout.strip()  # fmt: skip
+    served.sent.append(key)
+    body = {"member_id": MEMBER, "activity": "health_session", "quantity": 1,
+            "evidence_hash": hashlib.sha256(os.urandom(16)).hexdigest(),
+            "request_id": f"DOCKER-EARN-{uuid.uuid4().hex[:8]}"}  # fmt: skip
+    headers = {"Authorization": f"Bearer {key}"}
+    with served.client() as client:
+        earned = client.post("/v1/institutions/seocho-welfare/earnings", json=body, headers=headers)
+        assert earned.status_code == 201, earned.text
+        other = client.post("/v1/institutions/yangjae1-cc/earnings", json=body, headers=headers)
+        assert other.status_code == 403  # a terminal acts for its own institution only
+    served.recorded["earning"] = (key, body, earned.json())
+
+
+def test_its_log_lines_hold_no_key_signature_or_certificate(served: Served) -> None:
+    logs = docker("logs", served.container())
+    text = logs.stdout + logs.stderr
+    assert "POST /v1/proposals" in text  # the access log is there (a route template per request)
+    assert served.sent  # the signatures and the terminal key sent
+    leaked = [secret for secret in served.sent if secret in text]
+    assert not leaked
+    for marker in ("BEGIN CERTIFICATE", "PRIVATE KEY", "Bearer"):
+        assert marker not in text
+    certificate_body = phone(served, MEMBER).certificate_pem.splitlines()[1]
+    assert certificate_body not in text
+
+
+def test_its_state_outlives_the_container(served: Served) -> None:
+    before = served.container()
+    served.network(*SERVICE_UP)  # recreates the container, as a renewal does
+    assert served.container() != before
+    key, body, first = served.recorded["earning"]
+    headers = {"Authorization": f"Bearer {key}"}
+    with served.client() as client:
+        # The terminal's hashed key is still there, and the recorded outcome answers the retry.
+        again = client.post("/v1/institutions/seocho-welfare/earnings", json=body, headers=headers)
+        assert again.status_code == 201 and again.json() == first
+        payment = served.recorded["payment"]
+        assert client.get(f"/v1/transactions/{payment['transaction_id']}").json()["status"] == "committed"
+    listed = docker("exec", served.container(), "seocho", "serve", "terminals", "list").stdout
+    assert json.loads(listed)["terminal_id"] == "welfare-kiosk"
+
+
+def test_docker_down_removes_the_service_and_purge_its_state(served: Served) -> None:
+    volume = f"{served.district_project}_{state_volume(served.topology)}"
+    assert volume in docker("volume", "ls", "--quiet").stdout.split()
+    served.network("down", "--purge")
+    label = f"label=com.docker.compose.project={served.district_project}"
+    assert docker("ps", "--all", "--quiet", "--filter", label).stdout.split() == []
+    assert volume not in docker("volume", "ls", "--quiet").stdout.split()
