@@ -23,6 +23,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from . import reenrolment
 from .compose import DockerRuntime, per_organisation
 from .compose_render import chaincode_user
 from .compose_service import (
@@ -35,10 +36,12 @@ from .compose_service import (
 )
 from .context import NetworkContext, NetworkError
 from .crypto import OrganizationCrypto
+from .layout import NodeFiles
 from .profiles import existing_identities
 from .topology import Organization
 
 HEALTH_TIMEOUT_SECONDS = 120
+RENEW_WITHIN = datetime.timedelta(days=30)
 
 
 def _runtime(ctx: NetworkContext) -> DockerRuntime:
@@ -201,6 +204,7 @@ def service_up(
     # and localhost) from the district's TLS CA. Both kept across runs.
     said = OrganizationCrypto(layout, service_org(topology)).issue(node_id, "client", files, hosts=[node_id])
     ctx.say(f"service: {said}")
+    _renew_when_due(ctx, files)
     certificate, key = (tls_cert, tls_key) if tls_cert and tls_key else (files.tls_cert, files.tls_key)
     write_container_files(ctx, chosen, certificate, key)
     write_origins(ctx, cors_origins)
@@ -217,6 +221,23 @@ def service_up(
     which = "the district's" if tls_cert else f"issued by {service_org(topology).tls_ca.node_id}"
     ctx.say(f"service: {node_id} healthy at {url} (certificate {which}; staff: {', '.join(staff) or 'none'})")
     return url
+
+
+def _expires_soon(certificate: Path) -> bool:
+    leaf = x509.load_pem_x509_certificate(certificate.read_bytes())
+    return leaf.not_valid_after_utc - datetime.datetime.now(datetime.UTC) < RENEW_WITHIN
+
+
+def _renew_when_due(ctx: NetworkContext, files: NodeFiles) -> None:
+    """The service's enrolment and its default HTTPS certificate, reenrolled (new keys) at their CAs when
+    they expire within RENEW_WITHIN: `network.sh docker renew` knows only the nodes."""
+    (signcert,) = sorted((files.msp / "signcerts").glob("*.pem"))
+    if _expires_soon(signcert):
+        renewed = reenrolment.renew_msp(ctx.layout, ctx.topology, files.msp)
+        ctx.say(f"service: its identity renewed, until {renewed.not_valid_after_utc:%Y-%m-%d}")
+    if _expires_soon(files.tls_cert):
+        renewed = reenrolment.renew_tls(ctx.layout, ctx.topology, files)
+        ctx.say(f"service: its HTTPS certificate renewed, until {renewed.not_valid_after_utc:%Y-%m-%d}")
 
 
 def service_down(ctx: NetworkContext) -> None:

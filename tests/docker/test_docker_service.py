@@ -12,7 +12,9 @@ deployment (each module's is down before the next module's comes up: the machine
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
+import ipaddress
 import json
 import os
 import ssl
@@ -27,6 +29,10 @@ from typing import Any
 import fabric_gateway as fg
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from docker_support import REPO_ROOT, DockerImages, docker
 from seocho.profile import load_profile
 from seocho_network.compose_service import host_port, service_node_id, state_volume
@@ -264,18 +270,63 @@ def test_its_log_lines_hold_no_key_signature_or_certificate(served: Served) -> N
     assert certificate_body not in text
 
 
-def test_its_state_outlives_the_container(served: Served) -> None:
+def district_certificate(directory: Path, host: str) -> tuple[Path, Path, Path]:
+    """(the district's CA, its certificate for `host` and 127.0.0.1 as a full chain, its key), as a
+    district's own PKI or a public CA would hand them over."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def build(subject: str, issuer: str, public: Any, signer: Any, extensions: list[Any]) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
+            .public_key(public).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=90))
+        )  # fmt: skip
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = build("Seocho District Test Root", "Seocho District Test Root", ca_key.public_key(), ca_key,
+               [(x509.BasicConstraints(ca=True, path_length=None), True)])  # fmt: skip
+    loopback = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+    names = x509.SubjectAlternativeName([x509.DNSName(host), loopback])
+    leaf = build(host, "Seocho District Test Root", key.public_key(), ca_key, [(names, False)])
+    pem = serialization.Encoding.PEM
+    paths = directory / "district-ca.pem", directory / "coin.crt", directory / "coin.key"
+    paths[0].write_bytes(ca.public_bytes(pem))
+    paths[1].write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    pkcs8, plain = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    paths[2].write_bytes(key.private_bytes(pem, pkcs8, plain))
+    paths[2].chmod(0o600)
+    return paths
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def test_the_districts_certificate_replaces_the_default_and_the_state_outlives_the_container(
+    served: Served, tmp_path: Path
+) -> None:
     before = served.container()
-    served.network(*SERVICE_UP)  # recreates the container, as a renewal does
+    host = "coin.seocho.example"
+    ca, certificate, key = district_certificate(tmp_path, host)
+    # The runbook's renewal: `service up` with the new files recreates the container.
+    served.network(*SERVICE_UP, "--tls-cert", str(certificate), "--tls-key", str(key))
     assert served.container() != before
-    key, body, first = served.recorded["earning"]
-    headers = {"Authorization": f"Bearer {key}"}
-    with served.client() as client:
+    with served.client(ca) as client:
+        assert client.get("/readyz", extensions={"sni_hostname": host}).status_code == 200
         # The terminal's hashed key is still there, and the recorded outcome answers the retry.
+        key_, body, first = served.recorded["earning"]
+        headers = {"Authorization": f"Bearer {key_}"}
         again = client.post("/v1/institutions/seocho-welfare/earnings", json=body, headers=headers)
         assert again.status_code == 201 and again.json() == first
         payment = served.recorded["payment"]
         assert client.get(f"/v1/transactions/{payment['transaction_id']}").json()["status"] == "committed"
+    stale = served.client()  # the default certificate's CA no longer verifies it
+    with stale, pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        stale.get("/healthz")
     listed = docker("exec", served.container(), "seocho", "serve", "terminals", "list").stdout
     assert json.loads(listed)["terminal_id"] == "welfare-kiosk"
 
