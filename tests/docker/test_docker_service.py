@@ -4,7 +4,8 @@ One deployment for the module, brought up like test_docker_network.py's (each or
 its own, the demo played so residents have coins), then the service beside the district's nodes: it runs
 as uid 10001 on a read-only root filesystem, becomes healthy, answers /readyz over HTTPS verified against
 the district's TLS CA, carries a resident-signed payment to commit, logs nothing secret, and keeps its
-state (terminals' hashed keys, recorded outcomes) when its container is recreated. The tests run in order;
+state (terminals' hashed keys, recorded outcomes) when its container is recreated with the district's own
+certificate (its identity, valid 29 days here, reenrolled on the way). The tests run in order;
 the last takes the deployment down. Its module scope keeps it from running beside test_docker_network's
 deployment (each module's is down before the next module's comes up: the machine has 2 cores).
 """
@@ -29,6 +30,7 @@ from typing import Any
 import fabric_gateway as fg
 import httpx
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -54,6 +56,7 @@ class Served:
     home: Path
     base: str
     env: dict[str, str]
+    topology_file: Path
     topology: Topology
     sent: list[str] = field(default_factory=list)  # every signature and key the tests sent, for the log check
     recorded: dict[str, Any] = field(default_factory=dict)  # what later tests replay
@@ -72,7 +75,8 @@ class Served:
 
     def network(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            ["bash", str(NETWORK_SH), "docker", *args], env=self.env, capture_output=True, text=True,
+            ["bash", str(NETWORK_SH), "--topology", str(self.topology_file), "docker", *args], env=self.env,
+            capture_output=True, text=True,
             timeout=timeout,
         )  # fmt: skip
         assert result.returncode == 0, f"network.sh docker {' '.join(args)}:\n{result.stdout}{result.stderr}"
@@ -114,7 +118,13 @@ def served(
     }  # fmt: skip
     for variable in ("SEOCHO_DOCKER_HOME", "SEOCHO_DOCKER_PROJECTS"):
         env.pop(variable, None)
-    deployed = Served(home, base, env, load_topology(port_offset=docker_port_offset))
+    # Every certificate valid 29 days: within `service up`'s 30-day window, so it reenrols the service's.
+    document = yaml.safe_load((REPO_ROOT / "network" / "topology.yaml").read_text(encoding="utf-8"))
+    document["certificates"] = {"lifetime": "696h"}
+    topology_file = home / "topology.yaml"
+    topology_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    topology = load_topology(topology_file, port_offset=docker_port_offset)
+    deployed = Served(home, base, env, topology_file, topology)
     try:
         deployed.network("up")
         deployed.network("deploy")
@@ -127,7 +137,7 @@ def served(
         yield deployed
     finally:
         if any(deployed.directory.glob("compose.*.yaml")):
-            down = ["bash", str(NETWORK_SH), "docker", "down", "--purge"]
+            down = ["bash", str(NETWORK_SH), "--topology", str(topology_file), "docker", "down", "--purge"]
             subprocess.run(down, env=env, capture_output=True)
         for volume in docker("volume", "ls", "--quiet", "--filter", f"name={base}-").stdout.split():
             docker("volume", "rm", "--force", volume, check=False)
@@ -310,11 +320,16 @@ def test_the_districts_certificate_replaces_the_default_and_the_state_outlives_t
     served: Served, tmp_path: Path
 ) -> None:
     before = served.container()
+    files = served.layout.node(service_node_id(served.topology))
+    identity_before = (files.msp / "signcerts" / "cert.pem").read_bytes()
     host = "coin.seocho.example"
     ca, certificate, key = district_certificate(tmp_path, host)
     # The runbook's renewal: `service up` with the new files recreates the container.
-    served.network(*SERVICE_UP, "--tls-cert", str(certificate), "--tls-key", str(key))
+    said = served.network(*SERVICE_UP, "--tls-cert", str(certificate), "--tls-key", str(key)).stdout
     assert served.container() != before
+    # Its own identity expires within 30 days (the topology's lifetime): reenrolled, a new certificate.
+    assert "service: its identity renewed" in said
+    assert (files.msp / "signcerts" / "cert.pem").read_bytes() != identity_before
     with served.client(ca) as client:
         assert client.get("/readyz", extensions={"sni_hostname": host}).status_code == 200
         # The terminal's hashed key is still there, and the recorded outcome answers the retry.
