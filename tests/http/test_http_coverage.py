@@ -16,6 +16,7 @@ import pytest
 from fabric_shim.contract import ContractChaincode
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from recording_backend import Recorder
 from seocho.coin import Coin
 from seocho.operations import BY_NAME
 from seocho_coin.contract import SeochoCoinContract
@@ -37,21 +38,6 @@ def contract_transactions() -> set[str]:
     metadata = ContractChaincode(SeochoCoinContract()).metadata()
     contract = metadata["contracts"]["SeochoCoin"]
     return {t["name"] for t in contract["transactions"]}
-
-
-class Recorder:
-    """A Backend that records what the terminal's `Coin` sends and answers `{}`."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, list[str]]] = []
-
-    def submit(self, function: str, args: Sequence[str]) -> bytes:
-        self.calls.append(("submit", function, list(args)))
-        return b"{}"
-
-    def evaluate(self, function: str, args: Sequence[str]) -> bytes:
-        self.calls.append(("evaluate", function, list(args)))
-        return b"{}"
 
 
 class RecordingUpstream:
