@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fabric_network_support import RunningNetwork, start_session_network
+from fabric_network_support import RunningNetwork
 from ledger_record import accounting, committed_requests
 from load import MEMBERS, STAFF, Load, _evidence
-from seocho.cli import cli
 from seocho_network import membership
 from seocho_network.bft_migration import current_consensus
 from seocho_network.bft_rollback import ABANDONED_LABEL, BACKUP_LABEL
@@ -33,13 +32,11 @@ from seocho_network.processes import running_pid
 from seocho_network.topology import (
     BFT,
     DEFAULT_TOPOLOGY,
-    FABRIC_VERSION_VARIABLE,
-    ORDERER_TYPE_VARIABLE,
     PORT_OFFSET_VARIABLE,
     RAFT,
 )
 from seocho_network.upgrade import record_release
-from test_fabric_upgrade import check_balances, institution_statements, reopen, stop_every_orderer
+from test_fabric_upgrade import check_balances, institution_statements, network_of, reopen
 from test_faults_under_load import balance, resolve_unknowns
 
 pytestmark = [pytest.mark.fabric, pytest.mark.faults]
@@ -64,16 +61,7 @@ def topology_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def raft_network(tmp_path_factory: pytest.TempPathFactory, topology_file: Path) -> Iterator[RunningNetwork]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
-        patch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
-        for running in start_session_network(tmp_path_factory.mktemp("rollback"), topology_file):
-            told = CliRunner().invoke(cli, ["--profile", str(running.profile()), "demo", "--json"])
-            assert told.exit_code == 0, told.stderr
-            try:
-                yield running
-            finally:
-                stop_every_orderer(running, topology_file)
+    yield from network_of(tmp_path_factory.mktemp("rollback"), topology_file)
 
 
 def network_sh(running: RunningNetwork, topology_file: Path, *args: str) -> tuple[int, str]:

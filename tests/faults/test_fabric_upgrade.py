@@ -72,17 +72,22 @@ def topology_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def old_network(tmp_path_factory: pytest.TempPathFactory, topology_copy: Path) -> Iterator[RunningNetwork]:
+    yield from network_of(tmp_path_factory.mktemp("upgrade"), topology_copy)  # the 2.5 one
+
+
+def network_of(home: Path, topology_file: Path) -> Iterator[RunningNetwork]:
+    """A network of `topology_file` whatever release and consensus the session's runs, the demo's story
+    told; at the end down with every orderer the BFT migration may have started."""
     with pytest.MonkeyPatch.context() as patch:
-        # This network is the 2.5 one, whatever release and consensus the session's runs.
         patch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
         patch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
-        for running in start_session_network(tmp_path_factory.mktemp("upgrade"), topology_copy):
+        for running in start_session_network(home, topology_file):
             told = CliRunner().invoke(cli, ["--profile", str(running.profile()), "demo", "--json"])
             assert told.exit_code == 0, told.stderr
             try:
                 yield running
             finally:
-                stop_every_orderer(running, topology_copy)
+                stop_every_orderer(running, topology_file)
 
 
 def reopen(running: RunningNetwork, topology_file: Path) -> Network:
