@@ -69,6 +69,10 @@ def rollback_to_raft(network: Network, topology_file: Path) -> RollbackReport:
             "rollback-bft runs the native runtime's nodes; in Docker, follow the runbook "
             "(network/docker/README.md, 'Raft to SmartBFT', rollback) with the orderers' volumes"
         )
+    if network.topology.fabric_major < 3:
+        raise NetworkError(
+            "the network runs Fabric 2.5, which has no SmartBFT: there is no migration to undo"
+        )
     if load_topology(topology_file).orderer_type == BFT:
         raise NetworkError(
             f"{topology_file} records ordering type bft: the migration finished, and after leaving "

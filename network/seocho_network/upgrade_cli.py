@@ -32,6 +32,14 @@ def own_topology(network: Any) -> Path:
     return Path(own)
 
 
+def recorded_topology(network: Any) -> Path:
+    """The topology file the upgrade recorded in without --topology (none made here)."""
+    from .network import OWN_TOPOLOGY
+
+    own = network.layout.root / OWN_TOPOLOGY
+    return Path(own) if own.exists() else DEFAULT_TOPOLOGY
+
+
 def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
     """Adds `upgrade-fabric` to `cli`."""
 
@@ -97,7 +105,7 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
         from .bft_rollback import rollback_to_raft
 
         network = options.open()
-        report = rollback_to_raft(network, options.topology or own_topology(network))
+        report = rollback_to_raft(network, options.topology or recorded_topology(network))
         for what, seconds in report.steps:
             click.echo(f"rollback: {what}: {seconds:.1f} s")
         click.echo(f"rollback: the channel is ordered by Raft; took {report.total:.0f} s")

@@ -177,3 +177,15 @@ def test_the_rollback_refuses_a_finished_migration_or_docker_before_touching_a_n
     assert ("no way back to Raft" if runtime == "native" else "native runtime") in said, said
     assert topology.read_text(encoding="utf-8") == recorded
     assert list(home.iterdir()) == []
+
+
+def test_the_rollback_on_fabric_2_5_says_there_is_no_migration_and_makes_no_topology(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    told = CliRunner().invoke(cli, ["--home", str(home), "rollback-bft"])
+    assert told.exit_code != 0
+    assert "no migration to undo" in str(told.exception or "") + told.output
+    assert list(home.iterdir()) == []  # no copy of the default topology made in the home
