@@ -10,7 +10,9 @@
 #   scripts/network.sh logs NODE        the last lines of a node's log
 #   scripts/network.sh revoke NAME --org MSP   revoke an identity at its CA and publish the CRL on the channel
 #   scripts/network.sh upgrade-fabric --to 3.1.5 [--bft]   rolling Fabric upgrade, one node at a time
-#                                       (orderers, peers, the V3_0 capability; --bft: then Raft to SmartBFT)
+#                                       (orderers, peers, the V3_0 capability; --bft: then Raft to SmartBFT;
+#                                       --stop-before normal: stop it while `rollback-bft` can undo it)
+#   scripts/network.sh rollback-bft     back to Raft from a migration not yet out of maintenance mode
 #
 # One organisation's own steps (each organisation runs its own, with its own --home on its own host):
 #   scripts/network.sh org init|up|down ORG       its home, CA and identities; its nodes (never a demo cast)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import polling
 import pytest
 from seocho_network.monitoring import Monitoring, MonitoringSettings
 from seocho_network.network import Network
@@ -48,11 +48,8 @@ def query(monitoring: Monitoring, promql: str) -> list[dict[str, Any]]:
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.5)
+    """`polling.wait_for` at monitoring's pace: Prometheus scrapes and evaluates every few seconds."""
+    polling.wait_for(condition, what, timeout, interval=0.5)
 
 
 def all_targets_up(monitoring: Monitoring, expected: int | None = None) -> bool:

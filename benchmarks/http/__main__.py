@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from embedded_ledger import EmbeddedLedger
 from fabric_gateway.signing import sign_low_s
 from seocho.backend import EmbeddedBackend, open_embedded_ledger
 from seocho.cast import client_id_of
@@ -40,7 +41,7 @@ DISTRICT, PARTNERS = "SeochoDistrictMSP", "PartnersMSP"
 
 def build(
     path: Path, members: int
-) -> tuple[object, list[Coin], list[Coin], list[tuple[str, str, ec.EllipticCurvePrivateKey]]]:
+) -> tuple[EmbeddedLedger, list[Coin], list[Coin], list[tuple[str, str, ec.EllipticCurvePrivateKey]]]:
     ledger = open_embedded_ledger(path)
     ids = ledger.identities
     admin = Coin(EmbeddedBackend(ledger, ids.enroll("admin", DISTRICT, {"seocho.role": "admin"})))
@@ -55,7 +56,9 @@ def build(
     year = time.strftime("%Y")
     admin.allocate_allowance("wc-01", client_id_of(staff.serialized()), year, 1_000_000)
     wc = Coin(EmbeddedBackend(ledger, staff))
-    sdk_members, floor_members, phones = [], [], []
+    sdk_members: list[Coin] = []
+    floor_members: list[Coin] = []
+    phones: list[tuple[str, str, ec.EllipticCurvePrivateKey]] = []
     ca = ids.certificate_authority(DISTRICT)
     for n in range(members):
         sdk_id, app_id = f"S-{n:04d}", f"A-{n:04d}"
@@ -95,8 +98,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home, ExitStack() as stack:
         ledger, sdk_members, floor_members, phones = build(Path(home) / "ledger", members)
         config = ServiceConfig(state_dir=Path(home) / "http", rate_per_credential=1e6, rate_per_address=1e6)
-        app = create_app(EmbeddedUpstream(ledger), config)  # type: ignore[arg-type]
-        stack.callback(ledger.close)  # type: ignore[attr-defined]  # closes after the service has stopped
+        app = create_app(EmbeddedUpstream(ledger), config)
+        stack.callback(ledger.close)  # closes after the service has stopped
         base_url = stack.enter_context(serving(app))
         client = stack.enter_context(httpx.Client(base_url=base_url, timeout=60))
         latencies: dict[str, list[float]] = {"sdk": [], "http": [], "floor": []}

@@ -24,7 +24,7 @@ import fabric_gateway as fg
 import httpx
 from seocho.coin import Coin
 from seocho.gateway_backend import backend_for, connect_gateway
-from seocho.profile import load_profile
+from seocho.profile import Profile, load_profile
 from seocho_http import ServiceConfig, create_app
 from seocho_http.upstream import GatewayUpstream
 from seocho_network import Network
@@ -58,9 +58,9 @@ def main() -> None:
             print(f"network stopped and removed ({time.monotonic() - started:.0f} s in all)")
 
 
-def top_up(profile: object, stack: ExitStack, sdk: dict[str, Coin], coins: int) -> None:
+def top_up(profile: Profile, stack: ExitStack, sdk: dict[str, Coin], coins: int) -> None:
     """Give each member at least `coins` (the demo leaves some with few) through the welfare centre."""
-    staff = Coin(backend_for(profile, stack.enter_context(connect_gateway(profile, "staff-welfare"))))  # type: ignore[arg-type]
+    staff = Coin(backend_for(profile, stack.enter_context(connect_gateway(profile, "staff-welfare"))))
     for member, coin in sdk.items():
         for attempt in range(20):
             if coin.get_balance(member)["spendable"] >= coins:
@@ -69,20 +69,20 @@ def top_up(profile: object, stack: ExitStack, sdk: dict[str, Coin], coins: int) 
             staff.earn(member, "health_session", 1, proof, f"BENCH-TOPUP-{member}-{attempt}")
 
 
-def measure(profile: object, home: Path, per_round: int, rounds: int) -> None:
+def measure(profile: Profile, home: Path, per_round: int, rounds: int) -> None:
     with ExitStack() as stack:
         sdk = {}
         phones = {}
         for member in MEMBERS:
             name = f"member-{member}"
-            gateway = stack.enter_context(connect_gateway(profile, name))  # type: ignore[arg-type]
-            sdk[member] = Coin(backend_for(profile, gateway))  # type: ignore[arg-type]
-            ref = profile.identity(name)  # type: ignore[attr-defined]
+            gateway = stack.enter_context(connect_gateway(profile, name))
+            sdk[member] = Coin(backend_for(profile, gateway))
+            ref = profile.identity(name)
             identity, signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
             phones[member] = (ref.msp_id, identity.certificate_pem.decode(), signer)
         top_up(profile, stack, sdk, 2 * per_round * rounds // len(MEMBERS) + 2)
         config = ServiceConfig(state_dir=home / "http", rate_per_credential=1e6, rate_per_address=1e6)
-        app = create_app(GatewayUpstream(profile, "district-auditor"), config)  # type: ignore[arg-type]
+        app = create_app(GatewayUpstream(profile, "district-auditor"), config)
         base_url = stack.enter_context(serving(app))
         client = stack.enter_context(httpx.Client(base_url=base_url, timeout=120))
         latencies: dict[str, list[float]] = {"sdk": [], "http": []}

@@ -59,8 +59,16 @@ class MigrationReport:
         return sum(seconds for _, seconds in self.steps)
 
 
-def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
-    """Migrates the channel from Raft to SmartBFT (phases 0 to 5 above); records `ordering.type: bft`."""
+STOP_POINTS = ("normal",)
+"""Where `stop_before` may stop the migration: `normal`, before maintenance mode off (the orderers run
+SmartBFT, the peers are stopped): the last point `bft_rollback.rollback_to_raft` can go back from."""
+
+
+def migrate_to_bft(network: Network, topology_file: Path, stop_before: str | None = None) -> MigrationReport:
+    """Migrates the channel from Raft to SmartBFT (phases 0 to 5 above); records `ordering.type: bft`.
+    With `stop_before="normal"` it stops before phase 5; run without it, it finishes from there."""
+    if stop_before is not None and stop_before not in STOP_POINTS:
+        raise NetworkError(f"the migration stops only before {', '.join(STOP_POINTS)}, not {stop_before!r}")
     if network.topology.orderer_type == BFT and current_consensus(network).type == "BFT":
         network.say("bft: the channel is ordered by SmartBFT already")
         return MigrationReport()
@@ -98,20 +106,30 @@ def migrate_to_bft(network: Network, topology_file: Path) -> MigrationReport:
             raise NetworkError(
                 f"Raft to BFT stopped at '{what}': {exc}\n"
                 f"(the added orderers {running} may be running{stopped}; "
-                "run the same command again to resume, or see the runbook's rollback)"
+                "run the same command again to resume, or `rollback-bft` to go back to Raft)"
             ) from None
         report.steps.append((what, time.monotonic() - began))
 
-    step("the orderers BFT adds up", lambda: bring_up_orderers(raft, added))
-    rendered = bft_channel_config(bft)
-    step("3f+1 Raft consenters", lambda: add_raft_consenters(raft, added, rendered))
-    # Fabric: stop the peers first, so that no peer has a block past the orderers' backup point.
+    # Resumed once the type is BFT (in maintenance): the Raft consenter steps cannot read a BFT config.
+    if current_consensus(raft).type != "BFT":
+        step("the orderers BFT adds up", lambda: bring_up_orderers(raft, added))
+        rendered = bft_channel_config(bft)
+        step("3f+1 Raft consenters", lambda: add_raft_consenters(raft, added, rendered))
+        # Fabric: stop the peers first, so that no peer has a block past the orderers' backup point.
+        peers_stopped = True
+        step("peers stopped", lambda: raft.runtime.stop(list(reversed(raft.topology.peers))))
+        step("maintenance mode", lambda: set_state(raft, _MAINTENANCE))
+        step("orderers backed up", lambda: backup_orderers(raft))
+        step("consensus type BFT", lambda: switch_to_bft(raft, rendered))
     peers_stopped = True
-    step("peers stopped", lambda: raft.runtime.stop(list(reversed(raft.topology.peers))))
-    step("maintenance mode", lambda: set_state(raft, _MAINTENANCE))
-    step("orderers backed up", lambda: backup_orderers(raft))
-    step("consensus type BFT", lambda: switch_to_bft(raft, rendered))
     step("orderers restarted as SmartBFT nodes", lambda: restart_orderers(raft, bft))
+    if stop_before == "normal":
+        network.say(
+            "bft: stopped before maintenance mode off, as asked: the orderers run SmartBFT, the channel "
+            "is in maintenance and the peers are stopped; `rollback-bft` goes back to Raft, the same "
+            "command without --stop-before finishes the migration"
+        )
+        return report
     step("maintenance mode off", lambda: set_state(bft, _NORMAL))
     step("peers started on the BFT deliverer", lambda: start_peers(bft))
     peers_stopped = False

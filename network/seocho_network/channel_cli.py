@@ -9,11 +9,20 @@ Joining and leaving the running channel (`add-org`, `join-running`, ...) are mem
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from .cli_options import Options, pass_options
+
+_update_argument = click.argument(
+    "update", type=click.Path(dir_okay=False, exists=True, path_type=Path)
+)  # a config update file (channel/updates/<name>.pb), signed in turn, then submitted
+
+
+def _org_option(role: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option("--org", "name", required=True, help=f"The organisation whose admin {role}.")
 
 
 @click.group("channel")
@@ -38,8 +47,8 @@ def channel_join(options: Options, name: str) -> None:
 
 
 @channel_group.command("sign")
-@click.argument("update", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--org", "name", required=True, help="The organisation whose admin signs.")
+@_update_argument
+@_org_option("signs")
 @pass_options
 def channel_sign(options: Options, update: Path, name: str) -> None:
     """Add ORG's admin signature to the config UPDATE file (nothing is sent)."""
@@ -50,8 +59,8 @@ def channel_sign(options: Options, update: Path, name: str) -> None:
 
 
 @channel_group.command("submit")
-@click.argument("update", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--org", "name", required=True, help="The organisation whose admin submits (and signs).")
+@_update_argument
+@_org_option("submits (and signs)")
 @pass_options
 def channel_submit(options: Options, update: Path, name: str) -> None:
     """Send the config UPDATE to the ordering service; it is refused unless enough admins signed."""

@@ -1,6 +1,8 @@
 """The command line of the rolling Fabric upgrade (`upgrade`), registered on `cli`:
 
 upgrade-fabric --to 3.1.5    orderers, then peers, one at a time; then the channel's V3_0 capability
+    --bft                    then Raft to SmartBFT (`--stop-before normal`: stop while it can be undone)
+rollback-bft                 back to Raft from a migration that has not left maintenance mode
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ def own_topology(network: Any) -> Path:
     return Path(own)
 
 
+def recorded_topology(network: Any) -> Path:
+    """The topology file the upgrade recorded in without --topology (none made here)."""
+    from .network import OWN_TOPOLOGY
+
+    own = network.layout.root / OWN_TOPOLOGY
+    return Path(own) if own.exists() else DEFAULT_TOPOLOGY
+
+
 def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
     """Adds `upgrade-fabric` to `cli`."""
 
@@ -40,14 +50,21 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
         is_flag=True,
         help="Then migrate the channel from Raft to SmartBFT (Fabric 3; ordering pauses).",
     )
+    @click.option(
+        "--stop-before",
+        type=click.Choice(["normal"]),
+        help="With --bft: stop before maintenance mode off, the last point `rollback-bft` undoes.",
+    )
     @pass_options
-    def upgrade_fabric(options: Any, target: str, bft: bool) -> None:
+    def upgrade_fabric(options: Any, target: str, bft: bool, stop_before: str | None) -> None:
         """Upgrade every orderer, then every peer, to Fabric TARGET one node at a time while the network
         serves (each node's ledger backed up first); record TARGET in the topology; on Fabric 3 enable
         the channel's V3_0 capability, signed by every organisation's admin. With --bft, then migrate
         from Raft to SmartBFT (a maintenance window: the orderers refuse transactions meanwhile)."""
         from . import upgrade
 
+        if stop_before and not bft:
+            raise click.UsageError("--stop-before stops the Raft to SmartBFT migration: give --bft too")
         warning = upgrade.overriding_variable(target)
         if warning:
             raise click.UsageError(warning)
@@ -65,7 +82,30 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
             from .bft_migration import migrate_to_bft
 
             # Opened again: the topology now names the release the nodes run.
-            migration = migrate_to_bft(options.open(), topology)
+            migration = migrate_to_bft(options.open(), topology, stop_before)
             for what, seconds in migration.steps:
                 click.echo(f"bft: {what}: {seconds:.1f} s")
-            click.echo(f"bft: the channel is ordered by SmartBFT; took {migration.total:.0f} s")
+            if stop_before:
+                click.echo(
+                    f"bft: stopped before maintenance mode off ({migration.total:.0f} s): the peers are "
+                    "stopped; `rollback-bft` goes back to Raft, the same command without --stop-before "
+                    "finishes"
+                )
+            else:
+                click.echo(f"bft: the channel is ordered by SmartBFT; took {migration.total:.0f} s")
+
+    @cli.command("rollback-bft")
+    @pass_options
+    def rollback_bft(options: Any) -> None:
+        """Go back to Raft from a Raft to SmartBFT migration that has not left maintenance mode (it
+        stopped on an error, or with --stop-before normal): every orderer restored from its
+        backups/raft-before-bft copy and started on Raft, maintenance mode off, the peers started, the
+        orderers the migration added out of the channel. Refused once the channel left maintenance on
+        BFT: then there is no way back."""
+        from .bft_rollback import rollback_to_raft
+
+        network = options.open()
+        report = rollback_to_raft(network, options.topology or recorded_topology(network))
+        for what, seconds in report.steps:
+            click.echo(f"rollback: {what}: {seconds:.1f} s")
+        click.echo(f"rollback: the channel is ordered by Raft; took {report.total:.0f} s")

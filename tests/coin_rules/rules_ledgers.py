@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from fabric_network_support import RunningNetwork, enroll_identity
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_pb2
 from fabric_shim.cid import ClientIdentity
+from polling import wait_for
 from seocho.errors import RejectedError
 from seocho.gateway_backend import GatewayBackend
 
@@ -67,12 +67,9 @@ def refusal(call: Callable[[], object]) -> Refused:
 
 
 def wait_until(condition: Callable[[], bool], what: str, patience: float = 120.0) -> None:
-    """Polls `condition` (a reading of the ledger or its clock) until it holds; fails after `patience` s."""
-    deadline = time.monotonic() + patience
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting for {what} after {patience:.0f} s")
-        time.sleep(0.1)
+    """`polling.wait_for` with the rules' patience: a reading of the ledger or its clock (policy versions
+    come into force, requests expire) may take up to two minutes on a busy network."""
+    wait_for(condition, what, patience)
 
 
 class _WallClock:

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 from fabric_network_support import RunningNetwork
+from polling import wait_for
 from seocho_network.channel import orderer_heights
 from seocho_network.topology import BFT, load_topology
-from test_faults_under_load import FaultRun, check_ledger, kill_and_restart, print_summary, wait_for
+from test_faults_under_load import FaultRun, check_ledger, kill_and_restart, print_summary
 
 pytestmark = [
     pytest.mark.fabric,

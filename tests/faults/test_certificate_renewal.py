@@ -34,6 +34,7 @@ from click.testing import CliRunner
 from cryptography import x509
 from fabric_network_support import RunningNetwork, start_session_network
 from load import Load
+from polling import wait_for
 from seocho.cli import cli
 from seocho_network import channel, config_updates
 from seocho_network.certificate_exporter import CA, certificate_files
@@ -45,7 +46,7 @@ from seocho_network.processes import running_pid
 from seocho_network.reenrolment import renew_tls
 from seocho_network.renewal import due_certificates, renew
 from seocho_network.topology import BFT
-from test_faults_under_load import Fault, FaultRun, check_ledger, print_summary, resolve_unknowns, wait_for
+from test_faults_under_load import Fault, FaultRun, check_ledger, print_summary, resolve_unknowns
 
 pytestmark = [pytest.mark.fabric, pytest.mark.faults]
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork, start_session_network
 from ledger_record import accounting
-from load import MEMBERS, STAFF, Load, _evidence
+from load import MEMBERS, STAFF, Load, Outcome, _evidence
 from seocho.cli import cli
 from seocho_network import Network
 from seocho_network.bft_migration import current_consensus, with_orderers_of
@@ -72,17 +72,22 @@ def topology_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def old_network(tmp_path_factory: pytest.TempPathFactory, topology_copy: Path) -> Iterator[RunningNetwork]:
+    yield from network_of(tmp_path_factory.mktemp("upgrade"), topology_copy)  # the 2.5 one
+
+
+def network_of(home: Path, topology_file: Path) -> Iterator[RunningNetwork]:
+    """A network of `topology_file` whatever release and consensus the session's runs, the demo's story
+    told; at the end down with every orderer the BFT migration may have started."""
     with pytest.MonkeyPatch.context() as patch:
-        # This network is the 2.5 one, whatever release and consensus the session's runs.
         patch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
         patch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
-        for running in start_session_network(tmp_path_factory.mktemp("upgrade"), topology_copy):
+        for running in start_session_network(home, topology_file):
             told = CliRunner().invoke(cli, ["--profile", str(running.profile()), "demo", "--json"])
             assert told.exit_code == 0, told.stderr
             try:
                 yield running
             finally:
-                stop_every_orderer(running, topology_copy)
+                stop_every_orderer(running, topology_file)
 
 
 def reopen(running: RunningNetwork, topology_file: Path) -> Network:
@@ -115,6 +120,25 @@ def institution_statements(network: RunningNetwork) -> dict[str, object]:
     """What the demo left the institutions the load never touches: their coins and settlements."""
     with network.coin("district-auditor") as auditor:
         return {i: auditor.get_institution_statement(i) for i in UNTOUCHED}
+
+
+def check_balances(
+    network: RunningNetwork, outcomes: Sequence[Outcome], before: dict[str, int], demo: dict[str, object]
+) -> None:
+    """Every member's balance is `before` plus exactly the load's VALID movements; the institutions the
+    load never touches keep the `demo` statements; the supply audit is ok and both organisations' peers
+    answer the same."""
+    wait_for_equal_heights(network)
+    for member in MEMBERS:
+        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
+        assert balance(network, member) == before[member] + moved, member
+    assert institution_statements(network) == demo
+    answers = []
+    for org in (network.district, network.partners):
+        with network.coin("district-auditor", org) as auditor:
+            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
+    assert answers[0][0]["ok"] is True
+    assert answers[0] == answers[1], "the two organisations' peers answer different states"
 
 
 @pytest.mark.timeout(1200)
@@ -201,17 +225,7 @@ def test_a_rolling_upgrade_to_3_1_under_load_loses_nothing(
     assert (lost, duplicated, phantom) == (0, 0, 0)
 
     # The demo's balances, plus exactly the load's VALID movements; the rest exactly the demo's.
-    wait_for_equal_heights(old_network)
-    for member in MEMBERS:
-        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
-        assert balance(old_network, member) == demo_members[member] + moved, member
-    assert institution_statements(old_network) == demo_statements
-    answers = []
-    for org in (old_network.district, old_network.partners):
-        with old_network.coin("district-auditor", org) as auditor:
-            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
-    assert answers[0][0]["ok"] is True
-    assert answers[0] == answers[1], "the two organisations' peers answer different states"
+    check_balances(old_network, outcomes, demo_members, demo_statements)
 
     # A new movement commits on 3.1.5 with V3_0.
     before = balance(old_network, "S-0002")
@@ -308,16 +322,7 @@ def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
     )
     assert valid_after > 0
     assert (lost, duplicated, phantom) == (0, 0, 0)
-    wait_for_equal_heights(old_network)
-    for member in MEMBERS:
-        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
-        assert balance(old_network, member) == before[member] + moved, member
-    assert institution_statements(old_network) == demo_statements
-    answers = []
-    for org in (old_network.district, old_network.partners):
-        with old_network.coin("district-auditor", org) as auditor:
-            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
-    assert answers[0][0]["ok"] is True and answers[0] == answers[1]
+    check_balances(old_network, outcomes, before, demo_statements)
     # The same command once more: everything is done, so it does nothing and says so.
     again = upgrade_command()
     assert "ordered by SmartBFT already" in again and "maintenance" not in again, again

@@ -28,6 +28,7 @@ import pytest
 from fabric_network_support import RunningNetwork
 from ledger_record import accounting, committed_requests
 from load import MEMBERS, Load, Outcome
+from polling import wait_for
 from seocho.gateway_backend import GatewayBackend, connect_gateway
 from seocho.profile import load_profile
 from seocho_network.processes import running_pid, signal_node
@@ -103,13 +104,6 @@ def pid_gone(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state in ("Z", "X")
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def kill_and_restart(

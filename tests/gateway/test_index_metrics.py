@@ -7,10 +7,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import fabric_gateway as fg
@@ -18,6 +16,7 @@ import pytest
 from embedded_ledger import EmbeddedLedger
 from gateway_double import RunningGateway
 from loopback_ports import free_port
+from polling import wait_for
 from prometheus_client.parser import text_string_to_metric_families
 from seocho.backend import connect_gateway
 from seocho.index_metrics import IndexMetrics, MetricsServer, chain_height
@@ -36,14 +35,6 @@ def scrape(port: int) -> dict[str, float]:
         for sample in family.samples
         if sample.name.startswith("seocho_index_")
     }
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.1)
 
 
 def test_chain_height_is_the_peers(profile: Path, coin_peer: tuple[RunningGateway, EmbeddedLedger]) -> None:
@@ -114,13 +105,13 @@ def test_seocho_index_follow_serves_its_lag(
         return seen.get("seocho_index_height") == ledger.height and seen.get("seocho_index_lag_blocks") == 0
 
     try:
-        wait_for(caught_up, "the follower caught up with the peer")
+        wait_for(caught_up, "the follower caught up with the peer", 30)
         before = ledger.height
         code, _, err = seocho(profile, "staff", "earn", "M-1", "volunteer_hour", "1", "--evidence", EVIDENCE,
                               "--request-id", "VOL-METRICS")  # fmt: skip
         assert code == 0, err
         assert ledger.height > before
-        wait_for(caught_up, "the follower caught up with the new block")
+        wait_for(caught_up, "the follower caught up with the new block", 30)
     finally:
         follower.terminate()
         follower.wait(timeout=30)

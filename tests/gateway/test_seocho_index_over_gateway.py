@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ import pytest
 from background import Background
 from embedded_ledger import EmbeddedLedger
 from gateway_double import RunningGateway, serve
+from polling import wait_for
 from postgres_server import postgres_server
 from seocho.backend import GatewayBackend, connect_gateway
 from seocho.coin import Coin
@@ -181,7 +181,7 @@ def test_following_survives_a_peer_restart(
 
     follower = Background(follow, name="follower")
     try:
-        wait_until(lambda: store_next_block(tmp_path) == ledger.height)
+        wait_for(lambda: store_next_block(tmp_path) == ledger.height, "the index at the ledger's height", 30)
         port = int(running.target.rsplit(":", 1)[1])
         running.stop()  # the peer goes away mid-stream (its stop ends the follower's stream)
         restarted = serve(ledger, tls, port=port)
@@ -189,7 +189,9 @@ def test_following_survives_a_peer_restart(
             earn = ("earn", "M-1", "volunteer_hour", "1", "--evidence", EVIDENCE, "--request-id", "VOL-AFTER")
             code, _, err = seocho(profile, "staff", *earn)
             assert code == 0, err
-            wait_until(lambda: store_next_block(tmp_path) == ledger.height)
+            wait_for(
+                lambda: store_next_block(tmp_path) == ledger.height, "the index at the ledger's height", 30
+            )
         finally:
             stop.set()
             restarted.stop()
@@ -206,13 +208,6 @@ def store_next_block(tmp_path: Path) -> int:
     # A reader, as an analyst's report is: read-only beside the follower that writes.
     with open_store(tmp_path / "index.sqlite", read_only=True) as store:
         return store.next_block()
-
-
-def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.1)
 
 
 def test_bad_uses_are_one_line_errors_that_change_nothing(profile: Path, tmp_path: Path) -> None:
@@ -247,9 +242,10 @@ def test_reports_never_fail_while_the_index_follows(
     )  # fmt: skip
 
     def movements() -> int:
-        with connect_gateway(load_profile(profile), "staff") as gateway, connect_gateway(
-            load_profile(profile), "M-1"
-        ) as member:
+        with (
+            connect_gateway(load_profile(profile), "staff") as gateway,
+            connect_gateway(load_profile(profile), "M-1") as member,
+        ):
             staff = Coin(GatewayBackend(gateway.get_network(ledger.channel_id).get_contract("seocho")))
             payer = Coin(GatewayBackend(member.get_network(ledger.channel_id).get_contract("seocho")))
             for n in range(6):  # the daily cap is 8 hours; build() used 2

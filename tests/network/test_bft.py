@@ -12,11 +12,12 @@ from fabric_network_support import RunningNetwork
 from fabric_protos.common import configuration_pb2 as common_config
 from fabric_protos.orderer import configuration_pb2 as orderer_config
 from fabric_protos.orderer.smartbft import configuration_pb2 as smartbft_config
+from polling import wait_for
 from seocho_network import config_updates
 from seocho_network.processes import running_pid, stop
 from seocho_network.status import collect
 from seocho_network.topology import BFT, load_topology
-from test_network import balance, orderer_heights, wait_for
+from test_network import balance, orderer_heights
 
 pytestmark = [
     pytest.mark.fabric,

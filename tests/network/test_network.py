@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import time
 from pathlib import Path
 
 import fabric_gateway as fg
 import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork
+from polling import wait_for
 from seocho.cli import cli
 from seocho_network.admin import OrdererAdmin
 from seocho_network.processes import running_pid, stop
@@ -51,14 +51,6 @@ def orderer_heights(fabric_network: RunningNetwork) -> dict[str, int]:
 def peer_heights(fabric_network: RunningNetwork) -> dict[str, int]:
     network = fabric_network.network
     return {p.node_id: network.peer_admin(p).height(network.topology.channel) for p in network.topology.peers}
-
-
-def wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.25)
 
 
 def test_the_demo_on_the_network_reports_what_the_embedded_demo_reports(

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from background import Background
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork
+from polling import wait_for
 from seocho.backend import connect_gateway
 from seocho.cli import cli
 from seocho.errors import ConflictError
@@ -24,14 +23,6 @@ from seocho.profile import load_profile
 from seocho_network.processes import stop
 
 pytestmark = pytest.mark.fabric
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    """Poll `condition` until it holds (a failure naming `what` after `timeout`)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.25)
 
 
 def seocho(*args: str | Path) -> tuple[int, str, str]:

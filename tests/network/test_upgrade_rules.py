@@ -129,3 +129,63 @@ def test_a_home_that_records_its_release_opens_on_it(tmp_path: Path) -> None:
     assert Network.open(home).topology.fabric_version == other
     assert Network.open(home, DEFAULT_TOPOLOGY).topology.fabric_version == default_release
     assert DEFAULT_TOPOLOGY.read_text(encoding="utf-8") == original
+
+
+def test_stop_before_without_bft_is_refused_before_anything_opens(tmp_path: Path) -> None:
+    told = CliRunner().invoke(
+        cli, ["--home", str(tmp_path / "home"), "upgrade-fabric", "--to", "3.1.5", "--stop-before", "normal"]
+    )
+    assert told.exit_code == 2 and "give --bft too" in told.output
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_migration_stops_only_where_it_can_be_undone(tmp_path: Path) -> None:
+    from seocho_network.bft_migration import migrate_to_bft
+    from seocho_network.context import NetworkError
+    from seocho_network.network import Network
+
+    with pytest.raises(NetworkError, match="stops only before normal"):
+        migrate_to_bft(Network.open(tmp_path / "home"), DEFAULT_TOPOLOGY, stop_before="peers")
+    told = CliRunner().invoke(
+        cli, ["--home", str(tmp_path / "home"), "upgrade-fabric", "--to", "3.1.5", "--bft", "--stop-before",
+              "peers"],
+    )  # fmt: skip
+    assert told.exit_code == 2 and "normal" in told.output
+
+
+@pytest.mark.parametrize("runtime", ["native", "docker"])
+def test_the_rollback_refuses_a_finished_migration_or_docker_before_touching_a_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: str
+) -> None:
+    from seocho_network.bft_migration import record_ordering_type
+    from seocho_network.topology import ORDERER_TYPE_VARIABLE
+
+    monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
+    monkeypatch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    record_release(topology, "3.1.5")
+    record_ordering_type(topology, "bft")
+    recorded = topology.read_text(encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    told = CliRunner().invoke(
+        cli, ["--runtime", runtime, "--home", str(home), "--topology", str(topology), "rollback-bft"]
+    )
+    assert told.exit_code != 0
+    said = str(told.exception or "") + told.output
+    assert ("no way back to Raft" if runtime == "native" else "native runtime") in said, said
+    assert topology.read_text(encoding="utf-8") == recorded
+    assert list(home.iterdir()) == []
+
+
+def test_the_rollback_on_fabric_2_5_says_there_is_no_migration_and_makes_no_topology(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    told = CliRunner().invoke(cli, ["--home", str(home), "rollback-bft"])
+    assert told.exit_code != 0
+    assert "no migration to undo" in str(told.exception or "") + told.output
+    assert list(home.iterdir()) == []  # no copy of the default topology made in the home

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import ssl
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from fabric_shim.stub import ChaincodeStub
 from hypothesis import given
 from hypothesis import strategies as st
 from peer_double import Message, WorldState, response_of
+from polling import wait_for
 
 
 class Counter:
@@ -40,14 +39,6 @@ class Counter:
 
 def sample(metrics: ShimMetrics, name: str, **labels: str) -> float:
     return metrics.registry.get_sample_value(name, labels) or 0.0
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -88,9 +79,13 @@ def test_stream_reconnections_are_counted(observed, connect) -> None:
     server, metrics = observed
     first = connect(server)
     first.handshake()
-    wait_for(lambda: sample(metrics, "chaincode_streams_open") == 1, "the first stream counted open")
+    wait_for(
+        lambda: sample(metrics, "chaincode_streams_open") == 1, "the first stream counted open", 10, 0.01
+    )
     first.close()
-    wait_for(lambda: sample(metrics, "chaincode_streams_open") == 0, "the first stream counted closed")
+    wait_for(
+        lambda: sample(metrics, "chaincode_streams_open") == 0, "the first stream counted closed", 10, 0.01
+    )
     second = connect(server)
     second.handshake()
     assert response_of(second.transact(WorldState(), [b"bump", b"k"], txid="t")).status == 200
