@@ -24,6 +24,7 @@ import fabric_gateway as fg
 import httpx
 from seocho.coin import Coin
 from seocho.gateway_backend import backend_for, connect_gateway
+from seocho.network_setup import initialise_ledger, provision_demo
 from seocho.profile import load_profile
 from seocho_http import ServiceConfig, create_app
 from seocho_http.upstream import GatewayUpstream
@@ -46,7 +47,10 @@ def main() -> None:
         try:
             print(f"bringing up the network (port offset {offset})", flush=True)
             network.up()
+            # The client's steps, as `network.sh up` and `deploy` run them (the demo needs its cast).
+            provision_demo(network.layout.root, say=lambda line: None)
             network.deploy()
+            initialise_ledger(network.layout.root, say=lambda line: None)
             profile_path = network.layout.profile
             seocho = str(Path(sys.executable).with_name("seocho"))
             subprocess.run([seocho, "--profile", str(profile_path), "demo", "--json"], check=True,

@@ -15,6 +15,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse, Response
 from seocho.errors import SeochoError
 
 from seocho_http.enrolment import checked_request
@@ -121,12 +122,22 @@ def evaluate(transaction_id: TxId, body: Signature, request: Request) -> Evaluat
     response_model=Endorsement,
     responses=with_links(problem_responses(400, 403, 404, 409, 429, 503), 200, **ENDORSED),
 )
-def endorse(transaction_id: TxId, body: Signature, request: Request) -> Endorsement:
+def endorse(transaction_id: TxId, body: Signature, request: Request) -> Response:
     """Endorse a signed proposal; sign the returned `to_sign` (the transaction) to submit it."""
     service: Service = request.app.state.service
     item = service.pending.get(transaction_id, "transaction")
     signature = _signature(body)
     check_signature(item.creator, item.proposed.message, signature)
+    return JSONResponse(endorsement_of(service, item, signature))
+
+
+def endorsement_of(service: Service, item: Pending, signature: bytes) -> dict[str, Any]:
+    """Endorse `item` once (its checked `signature`); a refusal is recorded as not committed.
+
+    The hot routes answer plain JSON (an `Endorsement` / a `TransactionOutcome`, as their response models
+    document and the Schemathesis tests check): FastAPI would validate each answer against its model
+    again, a few hundred microseconds per request for bytes the service has just built itself."""
+    transaction_id = item.proposed.transaction_id
     with item.lock:
         if item.endorsed is None:
             try:
@@ -143,12 +154,12 @@ def endorse(transaction_id: TxId, body: Signature, request: Request) -> Endorsem
                 service.pending.drop(transaction_id)
                 raise
     endorsed = item.endorsed
-    return Endorsement(
-        transaction_id=transaction_id,
-        to_sign=_b64(endorsed.message),
-        result=_json(endorsed.result),
-        next=f"/v1/transactions/{transaction_id}/submission",
-    )
+    return {
+        "transaction_id": transaction_id,
+        "to_sign": _b64(endorsed.message),
+        "result": _json(endorsed.result),
+        "next": f"/v1/transactions/{transaction_id}/submission",
+    }
 
 
 @router.post(
@@ -156,13 +167,13 @@ def endorse(transaction_id: TxId, body: Signature, request: Request) -> Endorsem
     response_model=TransactionOutcome,
     responses=with_links(problem_responses(400, 404, 409, 429, 503, 504), 200, **SUBMITTED),
 )
-def submit(transaction_id: TxId, body: Signature, request: Request) -> Any:
+def submit(transaction_id: TxId, body: Signature, request: Request) -> Response:
     """Submit the signed transaction and wait for its commit. Sent again, it answers the first outcome."""
     service: Service = request.app.state.service
     signature = _signature(body)
     recorded = service.store.recorded(TX_SCOPE, transaction_id)
     if recorded is not None:
-        return recorded.document
+        return JSONResponse(recorded.document)
     item = service.pending.get(transaction_id, "transaction")
     if item.endorsed is None:
         raise Problem("wrong_step", "endorse the proposal first")
@@ -170,7 +181,7 @@ def submit(transaction_id: TxId, body: Signature, request: Request) -> Any:
     with item.lock:
         recorded = service.store.recorded(TX_SCOPE, transaction_id)
         if recorded is not None:
-            return recorded.document
+            return JSONResponse(recorded.document)
         try:
             outcome = service.upstream.submit(item.endorsed, signature)
         except SeochoError as exc:
@@ -182,7 +193,7 @@ def submit(transaction_id: TxId, body: Signature, request: Request) -> Any:
             service.store.record(TX_SCOPE, transaction_id, "", 200, document)
             service.pending.drop(transaction_id)
     service.metrics.outcomes.labels(outcome.status).inc()
-    return document
+    return JSONResponse(document)
 
 
 @router.get(

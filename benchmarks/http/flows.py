@@ -1,0 +1,131 @@
+"""What a resident's app does over HTTP, and the harness both HTTP benchmarks measure it with.
+
+Two flows: the wallet page's three requests (operation -> proposal bytes; signed proposal -> transaction
+bytes; signed transaction -> outcome) and the two of an app that builds the proposal itself (signed
+proposal -> transaction bytes; signed transaction -> outcome). The submission answers after the commit in
+both, so neither polls the status. Every client keeps its own keep-alive connection, as a phone would.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fabric_gateway.proposal import build_proposal
+from seocho.operations import transaction
+from seocho_http.signatures import creator_of
+
+from benchmarks.timing import Sample, interleaved, paired_ratios
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A resident's device: member id, certificate and a signer of bytes (DER, low S)."""
+
+    member_id: str
+    msp_id: str
+    certificate_pem: str
+    sign: Callable[[bytes], bytes]
+
+    def signature(self, to_sign_b64: str) -> str:
+        return base64.b64encode(self.sign(base64.b64decode(to_sign_b64))).decode()
+
+
+def _committed(outcome: Any) -> None:
+    if not isinstance(outcome, dict) or outcome.get("status") != "committed":
+        raise SystemExit(f"a payment through the service did not commit: {outcome}")
+
+
+def three_requests(client: httpx.Client, phone: Phone, operation: dict[str, Any]) -> None:
+    body = {"msp_id": phone.msp_id, "certificate": phone.certificate_pem, "operation": operation}
+    step = client.post("/v1/proposals", json=body).json()
+    step = client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}).json()
+    _committed(client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}).json())
+
+
+def two_requests(
+    client: httpx.Client, phone: Phone, operation: dict[str, Any], target: tuple[str, str]
+) -> None:
+    values = {k: v for k, v in operation.items() if k != "name"}
+    arguments = transaction(operation["name"]).arguments(values)
+    creator = creator_of(phone.msp_id, phone.certificate_pem)
+    proposal, _ = build_proposal(creator, target[0], target[1], operation["name"], arguments)
+    message = proposal.SerializeToString()
+    body = {"proposal": base64.b64encode(message).decode(),
+            "signature": base64.b64encode(phone.sign(message)).decode()}  # fmt: skip
+    step = client.post("/v1/signed-proposals", json=body).json()
+    _committed(client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}).json())
+
+
+Pay = Callable[[int, int], None]
+"""One payment: (client number, payment number)."""
+
+
+@dataclass
+class Measured:
+    """Rounds of every variant, `clients` at a time, interleaved; latency and this process's CPU."""
+
+    clients: int
+    per_round: int
+    rounds: int
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+    _payments: Iterator[int] = field(default_factory=itertools.count)  # unique request ids in a run
+
+    def run(self, variants: dict[str, Pay]) -> None:
+        for name in variants:
+            self.latencies[name], self.cpu[name] = [], []
+        self.samples = interleaved([(n, self._round(n, pay)) for n, pay in variants.items()], self.rounds)
+
+    def _round(self, name: str, pay: Pay) -> Callable[[], Sample]:
+        def one_round() -> Sample:
+            errors: list[BaseException] = []
+
+            def client(number: int) -> None:
+                try:
+                    for _ in range(self.per_round // self.clients):
+                        t = time.perf_counter()
+                        pay(number, next(self._payments))
+                        self.latencies[name].append(time.perf_counter() - t)
+                except BaseException as exc:  # re-raised below, in the main thread
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=client, args=(n,)) for n in range(self.clients)]
+            start, cpu_start = time.perf_counter(), time.process_time()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            if errors:
+                raise errors[0]
+            done = self.clients * (self.per_round // self.clients)
+            self.cpu[name].append((time.process_time() - cpu_start) / done)
+            return Sample(done, time.perf_counter() - start)
+
+        return one_round
+
+    def report(self, baseline: str, goal: float, floor: str | None) -> None:
+        print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
+        for name, found in self.latencies.items():
+            ms = sorted(x * 1000 for x in found)
+            p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+            rate = statistics.median(s.rate for s in self.samples[name])
+            cpu = statistics.median(self.cpu[name]) * 1000
+            print(f"  {name:12} {rate:8.1f} payments/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms"
+                  f"   CPU {cpu:5.2f} ms/payment")  # fmt: skip
+        for name in self.latencies:
+            if name == baseline:
+                continue
+            ratios = paired_ratios(self.samples, name, baseline)
+            note = f"; goal >= {goal:.2f}x" if name != floor else ": the most a two-request flow can reach"
+            print(f"  {name} / {baseline}: {statistics.median(ratios):.2f}x"
+                  f" (rounds {min(ratios):.2f}-{max(ratios):.2f}){note}")  # fmt: skip
