@@ -109,25 +109,25 @@ def main() -> None:
         ]
         target = (ledger.channel_id, CHAINCODE_NAME)  # type: ignore[attr-defined]
 
-        def member(client: int, n: int) -> int:  # a client's payments use members no other client uses
-            return client + clients * (n % max(1, members // clients))
+        def member(client: int, count: int) -> int:  # a client's payments use members no other client uses
+            return client + clients * (count % max(1, members // clients))
 
-        def sdk(client: int, n: int) -> None:
-            m = member(client, n)
+        def sdk(client: int, count: int, n: int) -> None:
+            m = member(client, count)
             sdk_members[m].pay(f"S-{m:04d}", "wc-01", 200, 1, "gym", f"SDK-{n}")
 
-        def http_2(client: int, n: int) -> None:
-            phone = phones[member(client, n)]
+        def http_2(client: int, count: int, n: int) -> None:
+            phone = phones[member(client, count)]
             two_requests(connections[client], phone, payment(phone.member_id, f"H2-{n}"), target)
 
-        def http_3(client: int, n: int) -> None:
-            phone = phones[member(client, n)]
+        def http_3(client: int, count: int, n: int) -> None:
+            phone = phones[member(client, count)]
             three_requests(connections[client], phone, payment(phone.member_id, f"H3-{n}"))
 
-        def floor(client: int, n: int) -> None:
+        def floor(client: int, count: int, n: int) -> None:
             for _ in range(2):
                 connections[client].get("/healthz").raise_for_status()
-            m = member(client, n)
+            m = member(client, count)
             floor_members[m].pay(f"F-{m:04d}", "wc-01", 200, 1, "gym", f"F-{n}")
 
         measured = Measured(clients, per_round, rounds)

@@ -44,10 +44,17 @@ def _committed(outcome: Any) -> None:
         raise SystemExit(f"a payment through the service did not commit: {outcome}")
 
 
+def _step(answer: httpx.Response) -> Any:
+    """The next step's document; a problem ends the benchmark with what the service said."""
+    if answer.status_code not in (200, 201):
+        raise SystemExit(f"a payment step was refused: {answer.status_code} {answer.text[:300]}")
+    return answer.json()
+
+
 def three_requests(client: httpx.Client, phone: Phone, operation: dict[str, Any]) -> None:
     body = {"msp_id": phone.msp_id, "certificate": phone.certificate_pem, "operation": operation}
-    step = client.post("/v1/proposals", json=body).json()
-    step = client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}).json()
+    step = _step(client.post("/v1/proposals", json=body))
+    step = _step(client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}))
     _committed(client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}).json())
 
 
@@ -61,12 +68,12 @@ def two_requests(
     message = proposal.SerializeToString()
     body = {"proposal": base64.b64encode(message).decode(),
             "signature": base64.b64encode(phone.sign(message)).decode()}  # fmt: skip
-    step = client.post("/v1/signed-proposals", json=body).json()
+    step = _step(client.post("/v1/signed-proposals", json=body))
     _committed(client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}).json())
 
 
-Pay = Callable[[int, int], None]
-"""One payment: (client number, payment number)."""
+Pay = Callable[[int, int, int], None]
+"""One payment: (client number, that client's payment count in this variant, a number unique in the run)."""
 
 
 @dataclass
@@ -80,6 +87,7 @@ class Measured:
     cpu: dict[str, list[float]] = field(default_factory=dict)
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     _payments: Iterator[int] = field(default_factory=itertools.count)  # unique request ids in a run
+    _counts: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def run(self, variants: dict[str, Pay]) -> None:
         for name in variants:
@@ -93,8 +101,10 @@ class Measured:
             def client(number: int) -> None:
                 try:
                     for _ in range(self.per_round // self.clients):
+                        count = self._counts.get((name, number), 0)
+                        self._counts[name, number] = count + 1
                         t = time.perf_counter()
-                        pay(number, next(self._payments))
+                        pay(number, count, next(self._payments))
                         self.latencies[name].append(time.perf_counter() - t)
                 except BaseException as exc:  # re-raised below, in the main thread
                     errors.append(exc)
