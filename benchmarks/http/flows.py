@@ -85,18 +85,20 @@ class Measured:
     rounds: int
     latencies: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
+    app_cpu: dict[str, list[float]] = field(default_factory=dict)  # the clients' threads only
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     _payments: Iterator[int] = field(default_factory=itertools.count)  # unique request ids in a run
     _counts: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def run(self, variants: dict[str, Pay]) -> None:
         for name in variants:
-            self.latencies[name], self.cpu[name] = [], []
+            self.latencies[name], self.cpu[name], self.app_cpu[name] = [], [], []
         self.samples = interleaved([(n, self._round(n, pay)) for n, pay in variants.items()], self.rounds)
 
     def _round(self, name: str, pay: Pay) -> Callable[[], Sample]:
         def one_round() -> Sample:
             errors: list[BaseException] = []
+            app_seconds: list[float] = []
 
             def client(number: int) -> None:
                 try:
@@ -108,6 +110,7 @@ class Measured:
                         self.latencies[name].append(time.perf_counter() - t)
                 except BaseException as exc:  # re-raised below, in the main thread
                     errors.append(exc)
+                app_seconds.append(time.thread_time())  # this thread's CPU: the app's side
 
             threads = [threading.Thread(target=client, args=(n,)) for n in range(self.clients)]
             start, cpu_start = time.perf_counter(), time.process_time()
@@ -119,6 +122,7 @@ class Measured:
                 raise errors[0]
             done = self.clients * (self.per_round // self.clients)
             self.cpu[name].append((time.process_time() - cpu_start) / done)
+            self.app_cpu[name].append(sum(app_seconds) / done)
             return Sample(done, time.perf_counter() - start)
 
         return one_round
@@ -130,8 +134,10 @@ class Measured:
             p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.99))]
             rate = statistics.median(s.rate for s in self.samples[name])
             cpu = statistics.median(self.cpu[name]) * 1000
-            print(f"  {name:12} {rate:8.1f} payments/s   p50 {p50:7.1f} ms   p99 {p99:7.1f} ms"
-                  f"   CPU {cpu:5.2f} ms/payment")  # fmt: skip
+            pairs = zip(self.cpu[name], self.app_cpu[name], strict=True)
+            served = statistics.median(c - a for c, a in pairs) * 1000
+            print(f"  {name:8} {rate:7.1f} payments/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+                  f"   CPU {cpu:5.2f} ms/payment, of it the service's threads {served:5.2f}")  # fmt: skip
         for name in self.latencies:
             if name == baseline:
                 continue
