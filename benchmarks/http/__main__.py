@@ -10,8 +10,9 @@ proposal itself, then signs the transaction (two requests); `http-3` is the wall
 requests: the service builds the proposal). The floor is the SDK's payment plus two HTTP round trips
 that do nothing (GET /healthz): what no two-request flow through this HTTP stack can beat. Rounds
 alternate between the variants; a ratio is the median of per-round throughput ratios. Goal: >= 0.8x the
-SDK on the embedded ledger. CPU per payment (this process: app and service both) is printed too, as it
-drifts less than wall time on a shared machine.
+SDK on the embedded ledger. CPU per payment (this process: app and service both, and the part of it in
+the service's threads) is printed too, as it drifts less than wall time on a shared machine. The app's
+HTTP client is http.client (flows.py says why); `--httpx` measures with httpx instead.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fabric_gateway.signing import sign_low_s
@@ -33,7 +33,7 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.signatures import creator_of
 from seocho_http.upstream import EmbeddedUpstream
 
-from benchmarks.http.flows import Measured, Phone, three_requests, two_requests
+from benchmarks.http.flows import Measured, Phone, connect, three_requests, two_requests
 from benchmarks.http.serving import serving
 
 DISTRICT, PARTNERS = "SeochoDistrictMSP", "PartnersMSP"
@@ -92,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--clients", type=int, default=1, help="payments in flight, for every variant")
+    parser.add_argument("--httpx", action="store_true", help="httpx as the app's HTTP client (flows.py)")
     options = parser.parse_args()
     # Each member earns 24 coins (8 volunteer hours, the daily cap); http-2 and http-3 share the phones.
     per_round, rounds, members = (40, 3, 16) if options.quick else (80, 5, 40)
@@ -104,9 +105,7 @@ def main() -> None:
         app = create_app(EmbeddedUpstream(ledger), config)  # type: ignore[arg-type]
         stack.callback(ledger.close)  # type: ignore[attr-defined]  # closes after the service has stopped
         base_url = stack.enter_context(serving(app))
-        connections = [
-            stack.enter_context(httpx.Client(base_url=base_url, timeout=60)) for _ in range(clients)
-        ]
+        connections = [stack.enter_context(connect(base_url, 60, options.httpx)) for _ in range(clients)]
         target = (ledger.channel_id, CHAINCODE_NAME)  # type: ignore[attr-defined]
 
         def member(client: int, count: int) -> int:  # a client's payments use members no other client uses

@@ -21,7 +21,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import fabric_gateway as fg
-import httpx
 from seocho.coin import Coin
 from seocho.gateway_backend import backend_for, connect_gateway
 from seocho.network_setup import initialise_ledger, provision_demo
@@ -30,7 +29,7 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.upstream import GatewayUpstream
 from seocho_network import Network
 
-from benchmarks.http.flows import Measured, Phone, three_requests, two_requests
+from benchmarks.http.flows import Measured, Phone, connect, three_requests, two_requests
 from benchmarks.http.serving import serving
 from benchmarks.network import bring_up
 
@@ -41,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--clients", type=int, default=1, help="payments in flight, for every variant")
+    parser.add_argument("--httpx", action="store_true", help="httpx as the app's HTTP client (flows.py)")
     options = parser.parse_args()
     per_round, rounds = (10, 3) if options.quick else (20, 5)
     started = time.monotonic()
@@ -58,7 +58,7 @@ def main() -> None:
             subprocess.run([seocho, "--profile", str(profile_path), "demo", "--json"], check=True,
                            env={**os.environ, "SEOCHO_HOME": home}, stdout=subprocess.DEVNULL)  # fmt: skip
             print("demo told; measuring", flush=True)
-            measure(load_profile(profile_path), Path(home), per_round, rounds, options.clients)
+            measure(load_profile(profile_path), Path(home), per_round, rounds, options.clients, options.httpx)
         finally:
             network.down(purge=True)
             print(f"network stopped and removed ({time.monotonic() - started:.0f} s in all)")
@@ -74,7 +74,7 @@ def top_up(profile: object, stack: ExitStack, sdk: dict[str, Coin], coins: int) 
             staff.earn(member, "health_session", missing, proof, f"BENCH-TOPUP-{member}")
 
 
-def measure(profile: object, home: Path, per_round: int, rounds: int, clients: int) -> None:
+def measure(profile: object, home: Path, per_round: int, rounds: int, clients: int, use_httpx: bool) -> None:
     with ExitStack() as stack:
         sdk, phones = {}, {}
         for member in MEMBERS:
@@ -89,9 +89,7 @@ def measure(profile: object, home: Path, per_round: int, rounds: int, clients: i
         config = ServiceConfig(state_dir=home / "http", rate_per_credential=1e6, rate_per_address=1e6)
         app = create_app(GatewayUpstream(profile, "district-auditor"), config)  # type: ignore[arg-type]
         base_url = stack.enter_context(serving(app))
-        connections = [
-            stack.enter_context(httpx.Client(base_url=base_url, timeout=120)) for _ in range(clients)
-        ]
+        connections = [stack.enter_context(connect(base_url, 120, use_httpx)) for _ in range(clients)]
         target = (profile.channel, profile.chaincode)  # type: ignore[attr-defined]
 
         def member(client: int, count: int) -> str:  # a client's payments use members no other client uses
