@@ -68,8 +68,15 @@ class KeepAlive:
 
     def _send(self, method: str, url: str, body: bytes | None) -> Reply:
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        self._connection.request(method, url, body=body, headers=headers)
-        response = self._connection.getresponse()
+        try:
+            self._connection.request(method, url, body=body, headers=headers)
+            response = self._connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The service closed the idle connection (uvicorn's keep-alive timeout): open a new one and
+            # send again, as httpx does. Safe here: the API answers a retried request with its first answer.
+            self._connection.close()
+            self._connection.request(method, url, body=body, headers=headers)
+            response = self._connection.getresponse()
         return Reply(response.status, response.read().decode())
 
     def post(self, url: str, *, json: Any) -> Reply:
