@@ -85,7 +85,9 @@ def measure(profile: object, home: Path, per_round: int, rounds: int, clients: i
             identity, signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
             phones[member] = Phone(member, ref.msp_id, identity.certificate_pem.decode(),
                                    lambda data, s=signer: s(hashlib.sha256(data).digest()))  # fmt: skip
-        top_up(profile, stack, sdk, 4 * per_round * rounds // len(MEMBERS) + 2)
+        # Four variants pay; each client pays from its own members (one each when clients >= 3).
+        per_client = 4 * rounds * (per_round // clients)
+        top_up(profile, stack, sdk, -(-per_client // max(1, len(MEMBERS) // clients)) + 2)
         config = ServiceConfig(state_dir=home / "http", rate_per_credential=1e6, rate_per_address=1e6)
         app = create_app(GatewayUpstream(profile, "district-auditor"), config)  # type: ignore[arg-type]
         base_url = stack.enter_context(serving(app))

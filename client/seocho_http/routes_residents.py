@@ -33,7 +33,7 @@ from seocho_http.schemas import (
     ToSign,
     TransactionOutcome,
 )
-from seocho_http.service import Service, problem_responses
+from seocho_http.service import Service, in_workers, problem_responses
 from seocho_http.signatures import check_signature, creator_of
 from seocho_http.upstream import NOT_COMMITTED
 
@@ -80,8 +80,12 @@ def enrol(body: EnrolmentRequest, request: Request) -> EnrolmentResult:
     response_model=ToSign,
     responses=with_links(problem_responses(400, 404, 429), 201, **PROPOSED),
 )
-def propose(body: ProposalRequest, request: Request) -> ToSign:
+async def propose(body: ProposalRequest, request: Request) -> ToSign:
     """Build the proposal for an operation, as the resident whose certificate is given; sign `to_sign`."""
+    return await in_workers(request, _propose, body, request)
+
+
+def _propose(body: ProposalRequest, request: Request) -> ToSign:
     service: Service = request.app.state.service
     creator = creator_of(body.msp_id, body.certificate)
     service.limit_credential("cert:" + hashlib.sha256(creator).hexdigest())
@@ -122,8 +126,12 @@ def evaluate(transaction_id: TxId, body: Signature, request: Request) -> Evaluat
     response_model=Endorsement,
     responses=with_links(problem_responses(400, 403, 404, 409, 429, 503), 200, **ENDORSED),
 )
-def endorse(transaction_id: TxId, body: Signature, request: Request) -> Response:
+async def endorse(transaction_id: TxId, body: Signature, request: Request) -> Response:
     """Endorse a signed proposal; sign the returned `to_sign` (the transaction) to submit it."""
+    return await in_workers(request, _endorse, transaction_id, body, request)
+
+
+def _endorse(transaction_id: str, body: Signature, request: Request) -> Response:
     service: Service = request.app.state.service
     item = service.pending.get(transaction_id, "transaction")
     signature = _signature(body)
@@ -167,8 +175,12 @@ def endorsement_of(service: Service, item: Pending, signature: bytes) -> dict[st
     response_model=TransactionOutcome,
     responses=with_links(problem_responses(400, 404, 409, 429, 503, 504), 200, **SUBMITTED),
 )
-def submit(transaction_id: TxId, body: Signature, request: Request) -> Response:
+async def submit(transaction_id: TxId, body: Signature, request: Request) -> Response:
     """Submit the signed transaction and wait for its commit. Sent again, it answers the first outcome."""
+    return await in_workers(request, _submit, transaction_id, body, request)
+
+
+def _submit(transaction_id: str, body: Signature, request: Request) -> Response:
     service: Service = request.app.state.service
     signature = _signature(body)
     recorded = service.store.recorded(TX_SCOPE, transaction_id)

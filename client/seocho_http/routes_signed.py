@@ -29,7 +29,7 @@ from seocho_http.pending import Pending
 from seocho_http.problems import Problem
 from seocho_http.routes_residents import TX_SCOPE, endorsement_of
 from seocho_http.schemas import QUERIES, Endorsement, ProposalTarget, SignedProposalRequest
-from seocho_http.service import Service, problem_responses
+from seocho_http.service import Service, in_workers, problem_responses
 from seocho_http.signatures import check_signature
 
 router = APIRouter(prefix="/v1", tags=["residents"])
@@ -57,9 +57,13 @@ def proposal_target(request: Request) -> ProposalTarget:
     response_model=Endorsement,
     responses=with_links(problem_responses(400, 403, 409, 429, 503), 201, **SIGNED),
 )
-def endorse_signed_proposal(body: SignedProposalRequest, request: Request) -> Response:
+async def endorse_signed_proposal(body: SignedProposalRequest, request: Request) -> Response:
     """Endorse a proposal the app built and the resident signed; sign `to_sign` (the transaction) and POST
     it to `next`. Two requests per transaction instead of three."""
+    return await in_workers(request, _endorse_signed_proposal, body, request)
+
+
+def _endorse_signed_proposal(body: SignedProposalRequest, request: Request) -> Response:
     service: Service = request.app.state.service
     message, signature = _decoded(body.proposal, "proposal"), _decoded(body.signature, "signature")
     try:

@@ -119,7 +119,7 @@ class SignedProposalRequest(Strict):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"proposal": "CpgHCm8IAxoMCO2...", "signature": "MEUCIQD..."}]},
+        json_schema_extra={"examples": [{"proposal": "CpgHCm8IAxoMCO2A", "signature": "MEUCIQDx"}]},
     )
     proposal: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=16_384)] = Field(
         description="Base64 of the serialised Proposal: the channel and chaincode of"
