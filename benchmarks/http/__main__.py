@@ -1,40 +1,42 @@
 """Payments through `seocho serve` against the same payments through the SDK, in one run (embedded ledger).
 
-    .venv/bin/python -m benchmarks.http [--quick]
+    .venv/bin/python -m benchmarks.http [--quick] [--clients N]
 
-The SDK pays as members whose keys the ledger holds (one call each); the service is uvicorn on 127.0.0.1
-(plain HTTP, one keep-alive connection), and each payment is what a resident's app does: propose, sign,
-endorse, sign, submit (three requests, two signatures made by the client). A third variant, the floor, is
-the SDK's payment plus three HTTP round trips that do nothing: what no service with this flow can beat
-(the app's HTTP client, uvicorn and FastAPI, in this process). Rounds alternate between the variants; a
-ratio is the median of per-round throughput ratios. Goal: >= 0.8x the SDK on the embedded ledger. CPU per
-payment (this process: app and service both) is printed too, as it drifts less than wall time.
+Like with like: every variant runs at the same concurrency (`--clients` threads, each paying in turn), in
+this one process, with the same members' kinds and the same payment. The SDK pays as members whose keys
+the ledger holds (one call each). The service is uvicorn on 127.0.0.1 (plain HTTP, a keep-alive
+connection per client), and each payment is what a resident's app does: `http-2` builds and signs the
+proposal itself, then signs the transaction (two requests); `http-3` is the wallet page's flow (three
+requests: the service builds the proposal). The floor is the SDK's payment plus two HTTP round trips
+that do nothing (GET /healthz): what no two-request flow through this HTTP stack can beat. Rounds
+alternate between the variants; a ratio is the median of per-round throughput ratios. Goal: >= 0.8x the
+SDK on the embedded ledger. CPU per payment (this process: app and service both, and the part of it in
+the service's threads) is printed too, as it drifts less than wall time on a shared machine. The app's
+HTTP client is http.client (flows.py says why); `--httpx` measures with httpx instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import statistics
+import functools
 import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from embedded_ledger import EmbeddedLedger
 from fabric_gateway.signing import sign_low_s
-from seocho.backend import EmbeddedBackend, open_embedded_ledger
+from seocho.backend import CHAINCODE_NAME, EmbeddedBackend, open_embedded_ledger
 from seocho.cast import client_id_of
 from seocho.coin import Coin
 from seocho_http import ServiceConfig, create_app
 from seocho_http.signatures import creator_of
 from seocho_http.upstream import EmbeddedUpstream
 
+from benchmarks.http.flows import Measured, Phone, connect, three_requests, two_requests
 from benchmarks.http.serving import serving
-from benchmarks.timing import Sample, interleaved, paired_ratios
 
 DISTRICT, PARTNERS = "SeochoDistrictMSP", "PartnersMSP"
 
@@ -93,89 +95,49 @@ def payment(member_id: str, request_id: str) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--clients", type=int, default=1, help="payments in flight, for every variant")
+    parser.add_argument("--httpx", action="store_true", help="httpx as the app's HTTP client (flows.py)")
     options = parser.parse_args()
-    per_round, rounds, members = (20, 3, 8) if options.quick else (40, 5, 16)
+    # Each member earns 24 coins (8 volunteer hours, the daily cap); http-2 and http-3 share the phones.
+    per_round, rounds, members = (40, 3, 16) if options.quick else (80, 5, 40)
+    clients = options.clients
+    members = max(members, clients)
     with tempfile.TemporaryDirectory() as home, ExitStack() as stack:
-        ledger, sdk_members, floor_members, phones = build(Path(home) / "ledger", members)
+        ledger, sdk_members, floor_members, keys = build(Path(home) / "ledger", members)
+        phones = [Phone(m, DISTRICT, pem, functools.partial(sign_low_s, key)) for m, pem, key in keys]
         config = ServiceConfig(state_dir=Path(home) / "http", rate_per_credential=1e6, rate_per_address=1e6)
         app = create_app(EmbeddedUpstream(ledger), config)
         stack.callback(ledger.close)  # closes after the service has stopped
         base_url = stack.enter_context(serving(app))
-        client = stack.enter_context(httpx.Client(base_url=base_url, timeout=60))
-        latencies: dict[str, list[float]] = {"sdk": [], "http": [], "floor": []}
-        # CPU seconds of this process per round (both sides of a payment run here): steadier than wall
-        # time on a shared machine, and what the service's own overheads show in.
-        cpu: dict[str, list[float]] = {"sdk": [], "http": [], "floor": []}
-        counter = iter(range(10**9))
+        connections = [stack.enter_context(connect(base_url, 60, options.httpx)) for _ in range(clients)]
+        target = (ledger.channel_id, CHAINCODE_NAME)
 
-        def sdk_round() -> Sample:
-            start, cpu_start = time.perf_counter(), time.process_time()
-            for i in range(per_round):
-                t = time.perf_counter()
-                n = next(counter)
-                sdk_members[i % members].pay(f"S-{i % members:04d}", "wc-01", 200, 1, "gym", f"SDK-{n}")
-                latencies["sdk"].append(time.perf_counter() - t)
-            cpu["sdk"].append((time.process_time() - cpu_start) / per_round)
-            return Sample(per_round, time.perf_counter() - start)
+        def member(client: int, count: int) -> int:  # a client's payments use members no other client uses
+            return client + clients * (count % max(1, members // clients))
 
-        def http_round() -> Sample:
-            start, cpu_start = time.perf_counter(), time.process_time()
-            for i in range(per_round):
-                t = time.perf_counter()
-                member_id, pem, key = phones[i % members]
-                body = {
-                    "msp_id": DISTRICT,
-                    "certificate": pem,
-                    "operation": payment(member_id, f"H-{next(counter)}"),
-                }
-                step = client.post("/v1/proposals", json=body).json()
-                sign = base64.b64encode(sign_low_s(key, base64.b64decode(step["to_sign"]))).decode()
-                step = client.post(step["next"], json={"signature": sign}).json()
-                sign = base64.b64encode(sign_low_s(key, base64.b64decode(step["to_sign"]))).decode()
-                outcome = client.post(step["next"], json={"signature": sign}).json()
-                if outcome.get("status") != "committed":
-                    raise SystemExit(f"a payment through the service did not commit: {outcome}")
-                latencies["http"].append(time.perf_counter() - t)
-            cpu["http"].append((time.process_time() - cpu_start) / per_round)
-            return Sample(per_round, time.perf_counter() - start)
+        def sdk(client: int, count: int, n: int) -> None:
+            m = member(client, count)
+            sdk_members[m].pay(f"S-{m:04d}", "wc-01", 200, 1, "gym", f"SDK-{n}")
 
-        def floor_round() -> Sample:
-            # What no service could beat with this flow: the SDK's payment plus three HTTP round trips
-            # that do nothing (GET /healthz), on the same connection.
-            start, cpu_start = time.perf_counter(), time.process_time()
-            for i in range(per_round):
-                t = time.perf_counter()
-                for _ in range(3):
-                    client.get("/healthz").raise_for_status()
-                n = next(counter)
-                floor_members[i % members].pay(f"F-{i % members:04d}", "wc-01", 200, 1, "gym", f"F-{n}")
-                latencies["floor"].append(time.perf_counter() - t)
-            cpu["floor"].append((time.process_time() - cpu_start) / per_round)
-            return Sample(per_round, time.perf_counter() - start)
+        def http_2(client: int, count: int, n: int) -> None:
+            phone = phones[member(client, count)]
+            two_requests(connections[client], phone, payment(phone.member_id, f"H2-{n}"), target)
 
-        variants = [("sdk", sdk_round), ("http", http_round), ("floor", floor_round)]
-        samples = interleaved(variants, rounds)
-        ratios = paired_ratios(samples, "http", "sdk")
-        floor_ratios = paired_ratios(samples, "floor", "sdk")
-    print(f"payments, embedded ledger, {rounds} rounds x {per_round} each, one client")
-    for name in ("sdk", "http", "floor"):
-        rates = [s.rate for s in samples[name]]
-        ms = sorted(x * 1000 for x in latencies[name])
-        p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-        per_payment = statistics.median(cpu[name]) * 1000
-        print(
-            f"  {name:5} {statistics.median(rates):8.1f} payments/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
-            f"   CPU {per_payment:5.2f} ms/payment"
-        )
-    median = statistics.median(ratios)
-    print(
-        f"  service / SDK throughput: {median:.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f});"
-        " goal >= 0.80x"
-    )
-    print(
-        f"  floor (SDK + 3 empty round trips) / SDK: {statistics.median(floor_ratios):.2f}x"
-        f" (rounds {min(floor_ratios):.2f}-{max(floor_ratios):.2f}): the most a three-request flow can reach"
-    )
+        def http_3(client: int, count: int, n: int) -> None:
+            phone = phones[member(client, count)]
+            three_requests(connections[client], phone, payment(phone.member_id, f"H3-{n}"))
+
+        def floor(client: int, count: int, n: int) -> None:
+            for _ in range(2):
+                connections[client].get("/healthz").raise_for_status()
+            m = member(client, count)
+            floor_members[m].pay(f"F-{m:04d}", "wc-01", 200, 1, "gym", f"F-{n}")
+
+        measured = Measured(clients, per_round, rounds)
+        measured.run({"sdk": sdk, "http-2": http_2, "http-3": http_3, "floor-2": floor})
+    print(f"payments, embedded ledger, {rounds} rounds x {per_round} each,"
+          f" {clients} client(s) in every variant")  # fmt: skip
+    measured.report("sdk", 0.8, floor="floor-2")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@ import uvicorn
 def serving(app: Any) -> Iterator[str]:
     """Serves `app` on 127.0.0.1 (the kernel picks the port as it binds) and yields its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, access_log=False, log_level="warning")
+        # A phone keeps its connection between payments; on the network a round of another variant
+        # outlasts uvicorn's default keep-alive of 5 s.
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, access_log=False, log_level="warning", timeout_keep_alive=120
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
-from seocho_http import routes_residents, routes_terminals
+from seocho_http import routes_residents, routes_signed, routes_terminals
 from seocho_http.config import ServiceConfig
 from seocho_http.limits import LimitsMiddleware, RateLimiter
 from seocho_http.metrics import MetricsMiddleware
@@ -66,6 +66,7 @@ def create_app(upstream: Upstream, config: ServiceConfig) -> FastAPI:
     )
     app.state.service = service
     app.include_router(routes_residents.router)
+    app.include_router(routes_signed.router)
     app.include_router(routes_terminals.router)
     _add_operations(app, service)
     # The resident wallet page (static; everything it signs is signed in the browser).

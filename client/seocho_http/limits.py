@@ -92,7 +92,9 @@ class LimitsMiddleware:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, limited_receive, tracking_send), self.timeout)
+            # A deadline on this task (asyncio.timeout): wait_for would make a task per request.
+            async with asyncio.timeout(self.timeout):
+                await self.app(scope, limited_receive, tracking_send)
         except TimeoutError:
             if not started:
                 await send_problem(scope, send, Problem("timeout"))

@@ -30,14 +30,26 @@ class PendingTransactions:
         self._lock = threading.Lock()
 
     def add(self, item: Pending) -> None:
-        now = time.monotonic()
         with self._lock:
-            if len(self._items) >= MAX_PENDING:
-                for tx_id in [k for k, v in self._items.items() if now - v.created > self.ttl]:
-                    del self._items[tx_id]
-            if len(self._items) >= MAX_PENDING:
-                raise Problem("rate_limited", "too many transactions wait for signatures", retry_after=5)
-            self._items[item.proposed.transaction_id] = item
+            self._add(item)
+
+    def _add(self, item: Pending) -> None:  # with the lock held
+        now = time.monotonic()
+        if len(self._items) >= MAX_PENDING:
+            for tx_id in [k for k, v in self._items.items() if now - v.created > self.ttl]:
+                del self._items[tx_id]
+        if len(self._items) >= MAX_PENDING:
+            raise Problem("rate_limited", "too many transactions wait for signatures", retry_after=5)
+        self._items[item.proposed.transaction_id] = item
+
+    def add_or_get(self, item: Pending) -> Pending:
+        """`item`, added; or the live one of its transaction id already waiting (a retried request)."""
+        with self._lock:
+            waiting = self._items.get(item.proposed.transaction_id)
+            if waiting is not None and time.monotonic() - waiting.created <= self.ttl:
+                return waiting
+            self._add(item)
+        return item
 
     def get(self, tx_id: str, kind: str) -> Pending:
         with self._lock:

@@ -114,6 +114,33 @@ class Signature(Strict):
     )
 
 
+class SignedProposalRequest(Strict):
+    """A proposal the app built and the resident signed (Fabric's `Proposal` message, serialised)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"proposal": "CpgHCm8IAxoMCO2A", "signature": "MEUCIQDx"}]},
+    )
+    proposal: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=16_384)] = Field(
+        description="Base64 of the serialised Proposal: the channel and chaincode of"
+        " `GET /v1/proposal-target`, the resident's certificate as creator, one of its `transactions`"
+        " with its arguments"
+    )
+    signature: SignatureBase64 = Field(
+        description="Base64 of the DER ECDSA-SHA256 signature (low S) of the proposal's bytes"
+    )
+
+
+class ProposalTarget(BaseModel):
+    """What a proposal built by the app must name."""
+
+    channel: str = Field(examples=["seocho"])
+    chaincode: str = Field(examples=["seocho"])
+    transactions: list[str] = Field(
+        description="The transactions a resident may send as a signed proposal", examples=[["donate", "pay"]]
+    )
+
+
 class Endorsement(BaseModel):
     transaction_id: str
     to_sign: Base64Out = Field(

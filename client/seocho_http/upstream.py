@@ -73,6 +73,8 @@ class Endorsed:
 class Upstream(Protocol):
     def coin_as(self, identity_name: str) -> Coin: ...
     def propose(self, creator: bytes, function: str, args: list[str]) -> Proposed: ...
+    def target(self) -> tuple[str, str]: ...
+    def adopt(self, transaction_id: str, message: bytes) -> Proposed: ...
     def evaluate(self, proposed: Proposed, signature: bytes) -> bytes: ...
     def endorse(self, proposed: Proposed, signature: bytes) -> Endorsed: ...
     def submit(self, endorsed: Endorsed, signature: bytes) -> Outcome: ...
@@ -118,6 +120,12 @@ class EmbeddedUpstream:
     def propose(self, creator: bytes, function: str, args: list[str]) -> Proposed:
         proposal, tx_id = fg.build_proposal(creator, self.ledger.channel_id, CHAINCODE_NAME, function, args)
         return Proposed(tx_id, proposal.SerializeToString(), None)
+
+    def target(self) -> tuple[str, str]:
+        return self.ledger.channel_id, CHAINCODE_NAME
+
+    def adopt(self, transaction_id: str, message: bytes) -> Proposed:
+        return Proposed(transaction_id, message, None)
 
     def _signed(self, proposed: Proposed, signature: bytes) -> proposal_pb2.SignedProposal:
         return proposal_pb2.SignedProposal(proposal_bytes=proposed.message, signature=signature)
@@ -225,11 +233,16 @@ class GatewayUpstream:
         proposal, tx_id = fg.build_proposal(
             creator, self.profile.channel, self.profile.chaincode, function, args
         )
+        return self.adopt(tx_id, proposal.SerializeToString())
+
+    def target(self) -> tuple[str, str]:
+        return self.profile.channel, self.profile.chaincode
+
+    def adopt(self, transaction_id: str, message: bytes) -> Proposed:
         proposed = gateway_pb2.ProposedTransaction(
-            transaction_id=tx_id,
-            proposal=proposal_pb2.SignedProposal(proposal_bytes=proposal.SerializeToString()),
+            transaction_id=transaction_id, proposal=proposal_pb2.SignedProposal(proposal_bytes=message)
         )
-        return Proposed(tx_id, proposal.SerializeToString(), proposed.SerializeToString())
+        return Proposed(transaction_id, message, proposed.SerializeToString())
 
     def evaluate(self, proposed: Proposed, signature: bytes) -> bytes:
         try:

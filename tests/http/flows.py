@@ -33,3 +33,17 @@ def balance(client: TestClient, phone: Phone) -> int:
     answered = query(client, phone, {"name": "get_balance", "member_id": phone.member_id})
     assert answered.status_code == 200, answered.text
     return int(answered.json()["result"]["coins"])
+
+
+def transact_signed(
+    client: TestClient, phone: Phone, operation: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The two-request flow: the app builds and signs the proposal. Same answers as `transact`."""
+    target = client.get("/v1/proposal-target").json()
+    proposal = phone.built_proposal(target["channel"], target["chaincode"], operation)
+    endorsed = client.post("/v1/signed-proposals", json=phone.signed_proposal(proposal))
+    if endorsed.status_code != 201:
+        return endorsed, {}
+    step = endorsed.json()
+    submission = {"url": step["next"], "json": {"signature": phone.sign(step["to_sign"])}}
+    return client.post(submission["url"], json=submission["json"]), submission

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fabric_ca import Attribute, CAClient, RegistrationRequest
 from fabric_network_support import RunningNetwork
 from fastapi.testclient import TestClient
-from flows import balance, transact
+from flows import balance, transact, transact_signed
 from seocho.cast import client_id_of
 from seocho.profile import load_profile
 from seocho_http import ServiceConfig, create_app
@@ -29,7 +29,7 @@ from seocho_http.upstream import GatewayUpstream
 from seocho_network.crypto import OrganizationCrypto
 from test_http_residents import pay
 from wallet_browser import WalletPage, chromium, serve_on_loopback
-from world import evidence
+from world import Phone, evidence
 
 pytestmark = pytest.mark.fabric
 
@@ -49,6 +49,9 @@ class NetworkPhone:
 
     def proposal(self, operation: dict[str, Any]) -> dict[str, Any]:
         return {"msp_id": self.msp_id, "certificate": self.certificate_pem, "operation": operation}
+
+    built_proposal = Phone.built_proposal
+    signed_proposal = Phone.signed_proposal
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +104,24 @@ def test_a_resident_cannot_pay_from_another_members_balance_on_the_network(
         client, phone_of(after_demo, "S-0003"), pay("S-0001", 1, "HTTP-NET-STEAL", "seocho-welfare")
     )  # type: ignore[arg-type]
     assert refused.status_code == 403 and refused.json()["chaincode_status"] == 403
+
+
+def test_a_resident_pays_in_two_requests_on_the_network(
+    service: tuple[TestClient, str], after_demo: RunningNetwork
+) -> None:
+    client, _ = service
+    phone = phone_of(after_demo, "S-0003")
+    before = balance(client, phone)  # type: ignore[arg-type]
+    paying = pay("S-0003", 1, "HTTP-NET-2STEP", "seocho-welfare")
+    submitted, submission = transact_signed(client, phone, paying)  # type: ignore[arg-type]
+    assert submitted.status_code == 200, submitted.text
+    outcome = submitted.json()
+    assert outcome["status"] == "committed" and outcome["validation_code"] == "VALID"
+    assert client.post(submission["url"], json=submission["json"]).json() == outcome
+    assert balance(client, phone) == before - 1  # type: ignore[arg-type]
+    stealing = pay("S-0001", 1, "HTTP-NET-2STEP-STEAL", "seocho-welfare")
+    stolen, _ = transact_signed(client, phone, stealing)  # type: ignore[arg-type]
+    assert stolen.status_code == 403 and stolen.json()["chaincode_status"] == 403
 
 
 def test_a_terminal_earns_for_its_institution_on_the_network(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import pytest
 from http_service import Served, serve
 from seocho_http.app import OPENAPI_FILE
 from world import World
@@ -40,3 +42,15 @@ def test_the_openapi_document_in_the_repository_is_the_one_served(served: Served
     assert kept == served_document, (
         "regenerate: python -m seocho_http.openapi > client/seocho_http/openapi.json"
     )
+
+
+def test_a_request_past_the_deadline_answers_504_problem(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for served in serve(world, tmp_path / "state", request_timeout_seconds=0.2):
+        upstream = served.client.app.state.service.upstream  # type: ignore[attr-defined]
+        monkeypatch.setattr(upstream, "ready", lambda: time.sleep(1.0) or True)
+        answered = served.client.get("/readyz")
+        assert answered.status_code == 504 and answered.json()["code"] == "timeout"
+        assert answered.headers["content-type"] == "application/problem+json"
+        assert served.client.get("/healthz").status_code == 200  # the service goes on answering

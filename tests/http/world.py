@@ -17,10 +17,12 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from embedded_ledger import EmbeddedLedger
+from fabric_gateway.proposal import build_proposal
 from fabric_gateway.signing import sign_low_s
 from seocho.backend import EmbeddedBackend, open_embedded_ledger
 from seocho.cast import client_id_of
 from seocho.coin import Coin
+from seocho.operations import transaction
 from seocho_http.signatures import creator_of
 
 DISTRICT, PARTNERS = "SeochoDistrictMSP", "PartnersMSP"
@@ -45,6 +47,19 @@ class Phone:
 
     def proposal(self, operation: dict[str, Any]) -> dict[str, Any]:
         return {"msp_id": self.msp_id, "certificate": self.certificate_pem, "operation": operation}
+
+    def built_proposal(self, channel: str, chaincode: str, operation: dict[str, Any]) -> bytes:
+        """The proposal an app builds itself (the SDK's builder; the arguments from the declaration)."""
+        values = {k: v for k, v in operation.items() if k != "name"}
+        arguments = transaction(str(operation["name"])).arguments(values)
+        creator = creator_of(self.msp_id, self.certificate_pem)
+        built, _tx_id = build_proposal(creator, channel, chaincode, str(operation["name"]), arguments)
+        return built.SerializeToString()
+
+    def signed_proposal(self, proposal: bytes) -> dict[str, str]:
+        """The body of `POST /v1/signed-proposals`: the proposal and this phone's signature of it."""
+        encoded = base64.b64encode(proposal).decode()
+        return {"proposal": encoded, "signature": self.sign(encoded)}
 
 
 def new_phone(ledger: EmbeddedLedger, member_id: str) -> Phone:

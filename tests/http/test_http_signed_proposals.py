@@ -1,0 +1,149 @@
+"""The two-request flow (`POST /v1/signed-proposals`): the app builds and signs the proposal itself.
+
+The same security tests as the three-step flow: nobody pays from another's balance, a signature by any
+other key or over other bytes is refused before the ledger, a replay answers the first outcome and moves
+coins once, a malformed or oversized body is a 4xx that changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from fabric_protos.common import common_pb2
+from fabric_protos.peer import proposal_pb2
+from flows import balance, transact_signed
+from http_service import Served, serve
+from test_http_residents import pay
+from world import World
+
+
+def state_of(served: Served) -> dict[str, object]:
+    return {k: v.value for k, v in served.world.ledger.world_state("seocho").items()}
+
+
+def target(served: Served) -> tuple[str, str]:
+    answered = served.client.get("/v1/proposal-target").json()
+    return answered["channel"], answered["chaincode"]
+
+
+def test_the_target_names_the_ledgers_channel_and_chaincode_and_the_signable_transactions(
+    served: Served,
+) -> None:
+    answered = served.client.get("/v1/proposal-target").json()
+    assert (answered["channel"], answered["chaincode"]) == (served.world.ledger.channel_id, "seocho")
+    assert {"pay", "donate", "pay_request"} <= set(answered["transactions"])
+    assert "get_balance" not in answered["transactions"]
+
+
+def test_a_resident_pays_in_two_requests_and_the_submission_answers_the_commit(served: Served) -> None:
+    client, phone = served.client, served.world.phones["M-0001"]
+    before, height = balance(client, phone), served.world.ledger.height
+    submitted, _ = transact_signed(client, phone, pay("M-0001", 2, "PAY-2STEP"))
+    assert submitted.status_code == 200, submitted.text
+    outcome = submitted.json()
+    assert outcome["status"] == "committed" and outcome["validation_code"] == "VALID"
+    assert outcome["result"]["coins"] == 2
+    assert client.get(f"/v1/transactions/{outcome['transaction_id']}").json() == outcome
+    assert balance(client, phone) == before - 2 and served.world.ledger.height == height + 1
+
+
+def test_a_resident_cannot_pay_from_another_members_balance(served: Served) -> None:
+    client, thief, victim = served.client, served.world.phones["M-0002"], served.world.phones["M-0001"]
+    before = balance(client, victim)
+    refused, _ = transact_signed(client, thief, pay("M-0001", 3, "STEAL-2STEP"))
+    assert refused.status_code == 403 and refused.json()["chaincode_status"] == 403
+    assert balance(client, victim) == before
+
+
+def test_a_signature_by_another_key_or_over_other_bytes_is_refused_before_the_ledger(
+    served: Served,
+) -> None:
+    client, owner, other = served.client, served.world.phones["M-0001"], served.world.phones["M-0002"]
+    before, height = state_of(served), served.world.ledger.height
+    proposal = owner.built_proposal(*target(served), pay("M-0001", 1, "PAY-FORGED"))
+    encoded = base64.b64encode(proposal).decode()
+    other_bytes = base64.b64encode(owner.built_proposal(*target(served), pay("M-0001", 1, "PAY-X"))).decode()
+    for signature in (other.sign(encoded), owner.sign(other_bytes)):
+        forged = client.post("/v1/signed-proposals", json={"proposal": encoded, "signature": signature})
+        assert forged.status_code == 400 and forged.json()["code"] == "bad_signature"
+    # The endorsement is signed right, the transaction by another key: refused, nothing committed.
+    endorsed = client.post("/v1/signed-proposals", json=owner.signed_proposal(proposal)).json()
+    bad = client.post(endorsed["next"], json={"signature": other.sign(endorsed["to_sign"])})
+    assert bad.status_code == 400 and bad.json()["code"] == "bad_signature"
+    assert served.world.ledger.height == height and state_of(served) == before
+
+
+def test_a_replayed_signed_proposal_gets_the_same_endorsement_then_the_first_outcome(served: Served) -> None:
+    client, phone = served.client, served.world.phones["M-0001"]
+    before = balance(client, phone)
+    body = phone.signed_proposal(phone.built_proposal(*target(served), pay("M-0001", 2, "PAY-REPLAY")))
+    first = client.post("/v1/signed-proposals", json=body)
+    again = client.post("/v1/signed-proposals", json=body)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    step = first.json()
+    submission = {"signature": phone.sign(step["to_sign"])}
+    submitted = client.post(step["next"], json=submission)
+    assert client.post(step["next"], json=submission).json() == submitted.json()
+    assert submitted.json()["status"] == "committed"
+    replayed = client.post("/v1/signed-proposals", json=body)
+    assert replayed.status_code == 409 and replayed.json()["code"] == "wrong_step"
+    assert balance(client, phone) == before - 2
+
+
+def _with_channel_header(proposal: bytes, **fields: object) -> bytes:
+    parsed = proposal_pb2.Proposal.FromString(proposal)
+    header = common_pb2.Header.FromString(parsed.header)
+    channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
+    for name, value in fields.items():
+        setattr(channel_header, name, value)
+    header.channel_header = channel_header.SerializeToString()
+    parsed.header = header.SerializeToString()
+    return parsed.SerializeToString()
+
+
+def test_proposals_the_peer_would_refuse_are_400_and_change_nothing(served: Served) -> None:
+    client, phone = served.client, served.world.phones["M-0001"]
+    channel, chaincode = target(served)
+    before, height = state_of(served), served.world.ledger.height
+    good = phone.built_proposal(channel, chaincode, pay("M-0001", 1, "PAY-BAD"))
+    earn = {"name": "earn", "member_id": "M-0001", "activity": "volunteer_hour", "quantity": 1,
+            "evidence_hash": "ab" * 32, "request_id": "X-1"}  # fmt: skip
+    refused = {
+        "another channel": phone.built_proposal("elsewhere", chaincode, pay("M-0001", 1, "PAY-C")),
+        "another chaincode": phone.built_proposal(channel, "other", pay("M-0001", 1, "PAY-D")),
+        "a query": phone.built_proposal(channel, chaincode, {"name": "get_balance", "member_id": "M-0001"}),
+        "a staff transaction": phone.built_proposal(channel, chaincode, earn),
+        "a tx id not of its nonce and creator": _with_channel_header(good, tx_id="ab" * 32),
+        "not a proposal": b"\xff\x00garbage",
+    }
+    for what, proposal in refused.items():
+        answered = client.post("/v1/signed-proposals", json=phone.signed_proposal(proposal))
+        assert answered.status_code == 400, what
+        assert answered.headers["content-type"] == "application/problem+json", what
+    assert served.world.ledger.height == height and state_of(served) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{", b"[]", b'{"proposal": 1}', b'{"proposal": "not base64!", "signature": "AA=="}',
+     b'{"proposal": "AA==", "signature": "AA==", "extra": 1}', b'{"signature": "AA=="}'],
+)  # fmt: skip
+def test_malformed_bodies_are_4xx_problems_and_change_nothing(served: Served, body: bytes) -> None:
+    before = state_of(served)
+    answered = served.client.post(
+        "/v1/signed-proposals", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert 400 <= answered.status_code < 500
+    assert answered.headers["content-type"] == "application/problem+json"
+    assert state_of(served) == before
+
+
+def test_an_oversized_body_is_413_and_changes_nothing(world: World, tmp_path: Path) -> None:
+    for served in serve(world, tmp_path / "state", max_body_bytes=2048):
+        before = state_of(served)
+        body = {"proposal": base64.b64encode(b"x" * 4000).decode(), "signature": "AA=="}
+        answered = served.client.post("/v1/signed-proposals", json=body)
+        assert answered.status_code == 413 and answered.json()["code"] == "body_too_large"
+        assert state_of(served) == before
