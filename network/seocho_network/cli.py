@@ -255,7 +255,7 @@ COMMANDS += tuple(backup_commands(pass_options))
 for _command in COMMANDS:
     cli.add_command(_command)
 
-# The rolling Fabric upgrade: `upgrade-fabric --to VERSION` (native runtime).
+# The rolling Fabric upgrade: `upgrade-fabric --to VERSION` (native processes; in Docker, containers).
 register_upgrade(cli, pass_options)
 
 
@@ -270,6 +270,8 @@ def docker(ctx: click.Context, home: Path | None) -> None:
 
 for _command in COMMANDS:
     docker.add_command(_command)
+# In Docker the same upgrade recreates one container at a time on its new image (docker_upgrade.py).
+register_upgrade(docker, pass_options)
 
 
 # ---- certificate renewal (renewal.py) --------------------------------------------------------------
