@@ -187,3 +187,32 @@ def test_the_command_again_finds_everything_done(old: RunningNetwork, topology_c
     nodes = len(old.topology.orderers) + len(old.topology.peers)
     assert output.count(": done already") == nodes + 1, output  # every node, and the capability
     assert docker_releases.node_releases(old.network.layout) == {}
+
+
+def test_after_the_upgrade_down_and_up_start_every_container_on_3_1(
+    old: RunningNetwork, topology_copy: Path, docker_images: DockerImages
+) -> None:
+    """The topology records 3.1.5 and no node is recorded elsewhere: a plain `down` and `up` (the
+    containers removed, the volumes kept) make every orderer and peer on the 3.1.5 image again."""
+    env = dict(os.environ)
+    run_network_sh(env, "down", topology_file=topology_copy)
+    assert not any(True for _ in old.network.layout.root.glob(docker_releases.RECORD))
+    run_network_sh(env, "up", "--no-demo", topology_file=topology_copy)
+    assert set(node_versions(old.network).values()) == {TO}
+    for node in [*old.topology.orderers, *old.topology.peers]:
+        kind = "ORDERER" if node in old.topology.orderers else "PEER"
+        assert container_image(node) == docker_images.env[f"FABRIC_{kind}_IMAGE_3_1_5"], node.node_id
+    run_network_sh(env, "deploy", topology_file=topology_copy)  # the chaincode containers back
+    deadline = time.monotonic() + 90
+    while True:  # the peers redial the chaincode servers by themselves
+        try:
+            current = balance(old, "S-0003")
+            request_id = f"after-up-{time.monotonic_ns()}"
+            with old.coin(STAFF) as staff:
+                staff.earn("S-0003", "course_session", 1, _evidence(request_id), request_id)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+    assert balance(old, "S-0003") == current + 1
