@@ -28,7 +28,7 @@ from fabric_protos.peer.transaction_pb2 import TxValidationCode
 from ledger_record import accounting
 from load import MEMBERS, Load
 from seocho_network import channel, config_updates
-from seocho_network.topology import FABRIC_VERSION_VARIABLE, ORDERER_TYPE_VARIABLE
+from seocho_network.topology import FABRIC_VERSION_VARIABLE, ORDERER_TYPE_VARIABLE, Orderer
 from seocho_network.upgrade import channel_capabilities, node_versions
 from test_faults_under_load import balance, resolve_unknowns
 
@@ -116,14 +116,34 @@ def test_a_coin_movement_endorsed_by_both_organisations_is_valid(bft: RunningNet
 
 
 def test_a_killed_bft_orderer_container_catches_up_and_nothing_is_lost(bft: RunningNetwork) -> None:
-    network = bft.network
-    leader = network.ordering_leader()
+    leader = bft.network.ordering_leader()
     # A follower: the other three are a quorum (2f+1), ordering goes on without a view change.
     victim = next(o for o in bft.topology.orderers if o.node_id != leader)
+    _kill_under_load(bft, victim, leader_killed=False)
+
+
+def test_the_killed_bft_leader_s_container_is_replaced_by_a_view_change_and_nothing_is_lost(
+    bft: RunningNetwork,
+) -> None:
+    leader = bft.network.ordering_leader()
+    assert leader is not None
+    victim = next(o for o in bft.topology.orderers if o.node_id == leader)
+    _kill_under_load(bft, victim, leader_killed=True)
+
+
+def _kill_under_load(bft: RunningNetwork, victim: Orderer, leader_killed: bool) -> None:
+    """`docker kill` of `victim` under a load of 4 workers; down until the other three have committed a
+    movement without it (after a view change when it led), then started again: it catches up with the
+    others, and the ledger has every movement the clients were told committed, once, and no other."""
+    network = bft.network
     baseline = {member: balance(bft, member) for member in MEMBERS}
     first_block = network.peer_admin(bft.district.peers[0]).height(bft.topology.channel)
     load = Load(bft, workers=4)
     timing: dict[str, float] = {}
+    leaders: list[str | None] = []  # named by a quorum of the other three while it is down
+
+    def committed_since(moment: float) -> bool:
+        return any(o.result == "valid" and o.finished_at > moment for o in list(load.outcomes))
 
     def kill_then_start() -> None:
         time.sleep(3)  # the load commits before the fault
@@ -132,6 +152,17 @@ def test_a_killed_bft_orderer_container_catches_up_and_nothing_is_lost(bft: Runn
         running = docker("inspect", "--format", "{{.State.Running}}", container(victim)).stdout
         assert running.strip() == "false"
         time.sleep(10)  # ordered by the other three meanwhile
+        deadline = timing["killed"] + 90
+        while not committed_since(timing["killed"]):
+            assert time.monotonic() < deadline, "nothing committed without the killed orderer"
+            time.sleep(0.5)
+        timing["first_commit"] = min(
+            o.finished_at
+            for o in list(load.outcomes)
+            if o.result == "valid" and o.finished_at > timing["killed"]
+        )
+        if leader_killed:
+            leaders.append(network.ordering_leader())
         target = max(
             h for node, h in channel.orderer_heights(network).items() if node != victim.node_id and h
         )
@@ -145,7 +176,7 @@ def test_a_killed_bft_orderer_container_catches_up_and_nothing_is_lost(bft: Runn
         timing["caught_up"] = time.monotonic() - timing["started"]
         timing["behind"] = target
 
-    outcomes, _ = load.run(0.0, kill_then_start, after=8.0, fault_timeout=120)
+    outcomes, _ = load.run(0.0, kill_then_start, after=8.0, fault_timeout=240)
     resolve_unknowns(bft, outcomes)
     valid_while_down = sum(
         1 for o in outcomes if o.result == "valid" and timing["killed"] < o.finished_at < timing["started"]
@@ -161,14 +192,18 @@ def test_a_killed_bft_orderer_container_catches_up_and_nothing_is_lost(bft: Runn
         assert time.monotonic() < deadline, f"the orderers' heights differ: {heights}"
         time.sleep(1)
     lost, duplicated, phantom = accounting(bft, first_block, load.prefix, outcomes)
+    role = "the leader" if leader_killed else "a follower"
     print(
-        f"\nBFT in Docker, {victim.node_id} killed for {timing['started'] - timing['killed']:.1f} s under "
-        f"load: {len(outcomes)} calls {dict(Counter(o.result for o in outcomes))}, {valid_while_down} "
+        f"\nBFT in Docker, {role} {victim.node_id} killed for {timing['started'] - timing['killed']:.1f} s "
+        f"under load: first commit without it {timing['first_commit'] - timing['killed']:.1f} s after the "
+        f"kill; {len(outcomes)} calls {dict(Counter(o.result for o in outcomes))}, {valid_while_down} "
         f"valid while it was down; back at the others' height ({timing['behind']:.0f}) "
-        f"{timing['caught_up']:.1f} s after its start; refusals "
+        f"{timing['caught_up']:.1f} s after its start; not valid "
         f"{dict(Counter(o.detail[:60] for o in outcomes if o.result != 'valid').most_common(3))}; "
         f"lost {lost}, duplicated {duplicated}, phantom {phantom}"
     )
+    if leader_killed:  # a view change: a quorum of the other three named another leader
+        assert leaders and leaders[0] not in (None, victim.node_id), leaders
     assert valid_while_down > 0  # ordering went on without it
     assert (lost, duplicated, phantom) == (0, 0, 0)
     for member in MEMBERS:
