@@ -10,7 +10,8 @@
 #   scripts/network.sh logs NODE        the last lines of a node's log
 #   scripts/network.sh revoke NAME --org MSP   revoke an identity at its CA and publish the CRL on the channel
 #   scripts/network.sh upgrade-fabric --to 3.1.5 [--bft]   rolling Fabric upgrade, one node at a time
-#                                       (orderers, peers, the V3_0 capability; --bft: then Raft to SmartBFT)
+#                                       (orderers, peers, the V3_0 capability; --bft: then Raft to SmartBFT;
+#                                       `docker upgrade-fabric`: one container at a time, no --bft)
 #
 # One organisation's own steps (each organisation runs its own, with its own --home on its own host):
 #   scripts/network.sh org init|up|down ORG       its home, CA and identities; its nodes (never a demo cast)
@@ -21,8 +22,9 @@
 #   scripts/network.sh --join FRAGMENT channel join-running ORG --from-snapshot DIR   peers join from one
 #
 # In Docker Compose: `--runtime docker COMMAND` (or `docker COMMAND`, its alias), plus `renew-tls NODE` and
-# `render`; files in $SEOCHO_HOME/docker; images from FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE,
-# FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE (see network/docker/README.md).
+# `render`; files in $SEOCHO_HOME/docker; images from FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE (nodes on
+# 3.1.5: FABRIC_PEER_IMAGE_3_1_5, FABRIC_ORDERER_IMAGE_3_1_5), FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE (see
+# network/docker/README.md).
 #
 # Files live in $SEOCHO_HOME/network (default ~/.seocho/network); SEOCHO_NETWORK_PORT_OFFSET shifts every
 # port of network/topology.yaml. Needs scripts/bootstrap.sh and scripts/build-fabric.sh first (run here).

@@ -70,7 +70,8 @@ _home_option = click.option(
     default="native",
     show_default=True,
     help="Native processes on 127.0.0.1, or Docker Compose (images: FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE, "
-    "FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE).",
+    "FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE; nodes on 3.1.5: FABRIC_PEER_IMAGE_3_1_5, "
+    "FABRIC_ORDERER_IMAGE_3_1_5).",
 )
 @click.option(
     "--join",
