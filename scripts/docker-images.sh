@@ -6,8 +6,9 @@
 #       engine     install docker.io and debootstrap with apt when missing (root only), start dockerd if none
 #                  answers (it keeps running; stop it with --stop-dockerd)
 #       base       a Debian base image from `debootstrap --variant=minbase`, with the mirror apt uses
-#       fabric     stand-ins for hyperledger/fabric-peer, fabric-orderer (2.5.16) and fabric-ca (1.5.15),
-#                  with the official images' layout, from the Fabric release and the Fabric CA build
+#       fabric     stand-ins for hyperledger/fabric-peer and fabric-orderer (each release of FABRIC_VERSIONS,
+#                  2.5.16 and 3.1.5) and fabric-ca (1.5.15), with the official images' layout, from the
+#                  Fabric releases and the Fabric CA build
 #       chaincode  the chaincode image (chaincode/Dockerfile) on Debian's python3, from a host wheelhouse
 #       service    the HTTP service's image (client/Dockerfile, `seocho serve`), the same way
 #       compose    Docker Compose v2 built from its Go module, as ~/.docker/cli-plugins/docker-compose
@@ -159,33 +160,46 @@ build_image() {
 
 build_fabric() {
     [[ -n $BASE_TAG ]] || build_base
-    local fabric ca base_id
+    local ca base_id version
     "$REPO_ROOT/scripts/install-fabric.sh" | sed 's/^/  /'
-    fabric=$("$REPO_ROOT/scripts/install-fabric.sh" --print-path)
     ca=$("$REPO_ROOT/scripts/build-fabric.sh" --print-path ca)
     [[ -x $ca/fabric-ca-server ]] || "$REPO_ROOT/scripts/build-fabric.sh" --ca-only | sed 's/^/  /'
     base_id=$(docker image inspect --format '{{.Id}}' "$BASE_TAG")
+    # A peer and an orderer per pinned release: a rolling upgrade runs one node on the new release while
+    # the others stay on the old one, so both must be on the host at once.
+    for version in $FABRIC_VERSIONS; do
+        build_fabric_nodes "$version" "$base_id"
+    done
+    workdir
+    local ctx=$WORK/ca-ctx dockerfile hash
+    mkdir -p "$ctx/bin"
+    cp "$ca"/fabric-ca-{server,client} "$ctx/bin/"
+    dockerfile=$IMAGES_DIR/fabric-ca/Dockerfile
+    hash=$(inputs_hash "$dockerfile" "$ctx"/bin/fabric-ca-* <(echo "$base_id"))
+    build_image "$LOCAL_NS/fabric-ca:$FABRIC_CA_VERSION" "$dockerfile" "$ctx" "$hash" \
+        "BASE_IMAGE=$BASE_TAG" "FABRIC_CA_VERSION=$FABRIC_CA_VERSION"
+}
+
+# build_fabric_nodes VERSION BASE_ID builds $LOCAL_NS/fabric-peer:VERSION and fabric-orderer:VERSION from
+# that release's programs, sample configs and ccaas builder.
+build_fabric_nodes() {
+    local version=$1 base_id=$2 fabric
+    fabric=$("$REPO_ROOT/scripts/install-fabric.sh" --print-path "$version")
     workdir
     # Contexts hold only what each image copies (hard links where possible: no 100 MB copies).
-    local ctx=$WORK/fabric-ctx
+    local ctx=$WORK/fabric-$version-ctx
     mkdir -p "$ctx/bin" "$ctx/config" "$ctx/builders"
     cp -l "$fabric"/bin/{peer,orderer} "$ctx/bin/" 2>/dev/null || cp "$fabric"/bin/{peer,orderer} "$ctx/bin/"
     cp "$fabric"/config/{core,orderer,configtx}.yaml "$ctx/config/"
     cp -r "$fabric/builders/ccaas" "$ctx/builders/"
-    cp "$ca"/fabric-ca-{server,client} "$ctx/bin/"
-
     local name dockerfile hash
     for name in peer orderer; do
         dockerfile=$IMAGES_DIR/fabric-$name/Dockerfile
         hash=$(inputs_hash "$dockerfile" "$ctx/bin/$name" "$ctx"/config/*.yaml "$ctx"/builders/ccaas/bin/* \
             <(echo "$base_id"))
-        build_image "$LOCAL_NS/fabric-$name:$FABRIC_VERSION" "$dockerfile" "$ctx" "$hash" \
-            "BASE_IMAGE=$BASE_TAG" "FABRIC_VERSION=$FABRIC_VERSION"
+        build_image "$LOCAL_NS/fabric-$name:$version" "$dockerfile" "$ctx" "$hash" \
+            "BASE_IMAGE=$BASE_TAG" "FABRIC_VERSION=$version"
     done
-    dockerfile=$IMAGES_DIR/fabric-ca/Dockerfile
-    hash=$(inputs_hash "$dockerfile" "$ctx"/bin/fabric-ca-* <(echo "$base_id"))
-    build_image "$LOCAL_NS/fabric-ca:$FABRIC_CA_VERSION" "$dockerfile" "$ctx" "$hash" \
-        "BASE_IMAGE=$BASE_TAG" "FABRIC_CA_VERSION=$FABRIC_CA_VERSION"
 }
 
 # --- chaincode -----------------------------------------------------------------------------------------
@@ -264,14 +278,22 @@ install Debian's docker-compose and set SEOCHO_COMPOSE='docker-compose'"
     progress "installed $PLUGIN ($("$PLUGIN" version --short))"
 }
 
+# The compose variables: FABRIC_PEER_IMAGE/FABRIC_ORDERER_IMAGE for the nodes on FABRIC_VERSION, and
+# FABRIC_PEER_IMAGE_<V>/FABRIC_ORDERER_IMAGE_<V> (dots as underscores) for those on another pinned release V
+# (network/seocho_network/compose_render.py names them the same way).
 print_env() {
-    cat <<EOF
-FABRIC_PEER_IMAGE=$LOCAL_NS/fabric-peer:$FABRIC_VERSION
-FABRIC_ORDERER_IMAGE=$LOCAL_NS/fabric-orderer:$FABRIC_VERSION
-FABRIC_CA_IMAGE=$LOCAL_NS/fabric-ca:$FABRIC_CA_VERSION
-SEOCHO_CHAINCODE_IMAGE=$LOCAL_NS/chaincode:$(project_version)
-SEOCHO_SERVICE_IMAGE=$LOCAL_NS/service:$(project_version)
-EOF
+    local version suffix
+    echo "FABRIC_PEER_IMAGE=$LOCAL_NS/fabric-peer:$FABRIC_VERSION"
+    echo "FABRIC_ORDERER_IMAGE=$LOCAL_NS/fabric-orderer:$FABRIC_VERSION"
+    for version in $FABRIC_VERSIONS; do
+        [[ $version != "$FABRIC_VERSION" ]] || continue
+        suffix=${version//./_}
+        echo "FABRIC_PEER_IMAGE_$suffix=$LOCAL_NS/fabric-peer:$version"
+        echo "FABRIC_ORDERER_IMAGE_$suffix=$LOCAL_NS/fabric-orderer:$version"
+    done
+    echo "FABRIC_CA_IMAGE=$LOCAL_NS/fabric-ca:$FABRIC_CA_VERSION"
+    echo "SEOCHO_CHAINCODE_IMAGE=$LOCAL_NS/chaincode:$(project_version)"
+    echo "SEOCHO_SERVICE_IMAGE=$LOCAL_NS/service:$(project_version)"
 }
 
 main() {

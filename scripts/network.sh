@@ -11,7 +11,8 @@
 #   scripts/network.sh revoke NAME --org MSP   revoke an identity at its CA and publish the CRL on the channel
 #   scripts/network.sh upgrade-fabric --to 3.1.5 [--bft]   rolling Fabric upgrade, one node at a time
 #                                       (orderers, peers, the V3_0 capability; --bft: then Raft to SmartBFT;
-#                                       --stop-before normal: stop it while `rollback-bft` can undo it)
+#                                       --stop-before normal: stop it while `rollback-bft` can undo it;
+#                                       `docker upgrade-fabric`: one container at a time, no --bft)
 #   scripts/network.sh rollback-bft     back to Raft from a migration not yet out of maintenance mode
 #
 # One organisation's own steps (each organisation runs its own, with its own --home on its own host):
@@ -24,8 +25,9 @@
 #
 # In Docker Compose: `--runtime docker COMMAND` (or `docker COMMAND`, its alias), plus `renew-tls NODE`,
 # `service up|down` (the HTTP service in the district's project, network/docker/README.md §11) and
-# `render`; files in $SEOCHO_HOME/docker; images from FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE,
-# FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE, SEOCHO_SERVICE_IMAGE (see network/docker/README.md).
+# `render`; files in $SEOCHO_HOME/docker; images from FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE (nodes on
+# 3.1.5: FABRIC_PEER_IMAGE_3_1_5, FABRIC_ORDERER_IMAGE_3_1_5), FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE,
+# SEOCHO_SERVICE_IMAGE (see network/docker/README.md).
 #
 # Files live in $SEOCHO_HOME/network (default ~/.seocho/network); SEOCHO_NETWORK_PORT_OFFSET shifts every
 # port of network/topology.yaml. Needs scripts/bootstrap.sh and scripts/build-fabric.sh first (run here).

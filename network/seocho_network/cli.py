@@ -71,7 +71,8 @@ _home_option = click.option(
     default="native",
     show_default=True,
     help="Native processes on 127.0.0.1, or Docker Compose (images: FABRIC_PEER_IMAGE, FABRIC_ORDERER_IMAGE, "
-    "FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE).",
+    "FABRIC_CA_IMAGE, SEOCHO_CHAINCODE_IMAGE; nodes on 3.1.5: FABRIC_PEER_IMAGE_3_1_5, "
+    "FABRIC_ORDERER_IMAGE_3_1_5).",
 )
 @click.option(
     "--join",
@@ -256,7 +257,7 @@ COMMANDS += tuple(backup_commands(pass_options))
 for _command in COMMANDS:
     cli.add_command(_command)
 
-# The rolling Fabric upgrade: `upgrade-fabric --to VERSION` (native runtime).
+# The rolling Fabric upgrade: `upgrade-fabric --to VERSION` (native processes; in Docker, containers).
 register_upgrade(cli, pass_options)
 
 
@@ -271,6 +272,8 @@ def docker(ctx: click.Context, home: Path | None) -> None:
 
 for _command in COMMANDS:
     docker.add_command(_command)
+# In Docker the same upgrade recreates one container at a time on its new image (docker_upgrade.py).
+register_upgrade(docker, pass_options)
 
 
 # ---- certificate renewal (renewal.py) --------------------------------------------------------------

@@ -36,6 +36,7 @@ from .compose_render import (
     write_organisation_compose,
 )
 from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
+from .docker_releases import node_releases, release_binaries
 from .layout import NetworkLayout, NodeFiles
 from .registrars import retired
 from .runtime import DOWN, UNHEALTHY, UP, Node
@@ -189,12 +190,13 @@ class DockerRuntime:
     def _write_compose(self) -> None:
         ctx = self.ctx
         self._check_mode()
+        releases = node_releases(ctx.layout)  # a rolling upgrade's nodes on another release
         if not per_organisation():
-            write_compose(ctx.layout, ctx.topology)
+            write_compose(ctx.layout, ctx.topology, releases)
             return
         address = exchange_address()
         for org in ctx.topology.organizations:
-            write_organisation_compose(ctx.layout, ctx.topology, org, address)
+            write_organisation_compose(ctx.layout, ctx.topology, org, address, releases)
 
     def _deployed(self, org: Organization | None = None) -> bool:
         if org is None:
@@ -208,6 +210,7 @@ class DockerRuntime:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._write_compose()
         services: list[tuple[str, Callable[[], bool]]] = []
+        releases = node_releases(ctx.layout)
         for node in nodes:
             # Every operations endpoint is TLS with client certificates: asked from the host.
             if isinstance(node, CertificateAuthority):
@@ -215,10 +218,12 @@ class DockerRuntime:
                 ca_operations.prepare(ctx.layout, node)
                 services.append((node.node_id, ca_operations.readiness(ctx.layout, node)))
                 continue
+            # A node's config comes from its own release's samples (a rolling upgrade's record).
+            binaries = release_binaries(ctx, releases.get(node.node_id))
             if isinstance(node, Orderer):
-                render_orderer(ctx.binaries, ctx.layout, node)
+                render_orderer(binaries, ctx.layout, node)
             elif isinstance(node, Peer):
-                render_peer(ctx.binaries, ctx.layout, node)
+                render_peer(binaries, ctx.layout, node)
             else:
                 raise NetworkError(f"{node.node_id}: a chaincode server starts with the package it serves")
             services.append((node.node_id, self._healthz(node)))

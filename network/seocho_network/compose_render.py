@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from .binaries import FABRIC_CA_VERSION, FABRIC_VERSION, FabricBinaries
+from .binaries import FABRIC_CA_VERSION, FABRIC_VERSION, FABRIC_VERSIONS, FabricBinaries
 from .configs import (
     ADMIN_CLIENT_ROOTS,
     ca_operations_environment,
@@ -68,9 +68,33 @@ LIMITS = {
 LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
 
 
-def image(kind: str) -> str:
+def release_image_variable(kind: str, release: str) -> tuple[str, str]:
+    """The variable that names the image of a peer or orderer on Fabric `release`, and its default.
+
+    The nodes on FABRIC_VERSION keep the plain variables (FABRIC_PEER_IMAGE, ...); those on another
+    pinned release get their own, suffixed with it (FABRIC_PEER_IMAGE_3_1_5): one node can run on the
+    new release while the others stay on the old one, as a rolling upgrade does."""
     variable, default = IMAGE_VARIABLES[kind]
+    if release == FABRIC_VERSION:
+        return variable, default
+    return f"{variable}_{release.replace('.', '_')}", f"{default.rsplit(':', 1)[0]}:{release}"
+
+
+def image(kind: str, release: str = FABRIC_VERSION) -> str:
+    """The compose file's `image:` of a container of `kind` (a peer's or orderer's: on `release`)."""
+    variable, default = (
+        release_image_variable(kind, release) if kind in ("peer", "orderer") else IMAGE_VARIABLES[kind]
+    )
     return f"${{{variable}:-{default}}}"
+
+
+def all_image_variables() -> list[str]:
+    """Every variable a compose file may name an image by: the plain ones and each release's."""
+    names = [variable for variable, _ in IMAGE_VARIABLES.values()]
+    for release in FABRIC_VERSIONS:
+        if release != FABRIC_VERSION:
+            names += [release_image_variable(kind, release)[0] for kind in ("peer", "orderer")]
+    return names
 
 
 def image_reference_problem(reference: str) -> str | None:
@@ -88,7 +112,7 @@ class ImageReferenceError(RuntimeError):
 
 def check_image_variables(environ: Mapping[str, str]) -> None:
     """Refuses, before Docker is asked, an image variable that no registry could resolve."""
-    for variable, _ in IMAGE_VARIABLES.values():
+    for variable in all_image_variables():
         value = environ.get(variable, "")
         problem = image_reference_problem(value) if value else None
         if problem is not None:
@@ -284,8 +308,12 @@ def compose_document(
     chaincode_user: str | None = None,
     only: Organization | None = None,
     exchange_address: str | None = None,
+    releases: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The compose file; paths are relative to the deployment directory that holds it.
+
+    Each peer and orderer runs the image of its release: `releases` (node id to release, kept by a
+    rolling upgrade in docker_releases.py) where it names the node, else the topology's.
 
     With `only`, only that organisation's project, on a Docker network of its own: the other
     organisations' nodes are reached as separate hosts would be, through the ports their projects
@@ -295,6 +323,11 @@ def compose_document(
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
     common: dict[str, Any] = {"restart": "unless-stopped", "networks": [NETWORK]}
+    releases = releases or {}
+
+    def release(node: Orderer | Peer) -> str:
+        return releases.get(node.node_id, topology.fabric_version)
+
     for org in topology.organizations if only is None else (only,):
         for ca in (org.ca, org.tls_ca):
             db_volume = _volume(f"ca-db-{_ca_dir(ca)}")
@@ -310,6 +343,7 @@ def compose_document(
                     orderer.node_id,
                     orderer.operations_port,
                     _published(orderer.port, orderer.admin_port, orderer.operations_port),
+                    release(orderer),
                 )
                 | _hardened("orderer", chaincode_user)
             )
@@ -323,6 +357,7 @@ def compose_document(
                     peer.node_id,
                     peer.operations_port,
                     _published(peer.port, peer.operations_port),
+                    release(peer),
                 )
                 | _hardened("peer", chaincode_user)
             )
@@ -417,11 +452,11 @@ def ca_lifetime_environment(ca: CertificateAuthority) -> dict[str, str]:
 
 
 def _node_service(
-    kind: str, domain: str, node_id: str, operations_port: int, ports: list[str]
+    kind: str, domain: str, node_id: str, operations_port: int, ports: list[str], release: str
 ) -> dict[str, Any]:
     config = f"./{node_path(domain, node_id)}"
     return {
-        "image": image(kind),
+        "image": image(kind, release),
         "hostname": node_id,
         "environment": {"FABRIC_CFG_PATH": CONFIG_DIR},
         "volumes": [
@@ -481,17 +516,20 @@ def compose_text(
     user: str | None = None,
     org: Organization | None = None,
     exchange_address: str | None = None,
+    releases: Mapping[str, str] | None = None,
 ) -> str:
     """The compose file as written: a header, then the document."""
     header = "# Rendered from network/topology.yaml by `scripts/network.sh docker up`; edit the topology.\n"
-    document = compose_document(topology, user, org, exchange_address)
+    document = compose_document(topology, user, org, exchange_address, releases)
     return header + yaml.dump(document, Dumper=_PlainDumper, sort_keys=False, width=120)
 
 
-def write_compose(layout: NetworkLayout, topology: Topology) -> Path:
+def write_compose(
+    layout: NetworkLayout, topology: Topology, releases: Mapping[str, str] | None = None
+) -> Path:
     check_image_variables(os.environ)
     path = layout.root / "compose.yaml"
-    path.write_text(compose_text(topology, chaincode_user()), encoding="utf-8")
+    path.write_text(compose_text(topology, chaincode_user(), releases=releases), encoding="utf-8")
     return path
 
 
@@ -501,9 +539,14 @@ def organisation_compose_file(layout: NetworkLayout, org: Organization) -> Path:
 
 
 def write_organisation_compose(
-    layout: NetworkLayout, topology: Topology, org: Organization, exchange_address: str
+    layout: NetworkLayout,
+    topology: Topology,
+    org: Organization,
+    exchange_address: str,
+    releases: Mapping[str, str] | None = None,
 ) -> Path:
     check_image_variables(os.environ)
     path = organisation_compose_file(layout, org)
-    path.write_text(compose_text(topology, chaincode_user(), org, exchange_address), encoding="utf-8")
+    text = compose_text(topology, chaincode_user(), org, exchange_address, releases)
+    path.write_text(text, encoding="utf-8")
     return path

@@ -90,23 +90,34 @@ def channel_capabilities(ctx: NetworkContext) -> set[str]:
     return set(configuration_pb2.Capabilities.FromString(value).capabilities)
 
 
-def upgrade_fabric(network: Network, target: str, topology_file: Path) -> UpgradeReport:
+NodeStep = Callable[..., bool]
+"""How one node moves to the release: (current, upgraded, node, wait) -> False when it runs it already."""
+
+
+def upgrade_fabric(
+    network: Network, target: str, topology_file: Path, restart_node: NodeStep | None = None
+) -> UpgradeReport:
     """Upgrades every orderer, then every peer, to Fabric `target`, records it in `topology_file`, and
-    on Fabric 3 enables the channel's V3_0 capability."""
-    _check_can_upgrade(network, target)
+    on Fabric 3 enables the channel's V3_0 capability.
+
+    `restart_node` is how one node moves (`upgrade_node`'s signature): by default the native runtime's
+    process restarted on the new programs; docker_upgrade.py passes its container recreated on the new
+    image."""
+    _check_can_upgrade(network, target, native_only=restart_node is None)
+    step = restart_node or upgrade_node
     upgraded = at_release(network, target)
     report = UpgradeReport(target)
     for orderer in network.topology.orderers:
         _timed(
             report,
             f"orderer {orderer.node_id}",
-            functools.partial(upgrade_node, network, upgraded, orderer, wait_for_consenter),
+            functools.partial(step, network, upgraded, orderer, wait_for_consenter),
         )
     for peer in network.topology.peers:
         _timed(
             report,
             f"peer {peer.node_id}",
-            functools.partial(upgrade_node, network, upgraded, peer, wait_for_peer),
+            functools.partial(step, network, upgraded, peer, wait_for_peer),
         )
     behind = {node: found for node, found in node_versions(upgraded).items() if found != target}
     if behind:
@@ -124,11 +135,16 @@ def at_release(network: Network, target: str) -> Network:
     return Network(topology, network.layout, find_binaries(target), network.say, network.runtime_name)
 
 
-def _check_can_upgrade(network: Network, target: str) -> None:
-    if network.runtime_name != "native":
+def check_can_upgrade(network: Network, target: str) -> None:
+    """What upgrade_fabric refuses before touching a node, whichever runtime moves the nodes."""
+    _check_can_upgrade(network, target, native_only=False)
+
+
+def _check_can_upgrade(network: Network, target: str, native_only: bool = True) -> None:
+    if native_only and network.runtime_name != "native":
         raise NetworkError(
-            "upgrade-fabric runs the native runtime's nodes; in Docker, follow the runbook "
-            "(network/docker/README.md, 'Upgrade Fabric'): the same steps with the images' tags"
+            "upgrade_fabric restarts the native runtime's processes; a Docker deployment's containers "
+            "are recreated by docker_upgrade.upgrade_fabric_in_docker (`network.sh docker upgrade-fabric`)"
         )
     if target not in FABRIC_VERSIONS:
         raise NetworkError(f"Fabric {target} is not a pinned release ({', '.join(FABRIC_VERSIONS)})")

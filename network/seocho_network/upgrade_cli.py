@@ -1,6 +1,7 @@
 """The command line of the rolling Fabric upgrade (`upgrade`), registered on `cli`:
 
 upgrade-fabric --to 3.1.5    orderers, then peers, one at a time; then the channel's V3_0 capability
+                             (natively: processes restarted; in Docker: containers recreated)
     --bft                    then Raft to SmartBFT (`--stop-before normal`: stop while it can be undone)
 rollback-bft                 back to Raft from a migration that has not left maintenance mode
 """
@@ -23,7 +24,7 @@ def own_topology(network: Any) -> Path:
     (which `Network.open` then prefers), never in the project's file."""
     from .network import OWN_TOPOLOGY
 
-    if network.runtime_name != "native" or not network.layout.root.is_dir():
+    if network.runtime_name not in ("native", "docker") or not network.layout.root.is_dir():
         return DEFAULT_TOPOLOGY  # upgrade_fabric refuses these before it records anything
     own = network.layout.root / OWN_TOPOLOGY
     if not own.exists():
@@ -72,7 +73,17 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
         topology = options.topology or own_topology(network)
         if bft and int(target.split(".")[0]) < 3:
             raise click.UsageError("--bft needs Fabric 3 (SmartBFT)")
-        report = upgrade.upgrade_fabric(network, target, topology)
+        if bft and network.runtime_name == "docker":
+            raise click.UsageError(
+                "--bft (Raft to SmartBFT) is not automated in Docker; upgrade without it, or bring a new "
+                "deployment up on BFT (network/docker/README.md, 'Upgrade Fabric')"
+            )
+        if network.runtime_name == "docker":
+            from .docker_upgrade import upgrade_fabric_in_docker
+
+            report = upgrade_fabric_in_docker(network, target, topology)
+        else:
+            report = upgrade.upgrade_fabric(network, target, topology)
         for what, seconds in report.steps:
             click.echo(f"upgrade: {what}: {seconds:.1f} s")
         for what in report.skipped:

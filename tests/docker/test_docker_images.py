@@ -24,19 +24,24 @@ def test_fabric_stand_ins_run_the_pinned_versions(docker_images: DockerImages) -
     for image, command, version in [
         (docker_images.env["FABRIC_PEER_IMAGE"], "peer", "2.5.16"),
         (docker_images.env["FABRIC_ORDERER_IMAGE"], "orderer", "2.5.16"),
+        # A rolling upgrade runs both releases at once: each has its own images.
+        (docker_images.env["FABRIC_PEER_IMAGE_3_1_5"], "peer", "3.1.5"),
+        (docker_images.env["FABRIC_ORDERER_IMAGE_3_1_5"], "orderer", "3.1.5"),
         (docker_images.env["FABRIC_CA_IMAGE"], "fabric-ca-server", "1.5.15"),
     ]:
         printed = docker("run", "--rm", image, command, "version").stdout
         assert f"Version: {version}" in printed, printed
 
 
-def test_peer_stand_in_has_the_official_layout(docker_images: DockerImages) -> None:
-    config = json.loads(docker("image", "inspect", docker_images.peer).stdout)[0]["Config"]
+@pytest.mark.parametrize("variable", ["FABRIC_PEER_IMAGE", "FABRIC_PEER_IMAGE_3_1_5"])
+def test_peer_stand_in_has_the_official_layout(docker_images: DockerImages, variable: str) -> None:
+    peer = docker_images.env[variable]
+    config = json.loads(docker("image", "inspect", peer).stdout)[0]["Config"]
     assert "FABRIC_CFG_PATH=/etc/hyperledger/fabric" in config["Env"]
     assert config["Cmd"] == ["peer", "node", "start"]
     assert "7051/tcp" in config["ExposedPorts"]
     directories = ("/opt/hyperledger/ccaas_builder/bin", "/etc/hyperledger/fabric")
-    listed = docker("run", "--rm", docker_images.peer, "ls", *directories).stdout.split()
+    listed = docker("run", "--rm", peer, "ls", *directories).stdout.split()
     assert {"detect", "build", "release", "core.yaml"} <= set(listed)
 
 

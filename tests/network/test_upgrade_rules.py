@@ -76,9 +76,11 @@ def test_the_command_refuses_an_unpinned_release_and_changes_nothing(tmp_path: P
     assert not (tmp_path / "home").exists()
 
 
-def test_the_command_refuses_the_docker_runtime_before_touching_a_node(
+def test_the_command_refuses_a_docker_deployment_that_is_not_up_and_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """In Docker the containers are recreated one at a time (docker_upgrade.py), which keeps a quorum
+    only if every node serves: a deployment not up is refused before any record is written."""
     monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
     topology = tmp_path / "topology.yaml"
     topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
@@ -88,8 +90,25 @@ def test_the_command_refuses_the_docker_runtime_before_touching_a_node(
          "upgrade-fabric", "--to", "3.1.5"],
     )  # fmt: skip
     assert told.exit_code != 0
-    assert "native runtime" in str(told.exception or told.output)
+    assert "every node must be up" in str(told.exception or told.output)
     assert load_topology(topology).fabric_version == "2.5.16"
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_command_refuses_bft_in_docker_before_touching_a_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    told = CliRunner().invoke(
+        cli,
+        ["--topology", str(topology), "docker", "--home", str(tmp_path / "home"),
+         "upgrade-fabric", "--to", "3.1.5", "--bft"],
+    )  # fmt: skip
+    assert told.exit_code == 2 and "not automated in Docker" in told.output
+    assert load_topology(topology).fabric_version == "2.5.16"
+    assert not (tmp_path / "home").exists()
 
 
 def test_the_ordering_type_is_recorded_in_the_topology_and_nothing_else_changes(
