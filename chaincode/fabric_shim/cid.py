@@ -11,8 +11,12 @@ whose value is the JSON document ``{"attrs": {...}}``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -46,23 +50,56 @@ _GO_NAMED_FIELD_ORDER = ("2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.9", "2.5.4.17",
 _GO_SINGLE_VALUED = ("2.5.4.3", "2.5.4.5")
 
 
+IDENTITY_CACHE_SIZE = 1024
+"""Creators remembered by `ClientIdentity` (a district's staff and busiest members fit many times)."""
+
+
+@dataclass(frozen=True)
+class _ParsedCreator:
+    msp_id: str
+    certificate: x509.Certificate
+    attributes: Mapping[str, str]
+    id: str
+
+
+@functools.lru_cache(maxsize=IDENTITY_CACHE_SIZE)
+def _parse_creator(serialized_creator: bytes) -> _ParsedCreator:
+    """Everything `ClientIdentity` reads from a creator: a pure function of its bytes, so a cache.
+
+    Parsing the PEM certificate, its names and its attribute extension was a quarter of a coin
+    movement's Python time, and the same few creators sign most transactions. A refusal raises and
+    is not cached, so a bad creator is refused the same way every time.
+    """
+    try:
+        identity = identities_pb2.SerializedIdentity.FromString(serialized_creator)
+    except Exception:  # protobuf's DecodeError
+        raise IdentityError("the creator is not a serialized MSP identity") from None
+    if not identity.id_bytes:
+        raise IdentityError("the creator carries no certificate")
+    try:
+        certificate = x509.load_pem_x509_certificate(identity.id_bytes)
+    except ValueError:
+        raise IdentityError("the creator's identity is not a PEM-encoded X.509 certificate") from None
+    attributes = MappingProxyType(_fabric_ca_attributes(certificate))
+    subject = go_cid_dn(certificate.subject)
+    issuer = go_cid_dn(certificate.issuer)
+    client_id = base64.b64encode(f"x509::{subject}::{issuer}".encode()).decode("ascii")
+    return _ParsedCreator(identity.mspid, certificate, attributes, client_id)
+
+
 class ClientIdentity:
     """The X.509 identity that created the transaction."""
 
     def __init__(self, serialized_creator: bytes) -> None:
         try:
-            identity = identities_pb2.SerializedIdentity.FromString(serialized_creator)
-        except Exception:  # protobuf's DecodeError
+            creator = bytes(serialized_creator)  # hashable, for the cache
+        except TypeError:
             raise IdentityError("the creator is not a serialized MSP identity") from None
-        if not identity.id_bytes:
-            raise IdentityError("the creator carries no certificate")
-        try:
-            certificate = x509.load_pem_x509_certificate(identity.id_bytes)
-        except ValueError:
-            raise IdentityError("the creator's identity is not a PEM-encoded X.509 certificate") from None
-        self.msp_id: str = identity.mspid
-        self.certificate: x509.Certificate = certificate
-        self.attributes: dict[str, str] = _fabric_ca_attributes(certificate)
+        parsed = _parse_creator(creator)
+        self.msp_id: str = parsed.msp_id
+        self.certificate: x509.Certificate = parsed.certificate
+        self.attributes: dict[str, str] = dict(parsed.attributes)  # the caller's own copy
+        self._id = parsed.id
 
     @classmethod
     def from_stub(cls, stub: ChaincodeStub) -> ClientIdentity:
@@ -72,9 +109,7 @@ class ClientIdentity:
     @property
     def id(self) -> str:
         """Go's `cid.GetID()`: base64("x509::" + subject + "::" + issuer)."""
-        subject = go_cid_dn(self.certificate.subject)
-        issuer = go_cid_dn(self.certificate.issuer)
-        return base64.b64encode(f"x509::{subject}::{issuer}".encode()).decode("ascii")
+        return self._id
 
     def get_attribute(self, name: str) -> str | None:
         """The Fabric CA attribute `name`, or None when the certificate does not carry it."""

@@ -45,5 +45,11 @@ class PolicyCache:
             self._entries[key] = policy
         return policy
 
+    def remembered(self, version: int) -> Policy | None:
+        """The one content decoded for `version` so far, or None (none, or more than one)."""
+        with self._lock:
+            found = [policy for (number, _digest), policy in self._entries.items() if number == version]
+        return found[0] if len(found) == 1 else None
+
     def __len__(self) -> int:
         return len(self._entries)

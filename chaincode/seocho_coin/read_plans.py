@@ -10,14 +10,19 @@ the rule would have):
 2. what those reads name: the policy versions in force at the proposal's timestamp and at the
    peer's clock, and (payments, donations) the versions the balance's lots were earned under;
 3. (earnings) what the policy names: the staff allowance's lane of the policy's local year and the
-   member's hours of the policy's local day.
+   member's hours of the policy's local day. When this process has read the version in force before,
+   these go with step 2 in one call: a stored version never changes (`set_policy` only appends), so
+   the remembered copy names the same keys as the one being read. Then the plan checks that it did,
+   and fails the movement (an internal error: nothing endorsed) if not, rather than let a read set
+   leave that a server without the memory would not record.
 
 Why this keeps the read set exactly as the rule alone records it: a plan reads only keys that the
-rule reads on every path that succeeds, and computes them only from the proposal and from values it
-read from the ledger, never from anything the chaincode process remembers (the policy cache is not
-consulted), so every endorser of a successful movement records the same read set as before. A
-refused movement's read set is thrown away with it. A plan never refuses: when an argument is
-malformed or a record missing it stops, and the rule then refuses in its own order.
+rule reads on every path that succeeds, and computes them from the proposal and from values it read
+from the ledger; the one thing it takes from the process's memory (step 3's remembered policy) only
+decides which call a key goes in, and is checked against the ledger's copy, so every endorser of a
+successful movement records the same read set as before, warm or not. A refused movement's read set
+is thrown away with it. A plan never refuses: when an argument is malformed or a record missing it
+stops, and the rule then refuses in its own order (the failed check above is an internal error).
 """
 
 from __future__ import annotations
@@ -75,14 +80,27 @@ def earn(
             keys.balance(member_id),
         ]
     )
-    policy = _prefetch_policies(tx, peer_now)
+
+    def named_by(policy: Policy) -> list[str]:
+        rule = policy.activity(activity)
+        wanted = [keys.allowance_lane(institution_id, policy.local_year(tx.now), tx.caller.digest, index)]
+        if rule.counts_toward_daily_hours:
+            wanted.append(keys.hours(member_id, policy.local_date(tx.now)))
+        return wanted
+
+    guessed: list[str] = []
+    version = version_in_force(tx.policy_versions(), tx.now)
+    remembered = None if version is None else tx.remembered_policy(version)
+    if remembered is not None:
+        with contextlib.suppress(ContractError):  # an unknown activity: the rule refuses it
+            guessed = named_by(remembered)
+    policy = _prefetch_policies(tx, peer_now, with_keys=guessed)
     if policy is None:
         return
-    rule = policy.activity(activity)
-    wanted = [keys.allowance_lane(institution_id, policy.local_year(tx.now), tx.caller.digest, index)]
-    if rule.counts_toward_daily_hours:
-        wanted.append(keys.hours(member_id, policy.local_date(tx.now)))
-    tx.prefetch(wanted)
+    wanted = named_by(policy)
+    if guessed and guessed != wanted:
+        raise RuntimeError(f"policy version {policy.version} differs from the copy this process read before")
+    tx.prefetch(wanted)  # nothing left to read when the guess was made
 
 
 def pay(
@@ -140,12 +158,15 @@ def _lot_versions(lots: Iterable[str]) -> set[int]:
     return found
 
 
-def _prefetch_policies(tx: Tx, peer_now: datetime, also: Iterable[int] = ()) -> Policy | None:
+def _prefetch_policies(
+    tx: Tx, peer_now: datetime, also: Iterable[int] = (), with_keys: Iterable[str] = ()
+) -> Policy | None:
     """Read the versions in force at the peer's clock and at the proposal's timestamp (every
-    transaction checks both) and `also`; returns the one at the proposal's timestamp, if any."""
+    transaction checks both) and `also`, and `with_keys` in the same call; returns the one at the
+    proposal's timestamp, if any."""
     index = tx.policy_versions()
     in_force = {version_in_force(index, moment) for moment in (peer_now, tx.now)}
     known = {version for version, _effective in index}
     wanted = sorted(v for v in in_force | set(also) if v is not None and v in known)
-    tx.prefetch(keys.policy(v) for v in wanted)
+    tx.prefetch([*(keys.policy(v) for v in wanted), *with_keys])
     return tx.policy_in_force

@@ -284,6 +284,13 @@ class Tx:
             found = self._versions[version] = self._policies.decode(version, raw)
         return found
 
+    def remembered_policy(self, version: int) -> Policy | None:
+        """Version `version` as an earlier transaction of this process read it, if one did; no read.
+
+        Only to name keys before the version's own read returns (`read_plans`); rules use `policy_version`.
+        """
+        return self._policies.remembered(version)
+
     def policy_versions(self) -> list[tuple[int, str]]:
         raw_index = self.raw(keys.POLICY_INDEX)
         return decode_index(raw_index) if raw_index is not None else []

@@ -9,6 +9,7 @@ And a movement's reads take the few batched round trips the plans promise.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -16,13 +17,14 @@ from typing import Any
 import pytest
 from coin_network import Clock, build_world, kst
 from coin_network import CoinNetwork as CoinNet
-from embedded_ledger.ledger import EmbeddedLedger
+from embedded_ledger.ledger import EmbeddedLedger, EndorsedTransaction
 from embedded_ledger.simulator import TxSimulator
 from fabric_protos.peer import chaincode_shim_pb2
 from fabric_shim.batching import NO_BATCHING
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from seocho_coin import contract as coin_contract
+from seocho_coin.policy_cache import PolicyCache
 from test_coin_model_based import CoinMachine
 
 Msg = chaincode_shim_pb2.ChaincodeMessage
@@ -133,8 +135,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @pytest.mark.parametrize(
     ("function", "read_round_trips"),
     [
-        # index, institution, request ids, member, balance; the policy in force; lane and hours
-        ("earn", 3),
+        # index, institution, request ids, member, balance; the policy in force with the lane and
+        # hours it names (the process read that version before, for the earlier earnings)
+        ("earn", 2),
         # index, member, institution, request ids, balance; the policies in force and of the lots
         ("pay", 2),
         ("donate", 2),
@@ -158,5 +161,54 @@ def test_a_movement_reads_in_a_few_batched_round_trips(
         assert sent[Msg.GET_STATE] + sent[Msg.GET_STATE_MULTIPLE] == read_round_trips, sent
         assert sent[Msg.WRITE_BATCH_STATE] == 1, sent
         assert sum(sent.values()) == read_round_trips + 1, sent  # nothing else, no single writes
+    finally:
+        net.ledger.close()
+
+
+def _earn_after_two(net: CoinNet) -> EndorsedTransaction:
+    net.submit("cc_staff", "earn", "M-001", "volunteer_hour", 3, "ab" * 32, "E-1")
+    net.submit("wc_manager", "earn", "M-001", "volunteer_hour", 2, "cd" * 32, "E-2")
+    return net.simulate("cc_staff", "earn", "M-001", "volunteer_hour", 1, "ef" * 32, "E-3")
+
+
+def test_an_earning_without_a_remembered_policy_reads_the_same_keys_in_three_round_trips(
+    calls: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm_net = build_world(CoinNet.open(Clock(kst(2024, 3, 4, 10))))
+    try:
+        warm = _earn_after_two(warm_net)
+    finally:
+        warm_net.ledger.close()
+    monkeypatch.setattr(PolicyCache, "remembered", lambda self, version: None)  # as a fresh process
+    cold_net = build_world(CoinNet.open(Clock(kst(2024, 3, 4, 10))))
+    try:
+        _earn_after_two(cold_net)
+        calls.clear()
+        cold = cold_net.simulate("cc_staff", "earn", "M-001", "volunteer_hour", 1, "ef" * 32, "E-3")
+    finally:
+        cold_net.ledger.close()
+    assert cold.response.ok and warm.response.ok
+    assert [read.key for read in cold.rwset.reads] == [read.key for read in warm.rwset.reads]
+    kinds = [sorted(key.key.split("\x00")[1] for key in t.rwset.writes) for t in (cold, warm)]
+    assert kinds[0] == kinds[1]  # the same rows (their keys and values name the transaction)
+    assert Counter(calls)[Msg.GET_STATE] + Counter(calls)[Msg.GET_STATE_MULTIPLE] == 3, calls
+
+
+def test_a_remembered_policy_that_differs_from_the_ledger_fails_the_earning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    net = build_world(CoinNet.open(Clock(kst(2024, 3, 4, 10))))
+    try:
+        real = PolicyCache.remembered
+
+        def shifted(self: PolicyCache, version: int) -> Any:
+            found = real(self, version)  # another local day: it names other hours and lane keys
+            return None if found is None else dataclasses.replace(found, utc_offset_minutes=-600)
+
+        net.submit("cc_staff", "earn", "M-001", "volunteer_hour", 3, "ab" * 32, "E-1")
+        monkeypatch.setattr(PolicyCache, "remembered", shifted)
+        refused = net.simulate("cc_staff", "earn", "M-001", "volunteer_hour", 1, "ef" * 32, "E-3")
+        assert refused.response.status == 500, refused.response
+        assert not refused.rwset.writes
     finally:
         net.ledger.close()

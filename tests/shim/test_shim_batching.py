@@ -182,6 +182,15 @@ def test_a_batch_is_split_at_the_peer_maximum(session) -> None:
     ]
 
 
+def test_a_read_only_transaction_sends_no_write_batch(session) -> None:
+    """An evaluate on a v3.1 peer costs the same messages as on v2.5: its reads, then COMPLETED."""
+    run = session(ready_payload())
+    world = WorldState(state={"k": b"v"})
+    completed = run(lambda stub: decoded([stub.get_state("k")]), world)
+    assert result_of(completed) == ["v"]
+    assert [m.type for m in world.requests] == [Message.GET_STATE]
+
+
 def test_a_failed_response_sends_no_writes(session) -> None:
     run = session(ready_payload())
     world = WorldState()

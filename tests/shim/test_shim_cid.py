@@ -219,8 +219,22 @@ def test_fabric_ca_attributes() -> None:
     ],
 )
 def test_bad_creators_raise_identity_error(serialized: bytes) -> None:
-    with pytest.raises(IdentityError):
-        ClientIdentity(serialized)
+    for _attempt in range(2):  # a refusal is not remembered as anything else
+        with pytest.raises(IdentityError):
+            ClientIdentity(serialized)
+
+
+def test_identities_parsed_from_one_creator_are_equal_and_apart() -> None:
+    """Parsing is cached by the creator's bytes; each identity still has its own attribute dict."""
+    ca = make_ca()
+    serialized = creator(issue(ca, common_name("cached"), attributes={"role": "staff"}))
+    first, second = ClientIdentity(serialized), ClientIdentity(bytearray(serialized))
+    assert (first.id, first.msp_id, first.attributes) == (second.id, second.msp_id, second.attributes)
+    first.attributes["role"] = "admin"
+    assert second.get_attribute("role") == "staff"
+    assert ClientIdentity(serialized).get_attribute("role") == "staff"
+    other = ClientIdentity(creator(issue(ca, common_name("other"))))
+    assert other.id != first.id and other.attributes == {}
 
 
 def _rfc4514_unescape(value: str) -> str:
