@@ -35,7 +35,7 @@ from load import MEMBERS, STAFF, Load, _evidence
 from seocho_network import docker_releases
 from seocho_network.backup import read_manifest
 from seocho_network.docker_upgrade import LEDGER_ARCHIVE, record_running_releases, upgrade_container
-from seocho_network.topology import DEFAULT_TOPOLOGY, load_topology
+from seocho_network.topology import load_topology
 from seocho_network.upgrade import (
     at_release,
     channel_capabilities,
@@ -44,21 +44,15 @@ from seocho_network.upgrade import (
     wait_for_peer,
 )
 from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
+from upgrade_support import AFTER_SECONDS, FROM, TO, UNTOUCHED, default_topology_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(2400)]
 
-FROM, TO = "2.5.16", "3.1.5"
-UNTOUCHED = ("seocho-welfare", "banpo-czshop")  # demo institutions the load neither pays nor donates to
-AFTER_SECONDS = 8.0  # load kept up after the upgrade, on 3.1.5 with V3_0
 
 
 @pytest.fixture(scope="module")
 def topology_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    text = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
-    assert f'fabric_version: "{FROM}"' in text and "type: raft" in text
-    path = tmp_path_factory.mktemp("docker-upgrade-topology") / "topology.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return default_topology_copy(tmp_path_factory.mktemp("docker-upgrade-topology"))
 
 
 @pytest.fixture(scope="module")

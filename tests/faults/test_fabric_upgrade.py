@@ -33,7 +33,6 @@ from seocho_network.cli import cli as network_cli
 from seocho_network.processes import running_pid
 from seocho_network.topology import (
     BFT,
-    DEFAULT_TOPOLOGY,
     FABRIC_VERSION_VARIABLE,
     ORDERER_TYPE_VARIABLE,
     PORT_OFFSET_VARIABLE,
@@ -52,22 +51,16 @@ from seocho_network.upgrade import (
     wait_for_peer,
 )
 from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
+from upgrade_support import AFTER_SECONDS, FROM, TO, UNTOUCHED, default_topology_copy
 
 pytestmark = [pytest.mark.fabric, pytest.mark.faults]
 
-FROM, TO = "2.5.16", "3.1.5"
-UNTOUCHED = ("seocho-welfare", "banpo-czshop")  # demo institutions the load neither pays nor donates to
-AFTER_SECONDS = 8.0  # load kept up after the upgrade, on 3.1.5 with V3_0
 
 
 @pytest.fixture(scope="module")
 def topology_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """network/topology.yaml on 2.5.16 and Raft: the file the upgrade records its release in."""
-    text = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
-    assert f'fabric_version: "{FROM}"' in text and "type: raft" in text
-    path = tmp_path_factory.mktemp("upgrade-topology") / "topology.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return default_topology_copy(tmp_path_factory.mktemp("upgrade-topology"))
 
 
 @pytest.fixture(scope="module")
