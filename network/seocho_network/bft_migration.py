@@ -23,7 +23,9 @@ Ordering stops from phase 1 to phase 5: Fabric documents a maintenance window, a
 
 from __future__ import annotations
 
+import functools
 import re
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -45,6 +47,7 @@ from .upgrade import V3_CAPABILITY, backup, channel_capabilities, wait_for_condi
 ORDERER = "Orderer"
 _MAINTENANCE = orderer_pb2.ConsensusType.State.Value("STATE_MAINTENANCE")
 _NORMAL = orderer_pb2.ConsensusType.State.Value("STATE_NORMAL")
+_CLUSTER_SETTLE_SECONDS = 3.0  # past gRPC's first two reconnect backoffs (1 s, then 1.6 s)
 _ORDERING_TYPE_LINE = re.compile(
     r"^(ordering:\n(?:[ \t]+.*\n|[ \t]*#.*\n|\n)*?[ \t]+type:[ \t]*)raft\b", re.M
 )
@@ -194,6 +197,14 @@ def add_raft_consenters(
     for org, orderers in added.items():
         for orderer in orderers:
             if not _is_raft_consenter(raft, orderer):
+                # Just after the upgrade's restarts the leader may count no consenter alive yet, and the
+                # orderers then refuse the change as a quorum loss.
+                consenters = [o for o in raft.topology.orderers if _is_raft_consenter(raft, o)]
+                wait_for_condition(
+                    raft,
+                    functools.partial(channel.all_raft_consenters_active, raft, consenters),
+                    "every Raft consenter active",
+                )
                 definition = raft.layout.definition(org)
                 update = membership.propose_add_consenter(raft, proposer, definition, host=orderer.node_id)
                 _sign_and_submit(raft, update)
@@ -258,7 +269,13 @@ def set_state(ctx: NetworkContext, state: int) -> None:
         ctx, config_updates.propose(ctx, ctx.topology.organizations[0], f"consensus-{name.lower()}", change)
     )
     wait_for_condition(ctx, lambda: current_consensus(ctx).state == state, f"consensus state {name}")
-    _wait_for_equal_orderer_heights(ctx)
+    if ctx.topology.orderer_type == BFT:
+        # SmartBFT commits a block once a quorum has it. On an idle channel an orderer that missed the
+        # one block after the restart learns it is behind only from the next one (it then syncs from the
+        # others): waiting for all of them here could wait for ever, waiting for the quorum cannot.
+        _wait_for_quorum_orderer_height(ctx)
+    else:
+        _wait_for_equal_orderer_heights(ctx)
 
 
 def backup_orderers(ctx: Network) -> None:
@@ -304,6 +321,7 @@ def restart_orderers(raft: Network, bft: Network) -> None:
     raft.runtime.stop(orderers)
     bft.runtime.start(orderers)
     channel.wait_for_ordering_leader(bft)
+    _wait_for_cluster_links(bft)
 
 
 def start_peers(bft: Network) -> None:
@@ -320,6 +338,36 @@ def _wait_for_equal_orderer_heights(ctx: NetworkContext) -> None:
         return None not in heights.values() and len(set(heights.values())) == 1
 
     wait_for_condition(ctx, equal, "every orderer at the same height")
+
+
+def _wait_for_quorum_orderer_height(ctx: NetworkContext) -> None:
+    """Until a quorum (n - f) of the orderers have the highest height any of them reports."""
+    orderers = len(ctx.topology.orderers)
+    quorum = orderers - (orderers - 1) // 3
+
+    def reached() -> bool:
+        heights = [h for h in channel.orderer_heights(ctx).values() if h is not None]
+        return bool(heights) and heights.count(max(heights)) >= quorum
+
+    wait_for_condition(ctx, reached, f"{quorum} of {orderers} orderers at the same height")
+
+
+def _wait_for_cluster_links(ctx: NetworkContext) -> None:
+    """Until every orderer's cluster port accepts connections, then a settling pause.
+
+    A consensus message sent to an orderer still starting is refused, and gRPC then keeps failing the
+    sender's messages to it fast until its reconnect backoff (1 s, growing) runs out; SmartBFT does not
+    send them again. So the first block after the restart waits until the links can carry it."""
+    def listening() -> bool:
+        for orderer in ctx.topology.orderers:
+            try:
+                socket.create_connection(("127.0.0.1", orderer.cluster_port), timeout=1).close()
+            except OSError:
+                return False
+        return True
+
+    wait_for_condition(ctx, listening, "every orderer's cluster port")
+    time.sleep(_CLUSTER_SETTLE_SECONDS)
 
 
 def record_ordering_type(topology_file: Path, kind: str) -> None:

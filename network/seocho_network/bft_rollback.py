@@ -81,6 +81,16 @@ def rollback_to_raft(network: Network, topology_file: Path) -> RollbackReport:
     raft = with_orderers_of(network, topology_file, BFT, as_type=RAFT)  # every orderer the migration runs
     ordering = current_consensus(raft)
     on_bft = ordering.type == "BFT"
+    if on_bft and ordering.state != _NORMAL:
+        # One orderer answered the fetch; SmartBFT commits with a quorum, so another may be a block ahead.
+        # In maintenance nothing but leaving it is ordered after the restart: unequal heights mean it was.
+        heights = channel.orderer_heights(raft)
+        if None in heights.values() or len(set(heights.values())) > 1:
+            raise NetworkError(
+                f"the orderers' heights differ ({heights}): a block was ordered by SmartBFT since the "
+                "restart, so the channel may have left maintenance mode on BFT and there may be no way back "
+                "to Raft; nothing was changed (when every orderer answers at the same height, run it again)"
+            )
     if on_bft and ordering.state == _NORMAL:
         raise NetworkError(
             "the channel has left maintenance mode on BFT: blocks were ordered by SmartBFT since the "

@@ -159,6 +159,25 @@ def peer_heights(ctx: NetworkContext) -> dict[str, int | None]:
     return heights
 
 
+def all_raft_consenters_active(ctx: NetworkContext, consenters: Sequence[Orderer] | None = None) -> bool:
+    """Every orderer counts every consenter active (the Raft leader's count, passed on to the followers).
+
+    An orderer refuses a consenter change that it believes would lose quorum ("0 out of 3 nodes are
+    alive"), counting the nodes active as the leader last told it: just after a restart it knows of none.
+    `consenters`: the orderers that are consenters (default: every orderer of the topology)."""
+    names = ("consensus_etcdraft_active_nodes", "consensus_etcdraft_cluster_size")
+    wanted = f'{{channel="{ctx.topology.channel}"}}'
+    for orderer in ctx.topology.orderers if consenters is None else consenters:
+        gauges: dict[str, float] = {}
+        for line in metrics(orderer.operations_port, operations_client(ctx.layout, orderer.org)).splitlines():
+            for name in names:
+                if line.startswith(name + wanted):
+                    gauges[name] = float(line.rsplit(" ", 1)[1])
+        if len(gauges) < 2 or not 0 < gauges[names[1]] <= gauges[names[0]]:
+            return False
+    return True
+
+
 def orderer_heights(ctx: NetworkContext) -> dict[str, int | None]:
     heights: dict[str, int | None] = {}
     for orderer in ctx.topology.orderers:

@@ -307,16 +307,7 @@ class _Renewal:
         return None if height is None else int(height)
 
     def _all_consenters_active(self) -> bool:
-        """Every orderer counts every consenter active (the leader's count, passed on to the followers).
-
-        An orderer refuses a consenter change that it believes would lose quorum, counting the nodes
-        active as the leader last told it: just after a restart it knows of none."""
-        names = ("consensus_etcdraft_active_nodes", "consensus_etcdraft_cluster_size")
-        for orderer in self.topology.orderers:
-            gauges = self._gauges(orderer.operations_port, orderer.org, *names)
-            if len(gauges) < 2 or not 0 < gauges[names[1]] <= gauges[names[0]]:
-                return False
-        return True
+        return channel.all_raft_consenters_active(self.network)
 
     def _height(self, peer: Peer) -> int:
         return self._metric_height(peer.operations_port, peer.org) or 0

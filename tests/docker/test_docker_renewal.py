@@ -127,7 +127,7 @@ def short_lived(
         assert told.returncode == 0, told.stderr
         yield deployed
     finally:
-        if (deployed.directory / "compose.yaml").exists():
+        if any(deployed.directory.glob("compose*.yaml")):  # one file per organisation, or one for all
             subprocess.run(
                 ["bash", str(NETWORK_SH), "--topology", str(deployed.first), "docker", "down", "--purge"],
                 env=env,
