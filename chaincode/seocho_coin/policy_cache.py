@@ -2,9 +2,10 @@
 
 Every transaction reads the policy version in force, and decoding and validating it
 (`Policy.from_dict`) used to be a seventh of an earning's work. A stored version is immutable
-(`set_policy` only appends), but the cache does not rely on that alone: it is keyed by the version
-number AND the SHA-256 of the bytes the transaction actually read, so whatever the ledger holds, a
-transaction always gets exactly the policy its own read returned. Policy reads still go through the
+(`set_policy` only appends), but the cache does not rely on that alone: it is keyed by the channel,
+the version number AND the SHA-256 of the bytes the transaction actually read, so whatever the ledger
+holds, a transaction always gets exactly the policy its own read returned (one chaincode process may
+serve several channels, each with its own version 1). Policy reads still go through the
 stub, so they stay in the read set and endorsements stay deterministic.
 """
 
@@ -21,19 +22,19 @@ DEFAULT_MAX_ENTRIES = 64
 
 
 class PolicyCache:
-    """`Policy` objects by (version, digest of the stored bytes); the oldest entry leaves first."""
+    """`Policy` objects by (channel, version, digest of the stored bytes); the oldest entry leaves first."""
 
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.max_entries = max_entries
-        self._entries: dict[tuple[int, str], Policy] = {}
+        self._entries: dict[tuple[str, int, str], Policy] = {}
         self._lock = threading.Lock()  # the chaincode server may run transactions on several threads
 
-    def decode(self, version: int, raw: bytes) -> Policy:
-        """The policy stored as `raw` under `version`, decoded once per distinct content.
+    def decode(self, version: int, raw: bytes, channel: str = "") -> Policy:
+        """The policy stored as `raw` under `version` on `channel`, decoded once per distinct content.
 
         Raises what `Policy.from_dict` raises for invalid data; failures are not cached.
         """
-        key = (version, hashlib.sha256(raw).hexdigest())
+        key = (channel, version, hashlib.sha256(raw).hexdigest())
         with self._lock:
             found = self._entries.get(key)
         if found is not None:
@@ -45,10 +46,10 @@ class PolicyCache:
             self._entries[key] = policy
         return policy
 
-    def remembered(self, version: int) -> Policy | None:
-        """The one content decoded for `version` so far, or None (none, or more than one)."""
+    def remembered(self, version: int, channel: str = "") -> Policy | None:
+        """The one content decoded for `version` on `channel` so far, or None (none, or more than one)."""
         with self._lock:
-            found = [policy for (number, _digest), policy in self._entries.items() if number == version]
+            found = [p for (on, number, _), p in self._entries.items() if (on, number) == (channel, version)]
         return found[0] if len(found) == 1 else None
 
     def __len__(self) -> int:

@@ -118,6 +118,7 @@ class Tx:
         self._event: tuple[str, bytes] | None = None
         self._config: Config | None = None
         self._policies = policies if policies is not None else PolicyCache()
+        self._channel: str = getattr(stub, "channel_id", "")  # a unit test's dict stub has none
         self._policy_loaded = False
         self._policy: Policy | None = None
         self._versions: dict[int, Policy] = {}
@@ -281,7 +282,7 @@ class Tx:
             raw = self.raw(keys.policy(version))
             if raw is None:
                 raise NotFound(f"policy version {version} does not exist")
-            found = self._versions[version] = self._policies.decode(version, raw)
+            found = self._versions[version] = self._policies.decode(version, raw, self._channel)
         return found
 
     def remembered_policy(self, version: int) -> Policy | None:
@@ -289,7 +290,7 @@ class Tx:
 
         Only to name keys before the version's own read returns (`read_plans`); rules use `policy_version`.
         """
-        return self._policies.remembered(version)
+        return self._policies.remembered(version, self._channel)
 
     def policy_versions(self) -> list[tuple[int, str]]:
         raw_index = self.raw(keys.POLICY_INDEX)

@@ -28,6 +28,19 @@ def test_other_bytes_under_the_same_version_are_decoded_afresh() -> None:
     assert cache.decode(2, raw(version=2)).version == 2
 
 
+def test_a_version_is_remembered_per_channel() -> None:
+    """One process may serve two channels whose version 1 differ: neither's copy names the other's keys."""
+    cache = PolicyCache()
+    cache.decode(1, raw(coin_value_krw=100), "district")
+    assert cache.remembered(1, "district").coin_value_krw == 100  # type: ignore[union-attr]
+    assert cache.remembered(1, "other") is None
+    cache.decode(1, raw(coin_value_krw=200), "other")
+    assert cache.remembered(1, "other").coin_value_krw == 200  # type: ignore[union-attr]
+    assert cache.remembered(1, "district").coin_value_krw == 100  # type: ignore[union-attr]
+    cache.decode(1, raw(coin_value_krw=300), "district")  # two contents on one channel: no guess
+    assert cache.remembered(1, "district") is None
+
+
 def test_the_cache_is_bounded() -> None:
     cache = PolicyCache(max_entries=3)
     for value in range(100, 110):

@@ -179,7 +179,7 @@ def test_an_earning_without_a_remembered_policy_reads_the_same_keys_in_three_rou
         warm = _earn_after_two(warm_net)
     finally:
         warm_net.ledger.close()
-    monkeypatch.setattr(PolicyCache, "remembered", lambda self, version: None)  # as a fresh process
+    monkeypatch.setattr(PolicyCache, "remembered", lambda *_args: None)  # as a fresh process
     cold_net = build_world(CoinNet.open(Clock(kst(2024, 3, 4, 10))))
     try:
         _earn_after_two(cold_net)
@@ -201,8 +201,8 @@ def test_a_remembered_policy_that_differs_from_the_ledger_fails_the_earning(
     try:
         real = PolicyCache.remembered
 
-        def shifted(self: PolicyCache, version: int) -> Any:
-            found = real(self, version)  # another local day: it names other hours and lane keys
+        def shifted(self: PolicyCache, version: int, channel: str = "") -> Any:
+            found = real(self, version, channel)  # another local day: it names other hours and lane keys
             return None if found is None else dataclasses.replace(found, utc_offset_minutes=-600)
 
         net.submit("cc_staff", "earn", "M-001", "volunteer_hour", 3, "ab" * 32, "E-1")
