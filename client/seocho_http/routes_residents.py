@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from typing import Annotated, Any, Literal
 
@@ -88,7 +87,7 @@ async def propose(body: ProposalRequest, request: Request) -> ToSign:
 def _propose(body: ProposalRequest, request: Request) -> ToSign:
     service: Service = request.app.state.service
     creator = creator_of(body.msp_id, body.certificate)
-    service.limit_credential("cert:" + hashlib.sha256(creator).hexdigest())
+    service.limit_certificate(creator)
     function, args = body.operation.call()
     proposed = service.upstream.propose(creator, function, args)
     kind: Literal["query", "transaction"] = "query" if function in QUERIES else "transaction"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 
 from embedded_ledger import ProposalError, unpack_proposal
 from fabric_protos.peer import proposal_pb2
@@ -77,7 +76,7 @@ def _endorse_signed_proposal(body: SignedProposalRequest, request: Request) -> R
     if unpacked.function not in SIGNABLE:
         raise Problem("bad_request", f"a signed proposal calls one of: {', '.join(SIGNABLE)}")
     creator, transaction_id = unpacked.creator, unpacked.tx_id
-    service.limit_credential("cert:" + hashlib.sha256(creator).hexdigest())
+    service.limit_certificate(creator)
     check_signature(creator, message, signature)
     if service.store.recorded(TX_SCOPE, transaction_id) is not None:
         raise Problem("wrong_step", f"submitted already: see /v1/transactions/{transaction_id}")

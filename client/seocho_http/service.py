@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ class Service:
 
     def limit_credential(self, key: str) -> None:
         self.per_credential.check(key)
+
+    def limit_certificate(self, creator: bytes) -> None:
+        """The per-credential limit of a resident's certificate (the serialized identity it signs as)."""
+        self.limit_credential("cert:" + hashlib.sha256(creator).hexdigest())
 
     def close(self) -> None:
         self.workers.shutdown(wait=True)
