@@ -45,11 +45,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _signature(body: Signature) -> bytes:
+def decoded(text: str, what: str) -> bytes:
+    """`text`'s bytes, or malformed_body naming `what` (the schemas' pattern lets bad padding by)."""
     try:
-        return base64.b64decode(body.signature, validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise Problem("malformed_body", "the signature is not base64") from None
+        raise Problem("malformed_body", f"the {what} is not base64") from None
+
+
+def _signature(body: Signature) -> bytes:
+    return decoded(body.signature, "signature")
 
 
 def _json(payload: bytes) -> Any:

@@ -14,9 +14,6 @@ for its signature; once submitted, a 409 points to its outcome (the tx id commit
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from embedded_ledger import ProposalError, unpack_proposal
 from fabric_protos.peer import proposal_pb2
 from fastapi import APIRouter, Request
@@ -26,20 +23,13 @@ from seocho_http.coverage import RESIDENT_OPERATIONS
 from seocho_http.links import SIGNED, with_links
 from seocho_http.pending import Pending
 from seocho_http.problems import Problem
-from seocho_http.routes_residents import TX_SCOPE, endorsement_of
+from seocho_http.routes_residents import TX_SCOPE, decoded, endorsement_of
 from seocho_http.schemas import QUERIES, Endorsement, ProposalTarget, SignedProposalRequest
 from seocho_http.service import Service, in_workers, problem_responses
 from seocho_http.signatures import check_signature
 
 router = APIRouter(prefix="/v1", tags=["residents"])
 SIGNABLE = tuple(sorted(set(RESIDENT_OPERATIONS) - QUERIES))
-
-
-def _decoded(text: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise Problem("malformed_body", f"the {what} is not base64") from None
 
 
 @router.get("/proposal-target", response_model=ProposalTarget)
@@ -64,7 +54,7 @@ async def endorse_signed_proposal(body: SignedProposalRequest, request: Request)
 
 def _endorse_signed_proposal(body: SignedProposalRequest, request: Request) -> Response:
     service: Service = request.app.state.service
-    message, signature = _decoded(body.proposal, "proposal"), _decoded(body.signature, "signature")
+    message, signature = decoded(body.proposal, "proposal"), decoded(body.signature, "signature")
     try:
         unpacked = unpack_proposal(proposal_pb2.SignedProposal(proposal_bytes=message, signature=signature))
         channel, chaincode = service.upstream.target()
