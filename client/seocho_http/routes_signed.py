@@ -68,10 +68,13 @@ def _endorse_signed_proposal(body: SignedProposalRequest, request: Request) -> R
     creator, transaction_id = unpacked.creator, unpacked.tx_id
     service.limit_certificate(creator)
     check_signature(creator, message, signature)
-    if service.store.recorded(TX_SCOPE, transaction_id) is not None:
-        raise Problem("wrong_step", f"submitted already: see /v1/transactions/{transaction_id}")
     item = Pending(creator, "transaction", service.upstream.adopt(transaction_id, message))
     waiting = service.pending.add_or_get(item)
+    # Checked after the add: a replay racing its own submission either finds the item still waiting (and
+    # gets its one endorsement) or, the submission having recorded before it dropped, finds the record.
+    if waiting is item and service.store.recorded(TX_SCOPE, transaction_id) is not None:
+        service.pending.drop(transaction_id)
+        raise Problem("wrong_step", f"submitted already: see /v1/transactions/{transaction_id}")
     if waiting.proposed.message != message:  # same tx id, other bytes: not a retry of this proposal
         raise Problem("wrong_step", "another proposal with this transaction id waits for its signature")
     return JSONResponse(endorsement_of(service, waiting, signature), status_code=201)

@@ -15,6 +15,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.peer import proposal_pb2
 from flows import balance, transact_signed
 from http_service import Served, serve
+from seocho_http.problems import Problem
 from test_http_residents import pay
 from world import World
 
@@ -90,6 +91,29 @@ def test_a_replayed_signed_proposal_gets_the_same_endorsement_then_the_first_out
     replayed = client.post("/v1/signed-proposals", json=body)
     assert replayed.status_code == 409 and replayed.json()["code"] == "wrong_step"
     assert balance(client, phone) == before - 2
+
+
+def test_a_replay_racing_its_own_submission_gets_no_second_endorsement(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay's checks pass while the first endorsement waits; its submission commits (and records,
+    and drops the waiting item) just before the replay's item is added: the replay is a 409."""
+    client, phone = served.client, served.world.phones["M-0001"]
+    body = phone.signed_proposal(phone.built_proposal(*target(served), pay("M-0001", 1, "PAY-RACE")))
+    step = client.post("/v1/signed-proposals", json=body).json()
+    pending = served.client.app.state.service.pending  # type: ignore[attr-defined]
+    add_or_get, submitted = pending.add_or_get, []
+
+    def submission_first(item: object) -> object:
+        submitted.append(client.post(step["next"], json={"signature": phone.sign(step["to_sign"])}))
+        return add_or_get(item)
+
+    monkeypatch.setattr(pending, "add_or_get", submission_first)
+    replayed = client.post("/v1/signed-proposals", json=body)
+    assert submitted[0].json()["status"] == "committed"
+    assert replayed.status_code == 409 and replayed.json()["code"] == "wrong_step", replayed.text
+    with pytest.raises(Problem, match="no proposal of that id waits"):  # the replay's item is gone too
+        pending.get(step["transaction_id"], "transaction")
 
 
 def _with_channel_header(proposal: bytes, **fields: object) -> bytes:
