@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +57,7 @@ async def in_workers(request: Request, work: Callable[..., T], *args: Any) -> T:
     payment's CPU in benchmarks.http's profile. The request's deadline still applies: it stops waiting."""
     service: Service = request.app.state.service
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(service.workers, functools.partial(work, *args))
+    return await loop.run_in_executor(service.workers, work, *args)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
