@@ -33,7 +33,6 @@ ENDORSED = {
     "Submit": _link(SUBMIT, "The signed transaction goes to its submission", parameters=_TX_ID),
     "Status": _link(STATUS, "The transaction's outcome", parameters=_TX_ID),
 }
-SIGNED = ENDORSED  # the answer to a signed proposal is an endorsement, as in the three-step flow
 SUBMITTED = {"Status": _link(STATUS, "The transaction's outcome, asked again", parameters=_TX_ID)}
 PAYMENT_REQUEST_CREATED = {
     "Get": _link(

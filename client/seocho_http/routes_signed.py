@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from seocho_http.coverage import RESIDENT_OPERATIONS
-from seocho_http.links import SIGNED, with_links
+from seocho_http.links import ENDORSED, with_links
 from seocho_http.pending import Pending
 from seocho_http.problems import Problem
 from seocho_http.routes_residents import TX_SCOPE, decoded, endorsement_of
@@ -44,7 +44,7 @@ def proposal_target(request: Request) -> ProposalTarget:
     "/signed-proposals",
     status_code=201,
     response_model=Endorsement,
-    responses=with_links(problem_responses(400, 403, 409, 429, 503), 201, **SIGNED),
+    responses=with_links(problem_responses(400, 403, 409, 429, 503), 201, **ENDORSED),
 )
 async def endorse_signed_proposal(body: SignedProposalRequest, request: Request) -> Response:
     """Endorse a proposal the app built and the resident signed; sign `to_sign` (the transaction) and POST
@@ -55,9 +55,9 @@ async def endorse_signed_proposal(body: SignedProposalRequest, request: Request)
 def _endorse_signed_proposal(body: SignedProposalRequest, request: Request) -> Response:
     service: Service = request.app.state.service
     message, signature = decoded(body.proposal, "proposal"), decoded(body.signature, "signature")
+    channel, chaincode = service.upstream.target()
     try:
         unpacked = unpack_proposal(proposal_pb2.SignedProposal(proposal_bytes=message, signature=signature))
-        channel, chaincode = service.upstream.target()
         unpacked.validate_headers(channel)
     except ProposalError as exc:
         raise Problem("bad_request", str(exc).splitlines()[0][:200]) from None
