@@ -14,6 +14,7 @@ service's, which the "service's threads" column shows whichever client is used.
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import itertools
 import json as _json
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 
 import httpx
 from fabric_gateway.proposal import build_proposal
+from seocho.cast import client_id_of
 from seocho.operations import transaction
 from seocho_http.signatures import creator_of
 
@@ -99,15 +101,46 @@ def connect(base_url: str, timeout: float, use_httpx: bool) -> Any:
 
 @dataclass(frozen=True)
 class Phone:
-    """A resident's device: member id, certificate and a signer of bytes (DER, low S)."""
+    """A resident's device: it holds the key (`signer`: bytes -> DER signature, low S) and signs the bytes
+    the service hands out; the service never sees the key. The benchmarks' phones and the tests' are this."""
 
     member_id: str
     msp_id: str
     certificate_pem: str
-    sign: Callable[[bytes], bytes]
+    signer: Callable[[bytes], bytes]
 
-    def signature(self, to_sign_b64: str) -> str:
-        return base64.b64encode(self.sign(base64.b64decode(to_sign_b64))).decode()
+    def sign(self, to_sign_b64: str) -> str:
+        """The signature (base64) of the bytes a step's `to_sign` (base64) gives."""
+        return base64.b64encode(self.signer(base64.b64decode(to_sign_b64))).decode()
+
+    @property
+    def creator(self) -> bytes:
+        return creator_of(self.msp_id, self.certificate_pem)
+
+    @property
+    def client_id(self) -> str:
+        return client_id_of(self.creator)
+
+    def proposal(self, operation: dict[str, Any]) -> dict[str, Any]:
+        """The body of `POST /v1/proposals`: the service builds the proposal with this certificate."""
+        return {"msp_id": self.msp_id, "certificate": self.certificate_pem, "operation": operation}
+
+    def built_proposal(self, channel: str, chaincode: str, operation: dict[str, Any]) -> bytes:
+        """The proposal an app builds itself (the SDK's builder; the arguments from the declaration)."""
+        values = {k: v for k, v in operation.items() if k != "name"}
+        arguments = transaction(str(operation["name"])).arguments(values)
+        built, _tx_id = build_proposal(self.creator, channel, chaincode, str(operation["name"]), arguments)
+        return built.SerializeToString()
+
+    def signed_proposal(self, proposal: bytes) -> dict[str, str]:
+        """The body of `POST /v1/signed-proposals`: the proposal and this phone's signature of it."""
+        encoded = base64.b64encode(proposal).decode()
+        return {"proposal": encoded, "signature": base64.b64encode(self.signer(proposal)).decode()}
+
+
+def digest_signer(sign_digest: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    """A phone's signer of bytes from the SDK's signer of SHA-256 digests (a profile identity's key)."""
+    return lambda data: sign_digest(hashlib.sha256(data).digest())
 
 
 def _committed(outcome: Any) -> None:
@@ -123,22 +156,15 @@ def _step(answer: Answer) -> Any:
 
 
 def three_requests(client: Client, phone: Phone, operation: dict[str, Any]) -> None:
-    body = {"msp_id": phone.msp_id, "certificate": phone.certificate_pem, "operation": operation}
-    step = _step(client.post("/v1/proposals", json=body))
-    step = _step(client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}))
-    _committed(client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}).json())
+    step = _step(client.post("/v1/proposals", json=phone.proposal(operation)))
+    step = _step(client.post(step["next"], json={"signature": phone.sign(step["to_sign"])}))
+    _committed(client.post(step["next"], json={"signature": phone.sign(step["to_sign"])}).json())
 
 
 def two_requests(client: Client, phone: Phone, operation: dict[str, Any], target: tuple[str, str]) -> None:
-    values = {k: v for k, v in operation.items() if k != "name"}
-    arguments = transaction(operation["name"]).arguments(values)
-    creator = creator_of(phone.msp_id, phone.certificate_pem)
-    proposal, _ = build_proposal(creator, target[0], target[1], operation["name"], arguments)
-    message = proposal.SerializeToString()
-    body = {"proposal": base64.b64encode(message).decode(),
-            "signature": base64.b64encode(phone.sign(message)).decode()}  # fmt: skip
+    body = phone.signed_proposal(phone.built_proposal(*target, operation))
     step = _step(client.post("/v1/signed-proposals", json=body))
-    _committed(client.post(step["next"], json={"signature": phone.signature(step["to_sign"])}).json())
+    _committed(client.post(step["next"], json={"signature": phone.sign(step["to_sign"])}).json())
 
 
 Pay = Callable[[int, int, int], None]

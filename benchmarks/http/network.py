@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.upstream import GatewayUpstream
 from seocho_network import Network
 
-from benchmarks.http.flows import Measured, Phone, connect, three_requests, two_requests
+from benchmarks.http.flows import Measured, Phone, connect, digest_signer, three_requests, two_requests
 from benchmarks.http.serving import serving
 from benchmarks.network import bring_up
 
@@ -63,11 +62,6 @@ def main() -> None:
         finally:
             network.down(purge=True)
             print(f"network stopped and removed ({time.monotonic() - started:.0f} s in all)")
-
-
-def digest_signer(sign_digest: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
-    """A phone's signer of bytes from the SDK's signer of SHA-256 digests."""
-    return lambda data: sign_digest(hashlib.sha256(data).digest())
 
 
 def top_up(profile: Profile, stack: ExitStack, sdk: dict[str, Coin], coins: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from certificate_requests import request_for
 from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from fabric_gateway.signing import sign_low_s
 from flows import balance
 from http_service import Served
 from seocho.backend import EmbeddedBackend
@@ -20,7 +22,9 @@ from seocho.profile import CAEndpoint, ProfileError, load_profile
 from seocho_http.enrolment_relay import FabricCARelay, enrolment_cas
 from seocho_http.problems import Problem
 from seocho_http.signatures import creator_of
-from world import DISTRICT, Phone
+from world import DISTRICT
+
+from benchmarks.http.flows import Phone
 
 
 def test_a_resident_enrols_once_with_the_secret_then_signs_as_a_registered_member(served: Served) -> None:
@@ -40,7 +44,7 @@ def test_a_resident_enrols_once_with_the_secret_then_signs_as_a_registered_membe
     certificate = x509.load_pem_x509_certificate(enrolled.json()["certificate"].encode())
     assert certificate.public_key().public_numbers() == key.public_key().public_numbers()
     assert client.post("/v1/enrolments", json=body).status_code == 401  # one time only
-    phone = Phone("S-0042", DISTRICT, enrolled.json()["certificate"], key)
+    phone = Phone("S-0042", DISTRICT, enrolled.json()["certificate"], functools.partial(sign_low_s, key))
     client_id = client_id_of(creator_of(DISTRICT, phone.certificate_pem))
     registrar = served.world.ledger.identities.get("registrar")
     Coin(EmbeddedBackend(served.world.ledger, registrar)).register_member("S-0042", ["senior"], client_id)

@@ -1,65 +1,31 @@
 """A small coin world on an embedded ledger for the HTTP tests, and a resident who signs like a phone.
 
 Residents' keys are made here and never given to the service: their certificates come from the embedded
-ledger's local CA (what the wallet page's enrolment does), and `Phone.sign` is the resident's device.
+ledger's local CA (what the wallet page's enrolment does), and a `Phone` (benchmarks.http.flows, the
+benchmarks' phone too) is the resident's device.
 """
 
 from __future__ import annotations
 
-import base64
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from embedded_ledger import EmbeddedLedger
-from fabric_gateway.proposal import build_proposal
 from fabric_gateway.signing import sign_low_s
 from seocho.backend import EmbeddedBackend, open_embedded_ledger
 from seocho.cast import client_id_of
 from seocho.coin import Coin
-from seocho.operations import transaction
-from seocho_http.signatures import creator_of
+
+from benchmarks.http.flows import Phone
 
 DISTRICT, PARTNERS = "SeochoDistrictMSP", "PartnersMSP"
 YEAR = str(datetime.now(UTC).year)
-
-
-@dataclass
-class Phone:
-    """A resident's device: it holds the key and signs the bytes the service hands out."""
-
-    member_id: str
-    msp_id: str
-    certificate_pem: str
-    key: ec.EllipticCurvePrivateKey
-
-    def sign(self, to_sign_b64: str) -> str:
-        return base64.b64encode(sign_low_s(self.key, base64.b64decode(to_sign_b64))).decode()
-
-    @property
-    def client_id(self) -> str:
-        return client_id_of(creator_of(self.msp_id, self.certificate_pem))
-
-    def proposal(self, operation: dict[str, Any]) -> dict[str, Any]:
-        return {"msp_id": self.msp_id, "certificate": self.certificate_pem, "operation": operation}
-
-    def built_proposal(self, channel: str, chaincode: str, operation: dict[str, Any]) -> bytes:
-        """The proposal an app builds itself (the SDK's builder; the arguments from the declaration)."""
-        values = {k: v for k, v in operation.items() if k != "name"}
-        arguments = transaction(str(operation["name"])).arguments(values)
-        creator = creator_of(self.msp_id, self.certificate_pem)
-        built, _tx_id = build_proposal(creator, channel, chaincode, str(operation["name"]), arguments)
-        return built.SerializeToString()
-
-    def signed_proposal(self, proposal: bytes) -> dict[str, str]:
-        """The body of `POST /v1/signed-proposals`: the proposal and this phone's signature of it."""
-        encoded = base64.b64encode(proposal).decode()
-        return {"proposal": encoded, "signature": self.sign(encoded)}
 
 
 def new_phone(ledger: EmbeddedLedger, member_id: str) -> Phone:
@@ -69,7 +35,8 @@ def new_phone(ledger: EmbeddedLedger, member_id: str) -> Phone:
     certificate = ledger.identities.certificate_authority(DISTRICT).issue(
         member_id, key.public_key(), "client", attributes
     )
-    return Phone(member_id, DISTRICT, certificate.public_bytes(serialization.Encoding.PEM).decode(), key)
+    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return Phone(member_id, DISTRICT, pem, functools.partial(sign_low_s, key))
 
 
 def evidence() -> str:
