@@ -5,11 +5,8 @@ the wallet page in Chromium, screenshots in $SEOCHO_TEST_ARTEFACTS/wallet-networ
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,29 +26,12 @@ from seocho_http.upstream import GatewayUpstream
 from seocho_network.crypto import OrganizationCrypto
 from test_http_residents import pay
 from wallet_browser import WalletPage, chromium, serve_on_loopback
-from world import Phone, evidence
+from world import evidence
+
+from benchmarks.http.flows import Phone, digest_signer
 
 pytestmark = pytest.mark.fabric
-
-
-@dataclass
-class NetworkPhone:
-    """A resident's device holding the key of the profile's member identity (the service never sees it)."""
-
-    member_id: str
-    msp_id: str
-    certificate_pem: str
-    signer: fg.Signer
-
-    def sign(self, to_sign_b64: str) -> str:
-        digest = hashlib.sha256(base64.b64decode(to_sign_b64)).digest()
-        return base64.b64encode(self.signer(digest)).decode()
-
-    def proposal(self, operation: dict[str, Any]) -> dict[str, Any]:
-        return {"msp_id": self.msp_id, "certificate": self.certificate_pem, "operation": operation}
-
-    built_proposal = Phone.built_proposal
-    signed_proposal = Phone.signed_proposal
+Flow = Callable[[TestClient, Phone, dict[str, Any]], tuple[Any, dict[str, Any]]]
 
 
 @pytest.fixture(scope="module")
@@ -69,59 +49,48 @@ def service(
         yield client, key
 
 
-def phone_of(after_demo: RunningNetwork, member_id: str) -> NetworkPhone:
+def phone_of(after_demo: RunningNetwork, member_id: str) -> Phone:
+    """A resident's device holding the key of the profile's member identity (the service never sees it)."""
     ref = load_profile(after_demo.profile()).identity(f"member-{member_id}")
     identity, signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
     assert signer is not None
-    return NetworkPhone(member_id, ref.msp_id, identity.certificate_pem.decode(), signer)
+    return Phone(member_id, ref.msp_id, identity.certificate_pem.decode(), digest_signer(signer))
 
 
 def test_ready_on_the_network(service: tuple[TestClient, str]) -> None:
     assert service[0].get("/readyz").status_code == 200
 
 
+FLOWS = pytest.mark.parametrize("flow", [transact, transact_signed], ids=["three-requests", "two-requests"])
+
+
+@FLOWS
 def test_a_resident_pays_through_the_service_on_the_network(
-    service: tuple[TestClient, str], after_demo: RunningNetwork
+    service: tuple[TestClient, str], after_demo: RunningNetwork, flow: Flow
 ) -> None:
     client, _ = service
     phone = phone_of(after_demo, "S-0003")
-    before = balance(client, phone)  # type: ignore[arg-type]
-    submitted, submission = transact(client, phone, pay("S-0003", 1, "HTTP-NET-PAY-1", "seocho-welfare"))  # type: ignore[arg-type]
+    before = balance(client, phone)
+    submitted, submission = flow(
+        client, phone, pay("S-0003", 1, f"HTTP-NET-PAY-{flow.__name__}", "seocho-welfare")
+    )
     assert submitted.status_code == 200, submitted.text
     outcome = submitted.json()
     assert outcome["status"] == "committed" and outcome["validation_code"] == "VALID"
-    assert client.get(f"/v1/transactions/{outcome['transaction_id']}").json()["status"] == "committed"
+    assert client.get(f"/v1/transactions/{outcome['transaction_id']}").json() == outcome
     replayed = client.post(submission["url"], json=submission["json"])
     assert replayed.json() == outcome
-    assert balance(client, phone) == before - 1  # type: ignore[arg-type]
+    assert balance(client, phone) == before - 1
 
 
+@FLOWS
 def test_a_resident_cannot_pay_from_another_members_balance_on_the_network(
-    service: tuple[TestClient, str], after_demo: RunningNetwork
+    service: tuple[TestClient, str], after_demo: RunningNetwork, flow: Flow
 ) -> None:
     client, _ = service
-    refused, _ = transact(
-        client, phone_of(after_demo, "S-0003"), pay("S-0001", 1, "HTTP-NET-STEAL", "seocho-welfare")
-    )  # type: ignore[arg-type]
+    stealing = pay("S-0001", 1, f"HTTP-NET-STEAL-{flow.__name__}", "seocho-welfare")
+    refused, _ = flow(client, phone_of(after_demo, "S-0003"), stealing)
     assert refused.status_code == 403 and refused.json()["chaincode_status"] == 403
-
-
-def test_a_resident_pays_in_two_requests_on_the_network(
-    service: tuple[TestClient, str], after_demo: RunningNetwork
-) -> None:
-    client, _ = service
-    phone = phone_of(after_demo, "S-0003")
-    before = balance(client, phone)  # type: ignore[arg-type]
-    paying = pay("S-0003", 1, "HTTP-NET-2STEP", "seocho-welfare")
-    submitted, submission = transact_signed(client, phone, paying)  # type: ignore[arg-type]
-    assert submitted.status_code == 200, submitted.text
-    outcome = submitted.json()
-    assert outcome["status"] == "committed" and outcome["validation_code"] == "VALID"
-    assert client.post(submission["url"], json=submission["json"]).json() == outcome
-    assert balance(client, phone) == before - 1  # type: ignore[arg-type]
-    stealing = pay("S-0001", 1, "HTTP-NET-2STEP-STEAL", "seocho-welfare")
-    stolen, _ = transact_signed(client, phone, stealing)  # type: ignore[arg-type]
-    assert stolen.status_code == 403 and stolen.json()["chaincode_status"] == 403
 
 
 def test_a_terminal_earns_for_its_institution_on_the_network(
@@ -169,8 +138,8 @@ def test_a_new_resident_enrols_through_the_relay_to_the_district_ca_on_the_netwo
     certificate = enrolled.json()["certificate"]
     with after_demo.coin("district-registrar") as registrar:
         registrar.register_member("S-0701", ["senior"], client_id_of(creator_of(msp_id, certificate)))
-    phone = NetworkPhone("S-0701", msp_id, certificate, fg.new_private_key_signer(key))
-    assert balance(client, phone) == 0  # type: ignore[arg-type]
+    phone = Phone("S-0701", msp_id, certificate, digest_signer(fg.new_private_key_signer(key)))
+    assert balance(client, phone) == 0
 
 
 @pytest.fixture
