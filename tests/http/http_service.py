@@ -22,6 +22,11 @@ class Served:
         return {"Authorization": f"Bearer {self.keys[name]}"}
 
 
+def state_of(served: Served) -> dict[str, object]:
+    """The coin's world state on the ledger: what a refused request must leave as it was."""
+    return {k: v.value for k, v in served.world.ledger.world_state("seocho").items()}
+
+
 def serve(world: World, state: Path, **config: object) -> Iterator[Served]:
     upstream = EmbeddedUpstream(world.ledger)
     app = create_app(upstream, ServiceConfig(state_dir=state, **config))  # type: ignore[arg-type]

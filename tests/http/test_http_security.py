@@ -5,23 +5,26 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from flows import balance, query, transact
-from http_service import Served, serve
+from flows import balance, query, transact, transact_signed
+from http_service import Served, serve, state_of
 from test_http_residents import pay
 from world import World
 
+from benchmarks.http.flows import Phone
 
-def state_of(served: Served) -> dict[str, object]:
-    return {k: v.value for k, v in served.world.ledger.world_state("seocho").items()}
+Flow = Callable[[Any, Phone, dict[str, Any]], tuple[Any, dict[str, Any]]]
 
 
-def test_a_resident_cannot_pay_from_another_members_balance(served: Served) -> None:
+@pytest.mark.parametrize("flow", [transact, transact_signed], ids=["three-requests", "two-requests"])
+def test_a_resident_cannot_pay_from_another_members_balance(served: Served, flow: Flow) -> None:
     client, thief, victim = served.client, served.world.phones["M-0002"], served.world.phones["M-0001"]
     before = balance(client, victim)
-    refused, _ = transact(client, thief, pay("M-0001", 3, "STEAL-1"))
+    refused, _ = flow(client, thief, pay("M-0001", 3, f"STEAL-{flow.__name__}"))
     assert refused.status_code == 403 and refused.json()["chaincode_status"] == 403
     assert balance(client, victim) == before
 
@@ -55,24 +58,46 @@ def test_a_signature_by_another_key_is_refused_before_the_ledger(served: Served)
     assert served.world.ledger.height == height
 
 
+PROPOSALS, SIGNED_PROPOSALS = "/v1/proposals", "/v1/signed-proposals"
+
+
 @pytest.mark.parametrize(
-    "body",
-    [b"{", b"[]", b'{"msp_id": 1}', b'{"msp_id": "X", "certificate": "no", "operation": {"name": "mint"}}'],
-)
-def test_malformed_bodies_are_4xx_problems_and_change_nothing(served: Served, body: bytes) -> None:
+    ("route", "body"),
+    [(PROPOSALS, b"{"), (PROPOSALS, b"[]"), (PROPOSALS, b'{"msp_id": 1}'),
+     (PROPOSALS, b'{"msp_id": "X", "certificate": "no", "operation": {"name": "mint"}}'),
+     (SIGNED_PROPOSALS, b"{"), (SIGNED_PROPOSALS, b"[]"), (SIGNED_PROPOSALS, b'{"proposal": 1}'),
+     (SIGNED_PROPOSALS, b'{"proposal": "not base64!", "signature": "AA=="}'),
+     (SIGNED_PROPOSALS, b'{"proposal": "AA==", "signature": "AA==", "extra": 1}'),
+     (SIGNED_PROPOSALS, b'{"signature": "AA=="}')],
+)  # fmt: skip
+def test_malformed_bodies_are_4xx_problems_and_change_nothing(
+    served: Served, route: str, body: bytes
+) -> None:
     before = state_of(served)
-    answered = served.client.post("/v1/proposals", content=body, headers={"Content-Type": "application/json"})
+    answered = served.client.post(route, content=body, headers={"Content-Type": "application/json"})
     assert 400 <= answered.status_code < 500
     assert answered.headers["content-type"] == "application/problem+json"
     assert state_of(served) == before
 
 
-def test_an_oversized_body_is_413_and_changes_nothing(world: World, tmp_path: Path) -> None:
+def _oversized_proposal(served: Served) -> dict[str, Any]:
+    huge = served.world.phones["M-0001"].proposal(pay("M-0001", 1, "P-1"))
+    return {**huge, "certificate": "x" * 5000}
+
+
+def _oversized_signed_proposal(served: Served) -> dict[str, Any]:
+    return {"proposal": base64.b64encode(b"x" * 4000).decode(), "signature": "AA=="}
+
+
+@pytest.mark.parametrize(
+    ("route", "oversized"), [(PROPOSALS, _oversized_proposal), (SIGNED_PROPOSALS, _oversized_signed_proposal)]
+)
+def test_an_oversized_body_is_413_and_changes_nothing(
+    world: World, tmp_path: Path, route: str, oversized: Callable[[Served], dict[str, Any]]
+) -> None:
     for served in serve(world, tmp_path / "state", max_body_bytes=2048):
         before = state_of(served)
-        huge = served.world.phones["M-0001"].proposal(pay("M-0001", 1, "P-1"))
-        huge["certificate"] = "x" * 5000
-        answered = served.client.post("/v1/proposals", json=huge)
+        answered = served.client.post(route, json=oversized(served))
         assert answered.status_code == 413 and answered.json()["code"] == "body_too_large"
         assert state_of(served) == before
 
