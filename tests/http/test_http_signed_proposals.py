@@ -121,18 +121,24 @@ def test_proposals_the_peer_would_refuse_are_400_and_change_nothing(served: Serv
     good = phone.built_proposal(channel, chaincode, pay("M-0001", 1, "PAY-BAD"))
     earn = {"name": "earn", "member_id": "M-0001", "activity": "volunteer_hour", "quantity": 1,
             "evidence_hash": "ab" * 32, "request_id": "X-1"}  # fmt: skip
-    refused = {
-        "another channel": phone.built_proposal("elsewhere", chaincode, pay("M-0001", 1, "PAY-C")),
-        "another chaincode": phone.built_proposal(channel, "other", pay("M-0001", 1, "PAY-D")),
-        "a query": phone.built_proposal(channel, chaincode, {"name": "get_balance", "member_id": "M-0001"}),
-        "a staff transaction": phone.built_proposal(channel, chaincode, earn),
-        "a tx id not of its nonce and creator": _with_channel_header(good, tx_id="ab" * 32),
-        "not a proposal": b"\xff\x00garbage",
-    }
-    for what, proposal in refused.items():
+    refused = {  # each case's proposal, and the words of the check that refuses it
+        "another channel": (phone.built_proposal("elsewhere", chaincode, pay("M-0001", 1, "PAY-C")),
+                            "channel 'elsewhere' not found"),
+        "another chaincode": (phone.built_proposal(channel, "other", pay("M-0001", 1, "PAY-D")),
+                              "the proposal is for chaincode 'other'"),
+        "a query": (phone.built_proposal(channel, chaincode, {"name": "get_balance", "member_id": "M-0001"}),
+                    "a signed proposal calls one of"),
+        "a staff transaction": (phone.built_proposal(channel, chaincode, earn),
+                                "a signed proposal calls one of"),
+        "a tx id not of its nonce and creator": (_with_channel_header(good, tx_id="ab" * 32),
+                                                 "incorrectly computed txid"),
+        "not a proposal": (b"\xff\x00garbage", "malformed proposal"),
+    }  # fmt: skip
+    for what, (proposal, because) in refused.items():
         answered = client.post("/v1/signed-proposals", json=phone.signed_proposal(proposal))
         assert answered.status_code == 400, what
         assert answered.headers["content-type"] == "application/problem+json", what
+        assert because in answered.json()["detail"], (what, answered.json()["detail"])
     assert served.world.ledger.height == height and state_of(served) == before
 
 
