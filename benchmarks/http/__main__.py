@@ -35,7 +35,7 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.signatures import creator_of
 from seocho_http.upstream import EmbeddedUpstream
 
-from benchmarks.http.flows import Measured, Phone, connect, three_requests, two_requests
+from benchmarks.http.flows import Measured, Phone, connect, three_requests, two_requests, with_empty_requests
 from benchmarks.http.serving import serving
 
 DISTRICT, PARTNERS = "SeochoDistrictMSP", "PartnersMSP"
@@ -112,28 +112,20 @@ def main() -> None:
         connections = [stack.enter_context(connect(base_url, 60, options.httpx)) for _ in range(clients)]
         target = (ledger.channel_id, CHAINCODE_NAME)
 
-        def member(client: int, count: int) -> int:  # a client's payments use members no other client uses
-            return client + clients * (count % max(1, members // clients))
-
-        def sdk(client: int, count: int, n: int) -> None:
-            m = member(client, count)
+        def sdk(client: int, m: int, n: int) -> None:
             sdk_members[m].pay(f"S-{m:04d}", "wc-01", 200, 1, "gym", f"SDK-{n}")
 
-        def http_2(client: int, count: int, n: int) -> None:
-            phone = phones[member(client, count)]
-            two_requests(connections[client], phone, payment(phone.member_id, f"H2-{n}"), target)
+        def http_2(client: int, m: int, n: int) -> None:
+            two_requests(connections[client], phones[m], payment(phones[m].member_id, f"H2-{n}"), target)
 
-        def http_3(client: int, count: int, n: int) -> None:
-            phone = phones[member(client, count)]
-            three_requests(connections[client], phone, payment(phone.member_id, f"H3-{n}"))
+        def http_3(client: int, m: int, n: int) -> None:
+            three_requests(connections[client], phones[m], payment(phones[m].member_id, f"H3-{n}"))
 
-        def floor(client: int, count: int, n: int) -> None:
-            for _ in range(2):
-                connections[client].get("/healthz").raise_for_status()
-            m = member(client, count)
+        def floor_pay(client: int, m: int, n: int) -> None:  # the F- members: sdk spends the S- ones
             floor_members[m].pay(f"F-{m:04d}", "wc-01", 200, 1, "gym", f"F-{n}")
 
-        measured = Measured(clients, per_round, rounds)
+        measured = Measured(clients, per_round, rounds, members)
+        floor = with_empty_requests(connections, floor_pay)
         measured.run({"sdk": sdk, "http-2": http_2, "http-3": http_3, "floor-2": floor})
     print(f"payments, embedded ledger, {rounds} rounds x {per_round} each,"
           f" {clients} client(s) in every variant")  # fmt: skip

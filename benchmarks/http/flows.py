@@ -20,9 +20,9 @@ import itertools
 import json as _json
 import os
 import statistics
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -168,22 +168,46 @@ def two_requests(client: Client, phone: Phone, operation: dict[str, Any], target
 
 
 Pay = Callable[[int, int, int], None]
-"""One payment: (client number, that client's payment count in this variant, a number unique in the run)."""
+"""One payment: (client number, the member index it pays as, a number unique in the run)."""
+
+
+def with_empty_requests(connections: Sequence[Client], pay: Pay, requests: int = 2) -> Pay:
+    """The floor: `pay` plus `requests` HTTP round trips that do nothing (GET /healthz), what no flow of
+    that many requests through this HTTP stack can beat."""
+
+    def floor(client: int, member: int, n: int) -> None:
+        for _ in range(requests):
+            connections[client].get("/healthz").raise_for_status()
+        pay(client, member, n)
+
+    return floor
 
 
 @dataclass
 class Measured:
-    """Rounds of every variant, `clients` at a time, interleaved; latency and this process's CPU."""
+    """Rounds of every variant, `clients` at a time, interleaved; latency and this process's CPU.
+
+    Each client pays `per_round // clients` times a round, as members `member_index` hands it: members
+    no other client uses (so no two payments in flight spend the same balance), in turn."""
 
     clients: int
     per_round: int
     rounds: int
+    members: int
     latencies: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
     app_cpu: dict[str, list[float]] = field(default_factory=dict)  # the clients' threads only
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     _payments: Iterator[int] = field(default_factory=itertools.count)  # unique request ids in a run
-    _counts: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.clients <= self.members:
+            raise ValueError(f"{self.clients} clients need as many members, there are {self.members}")
+        self.per_client = self.per_round // self.clients
+
+    def member_index(self, client: int, count: int) -> int:
+        """The member of a client's `count`-th payment in a variant: one of its own, in turn."""
+        return client + self.clients * (count % (self.members // self.clients))
 
     def run(self, variants: dict[str, Pay]) -> None:
         for name in variants:
@@ -191,31 +215,21 @@ class Measured:
         self.samples = interleaved([(n, self._round(n, pay)) for n, pay in variants.items()], self.rounds)
 
     def _round(self, name: str, pay: Pay) -> Callable[[], Sample]:
+        def paying(client: int) -> float:
+            """One client's payments this round; its thread's CPU (the app's side) for them."""
+            cpu_start = time.thread_time()
+            done_before = len(self.cpu[name]) * self.per_client  # this variant's earlier rounds
+            for count in range(done_before, done_before + self.per_client):
+                t = time.perf_counter()
+                pay(client, self.member_index(client, count), next(self._payments))
+                self.latencies[name].append(time.perf_counter() - t)
+            return time.thread_time() - cpu_start
+
         def one_round() -> Sample:
-            errors: list[BaseException] = []
-            app_seconds: list[float] = []
-
-            def client(number: int) -> None:
-                try:
-                    for _ in range(self.per_round // self.clients):
-                        count = self._counts.get((name, number), 0)
-                        self._counts[name, number] = count + 1
-                        t = time.perf_counter()
-                        pay(number, count, next(self._payments))
-                        self.latencies[name].append(time.perf_counter() - t)
-                except BaseException as exc:  # re-raised below, in the main thread
-                    errors.append(exc)
-                app_seconds.append(time.thread_time())  # this thread's CPU: the app's side
-
-            threads = [threading.Thread(target=client, args=(n,)) for n in range(self.clients)]
             start, cpu_start = time.perf_counter(), time.process_time()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if errors:
-                raise errors[0]
-            done = self.clients * (self.per_round // self.clients)
+            with ThreadPoolExecutor(self.clients) as pool:  # a client's exception is raised here
+                app_seconds = list(pool.map(paying, range(self.clients)))
+            done = self.clients * self.per_client
             self.cpu[name].append((time.process_time() - cpu_start) / done)
             self.app_cpu[name].append(sum(app_seconds) / done)
             return Sample(done, time.perf_counter() - start)
@@ -223,7 +237,7 @@ class Measured:
         return one_round
 
     def report(self, baseline: str, goal: float, floor: str | None) -> None:
-        print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores)")
+        print(f"  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
         for name, found in self.latencies.items():
             ms = sorted(x * 1000 for x in found)
             p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.99))]

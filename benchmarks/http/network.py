@@ -29,7 +29,15 @@ from seocho_http import ServiceConfig, create_app
 from seocho_http.upstream import GatewayUpstream
 from seocho_network import Network
 
-from benchmarks.http.flows import Measured, Phone, connect, digest_signer, three_requests, two_requests
+from benchmarks.http.flows import (
+    Measured,
+    Phone,
+    connect,
+    digest_signer,
+    three_requests,
+    two_requests,
+    with_empty_requests,
+)
 from benchmarks.http.serving import serving
 from benchmarks.network import bring_up
 
@@ -42,6 +50,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1, help="payments in flight, for every variant")
     parser.add_argument("--httpx", action="store_true", help="httpx as the app's HTTP client (flows.py)")
     options = parser.parse_args()
+    if not 1 <= options.clients <= len(MEMBERS):  # each client pays as members of its own
+        parser.error(f"--clients is 1 to {len(MEMBERS)}, the demo's members the benchmark pays as")
     per_round, rounds = (10, 3) if options.quick else (20, 5)
     started = time.monotonic()
     with bring_up.locked_port_offset() as offset, tempfile.TemporaryDirectory(prefix="seocho-http-") as home:
@@ -85,41 +95,31 @@ def measure(profile: Profile, home: Path, per_round: int, rounds: int, clients: 
             identity, signer = fg.load_msp_directory(ref.msp_id, ref.msp_dir)
             certificate = identity.certificate_pem.decode()
             phones[member] = Phone(member, ref.msp_id, certificate, digest_signer(signer))
+        measured = Measured(clients, per_round, rounds, len(MEMBERS))
         # Four variants pay; each client pays from its own members (one each when clients >= 3).
-        per_client = 4 * rounds * (per_round // clients)
-        top_up(profile, stack, sdk, -(-per_client // max(1, len(MEMBERS) // clients)) + 2)
+        per_member = -(-4 * rounds * measured.per_client // (len(MEMBERS) // clients))
+        top_up(profile, stack, sdk, per_member + 2)
         config = ServiceConfig(state_dir=home / "http", rate_per_credential=1e6, rate_per_address=1e6)
         app = create_app(GatewayUpstream(profile, "district-auditor"), config)
         base_url = stack.enter_context(serving(app))
         connections = [stack.enter_context(connect(base_url, 120, use_httpx)) for _ in range(clients)]
         target = (profile.channel, profile.chaincode)
 
-        def member_of(client: int, count: int) -> str:  # a client's payments use members no other client uses
-            return MEMBERS[client + clients * (count % max(1, len(MEMBERS) // clients))]
-
         def operation(member_id: str, request_id: str) -> dict[str, object]:
             return {"name": "pay", "member_id": member_id, "institution_id": "seocho-welfare",
                     "price_krw": 1000, "coins": 1, "service_code": "gym",
                     "request_id": request_id}  # fmt: skip
 
-        def pay_sdk(client: int, count: int, n: int) -> None:
-            m = member_of(client, count)
-            sdk[m].pay(m, "seocho-welfare", 1000, 1, "gym", f"BSDK-{n}")
+        def pay_sdk(client: int, m: int, n: int) -> None:
+            sdk[MEMBERS[m]].pay(MEMBERS[m], "seocho-welfare", 1000, 1, "gym", f"BSDK-{n}")
 
-        def http_2(client: int, count: int, n: int) -> None:
-            m = member_of(client, count)
-            two_requests(connections[client], phones[m], operation(m, f"BH2-{n}"), target)
+        def http_2(client: int, m: int, n: int) -> None:
+            two_requests(connections[client], phones[MEMBERS[m]], operation(MEMBERS[m], f"BH2-{n}"), target)
 
-        def http_3(client: int, count: int, n: int) -> None:
-            m = member_of(client, count)
-            three_requests(connections[client], phones[m], operation(m, f"BH3-{n}"))
+        def http_3(client: int, m: int, n: int) -> None:
+            three_requests(connections[client], phones[MEMBERS[m]], operation(MEMBERS[m], f"BH3-{n}"))
 
-        def floor(client: int, count: int, n: int) -> None:
-            for _ in range(2):
-                connections[client].get("/healthz").raise_for_status()
-            pay_sdk(client, count, n)
-
-        measured = Measured(clients, per_round, rounds)
+        floor = with_empty_requests(connections, pay_sdk)
         measured.run({"sdk": pay_sdk, "http-2": http_2, "http-3": http_3, "floor-2": floor})
     print(f"payments, real network, {rounds} rounds x {per_round} each,"
           f" {clients} client(s) in every variant")  # fmt: skip
