@@ -23,7 +23,6 @@ from pathlib import Path
 import fabric_gateway as fg
 from seocho.coin import Coin
 from seocho.gateway_backend import backend_for, connect_gateway
-from seocho.network_setup import initialise_ledger, provision_demo
 from seocho.profile import Profile, load_profile
 from seocho_http import ServiceConfig, create_app
 from seocho_http.upstream import GatewayUpstream
@@ -58,11 +57,7 @@ def main() -> None:
         network = Network.open(Path(home) / "network", say=lambda line: None, port_offset=offset)
         try:
             print(f"bringing up the network (port offset {offset})", flush=True)
-            network.up()
-            # The client's steps, as `network.sh up` and `deploy` run them (the demo needs its cast).
-            provision_demo(network.layout.root, say=lambda line: None)
-            network.deploy()
-            initialise_ledger(network.layout.root, say=lambda line: None)
+            bring_up.coin_network_up(network)
             profile_path = network.layout.profile
             seocho = str(Path(sys.executable).with_name("seocho"))
             subprocess.run([seocho, "--profile", str(profile_path), "demo", "--json"], check=True,

@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from seocho.network_setup import initialise_ledger, provision_demo
 from seocho_network import Network
 from seocho_network.binaries import FABRIC_VERSIONS
 from seocho_network.lifecycle import ChaincodeService
@@ -110,10 +109,7 @@ def say(line: str) -> None:
 
 def run(network: Network, settings: dict[str, Any], only: list[str], offset: int) -> None:
     say(f"bringing up the network (port offset {offset})")
-    network.up()
-    provision_demo(network.layout.root, say=lambda line: None)  # the cast profile_identity() reads
-    network.deploy()
-    initialise_ledger(network.layout.root, say=lambda line: None)
+    bring_up.coin_network_up(network)
     services = bring_up.reference_services(network)
     for name, service in services.items():
         say(f"  deploying {name}")

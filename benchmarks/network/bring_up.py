@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fabric_ca import Attribute, CAClient, RegistrationRequest, load_msp
+from seocho.network_setup import initialise_ledger, provision_demo
 from seocho_network import Network
 from seocho_network.binaries import FABRIC_VERSION, cache_root
 from seocho_network.crypto import OrganizationCrypto
@@ -63,6 +64,15 @@ def locked_port_offset() -> Iterator[int]:
             yield offset
     except NoFreePortOffset as exc:
         raise SystemExit(str(exc)) from None
+
+
+def coin_network_up(network: Network) -> None:
+    """Up, the demo's cast provisioned, the coin deployed and its ledger initialised: the client's steps
+    as `network.sh up` and `deploy` run them (the demo, and profile_identity(), need the cast)."""
+    network.up()
+    provision_demo(network.layout.root, say=lambda line: None)
+    network.deploy()
+    initialise_ledger(network.layout.root, say=lambda line: None)
 
 
 def reference_services(network: Network) -> dict[str, ChaincodeService]:
