@@ -212,9 +212,6 @@ class _Renewal:
         tls_pem = self.layout.consenter_cert(orderer).read_bytes()
         identity_pem = self.layout.consenter_identity(orderer).read_bytes()
         members = self.topology.ordering_organizations
-        if self.topology.orderer_type != BFT:
-            all_active = partial(channel.all_raft_consenters_active, self.network)
-            self._wait(all_active, "every Raft consenter active")
         current = config_updates.channel_config(self.network, members[0])
         if consenters.carries(current, tls_pem, identity_pem):
             return
@@ -224,10 +221,11 @@ class _Renewal:
         def change(config: configtx_pb2.Config) -> None:
             consenters.rotate(config, tls_pem, identity_pem)
 
-        from .org_join import sign_and_submit
+        from .org_join import majority, submit_consenter_change
 
         name = f"renew-consenter-{orderer.node_id}"
-        sign_and_submit(self.network, config_updates.propose(self.network, members[0], name, change), members)
+        update = config_updates.propose(self.network, members[0], name, change)
+        submit_consenter_change(self.network, update, majority(members))
 
         def committed() -> bool:
             config = config_updates.channel_config(self.network, members[0])
