@@ -163,6 +163,15 @@ def _how_to_go_on(raft: NetworkContext) -> str:
     return "run the same command again to resume, or `rollback-bft` to go back to Raft"
 
 
+def migration_under_way(network: NetworkContext) -> bool:
+    """The channel is in the migration's maintenance window or on BFT while the topology still says
+    Raft: every node runs Fabric 3 already, and the peers may be stopped (no rolling upgrade then)."""
+    if network.topology.orderer_type != RAFT or network.topology.fabric_major < 3:
+        return False
+    ordering = current_consensus(network)
+    return ordering.type == "BFT" or ordering.state == MAINTENANCE
+
+
 def runs_smartbft(bft: Network) -> bool:
     """Every orderer of `bft` is up and a quorum of them names one SmartBFT view leader."""
     states = bft.runtime.states()
