@@ -136,13 +136,17 @@ def _switch_height(ctx: NetworkContext) -> int | None:
 
 
 def ordered_since_switch(switch_height: int | None, heights: dict[str, int | None]) -> bool:
-    """Whether the orderers' `heights` show a block ordered since the switch to BFT (in maintenance only
-    leaving it is): an answering orderer above the height the switch recorded (an orderer that is down,
-    None, is no evidence). Without a record (a migration that did not write one), unless every orderer
-    answers at one height."""
+    """Whether the orderers' `heights` may hold a block ordered since the switch to BFT (in maintenance
+    only leaving it is): an answering orderer above the height the switch recorded. An orderer that is
+    down (None) is no evidence either way, but a block SmartBFT ordered is on a quorum of them: unless
+    more than n - quorum answer, one may be there unseen. Without a record (a migration that wrote
+    none), unless every orderer answers at one height."""
     if switch_height is None:
         return not equal_heights(heights)
-    return any(h is not None and h > switch_height for h in heights.values())
+    answered = [h for h in heights.values() if h is not None]
+    if len(answered) <= len(heights) - channel.bft_quorum(len(heights)):
+        return True
+    return any(h > switch_height for h in answered)
 
 
 def _move_aside(ctx: NetworkContext, orderer: Orderer) -> None:

@@ -30,6 +30,9 @@ def test_the_rollback_sees_a_block_ordered_since_the_switch_only_above_its_recor
     # One orderer down is no evidence: the others are at the switch's height.
     assert not ordered_since_switch(9, {"a": 9, "b": 9, "c": None, "d": 9})
     assert not ordered_since_switch(9, {"a": 9, "b": 9, "c": 9, "d": 9})
+    # Too few answer to see a block a quorum holds (4 orderers: quorum 3, so 2 must answer).
+    assert ordered_since_switch(9, {"a": 9, "b": None, "c": None, "d": None})
+    assert not ordered_since_switch(9, {"a": 9, "b": 9, "c": None, "d": None})
     # One answering orderer past it: SmartBFT ordered a block (maintenance off, at least).
     assert ordered_since_switch(9, {"a": 9, "b": 10, "c": None, "d": 9})
     # No record (a migration that wrote none): only every orderer at one height is proof enough.
