@@ -1,21 +1,79 @@
-"""What the rolling-upgrade tests share, the releases, a topology file to record in."""
+"""What the rolling-upgrade and BFT migration tests share: the releases, a topology file to record in,
+the `network.sh` commands as district IT runs them, and the checks of what the load left."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from seocho_network.topology import DEFAULT_TOPOLOGY
+from click.testing import CliRunner
+from fabric_network_support import RunningNetwork
+from load import MEMBERS, Outcome
+from seocho_network.cli import cli as network_cli
+from seocho_network.topology import DEFAULT_TOPOLOGY, PORT_OFFSET_VARIABLE
+from seocho_network.upgrade import record_release
+from test_faults_under_load import balance, wait_for_equal_heights
 
 FROM, TO = "2.5.16", "3.1.5"
 UNTOUCHED = ("seocho-welfare", "banpo-czshop")  # demo institutions the load neither pays nor donates to
-AFTER_SECONDS = 8.0  # load kept up after the upgrade, on 3.1.5 with V3_0
+AFTER_SECONDS = 8.0  # load kept up after the upgrade (or the migration, or the rollback)
 
 
-def default_topology_copy(directory: Path) -> Path:
-    """network/topology.yaml (2.5.16, Raft) copied into `directory`: the file an upgrade records its release
-    in, so the project's own stays as it is."""
+def default_topology_copy(directory: Path, release: str | None = None) -> Path:
+    """network/topology.yaml (Raft) copied into `directory`: the file an upgrade or a migration records
+    in, so the project's own stays as it is. On `release` when given; else as it is, on FROM (where the
+    upgrade tests start)."""
     text = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
-    assert f'fabric_version: "{FROM}"' in text and "type: raft" in text
+    assert "type: raft" in text
     path = directory / "topology.yaml"
     path.write_text(text, encoding="utf-8")
+    if release is None:
+        assert f'fabric_version: "{FROM}"' in text
+    else:
+        record_release(path, release)
     return path
+
+
+def network_sh(running: RunningNetwork, topology_file: Path, *args: str) -> tuple[int, str]:
+    """`scripts/network.sh ARGS` on this network, as district IT runs it: its exit code and output."""
+    base = running.network
+    told = CliRunner().invoke(
+        network_cli,
+        ["--home", str(base.layout.root), "--topology", str(topology_file), *args],
+        env={PORT_OFFSET_VARIABLE: str(base.topology.port_offset)},
+    )
+    return told.exit_code, f"{told.output}\n{told.exception!r}"
+
+
+def timed_steps(output: str, *prefixes: str) -> str:
+    """The timed steps a command printed (`PREFIX what: 1.2 s`), joined for the test's printed line."""
+    return "; ".join(
+        line.split(": ", 1)[1]
+        for line in output.splitlines()
+        if line.startswith(prefixes) and line.endswith(" s") and "took" not in line
+    )
+
+
+def institution_statements(network: RunningNetwork) -> dict[str, object]:
+    """What the demo left the institutions the load never touches: their coins and settlements."""
+    with network.coin("district-auditor") as auditor:
+        return {i: auditor.get_institution_statement(i) for i in UNTOUCHED}
+
+
+def check_balances(
+    network: RunningNetwork, outcomes: Sequence[Outcome], before: dict[str, int], demo: dict[str, object]
+) -> None:
+    """Every member's balance is `before` plus exactly the load's VALID movements; the institutions the
+    load never touches keep the `demo` statements; the supply audit is ok and both organisations' peers
+    answer the same."""
+    wait_for_equal_heights(network)
+    for member in MEMBERS:
+        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
+        assert balance(network, member) == before[member] + moved, member
+    assert institution_statements(network) == demo
+    answers = []
+    for org in (network.district, network.partners):
+        with network.coin("district-auditor", org) as auditor:
+            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
+    assert answers[0][0]["ok"] is True
+    assert answers[0] == answers[1], "the two organisations' peers answer different states"

@@ -8,6 +8,7 @@ from the transaction proposal rather than a clock.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -25,15 +26,10 @@ def encode(record: Any) -> bytes:
     return _ENCODER.encode(record).encode("utf-8")
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
+@functools.cache
 def _field_names(cls: type) -> tuple[str, ...]:
     """A record class's fields, in order (`dataclasses.fields` walks them again on every call)."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _fields_of(value: Any) -> dict[str, Any]:
@@ -48,8 +44,8 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 def decode(cls: type[R], raw: bytes) -> R:
     """The record `cls` stored as `raw`; unknown fields are ignored so old records stay readable."""
     data = json.loads(raw)
-    names = _field_names(cls)
-    return cls(**{k: v for k, v in data.items() if k in names})
+    record_class: type = cls  # as a plain class, hashable for the cache
+    return cls(**{k: data[k] for k in _field_names(record_class) if k in data})
 
 
 @dataclass

@@ -122,6 +122,7 @@ class Tx:
         self._policy_loaded = False
         self._policy: Policy | None = None
         self._versions: dict[int, Policy] = {}
+        self._index: tuple[bytes, list[tuple[int, str]]] | None = None  # raw policy index, decoded
 
     # ---- state --------------------------------------------------------------------------------------
 
@@ -293,8 +294,15 @@ class Tx:
         return self._policies.remembered(version, self._channel)
 
     def policy_versions(self) -> list[tuple[int, str]]:
+        """The policy index (version, effective_from), decoded once per value it has in this
+        transaction (an earning reads it three times; a rule that writes it reads the new one).
+        Shared: callers must not change the list."""
         raw_index = self.raw(keys.POLICY_INDEX)
-        return decode_index(raw_index) if raw_index is not None else []
+        if raw_index is None:
+            return []
+        if self._index is None or self._index[0] is not raw_index:
+            self._index = (raw_index, decode_index(raw_index))
+        return self._index[1]
 
 
 def _every_page(fetch: Callable[[str], tuple[Any, Any]]) -> Iterator[tuple[str, bytes]]:

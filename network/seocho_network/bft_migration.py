@@ -23,9 +23,7 @@ Ordering stops from phase 1 to phase 5: Fabric documents a maintenance window, a
 
 from __future__ import annotations
 
-import functools
 import re
-import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,18 +34,30 @@ from fabric_protos.common import common_pb2, configtx_pb2
 from fabric_protos.orderer import configuration_pb2 as orderer_pb2
 
 from . import channel, config_updates, crypto, membership
+from .binaries import CommandError
 from .configs import write_configtx, write_genesis_block
 from .context import NetworkContext, NetworkError
 from .definitions import write_definition
 from .network import Network
-from .org_join import majority
-from .topology import BFT, RAFT, Orderer, Organization, load_topology
-from .upgrade import V3_CAPABILITY, backup, channel_capabilities, wait_for_condition, wait_for_peer
+from .org_join import majority, sign_and_submit, submit_consenter_change
+from .topology import BFT, LOOPBACK, RAFT, Orderer, Organization, load_topology
+from .upgrade import (
+    V3_CAPABILITY,
+    backup,
+    channel_capabilities,
+    wait_for_condition,
+    wait_for_peer,
+)
 
 ORDERER = "Orderer"
-_MAINTENANCE = orderer_pb2.ConsensusType.State.Value("STATE_MAINTENANCE")
-_NORMAL = orderer_pb2.ConsensusType.State.Value("STATE_NORMAL")
-_CLUSTER_SETTLE_SECONDS = 3.0  # past gRPC's first two reconnect backoffs (1 s, then 1.6 s)
+MAINTENANCE = orderer_pb2.ConsensusType.State.Value("STATE_MAINTENANCE")
+NORMAL = orderer_pb2.ConsensusType.State.Value("STATE_NORMAL")
+BACKUP_LABEL = "raft-before-bft"  # backups/<label>/<node>: the orderers' Raft data, the rollback's point
+SWITCH_HEIGHT_FILE = "bft-switch-height"  # in backups/<label>: the orderers' height once the type is BFT
+# gRPC's first reconnect backoffs are 1 s, then 1.6 s (with jitter): a pause past them makes it likely,
+# not certain, that every cluster link is up before the first block after the restart (no metric tells:
+# an orderer reports a link only once a message went over it).
+_CLUSTER_SETTLE_SECONDS = 3.0
 _ORDERING_TYPE_LINE = re.compile(
     r"^(ordering:\n(?:[ \t]+.*\n|[ \t]*#.*\n|\n)*?[ \t]+type:[ \t]*)raft\b", re.M
 )
@@ -108,8 +118,7 @@ def migrate_to_bft(network: Network, topology_file: Path, stop_before: str | Non
                 )
             raise NetworkError(
                 f"Raft to BFT stopped at '{what}': {exc}\n"
-                f"(the added orderers {running} may be running{stopped}; "
-                "run the same command again to resume, or `rollback-bft` to go back to Raft)"
+                f"(the added orderers {running} may be running{stopped}; {_how_to_go_on(raft)})"
             ) from None
         report.steps.append((what, time.monotonic() - began))
 
@@ -121,24 +130,53 @@ def migrate_to_bft(network: Network, topology_file: Path, stop_before: str | Non
         # Fabric: stop the peers first, so that no peer has a block past the orderers' backup point.
         peers_stopped = True
         step("peers stopped", lambda: raft.runtime.stop(list(reversed(raft.topology.peers))))
-        step("maintenance mode", lambda: set_state(raft, _MAINTENANCE))
+        step("maintenance mode", lambda: set_state(raft, MAINTENANCE))
         step("orderers backed up", lambda: backup_orderers(raft))
         step("consensus type BFT", lambda: switch_to_bft(raft, rendered))
     peers_stopped = True
-    step("orderers restarted as SmartBFT nodes", lambda: restart_orderers(raft, bft))
+    if runs_smartbft(bft):  # resumed after --stop-before normal, or after a failure past the restart
+        network.say("bft: the orderers run SmartBFT already")
+    else:
+        step("orderers restarted as SmartBFT nodes", lambda: restart_orderers(raft, bft))
     if stop_before == "normal":
-        network.say(
-            "bft: stopped before maintenance mode off, as asked: the orderers run SmartBFT, the channel "
-            "is in maintenance and the peers are stopped; `rollback-bft` goes back to Raft, the same "
-            "command without --stop-before finishes the migration"
-        )
-        return report
-    step("maintenance mode off", lambda: set_state(bft, _NORMAL))
+        return report  # the caller says where it stopped and what can follow
+    step("maintenance mode off", lambda: set_state(bft, NORMAL))
     step("peers started on the BFT deliverer", lambda: start_peers(bft))
     peers_stopped = False
     record_ordering_type(topology_file, BFT)
     network.say(f"bft: {topology_file} records ordering type bft")
     return report
+
+
+def _how_to_go_on(raft: NetworkContext) -> str:
+    """What an operator can do after a failed step: resume, always; roll back, unless the channel has
+    left maintenance mode on BFT (then BFT ordered blocks a restored Raft would not know)."""
+    try:
+        ordering = current_consensus(raft)
+    except (NetworkError, RuntimeError, CommandError):
+        return (
+            "run the same command again to resume; `rollback-bft` goes back to Raft unless the channel "
+            "has left maintenance mode on BFT (it refuses then)"
+        )
+    if ordering.type == "BFT" and ordering.state == NORMAL:
+        return "run the same command again to finish (the channel left maintenance mode on BFT: no rollback)"
+    return "run the same command again to resume, or `rollback-bft` to go back to Raft"
+
+
+def migration_under_way(network: NetworkContext) -> bool:
+    """The channel is in the migration's maintenance window or on BFT while the topology still says
+    Raft: every node runs Fabric 3 already, and the peers may be stopped (no rolling upgrade then)."""
+    if network.topology.orderer_type != RAFT or network.topology.fabric_major < 3:
+        return False
+    ordering = current_consensus(network)
+    return ordering.type == "BFT" or ordering.state == MAINTENANCE
+
+
+def runs_smartbft(bft: Network) -> bool:
+    """Every orderer of `bft` is up and a quorum of them names one SmartBFT view leader."""
+    states = bft.runtime.states()
+    every_up = all(states.get(o.node_id) == "up" for o in bft.topology.orderers)
+    return every_up and channel.bft_leader(bft) is not None
 
 
 def with_orderers_of(network: Network, topology_file: Path, kind: str, as_type: str) -> Network:
@@ -194,33 +232,25 @@ def add_raft_consenters(
 ) -> None:
     """Each added orderer becomes a Raft consenter (one update each) and joins; endpoints announced."""
     proposer = raft.topology.organizations[0]
+    signers = majority(raft.topology.ordering_organizations)
+    consenters = membership.consenter_ports(config_updates.channel_config(raft, proposer))
     for org, orderers in added.items():
         for orderer in orderers:
-            if not _is_raft_consenter(raft, orderer):
-                # Just after the upgrade's restarts the leader may count no consenter alive yet, and the
-                # orderers then refuse the change as a quorum loss.
-                consenters = [o for o in raft.topology.orderers if _is_raft_consenter(raft, o)]
-                wait_for_condition(
-                    raft,
-                    functools.partial(channel.all_raft_consenters_active, raft, consenters),
-                    "every Raft consenter active",
-                )
+            if (LOOPBACK, orderer.cluster_port) not in consenters:
                 definition = raft.layout.definition(org)
                 update = membership.propose_add_consenter(raft, proposer, definition, host=orderer.node_id)
-                _sign_and_submit(raft, update)
-        _announce_endpoints(raft, org, rendered)
+                submit_consenter_change(raft, update, signers)
+        announce_endpoints(raft, org, rendered)
         membership.join_running_channel(raft, org)
     channel.wait_for_ordering_leader(raft)
 
 
-def _is_raft_consenter(ctx: NetworkContext, orderer: Orderer) -> bool:
+def is_raft_consenter(ctx: NetworkContext, orderer: Orderer) -> bool:
     config = config_updates.channel_config(ctx, ctx.topology.organizations[0])
-    return (f"{orderer.address.rsplit(':', 1)[0]}", orderer.cluster_port) in membership.consenter_ports(
-        config
-    )
+    return (LOOPBACK, orderer.cluster_port) in membership.consenter_ports(config)
 
 
-def _announce_endpoints(ctx: NetworkContext, org: Organization, rendered: configtx_pb2.Config) -> None:
+def announce_endpoints(ctx: NetworkContext, org: Organization, rendered: configtx_pb2.Config) -> None:
     wanted = rendered.channel_group.groups[ORDERER].groups[org.name].values["Endpoints"]
     current = config_updates.channel_config(ctx, org).channel_group.groups[ORDERER].groups[org.name]
     if current.values["Endpoints"].value == wanted.value:
@@ -235,12 +265,9 @@ def _announce_endpoints(ctx: NetworkContext, org: Organization, rendered: config
     )
 
 
-def _sign_and_submit(ctx: NetworkContext, update: Path) -> None:
+def sign_as_ordering(ctx: NetworkContext, update: Path) -> None:
     """The Orderer group's Admins (MAJORITY of the ordering organisations) sign; the first submits."""
-    submitter, *others = majority(ctx.topology.ordering_organizations)
-    for org in others:
-        config_updates.sign(ctx, org, update)
-    config_updates.submit(ctx, submitter, update)
+    sign_and_submit(ctx, update, ctx.topology.ordering_organizations)
 
 
 def consensus(config: configtx_pb2.Config) -> orderer_pb2.ConsensusType:
@@ -265,17 +292,11 @@ def set_state(ctx: NetworkContext, state: int) -> None:
         value.state = state
         config.channel_group.groups[ORDERER].values["ConsensusType"].value = value.SerializeToString()
 
-    _sign_and_submit(
+    sign_as_ordering(
         ctx, config_updates.propose(ctx, ctx.topology.organizations[0], f"consensus-{name.lower()}", change)
     )
     wait_for_condition(ctx, lambda: current_consensus(ctx).state == state, f"consensus state {name}")
-    if ctx.topology.orderer_type == BFT:
-        # SmartBFT commits a block once a quorum has it. On an idle channel an orderer that missed the
-        # one block after the restart learns it is behind only from the next one (it then syncs from the
-        # others): waiting for all of them here could wait for ever, waiting for the quorum cannot.
-        _wait_for_quorum_orderer_height(ctx)
-    else:
-        _wait_for_equal_orderer_heights(ctx)
+    _wait_for_orderer_heights(ctx)
 
 
 def backup_orderers(ctx: Network) -> None:
@@ -286,7 +307,7 @@ def backup_orderers(ctx: Network) -> None:
     orderers = list(ctx.topology.orderers)
     ctx.runtime.stop(orderers)
     for orderer in orderers:
-        backup(ctx, orderer.node_id, "raft-before-bft")
+        backup(ctx, orderer.node_id, BACKUP_LABEL)
     ctx.runtime.start(orderers)
     channel.wait_for_ordering_leader(ctx)
 
@@ -308,11 +329,17 @@ def switch_to_bft(ctx: NetworkContext, rendered: configtx_pb2.Config) -> None:
         group.values["Orderers"].CopyFrom(wanted.values["Orderers"])
         group.policies["BlockValidation"].policy.CopyFrom(wanted.policies["BlockValidation"].policy)
 
-    _sign_and_submit(
+    sign_as_ordering(
         ctx, config_updates.propose(ctx, ctx.topology.organizations[0], "consensus-type-bft", change)
     )
     wait_for_condition(ctx, lambda: current_consensus(ctx).type == "BFT", "consensus type BFT")
-    _wait_for_equal_orderer_heights(ctx)
+    _wait_for_orderer_heights(ctx)
+    # In maintenance nothing but leaving it is ordered from here on: the rollback's evidence that BFT
+    # ordered nothing is no orderer above this height.
+    height = max(h for h in channel.orderer_heights(ctx).values() if h is not None)
+    recorded = switch_height_file(ctx)
+    recorded.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    recorded.write_text(f"{height}\n", encoding="utf-8")
 
 
 def restart_orderers(raft: Network, bft: Network) -> None:
@@ -321,7 +348,12 @@ def restart_orderers(raft: Network, bft: Network) -> None:
     raft.runtime.stop(orderers)
     bft.runtime.start(orderers)
     channel.wait_for_ordering_leader(bft)
-    _wait_for_cluster_links(bft)
+    # Each orderer's start waited for its cluster port (the runtime's readiness), but the ones started
+    # before it may have tried a link to it while it was down and be in gRPC's reconnect backoff: a
+    # consensus message sent then is lost (SmartBFT does not send it again). A pause past the first
+    # backoffs makes the first block after the restart likely to reach every orderer; one that misses
+    # it is harmless, as the quorum wait after maintenance off knows (`set_state`).
+    time.sleep(_CLUSTER_SETTLE_SECONDS)
 
 
 def start_peers(bft: Network) -> None:
@@ -332,42 +364,36 @@ def start_peers(bft: Network) -> None:
         wait_for_peer(bft, peer)
 
 
-def _wait_for_equal_orderer_heights(ctx: NetworkContext) -> None:
-    def equal() -> bool:
-        heights = channel.orderer_heights(ctx)
-        return None not in heights.values() and len(set(heights.values())) == 1
-
-    wait_for_condition(ctx, equal, "every orderer at the same height")
+def switch_height_file(ctx: NetworkContext) -> Path:
+    """The orderers' height recorded once the type is BFT (next to the orderers' Raft backups)."""
+    return ctx.layout.root / "backups" / BACKUP_LABEL / SWITCH_HEIGHT_FILE
 
 
-def _wait_for_quorum_orderer_height(ctx: NetworkContext) -> None:
-    """Until a quorum (n - f) of the orderers have the highest height any of them reports."""
-    orderers = len(ctx.topology.orderers)
-    quorum = orderers - (orderers - 1) // 3
-
-    def reached() -> bool:
-        heights = [h for h in channel.orderer_heights(ctx).values() if h is not None]
-        return bool(heights) and heights.count(max(heights)) >= quorum
-
-    wait_for_condition(ctx, reached, f"{quorum} of {orderers} orderers at the same height")
+def equal_heights(heights: dict[str, int | None]) -> bool:
+    """Every orderer answered, all at the same height."""
+    return None not in heights.values() and len(set(heights.values())) == 1
 
 
-def _wait_for_cluster_links(ctx: NetworkContext) -> None:
-    """Until every orderer's cluster port accepts connections, then a settling pause.
+def quorum_at_highest(heights: dict[str, int | None]) -> bool:
+    """A SmartBFT quorum of the orderers answered at the highest height any of them reports."""
+    answered = [h for h in heights.values() if h is not None]
+    return bool(answered) and answered.count(max(answered)) >= channel.bft_quorum(len(heights))
 
-    A consensus message sent to an orderer still starting is refused, and gRPC then keeps failing the
-    sender's messages to it fast until its reconnect backoff (1 s, growing) runs out; SmartBFT does not
-    send them again. So the first block after the restart waits until the links can carry it."""
-    def listening() -> bool:
-        for orderer in ctx.topology.orderers:
-            try:
-                socket.create_connection(("127.0.0.1", orderer.cluster_port), timeout=1).close()
-            except OSError:
-                return False
-        return True
 
-    wait_for_condition(ctx, listening, "every orderer's cluster port")
-    time.sleep(_CLUSTER_SETTLE_SECONDS)
+def _wait_for_orderer_heights(ctx: NetworkContext) -> None:
+    """On Raft until every orderer is at the same height; on SmartBFT until a quorum is at the highest.
+
+    SmartBFT commits a block once a quorum has it. On an idle channel an orderer that missed the one
+    block after the restart learns it is behind only from the next one (it then syncs from the others):
+    waiting for all of them could wait for ever, waiting for the quorum cannot."""
+    if ctx.topology.orderer_type == BFT:
+        quorum = channel.bft_quorum(len(ctx.topology.orderers))
+        what = f"{quorum} of {len(ctx.topology.orderers)} orderers at the same height"
+        wait_for_condition(ctx, lambda: quorum_at_highest(channel.orderer_heights(ctx)), what)
+    else:
+        wait_for_condition(
+            ctx, lambda: equal_heights(channel.orderer_heights(ctx)), "every orderer at the same height"
+        )
 
 
 def record_ordering_type(topology_file: Path, kind: str) -> None:

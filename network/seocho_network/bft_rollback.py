@@ -25,40 +25,34 @@ import functools
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fabric_protos.orderer import configuration_pb2 as orderer_pb2
 
 from . import channel, membership
 from .bft_migration import (
-    _MAINTENANCE,
-    _NORMAL,
-    _announce_endpoints,
-    _is_raft_consenter,
-    _sign_and_submit,
+    BACKUP_LABEL,
+    MAINTENANCE,
+    NORMAL,
+    MigrationReport,
+    announce_endpoints,
     bft_channel_config,
     current_consensus,
+    equal_heights,
+    is_raft_consenter,
     new_orderers,
     set_state,
+    switch_height_file,
     with_orderers_of,
 )
 from .context import NetworkContext, NetworkError
 from .network import Network
+from .org_join import majority, submit_consenter_change
 from .topology import BFT, RAFT, Orderer, load_topology
-from .upgrade import wait_for_condition, wait_for_peer
+from .upgrade import backup_path, wait_for_condition, wait_for_peer
 
-BACKUP_LABEL = "raft-before-bft"
 ABANDONED_LABEL = "bft-rolled-back"
-
-
-@dataclass
-class RollbackReport:
-    steps: list[tuple[str, float]] = field(default_factory=list)
-
-    @property
-    def total(self) -> float:
-        return sum(seconds for _, seconds in self.steps)
+RollbackReport = MigrationReport  # the steps it took, timed
 
 
 def rollback_to_raft(network: Network, topology_file: Path) -> RollbackReport:
@@ -81,23 +75,23 @@ def rollback_to_raft(network: Network, topology_file: Path) -> RollbackReport:
     raft = with_orderers_of(network, topology_file, BFT, as_type=RAFT)  # every orderer the migration runs
     ordering = current_consensus(raft)
     on_bft = ordering.type == "BFT"
-    if on_bft and ordering.state != _NORMAL:
-        # One orderer answered the fetch; SmartBFT commits with a quorum, so another may be a block ahead.
-        # In maintenance nothing but leaving it is ordered after the restart: unequal heights mean it was.
-        heights = channel.orderer_heights(raft)
-        if None in heights.values() or len(set(heights.values())) > 1:
-            raise NetworkError(
-                f"the orderers' heights differ ({heights}): a block was ordered by SmartBFT since the "
-                "restart, so the channel may have left maintenance mode on BFT and there may be no way back "
-                "to Raft; nothing was changed (when every orderer answers at the same height, run it again)"
-            )
-    if on_bft and ordering.state == _NORMAL:
-        raise NetworkError(
-            "the channel has left maintenance mode on BFT: blocks were ordered by SmartBFT since the "
-            "backup, so there is no way back to Raft (the migration finishes with `upgrade-fabric --to "
-            "3.1.5 --bft`)"
-        )
     if on_bft:
+        if ordering.state == NORMAL:
+            raise NetworkError(
+                "the channel has left maintenance mode on BFT: blocks were ordered by SmartBFT since the "
+                "backup, so there is no way back to Raft (the migration finishes with `upgrade-fabric --to "
+                "3.1.5 --bft`)"
+            )
+        # One orderer answered the fetch; SmartBFT commits with a quorum, so another may be a block ahead.
+        # In maintenance nothing but leaving it is ordered after the switch: a height above it means it was.
+        heights = channel.orderer_heights(raft)
+        if ordered_since_switch(_switch_height(raft), heights):
+            raise NetworkError(
+                f"an orderer is past the height the switch to BFT left ({heights}): a block was ordered by "
+                "SmartBFT since, so the channel may have left maintenance mode on BFT and there may be no "
+                "way back to Raft; nothing was changed (when the orderers answer at the switch's height, "
+                "run it again)"
+            )
         missing = [o.node_id for o in raft.topology.orderers if not _backup(raft, o).is_dir()]
         if missing:
             raise NetworkError(
@@ -120,7 +114,7 @@ def rollback_to_raft(network: Network, topology_file: Path) -> RollbackReport:
 
     if on_bft:
         step("orderers restored from their Raft backups", lambda: restore_orderers(raft))
-    if ordering.state == _MAINTENANCE:
+    if ordering.state == MAINTENANCE:
         step("maintenance mode off", lambda: leave_maintenance(raft))
     step("peers started", lambda: start_stopped_peers(network))
     step("the orderers BFT added leave", lambda: retire_added_orderers(network, raft))
@@ -130,7 +124,29 @@ def rollback_to_raft(network: Network, topology_file: Path) -> RollbackReport:
 
 
 def _backup(ctx: NetworkContext, orderer: Orderer) -> Path:
-    return ctx.layout.root / "backups" / BACKUP_LABEL / orderer.node_id / "data"
+    return backup_path(ctx, orderer.node_id, BACKUP_LABEL)
+
+
+def _switch_height(ctx: NetworkContext) -> int | None:
+    recorded = switch_height_file(ctx)
+    try:
+        return int(recorded.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def ordered_since_switch(switch_height: int | None, heights: dict[str, int | None]) -> bool:
+    """Whether the orderers' `heights` may hold a block ordered since the switch to BFT (in maintenance
+    only leaving it is): an answering orderer above the height the switch recorded. An orderer that is
+    down (None) is no evidence either way, but a block SmartBFT ordered is on a quorum of them: unless
+    more than n - quorum answer, one may be there unseen. Without a record (a migration that wrote
+    none), unless every orderer answers at one height."""
+    if switch_height is None:
+        return not equal_heights(heights)
+    answered = [h for h in heights.values() if h is not None]
+    if len(answered) <= len(heights) - channel.bft_quorum(len(heights)):
+        return True
+    return any(h > switch_height for h in answered)
 
 
 def _move_aside(ctx: NetworkContext, orderer: Orderer) -> None:
@@ -158,7 +174,7 @@ def restore_orderers(raft: Network) -> bool:
     raft.runtime.start(orderers)
     channel.wait_for_ordering_leader(raft)
     restored = current_consensus(raft)
-    if (restored.type, restored.state) != ("etcdraft", _MAINTENANCE):
+    if (restored.type, restored.state) != ("etcdraft", MAINTENANCE):
         state = orderer_pb2.ConsensusType.State.Name(restored.state)
         raise NetworkError(f"the restored channel orders with {restored.type} in {state}, not Raft")
     shutil.rmtree(raft.layout.root / "backups" / BACKUP_LABEL)
@@ -166,7 +182,7 @@ def restore_orderers(raft: Network) -> bool:
 
 
 def leave_maintenance(raft: Network) -> bool:
-    set_state(raft, _NORMAL)
+    set_state(raft, NORMAL)
     return True
 
 
@@ -187,7 +203,7 @@ def retire_added_orderers(network: Network, raft: Network) -> bool:
 
     def present(orderer: Orderer) -> bool:
         running = states.get(orderer.node_id, "down") != "down"
-        return running or raft.layout.node(orderer.node_id).data.exists() or _is_raft_consenter(raft, orderer)
+        return running or raft.layout.node(orderer.node_id).data.exists() or is_raft_consenter(raft, orderer)
 
     added = {
         org: [o for o in orderers if present(o)] for org, orderers in new_orderers(network, raft).items()
@@ -196,11 +212,13 @@ def retire_added_orderers(network: Network, raft: Network) -> bool:
         return False
     rendered = bft_channel_config(network)  # configtxgen's config for the Raft topology: its endpoints
     proposer = network.topology.organizations[0]
+    signers = majority(raft.topology.ordering_organizations)
     for org, orderers in added.items():
-        _announce_endpoints(raft, org, rendered)
+        announce_endpoints(raft, org, rendered)
         for orderer in orderers:
-            if _is_raft_consenter(raft, orderer):
-                _sign_and_submit(raft, membership.propose_remove_consenter(raft, proposer, orderer))
+            if is_raft_consenter(raft, orderer):
+                update = membership.propose_remove_consenter(raft, proposer, orderer)
+                submit_consenter_change(raft, update, signers)
                 wait_for_condition(
                     raft, functools.partial(_not_consenter, raft, orderer), f"{orderer.node_id} no consenter"
                 )
@@ -211,4 +229,4 @@ def retire_added_orderers(network: Network, raft: Network) -> bool:
 
 
 def _not_consenter(ctx: NetworkContext, orderer: Orderer) -> bool:
-    return not _is_raft_consenter(ctx, orderer)
+    return not is_raft_consenter(ctx, orderer)

@@ -14,7 +14,7 @@ from .admin import PeerAdmin, metrics, operations_client, wait_until
 from .binaries import CommandError
 from .configs import write_genesis_block
 from .context import STARTUP_TIMEOUT, NetworkContext
-from .topology import BFT, Orderer, Peer
+from .topology import BFT, Orderer, Organization, Peer
 
 
 def create_genesis_block(ctx: NetworkContext, write_configtx: Callable[[], Path]) -> Path:
@@ -96,13 +96,22 @@ def channels_once_serving(admin: PeerAdmin) -> list[str]:
     return listed
 
 
+def channel_gauges(ctx: NetworkContext, port: int, org: Organization, *names: str) -> dict[str, float]:
+    """The channel's value of each gauge `names` the node on operations `port` reports (absent ones
+    left out; none when it does not answer)."""
+    wanted = {f'{name}{{channel="{ctx.topology.channel}"}}': name for name in names}
+    found: dict[str, float] = {}
+    for line in metrics(port, operations_client(ctx.layout, org)).splitlines():
+        series, _, value = line.rpartition(" ")
+        if series in wanted:
+            found[wanted[series]] = float(value)
+    return found
+
+
 def peers_known(ctx: NetworkContext, peer: Peer) -> int:
     """How many other peers of the channel `peer` knows through gossip, from its metrics."""
-    wanted = f'gossip_membership_total_peers_known{{channel="{ctx.topology.channel}"}}'
-    for line in metrics(peer.operations_port, operations_client(ctx.layout, peer.org)).splitlines():
-        if line.startswith(wanted):
-            return int(float(line.rsplit(" ", 1)[1]))
-    return 0
+    name = "gossip_membership_total_peers_known"
+    return int(channel_gauges(ctx, peer.operations_port, peer.org, name).get(name, 0))
 
 
 def _consensus_name(ctx: NetworkContext) -> str:
@@ -116,36 +125,38 @@ def ordering_leader(ctx: NetworkContext) -> str | None:
     return raft_leader(ctx)
 
 
+def bft_quorum(orderers: int) -> int:
+    """How many of `orderers` SmartBFT consenters make a quorum, as SmartBFT counts it: ceil((n+f+1)/2)
+    with f = (n-1)//3 (2f+1 when n = 3f+1; any two quorums then share an honest consenter)."""
+    faulty = (orderers - 1) // 3
+    return (orderers + faulty + 2) // 2
+
+
 def bft_leader(ctx: NetworkContext) -> str | None:
-    """The leader of SmartBFT's current view, when a quorum (2f+1) of the orderers name the same one.
+    """The leader of SmartBFT's current view, when a quorum (`bft_quorum`) of the orderers name it.
 
     Each orderer reports the consenter id it follows (`consensus_smartbft_view_leader_id`); one orderer's
     word is not enough in BFT, and an orderer that is down or catching up names none or an old one."""
     orderers = ctx.topology.orderers
-    wanted = f'channel="{ctx.topology.channel}"'
+    gauge = "consensus_smartbft_view_leader_id"
     named: list[int] = []
     for orderer in orderers:
-        text = metrics(orderer.operations_port, operations_client(ctx.layout, orderer.org))
-        for line in text.splitlines():
-            if line.startswith("consensus_smartbft_view_leader_id") and wanted in line:
-                named.append(int(float(line.rsplit(" ", 1)[1])))
-    faulty = (len(orderers) - 1) // 3
+        found = channel_gauges(ctx, orderer.operations_port, orderer.org, gauge)
+        if gauge in found:
+            named.append(int(found[gauge]))
     for consenter_id in set(named):
         # Consenter ids are the orderers' places in the topology, 1-based (configs._consensus_section).
-        if 0 < consenter_id <= len(orderers) and named.count(consenter_id) >= 2 * faulty + 1:
+        if 0 < consenter_id <= len(orderers) and named.count(consenter_id) >= bft_quorum(len(orderers)):
             return orderers[consenter_id - 1].node_id
     return None
 
 
 def raft_leader(ctx: NetworkContext) -> str | None:
     """The orderer that leads the channel's Raft cluster, from the orderers' own metrics."""
-    channel = ctx.topology.channel
+    gauge = "consensus_etcdraft_is_leader"
     for orderer in ctx.topology.orderers:
-        client = operations_client(ctx.layout, orderer.org)
-        for line in metrics(orderer.operations_port, client).splitlines():
-            is_gauge = line.startswith("consensus_etcdraft_is_leader") and f'channel="{channel}"' in line
-            if is_gauge and line.rsplit(" ", 1)[1].strip() in ("1", "1.0"):
-                return orderer.node_id
+        if channel_gauges(ctx, orderer.operations_port, orderer.org, gauge).get(gauge) == 1:
+            return orderer.node_id
     return None
 
 
@@ -165,15 +176,10 @@ def all_raft_consenters_active(ctx: NetworkContext, consenters: Sequence[Orderer
     An orderer refuses a consenter change that it believes would lose quorum ("0 out of 3 nodes are
     alive"), counting the nodes active as the leader last told it: just after a restart it knows of none.
     `consenters`: the orderers that are consenters (default: every orderer of the topology)."""
-    names = ("consensus_etcdraft_active_nodes", "consensus_etcdraft_cluster_size")
-    wanted = f'{{channel="{ctx.topology.channel}"}}'
+    active, size = "consensus_etcdraft_active_nodes", "consensus_etcdraft_cluster_size"
     for orderer in ctx.topology.orderers if consenters is None else consenters:
-        gauges: dict[str, float] = {}
-        for line in metrics(orderer.operations_port, operations_client(ctx.layout, orderer.org)).splitlines():
-            for name in names:
-                if line.startswith(name + wanted):
-                    gauges[name] = float(line.rsplit(" ", 1)[1])
-        if len(gauges) < 2 or not 0 < gauges[names[1]] <= gauges[names[0]]:
+        gauges = channel_gauges(ctx, orderer.operations_port, orderer.org, active, size)
+        if len(gauges) < 2 or not 0 < gauges[size] <= gauges[active]:
             return False
     return True
 

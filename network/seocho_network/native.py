@@ -50,13 +50,18 @@ class NativeRuntime:
                 raise NetworkError(f"{node.node_id}: a chaincode server starts with the package it serves")
 
     def _healthz(self, node: Orderer | Peer) -> Callable[[], bool]:
+        """Its /healthz; an orderer's also its cluster port: the others' consensus messages to a node
+        still starting are refused, and gRPC then backs off before its next try (SmartBFT does not
+        send them again)."""
         client = operations_client(self.ctx.layout, node.org)
+        if isinstance(node, Orderer):
+            return lambda: healthy(node.operations_port, client) and _listening(LOOPBACK, node.cluster_port)
         return lambda: healthy(node.operations_port, client)
 
     def _start(
         self, spec: ProcessSpec, node: CertificateAuthority | Orderer | Peer, ready: Callable[[], bool]
     ) -> None:
-        """Starts the node's process unless it runs; waits until `ready` (its /healthz, over TLS)."""
+        """Starts the node's process unless it runs; waits until `ready` (`_healthz`, over TLS)."""
         if running_pid(spec.pid_file) is not None and ready():
             self.ctx.say(f"  {spec.node_id}: already running")
             return

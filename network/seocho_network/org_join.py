@@ -11,12 +11,14 @@ consortium with it (MAJORITY of the organisations).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from . import channel, config_updates, deployment, membership, profiles
-from .context import NetworkError
+from .admin import NotReadyError, wait_until
+from .context import STARTUP_TIMEOUT, NetworkContext, NetworkError
 from .network import Network
-from .topology import LOOPBACK, Organization
+from .topology import BFT, LOOPBACK, Organization
 
 
 def majority(members: Sequence[Organization]) -> list[Organization]:
@@ -24,12 +26,31 @@ def majority(members: Sequence[Organization]) -> list[Organization]:
     return list(members[: len(members) // 2 + 1])
 
 
-def sign_and_submit(network: Network, update: Path, members: Sequence[Organization]) -> None:
+def sign_and_submit(network: NetworkContext, update: Path, members: Sequence[Organization]) -> None:
     """A majority of `members` signs `update`, its first one submitting (which signs as it sends)."""
-    submitter, *others = majority(members)
-    for org in others:
-        config_updates.sign(network, org, update)
-    config_updates.submit(network, submitter, update)
+    _sign_all(network, update, majority(members))
+
+
+def submit_consenter_change(network: NetworkContext, update: Path, signers: Sequence[Organization]) -> None:
+    """A consenter added, removed or its certificates rotated: on Raft, first until every current
+    consenter counts every one active, then `signers` sign it, the first submitting.
+
+    A Raft orderer refuses a consenter change it believes would lose quorum ("0 out of 3 nodes are
+    alive"), counting the nodes active as the leader last told it: just after a restart it knows of none."""
+    if network.topology.orderer_type != BFT:
+        config = config_updates.channel_config(network, network.topology.organizations[0])
+        ports = membership.consenter_ports(config)
+        current = [o for o in network.topology.orderers if (LOOPBACK, o.cluster_port) in ports]
+        try:
+            wait_until(
+                partial(channel.all_raft_consenters_active, network, current),
+                "every Raft consenter active",
+                STARTUP_TIMEOUT,
+                lambda: True,
+            )
+        except NotReadyError as exc:
+            raise NetworkError(str(exc)) from None
+    _sign_all(network, update, signers)
 
 
 def join_consortium(network: Network, joining: Organization) -> None:
@@ -46,7 +67,7 @@ def join_consortium(network: Network, joining: Organization) -> None:
         if not _consenter(network, orderer.cluster_port):
             network.say(f"join: {orderer.node_id} into the Raft consenter set (one change per update)")
             update = membership.propose_add_consenter(network, proposer, definition, orderer.node_id)
-            sign_and_submit(network, update, members)
+            submit_consenter_change(network, update, majority(members))
     network.say(f"join: {joining.name}'s orderers and peers join the running channel")
     join_running(network, joining)
     adopt_endorsement_policy(network, joining)
@@ -99,13 +120,13 @@ def leave_consortium(network: Network, leaving: Organization) -> None:
         if _consenter(network, orderer.cluster_port):
             network.say(f"leave: {orderer.node_id} out of the Raft consenter set")
             update = membership.propose_remove_consenter(network, signers[0], orderer)
-            _sign_all(network, update, signers)
+            submit_consenter_change(network, update, signers)
     if _member(network, leaving):
         network.say(f"leave: {leaving.name} out of the channel's groups")
         _sign_all(network, membership.propose_remove_org(network, signers[0], leaving), signers)
 
 
-def _sign_all(network: Network, update: Path, signers: Sequence[Organization]) -> None:
+def _sign_all(network: NetworkContext, update: Path, signers: Sequence[Organization]) -> None:
     submitter, *others = signers
     for org in others:
         config_updates.sign(network, org, update)

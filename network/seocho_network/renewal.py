@@ -41,7 +41,7 @@ from fabric_protos.common import configtx_pb2
 
 from . import channel, config_updates, deployment, lifecycle
 from . import consenter_certificates as consenters
-from .admin import metrics, operations_client, wait_until
+from .admin import wait_until
 from .certificate_exporter import CA
 from .context import NetworkError
 from .crypto import chaincode_client_name
@@ -180,7 +180,8 @@ class _Renewal:
                    f"{orderer.node_id} caught up to block {target}")  # fmt: skip
         self._wait(lambda: channel.ordering_leader(self.network) is not None, "an ordering leader")
         if self.topology.orderer_type != BFT:
-            self._wait(self._all_consenters_active, "every Raft consenter active")
+            all_active = partial(channel.all_raft_consenters_active, self.network)
+            self._wait(all_active, "every Raft consenter active")
         self.network.say(
             f"renew: {orderer.node_id}: serving, caught up; leader {channel.ordering_leader(self.network)}"
         )
@@ -211,8 +212,6 @@ class _Renewal:
         tls_pem = self.layout.consenter_cert(orderer).read_bytes()
         identity_pem = self.layout.consenter_identity(orderer).read_bytes()
         members = self.topology.ordering_organizations
-        if self.topology.orderer_type != BFT:
-            self._wait(self._all_consenters_active, "every Raft consenter active")
         current = config_updates.channel_config(self.network, members[0])
         if consenters.carries(current, tls_pem, identity_pem):
             return
@@ -222,10 +221,11 @@ class _Renewal:
         def change(config: configtx_pb2.Config) -> None:
             consenters.rotate(config, tls_pem, identity_pem)
 
-        from .org_join import sign_and_submit
+        from .org_join import majority, submit_consenter_change
 
         name = f"renew-consenter-{orderer.node_id}"
-        sign_and_submit(self.network, config_updates.propose(self.network, members[0], name, change), members)
+        update = config_updates.propose(self.network, members[0], name, change)
+        submit_consenter_change(self.network, update, majority(members))
 
         def committed() -> bool:
             config = config_updates.channel_config(self.network, members[0])
@@ -293,21 +293,10 @@ class _Renewal:
 
     # ---- heights ---------------------------------------------------------------------------------
 
-    def _gauges(self, port: int, org: Organization, *names: str) -> dict[str, float]:
-        """The channel's value of each gauge `names` the node reports (absent ones left out)."""
-        found: dict[str, float] = {}
-        for line in metrics(port, operations_client(self.layout, org)).splitlines():
-            for name in names:
-                if line.startswith(f'{name}{{channel="{self.topology.channel}"}}'):
-                    found[name] = float(line.rsplit(" ", 1)[1])
-        return found
-
     def _metric_height(self, port: int, org: Organization) -> int | None:
-        height = self._gauges(port, org, "ledger_blockchain_height").get("ledger_blockchain_height")
+        gauge = "ledger_blockchain_height"
+        height = channel.channel_gauges(self.network, port, org, gauge).get(gauge)
         return None if height is None else int(height)
-
-    def _all_consenters_active(self) -> bool:
-        return channel.all_raft_consenters_active(self.network)
 
     def _height(self, peer: Peer) -> int:
         return self._metric_height(peer.operations_port, peer.org) or 0

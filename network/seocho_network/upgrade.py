@@ -313,3 +313,8 @@ def wait_for_condition(ctx: NetworkContext, check: Callable[[], bool], what: str
         wait_until(safe, what, max(CATCH_UP_TIMEOUT, STARTUP_TIMEOUT), lambda: True)
     except NotReadyError as exc:
         raise NetworkError(str(exc)) from None
+
+
+def backup_path(ctx: NetworkContext, node_id: str, label: str) -> Path:
+    """Where `backup` copies the node's data directory: backups/<label>/<node>/data."""
+    return ctx.layout.root / "backups" / label / node_id / "data"

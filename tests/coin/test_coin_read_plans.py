@@ -10,6 +10,7 @@ And a movement's reads take the few batched round trips the plans promise.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -195,7 +196,7 @@ def test_an_earning_without_a_remembered_policy_reads_the_same_keys_in_three_rou
 
 
 def test_a_remembered_policy_that_differs_from_the_ledger_fails_the_earning(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     net = build_world(CoinNet.open(Clock(kst(2024, 3, 4, 10))))
     try:
@@ -207,8 +208,11 @@ def test_a_remembered_policy_that_differs_from_the_ledger_fails_the_earning(
 
         net.submit("cc_staff", "earn", "M-001", "volunteer_hour", 3, "ab" * 32, "E-1")
         monkeypatch.setattr(PolicyCache, "remembered", shifted)
-        refused = net.simulate("cc_staff", "earn", "M-001", "volunteer_hour", 1, "ef" * 32, "E-3")
+        with caplog.at_level(logging.DEBUG, logger="fabric_shim.contract"):  # the traceback: debug only
+            refused = net.simulate("cc_staff", "earn", "M-001", "volunteer_hour", 1, "ef" * 32, "E-3")
         assert refused.response.status == 500, refused.response
         assert not refused.rwset.writes
+        # Refused for the reason: the read-ahead's guess, not some other failure of the earning.
+        assert "differs from the copy this process read before" in caplog.text, caplog.text
     finally:
         net.ledger.close()

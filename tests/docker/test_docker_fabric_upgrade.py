@@ -43,8 +43,15 @@ from seocho_network.upgrade import (
     wait_for_consenter,
     wait_for_peer,
 )
-from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
-from upgrade_support import AFTER_SECONDS, FROM, TO, UNTOUCHED, default_topology_copy
+from test_faults_under_load import balance, resolve_unknowns
+from upgrade_support import (
+    AFTER_SECONDS,
+    FROM,
+    TO,
+    check_balances,
+    default_topology_copy,
+    institution_statements,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(2400)]
 
@@ -64,11 +71,6 @@ def old(
 ) -> Iterator[RunningNetwork]:
     home = tmp_path_factory.mktemp("seocho-docker-upgrade")
     yield from docker_running_network(docker_images, home, docker_port_offset, {}, topology_copy)
-
-
-def institution_statements(network: RunningNetwork) -> dict[str, object]:
-    with network.coin("district-auditor") as auditor:
-        return {i: auditor.get_institution_statement(i) for i in UNTOUCHED}
 
 
 def _images(network: RunningNetwork) -> dict[str, str]:
@@ -219,17 +221,7 @@ def test_a_rolling_upgrade_of_the_containers_under_load_loses_nothing(
     assert (lost, duplicated, phantom) == (0, 0, 0)
 
     # The demo's balances, plus exactly the load's VALID movements; the rest exactly the demo's.
-    wait_for_equal_heights(old)
-    for member in MEMBERS:
-        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
-        assert balance(old, member) == demo_members[member] + moved, member
-    assert institution_statements(old) == demo_statements
-    answers = []
-    for org in (old.district, old.partners):
-        with old.coin("district-auditor", org) as auditor:
-            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
-    assert answers[0][0]["ok"] is True
-    assert answers[0] == answers[1], "the two organisations' peers answer different states"
+    check_balances(old, outcomes, demo_members, demo_statements)
 
     # A new movement commits on 3.1.5 with V3_0.
     before = balance(old, "S-0002")

@@ -19,60 +19,45 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from fabric_network_support import RunningNetwork
+from fabric_protos.orderer import configuration_pb2 as orderer_pb2
 from ledger_record import accounting, committed_requests
 from load import MEMBERS, STAFF, Load, _evidence
 from seocho_network import membership
-from seocho_network.bft_migration import current_consensus
-from seocho_network.bft_rollback import ABANDONED_LABEL, BACKUP_LABEL
-from seocho_network.cli import cli as network_cli
+from seocho_network.bft_migration import BACKUP_LABEL, current_consensus, migrate_to_bft, migration_under_way
+from seocho_network.bft_rollback import ABANDONED_LABEL
 from seocho_network.config_updates import channel_config
 from seocho_network.processes import running_pid
-from seocho_network.topology import (
-    BFT,
-    DEFAULT_TOPOLOGY,
-    PORT_OFFSET_VARIABLE,
-    RAFT,
-)
-from seocho_network.upgrade import record_release
-from test_fabric_upgrade import check_balances, institution_statements, network_of, reopen
+from seocho_network.topology import BFT, RAFT
+from test_fabric_upgrade import network_of, reopen
 from test_faults_under_load import balance, resolve_unknowns
+from upgrade_support import (
+    AFTER_SECONDS,
+    TO,
+    check_balances,
+    default_topology_copy,
+    institution_statements,
+    network_sh,
+    timed_steps,
+)
 
 pytestmark = [pytest.mark.fabric, pytest.mark.faults]
 
-RELEASE = "3.1.5"
 BEFORE_SECONDS = 6.0  # load before the migration begins
-AFTER_SECONDS = 8.0  # load kept up after the rollback
-MAINTENANCE, NORMAL = 1, 0  # ConsensusType.State
+MAINTENANCE = orderer_pb2.ConsensusType.State.Value("STATE_MAINTENANCE")
+NORMAL = orderer_pb2.ConsensusType.State.Value("STATE_NORMAL")
 ADDED = "orderer1.partners.seocho.local"  # the orderer the topology runs only with BFT
 
 
 @pytest.fixture(scope="module")
 def topology_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """network/topology.yaml on 3.1.5 with Raft: the file the commands read and record in."""
-    text = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
-    assert "type: raft" in text
-    path = tmp_path_factory.mktemp("rollback-topology") / "topology.yaml"
-    path.write_text(text, encoding="utf-8")
-    record_release(path, RELEASE)
-    return path
+    return default_topology_copy(tmp_path_factory.mktemp("rollback-topology"), release=TO)
 
 
 @pytest.fixture(scope="module")
 def raft_network(tmp_path_factory: pytest.TempPathFactory, topology_file: Path) -> Iterator[RunningNetwork]:
     yield from network_of(tmp_path_factory.mktemp("rollback"), topology_file)
-
-
-def network_sh(running: RunningNetwork, topology_file: Path, *args: str) -> tuple[int, str]:
-    """`scripts/network.sh ARGS` on this network, as district IT runs it."""
-    base = running.network
-    told = CliRunner().invoke(
-        network_cli,
-        ["--home", str(base.layout.root), "--topology", str(topology_file), *args],
-        env={PORT_OFFSET_VARIABLE: str(base.topology.port_offset)},
-    )
-    return told.exit_code, f"{told.output}\n{told.exception!r}"
 
 
 def consenters(running: RunningNetwork, topology_file: Path) -> set[tuple[str, int]]:
@@ -99,7 +84,7 @@ def test_a_migration_stopped_before_normal_mode_rolls_back_to_raft_under_load(
         time.sleep(BEFORE_SECONDS)  # movements committed on Raft first
         timing["migration"] = time.monotonic()
         code, migrated = network_sh(
-            raft_network, topology_file, "upgrade-fabric", "--to", RELEASE, "--bft", "--stop-before", "normal"
+            raft_network, topology_file, "upgrade-fabric", "--to", TO, "--bft", "--stop-before", "normal"
         )
         assert code == 0, migrated
         # The point before step 10: SmartBFT in maintenance, four orderers, every peer stopped.
@@ -143,11 +128,7 @@ def test_a_migration_stopped_before_normal_mode_rolls_back_to_raft_under_load(
     assert before_migration and all(on_ledger[o.request_id] == 1 for o in before_migration)
     lost, duplicated, phantom = accounting(raft_network, first_block, load.prefix, outcomes)
     valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
-    steps = "; ".join(
-        line.split(": ", 1)[1]
-        for line in (migrated + rolled).splitlines()
-        if line.startswith(("bft: ", "rollback: ")) and line.endswith(" s") and "took" not in line
-    )
+    steps = timed_steps(migrated + rolled, "bft: ", "rollback: ")
     migration, rollback = timing["rollback"] - timing["migration"], timing["finished"] - timing["rollback"]
     print(
         f"\nRaft -> SmartBFT up to maintenance off, then back to Raft, under load: migration "
@@ -167,15 +148,27 @@ def test_a_migration_stopped_before_normal_mode_rolls_back_to_raft_under_load(
     assert code == 0 and "nothing to undo" in again, again
 
 
-@pytest.mark.timeout(900)
-def test_after_the_rollback_the_migration_finishes_and_then_cannot_be_undone(
+@pytest.mark.timeout(1200)
+def test_after_the_rollback_the_migration_resumed_finishes_and_then_cannot_be_undone(
     raft_network: RunningNetwork, topology_file: Path
 ) -> None:
     raft_copy = topology_file.with_name("raft-topology.yaml")
     raft_copy.write_text(topology_file.read_text(encoding="utf-8"), encoding="utf-8")
-    code, migrated = network_sh(raft_network, topology_file, "upgrade-fabric", "--to", RELEASE, "--bft")
-    assert code == 0, migrated
+    # Stopped before normal mode again, then resumed: the orderers run SmartBFT, so no second restart.
+    code, stopped = network_sh(
+        raft_network, topology_file, "upgrade-fabric", "--to", TO, "--bft", "--stop-before", "normal"
+    )
+    assert code == 0 and stopped.count("stopped before maintenance mode off") == 1, stopped
+    assert "bft: orderers restarted as SmartBFT nodes" in stopped, stopped
+    paused = reopen(raft_network, topology_file)
+    assert migration_under_way(paused)  # what lets `upgrade-fabric --bft` resume with the peers stopped
+    # (The command's rolling upgrade refuses while the peers are stopped: the migration is resumed here.)
+    resumed = migrate_to_bft(paused, topology_file)
+    finished = [what for what, _ in resumed.steps]
+    assert finished == ["maintenance mode off", "peers started on the BFT deliverer"], finished
+    assert "bft: the orderers run SmartBFT already" in raft_network.said
     bft = reopen(raft_network, topology_file)
+    assert not migration_under_way(bft)
     assert (bft.topology.orderer_type, len(bft.topology.orderers)) == (BFT, 4)
     ordering = current_consensus(bft)
     assert (ordering.type, ordering.state) == ("BFT", NORMAL)

@@ -17,25 +17,24 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork, start_session_network
+from fabric_protos.orderer import configuration_pb2 as orderer_pb2
 from ledger_record import accounting
-from load import MEMBERS, STAFF, Load, Outcome, _evidence
+from load import MEMBERS, STAFF, Load, _evidence
 from seocho.cli import cli
 from seocho_network import Network
 from seocho_network.bft_migration import current_consensus, with_orderers_of
 from seocho_network.binaries import cache_root
-from seocho_network.cli import cli as network_cli
 from seocho_network.processes import running_pid
 from seocho_network.topology import (
     BFT,
     FABRIC_VERSION_VARIABLE,
     ORDERER_TYPE_VARIABLE,
-    PORT_OFFSET_VARIABLE,
     RAFT,
     TopologyError,
     load_topology,
@@ -50,11 +49,19 @@ from seocho_network.upgrade import (
     wait_for_consenter,
     wait_for_peer,
 )
-from test_faults_under_load import balance, resolve_unknowns, wait_for_equal_heights
-from upgrade_support import AFTER_SECONDS, FROM, TO, UNTOUCHED, default_topology_copy
+from test_faults_under_load import balance, resolve_unknowns
+from upgrade_support import (
+    AFTER_SECONDS,
+    FROM,
+    TO,
+    check_balances,
+    default_topology_copy,
+    institution_statements,
+    network_sh,
+    timed_steps,
+)
 
 pytestmark = [pytest.mark.fabric, pytest.mark.faults]
-
 
 
 @pytest.fixture(scope="module")
@@ -107,31 +114,6 @@ def demo_statements(old_network: RunningNetwork) -> dict[str, object]:
     statements = institution_statements(old_network)
     assert statements["seocho-welfare"]["settlements"], statements  # type: ignore[index]
     return statements
-
-
-def institution_statements(network: RunningNetwork) -> dict[str, object]:
-    """What the demo left the institutions the load never touches: their coins and settlements."""
-    with network.coin("district-auditor") as auditor:
-        return {i: auditor.get_institution_statement(i) for i in UNTOUCHED}
-
-
-def check_balances(
-    network: RunningNetwork, outcomes: Sequence[Outcome], before: dict[str, int], demo: dict[str, object]
-) -> None:
-    """Every member's balance is `before` plus exactly the load's VALID movements; the institutions the
-    load never touches keep the `demo` statements; the supply audit is ok and both organisations' peers
-    answer the same."""
-    wait_for_equal_heights(network)
-    for member in MEMBERS:
-        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
-        assert balance(network, member) == before[member] + moved, member
-    assert institution_statements(network) == demo
-    answers = []
-    for org in (network.district, network.partners):
-        with network.coin("district-auditor", org) as auditor:
-            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
-    assert answers[0][0]["ok"] is True
-    assert answers[0] == answers[1], "the two organisations' peers answer different states"
 
 
 @pytest.mark.timeout(1200)
@@ -263,15 +245,9 @@ def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
     timing: dict[str, float] = {}
 
     def upgrade_command() -> str:
-        """`network.sh upgrade-fabric --to 3.1.5 --bft`, as district IT runs it."""
-        told = CliRunner().invoke(
-            network_cli,
-            ["--home", str(raft.layout.root), "--topology", str(topology_copy), "upgrade-fabric", "--to", TO,
-             "--bft"],
-            env={PORT_OFFSET_VARIABLE: str(raft.topology.port_offset)},
-        )  # fmt: skip
-        assert told.exit_code == 0, f"{told.output}\n{told.exception!r}"
-        return told.output
+        code, output = network_sh(old_network, topology_copy, "upgrade-fabric", "--to", TO, "--bft")
+        assert code == 0, output
+        return output
 
     def migrate() -> str:
         # Every node is on 3.1.5 and the channel has V3_0 already: only the migration is left to do.
@@ -292,7 +268,7 @@ def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
     bft = reopen(old_network, topology_copy)
     assert (bft.topology.orderer_type, len(bft.topology.orderers)) == (BFT, 4)
     ordering = current_consensus(bft)
-    assert (ordering.type, ordering.state) == ("BFT", 0)  # STATE_NORMAL
+    assert (ordering.type, ordering.state) == ("BFT", orderer_pb2.ConsensusType.State.Value("STATE_NORMAL"))
     assert bft.ordering_leader() is not None  # a view leader a quorum of the four names
     for orderer in bft.topology.orderers:
         info = bft.orderer_admin(orderer).info(bft.topology.channel)
@@ -302,11 +278,7 @@ def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
     told_valid = {o.request_id for o in outcomes if o.result == "valid"}
     lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
     valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
-    steps = "; ".join(
-        line.removeprefix("bft: ")
-        for line in output.splitlines()
-        if line.startswith("bft: ") and line.endswith(" s")
-    )
+    steps = timed_steps(output, "bft: ")
     print(
         f"\nRaft -> SmartBFT under load: {timing['migration']:.1f} s ({steps}); {len(outcomes)} calls, "
         f"{len(told_valid)} valid ({valid_after} started after it), lost {lost}, duplicated {duplicated}, "

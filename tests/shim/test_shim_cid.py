@@ -16,7 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from fabric_protos.msp import identities_pb2
-from fabric_shim.cid import ClientIdentity, _go_escape
+from fabric_shim.cid import ClientIdentity, _go_escape, _parse_creator
 from fabric_shim.errors import AttributeMismatchError, IdentityError
 from hypothesis import given
 from hypothesis import strategies as st
@@ -228,7 +228,9 @@ def test_identities_parsed_from_one_creator_are_equal_and_apart() -> None:
     """Parsing is cached by the creator's bytes; each identity still has its own attribute dict."""
     ca = make_ca()
     serialized = creator(issue(ca, common_name("cached"), attributes={"role": "staff"}))
+    hits = _parse_creator.cache_info().hits
     first, second = ClientIdentity(serialized), ClientIdentity(bytearray(serialized))
+    assert _parse_creator.cache_info().hits == hits + 1  # the second parse came from the cache
     assert (first.id, first.msp_id, first.attributes) == (second.id, second.msp_id, second.attributes)
     first.attributes["role"] = "admin"
     assert second.get_attribute("role") == "staff"
