@@ -143,6 +143,11 @@ def write_container_files(
     layout, topology = ctx.layout, ctx.topology
     org = service_org(topology)
     files = layout.node(service_node_id(topology))
+    # Read before anything is emptied: they may be the mounted copies themselves (container-tls/).
+    try:
+        certificate_pem, key_pem = certificate.read_bytes(), key.read_bytes()
+    except OSError as exc:
+        raise NetworkError(f"cannot read the HTTPS certificate or its key: {exc}") from None
     network_dir = _fresh(files.root / "container")
     (network_dir / "tls").mkdir()
     shutil.copyfile(layout.definition_tls_root(org), network_dir / "tls" / "gateway-root.pem")
@@ -172,8 +177,8 @@ def write_container_files(
     }
     (network_dir / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False), encoding="utf-8")
     tls_dir = _fresh(files.root / "container-tls")
-    shutil.copyfile(certificate, tls_dir / "server.crt")
-    shutil.copyfile(key, tls_dir / "server.key")
+    reenrolment._write(tls_dir / "server.crt", certificate_pem, 0o644)
+    reenrolment._write(tls_dir / "server.key", key_pem, 0o600)  # never readable by others, even briefly
     for directory in (network_dir, tls_dir):
         _give_to_service(directory)
     if chaincode_user() is not None:  # the deployer's own uid runs it: its state directory beside

@@ -16,7 +16,12 @@ from cryptography.x509.oid import NameOID
 from seocho_network.compose_render import compose_document
 from seocho_network.compose_service import service_node_id
 from seocho_network.context import NetworkError
-from seocho_network.http_service import check_certificate_pair, check_origins, write_origins
+from seocho_network.http_service import (
+    check_certificate_pair,
+    check_origins,
+    write_container_files,
+    write_origins,
+)
 from seocho_network.layout import NetworkLayout
 from seocho_network.topology import load_topology
 
@@ -117,3 +122,34 @@ def test_origins_are_kept_in_the_env_file_beside_the_chaincode_ids(tmp_path: Pat
     )
     write_origins(context, [])  # type: ignore[arg-type]
     assert (tmp_path / ".env").read_text() == "CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n"
+
+
+def _service_home(tmp_path: Path) -> SimpleNamespace:
+    """What write_container_files reads, in a home: the organisation's roots and the service's MSP."""
+    topology = load_topology(port_offset=0)
+    layout = NetworkLayout(tmp_path, tuple(org.domain for org in topology.organizations))
+    district = topology.organizations[0]
+    for path in (layout.definition_tls_root(district), layout.ca_server_root(district.ca)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("root\n")
+    signcerts = layout.node(service_node_id(topology)).msp / "signcerts"
+    signcerts.mkdir(parents=True)
+    (signcerts / "cert.pem").write_text("identity\n")
+    return SimpleNamespace(layout=layout, topology=topology)
+
+
+def test_the_mounted_https_files_may_be_given_again_and_the_key_is_never_readable_by_others(
+    tmp_path: Path,
+) -> None:
+    context = _service_home(tmp_path)
+    cert, key = _pair(tmp_path, "district")
+    write_container_files(context, {}, cert, key)  # type: ignore[arg-type]
+    mounted = context.layout.node(service_node_id(context.topology)).root / "container-tls"
+    # Run again with the copies the container mounts (e.g. `service up --tls-cert .../container-tls/...`).
+    write_container_files(context, {}, mounted / "server.crt", mounted / "server.key")  # type: ignore[arg-type]
+    assert (mounted / "server.crt").read_bytes() == cert.read_bytes()
+    assert (mounted / "server.key").read_bytes() == key.read_bytes()
+    assert (mounted / "server.key").stat().st_mode & 0o077 == 0
+    with pytest.raises(NetworkError, match="cannot read the HTTPS certificate"):
+        write_container_files(context, {}, tmp_path / "missing.crt", key)  # type: ignore[arg-type]
+    assert (mounted / "server.crt").read_bytes() == cert.read_bytes()  # nothing emptied
