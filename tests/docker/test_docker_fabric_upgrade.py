@@ -33,8 +33,8 @@ from fabric_network_support import RunningNetwork
 from ledger_record import accounting
 from load import MEMBERS, STAFF, Load, _evidence
 from seocho_network import docker_releases
-from seocho_network.backup import read_manifest
-from seocho_network.docker_upgrade import LEDGER_ARCHIVE, record_running_releases, upgrade_container
+from seocho_network.backup import ARCHIVE, read_manifest
+from seocho_network.docker_upgrade import record_running_releases, upgrade_container
 from seocho_network.topology import load_topology
 from seocho_network.upgrade import (
     at_release,
@@ -191,7 +191,7 @@ def test_a_rolling_upgrade_of_the_containers_under_load_loses_nothing(
     assert docker_releases.node_releases(network.layout) == {}  # every node on the topology's release
     # Each node's ledger volume was archived (0600) before its container was recreated.
     for node_id in images:
-        archive = network.layout.root / "backups" / f"fabric-{FROM}" / node_id / LEDGER_ARCHIVE
+        archive = network.layout.root / "backups" / f"fabric-{FROM}" / node_id / ARCHIVE
         assert archive.stat().st_size > 0 and archive.stat().st_mode & 0o777 == 0o600, archive
     # A peer's is a backup `docker restore` takes: of that peer, of Docker, at the height it stopped at.
     for peer in network.topology.peers:
