@@ -32,13 +32,10 @@ def upgrade_fabric_in_docker(network: Network, target: str, topology_file: Path)
     """upgrade.upgrade_fabric on a Docker deployment: one container at a time recreated on `target`."""
     if network.runtime_name != "docker":
         raise NetworkError("upgrade_fabric_in_docker recreates a Docker deployment's containers")
-    record_running_releases(network)
-    try:
-        report = upgrade_fabric(network, target, topology_file, restart_node=upgrade_container)
-    except BaseException:
-        if set(docker_releases.node_releases(network.layout).values()) <= {network.topology.fabric_version}:
-            docker_releases.clear_releases(network.layout)  # refused or failed before a node moved
-        raise
+    # Once the checks passed, before the first node moves: each container kept on what it runs.
+    report = upgrade_fabric(
+        network, target, topology_file, upgrade_container, before_first_node=record_running_releases
+    )
     # upgrade_fabric saw every node on `target`: each is recorded on it, as the topology now is.
     docker_releases.clear_releases(network.layout)
     return report
@@ -46,7 +43,7 @@ def upgrade_fabric_in_docker(network: Network, target: str, topology_file: Path)
 
 def record_running_releases(network: Network) -> None:
     """Records each orderer and peer not yet recorded on the release it says it runs (its /version;
-    the topology's when it does not answer, which the upgrade then refuses: every node must be up)."""
+    the topology's when it does not answer)."""
     recorded = docker_releases.node_releases(network.layout)
     nodes: list[Orderer | Peer] = [*network.topology.orderers, *network.topology.peers]
     for node in nodes:

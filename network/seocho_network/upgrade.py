@@ -95,7 +95,11 @@ NodeStep = Callable[..., bool]
 
 
 def upgrade_fabric(
-    network: Network, target: str, topology_file: Path, restart_node: NodeStep | None = None
+    network: Network,
+    target: str,
+    topology_file: Path,
+    restart_node: NodeStep | None = None,
+    before_first_node: Callable[[Network], None] | None = None,
 ) -> UpgradeReport:
     """Upgrades every orderer, then every peer, to Fabric `target`, records it in `topology_file`, and
     on Fabric 3 enables the channel's V3_0 capability.
@@ -103,8 +107,11 @@ def upgrade_fabric(
     `restart_node` is how one node moves (`upgrade_node`'s signature): by default the native runtime's
     process restarted on the new programs; docker_upgrade.py passes upgrade_node with its own backup
     (the ledger volume) and its release recorded before the start (the container recreated on the new
-    image)."""
+    image). `before_first_node(network)` runs once the checks passed (docker_upgrade.py records the
+    release each container runs there)."""
     _check_can_upgrade(network, target, native_only=restart_node is None)
+    if before_first_node is not None:
+        before_first_node(network)
     step = restart_node or upgrade_node
     upgraded = at_release(network, target)
     report = UpgradeReport(target)
