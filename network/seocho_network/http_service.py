@@ -106,14 +106,9 @@ def check_origins(origins: Sequence[str]) -> None:
             raise NetworkError(f"--cors-origin {origin!r}: an origin is https://host[:port] and no more")
 
 
-def write_origins(ctx: NetworkContext, origins: Sequence[str]) -> None:
+def write_origins(runtime: DockerRuntime, origins: Sequence[str]) -> None:
     """The app's origins in the deployment's .env (compose reads them there; other lines stay)."""
-    path = ctx.layout.root / ".env"
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    kept = [line for line in lines if not line.startswith(CORS_VARIABLE + "=")]
-    if origins:
-        kept.append(f"{CORS_VARIABLE}={' '.join(origins)}")
-    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    runtime.update_env({CORS_VARIABLE: " ".join(origins) if origins else None})
 
 
 def _give_to_service(directory: Path) -> None:
@@ -212,7 +207,7 @@ def service_up(
     _renew_when_due(ctx, files)
     certificate, key = (tls_cert, tls_key) if tls_cert and tls_key else (files.tls_cert, files.tls_key)
     write_container_files(ctx, chosen, certificate, key)
-    write_origins(ctx, cors_origins)
+    write_origins(runtime, cors_origins)
     runtime._write_compose()  # a deployment made before the service was part of it gets it now
     project = _project(ctx)
     try:

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from seocho_network.compose import DockerRuntime
 from seocho_network.compose_render import compose_document
 from seocho_network.compose_service import service_node_id
 from seocho_network.context import NetworkError
@@ -113,15 +114,20 @@ def test_a_cors_origin_must_be_a_browser_origin(origin: str) -> None:
 def test_origins_are_kept_in_the_env_file_beside_the_chaincode_ids(tmp_path: Path) -> None:
     check_origins(["https://app.seocho.example", "http://127.0.0.1:5173"])
     (tmp_path / ".env").write_text("CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n")
-    context = SimpleNamespace(layout=NetworkLayout(tmp_path))
-    write_origins(context, ["https://app.seocho.example"])  # type: ignore[arg-type]
-    write_origins(context, ["https://app.seocho.example", "https://kiosk.seocho.example"])  # type: ignore[arg-type]
+    runtime = DockerRuntime(SimpleNamespace(layout=NetworkLayout(tmp_path)))  # type: ignore[arg-type]
+    write_origins(runtime, ["https://app.seocho.example"])
+    write_origins(runtime, ["https://app.seocho.example", "https://kiosk.seocho.example"])
+    runtime.update_env({"CHAINCODE_ID_DISTRICT": "seocho_1.0:cd"})  # the chaincode's ids: the same file
     assert (tmp_path / ".env").read_text() == (
         "CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n"
         "SEOCHO_SERVICE_CORS_ORIGINS=https://app.seocho.example https://kiosk.seocho.example\n"
+        "CHAINCODE_ID_DISTRICT=seocho_1.0:cd\n"
     )
-    write_origins(context, [])  # type: ignore[arg-type]
-    assert (tmp_path / ".env").read_text() == "CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n"
+    write_origins(runtime, [])
+    runtime.update_env({"CHAINCODE_ID_PARTNERS": "seocho_1.0:ef"})
+    assert (tmp_path / ".env").read_text() == (
+        "CHAINCODE_ID_PARTNERS=seocho_1.0:ef\nCHAINCODE_ID_DISTRICT=seocho_1.0:cd\n"
+    )
 
 
 def _service_home(tmp_path: Path) -> SimpleNamespace:
