@@ -37,7 +37,7 @@ from .compose_service import (
 from .context import NetworkContext, NetworkError
 from .crypto import OrganizationCrypto
 from .layout import NodeFiles
-from .profiles import existing_identities
+from .profiles import existing_identities, profile_document
 from .topology import Organization
 
 HEALTH_TIMEOUT_SECONDS = 120
@@ -153,22 +153,13 @@ def write_container_files(
         msp_id = org.msp_id if name == SERVICE_IDENTITY else staff[name]["msp_id"]
         identities[name] = {"msp_id": msp_id, "msp_dir": f"identities/{name}/msp"}
     peer = org.peers[0]
-    profile = {
-        "channel": topology.channel,
-        "chaincode": topology.chaincode.name,
-        # On the project's Docker network: the peer's name is in its TLS certificate.
-        "gateway": {
-            "address": f"{peer.node_id}:{peer.port}",
-            "tls_root_cert": "tls/gateway-root.pem",
-            "server_name": peer.node_id,
-        },
-        "identities": identities,
-        # Residents' enrolments are relayed here (the wallet page).
-        "ca": {
-            "msp_id": org.msp_id,
-            "url": f"https://{org.ca.node_id}:{org.ca.port}",
-            "tls_root_cert": "tls/ca-root.pem",
-        },
+    # On the project's Docker network: the peer by its container name.
+    address = f"{peer.node_id}:{peer.port}"
+    profile = profile_document(topology, peer, address, "tls/gateway-root.pem", identities)
+    profile["ca"] = {  # residents' enrolments are relayed here (the wallet page)
+        "msp_id": org.msp_id,
+        "url": f"https://{org.ca.node_id}:{org.ca.port}",
+        "tls_root_cert": "tls/ca-root.pem",
     }
     (network_dir / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False), encoding="utf-8")
     tls_dir = _fresh(files.root / "container-tls")

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -156,6 +157,18 @@ def test_the_mounted_https_files_may_be_given_again_and_the_key_is_never_readabl
     assert (mounted / "server.crt").read_bytes() == cert.read_bytes()
     assert (mounted / "server.key").read_bytes() == key.read_bytes()
     assert (mounted / "server.key").stat().st_mode & 0o077 == 0
+    district = context.topology.organizations[0]
+    profile = yaml.safe_load((mounted.parent / "container" / "profile.yaml").read_text())
+    peer = district.peers[0]  # by its container name, on the project's network
+    assert profile["gateway"] == {
+        "address": f"{peer.node_id}:{peer.port}",
+        "tls_root_cert": "tls/gateway-root.pem",
+        "server_name": peer.node_id,
+    }
+    assert profile["ca"]["url"] == f"https://{district.ca.node_id}:{district.ca.port}"
+    assert profile["identities"] == {
+        "http-service": {"msp_id": district.msp_id, "msp_dir": "identities/http-service/msp"}
+    }
     with pytest.raises(NetworkError, match="cannot read the HTTPS certificate"):
         write_container_files(context, {}, tmp_path / "missing.crt", key)  # type: ignore[arg-type]
     assert (mounted / "server.crt").read_bytes() == cert.read_bytes()  # nothing emptied
