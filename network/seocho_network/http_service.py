@@ -7,7 +7,10 @@ certificate for the service's host name from the district's TLS CA; it copies th
 the district's terminals sign as (from the deployment's profile) and a profile that names the district's
 peer and CA by their container names into the files the container mounts, owned by the image's user
 (uid 10001) with keys 0600, then (re)creates the container and waits for its health check. Run again with
-a new certificate, it replaces the mounted files and recreates the container: that is the renewal.
+a new certificate, it replaces the mounted files and recreates the container: that is the renewal of the
+district's own certificate. The service's identity and its default certificate are renewed with the nodes'
+by `network.sh docker renew` (their folder is one of the deployment's), which then calls
+`refresh_after_renewal` here: the container's copies written again, the container recreated.
 """
 
 from __future__ import annotations
@@ -36,12 +39,10 @@ from .compose_service import (
 )
 from .context import NetworkContext, NetworkError
 from .crypto import OrganizationCrypto
-from .layout import NodeFiles
 from .profiles import existing_identities, profile_document
 from .topology import Organization
 
 HEALTH_TIMEOUT_SECONDS = 120
-RENEW_WITHIN = datetime.timedelta(days=30)
 
 
 def _runtime(ctx: NetworkContext) -> DockerRuntime:
@@ -195,40 +196,61 @@ def service_up(
     # and localhost) from the district's TLS CA. Both kept across runs.
     said = OrganizationCrypto(layout, service_org(topology)).issue(node_id, "client", files, hosts=[node_id])
     ctx.say(f"service: {said}")
-    _renew_when_due(ctx, files)
     certificate, key = (tls_cert, tls_key) if tls_cert and tls_key else (files.tls_cert, files.tls_key)
     write_container_files(ctx, chosen, certificate, key)
     write_origins(runtime, cors_origins)
     runtime._write_compose()  # a deployment made before the service was part of it gets it now
-    project = _project(ctx)
-    try:
-        runtime.compose(
-            "up", "--detach", "--force-recreate", "--wait", "--wait-timeout", str(HEALTH_TIMEOUT_SECONDS),
-            node_id, org=project, timeout=HEALTH_TIMEOUT_SECONDS + 60,
-        )  # fmt: skip
-    except NetworkError as exc:
-        raise NetworkError(f"{exc}\nits last log lines:\n{runtime.logs(node_id, 20)}") from None
+    _recreate(ctx, runtime)
     url = f"https://127.0.0.1:{host_port(topology)}"
     which = "the district's" if tls_cert else f"issued by {service_org(topology).tls_ca.node_id}"
     ctx.say(f"service: {node_id} healthy at {url} (certificate {which}; staff: {', '.join(staff) or 'none'})")
     return url
 
 
-def _expires_soon(certificate: Path) -> bool:
-    leaf = x509.load_pem_x509_certificate(certificate.read_bytes())
-    return leaf.not_valid_after_utc - datetime.datetime.now(datetime.UTC) < RENEW_WITHIN
+def _recreate(ctx: NetworkContext, runtime: DockerRuntime) -> None:
+    """The service's container created again on its mounted files; until its health check passes."""
+    node_id = service_node_id(ctx.topology)
+    try:
+        runtime.compose(
+            "up", "--detach", "--force-recreate", "--wait", "--wait-timeout", str(HEALTH_TIMEOUT_SECONDS),
+            node_id, org=_project(ctx), timeout=HEALTH_TIMEOUT_SECONDS + 60,
+        )  # fmt: skip
+    except NetworkError as exc:
+        raise NetworkError(f"{exc}\nits last log lines:\n{runtime.logs(node_id, 20)}") from None
 
 
-def _renew_when_due(ctx: NetworkContext, files: NodeFiles) -> None:
-    """The service's enrolment and its default HTTPS certificate, reenrolled (new keys) at their CAs when
-    they expire within RENEW_WITHIN: `network.sh docker renew` knows only the nodes."""
-    (signcert,) = sorted((files.msp / "signcerts").glob("*.pem"))
-    if _expires_soon(signcert):
-        renewed = reenrolment.renew_msp(ctx.layout, ctx.topology, files.msp)
-        ctx.say(f"service: its identity renewed, until {renewed.not_valid_after_utc:%Y-%m-%d}")
-    if _expires_soon(files.tls_cert):
-        renewed = reenrolment.renew_tls(ctx.layout, ctx.topology, files)
-        ctx.say(f"service: its HTTPS certificate renewed, until {renewed.not_valid_after_utc:%Y-%m-%d}")
+def refresh_after_renewal(ctx: NetworkContext, renewed: Sequence[Path]) -> bool:
+    """After `network.sh docker renew`: when it renewed the service's folder (its identity, its default
+    HTTPS certificate) and the service is deployed, the container's copies of them are written again
+    (the same staff; the district's own certificate kept when it serves one) and its container
+    recreated. False when there was nothing to do."""
+    runtime = _runtime(ctx)
+    files = ctx.layout.node(service_node_id(ctx.topology))
+    profile = files.root / "container" / "profile.yaml"
+    if files.root.absolute() not in {path.absolute() for path in renewed} or not profile.exists():
+        return False
+    project, node_id = _project(ctx), files.root.name
+    if not runtime._deployed(project) or not runtime.compose("ps", "--quiet", node_id, org=project).strip():
+        return False  # `service up` writes the copies when it creates the container
+    document = yaml.safe_load(profile.read_text(encoding="utf-8")) or {}
+    staff = [name for name in document.get("identities") or {} if name != SERVICE_IDENTITY]
+    mounted = files.root / "container-tls"
+    own = _issued_elsewhere(ctx, mounted / "server.crt")
+    certificate, key = (mounted / "server.crt", mounted / "server.key")
+    if not own:
+        certificate, key = files.tls_cert, files.tls_key
+    write_container_files(ctx, _staff_identities(ctx, staff), certificate, key)
+    _recreate(ctx, runtime)
+    which = "the district's certificate kept" if own else "its renewed HTTPS certificate"
+    ctx.say(f"service: {node_id} recreated with its renewed identity ({which})")
+    return True
+
+
+def _issued_elsewhere(ctx: NetworkContext, certificate: Path) -> bool:
+    """Whether the served certificate is the district's own, not one the district's TLS CA issued."""
+    root_file = ctx.layout.definition_tls_root(service_org(ctx.topology))
+    root = x509.load_pem_x509_certificate(root_file.read_bytes())
+    return x509.load_pem_x509_certificates(certificate.read_bytes())[0].issuer != root.subject
 
 
 def service_down(ctx: NetworkContext) -> None:
