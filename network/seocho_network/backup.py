@@ -81,36 +81,46 @@ def backup(network: Network, node_id: str, to: Path | None = None) -> tuple[Path
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     target.mkdir(exist_ok=True, mode=0o700)
     target.chmod(0o700)
-    archive = target / ARCHIVE
     runtime = network.runtime
     was_running = runtime.states().get(node_id, DOWN) != DOWN
     if was_running:
         network.say(f"backup: stopping {node_id} for a consistent copy")
         runtime.stop([node])
     try:
-        runtime.archive_ledger(node, archive)
+        manifest = write_backup(network, node, target, network.topology.fabric_version)
     except BaseException:
-        archive.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             target.rmdir()  # only if nothing else is in it
         raise
     finally:
         if was_running:
             _start(network, node)
-    archive.chmod(0o600)
-    manifest = BackupManifest(
-        node=node_id,
-        kind="peer",
-        runtime=runtime.name,
-        channel=network.topology.channel,
-        height=archived_height(archive, network.topology.channel),
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        fabric_version=network.topology.fabric_version,
-        archive_sha256=_sha256(archive),
-    )
-    _write_private(target / MANIFEST, json.dumps(asdict(manifest), indent=2) + "\n")
     network.say(f"backup: {node_id} at height {manifest.height} in {target}")
     return target, manifest
+
+
+def write_backup(network: Network, node: Peer, target: Path, fabric_version: str) -> BackupManifest:
+    """The stopped peer's ledger archived into the directory `target` (the runtime's `archive_ledger`),
+    with its manifest: a backup `restore` takes. No archive is left behind when the copy fails."""
+    archive = target / ARCHIVE
+    try:
+        network.runtime.archive_ledger(node, archive)
+        archive.chmod(0o600)
+        manifest = BackupManifest(
+            node=node.node_id,
+            kind="peer",
+            runtime=network.runtime.name,
+            channel=network.topology.channel,
+            height=archived_height(archive, network.topology.channel),
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            fabric_version=fabric_version,
+            archive_sha256=_sha256(archive),
+        )
+    except BaseException:
+        archive.unlink(missing_ok=True)
+        raise
+    _write_private(target / MANIFEST, json.dumps(asdict(manifest), indent=2) + "\n")
+    return manifest
 
 
 def read_manifest(source: Path) -> BackupManifest:

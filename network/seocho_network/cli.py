@@ -294,7 +294,17 @@ def renew(options: Options, within: str, dry_run: bool) -> None:
         window = parse_window(within)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--within") from None
-    timed("renew", lambda: renew_due(options.open(), window, dry_run))
+
+    def renew_everything_due() -> None:
+        network = options.open()
+        plan = renew_due(network, window, dry_run)
+        if not dry_run and network.runtime_name == "docker":
+            from .http_service import refresh_after_renewal
+
+            # The HTTP service's folder is renewed with the rest; its container holds copies of it.
+            refresh_after_renewal(network, plan.identities)
+
+    timed("renew", renew_everything_due)
 
 
 cli.add_command(renew)

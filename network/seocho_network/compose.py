@@ -16,7 +16,7 @@ import ipaddress
 import json
 import os
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -339,9 +339,7 @@ class DockerRuntime:
     ) -> None:
         if service.index != 0:
             raise NetworkError(f"{service.spec.name}: the Docker runtime serves only the coin's image")
-        ids = self._chaincode_ids() | {chaincode_id_variable(org): package_id}
-        lines = [f"{name}={value}" for name, value in sorted(ids.items())]
-        (self.root / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.update_env({chaincode_id_variable(org): package_id})
         prepare_chaincode_tls(self.ctx.layout, org)
         server = org.chaincode_server.node_id
         # --wait: until the image's own health check (a TCP connect to the gRPC port) passes.
@@ -349,12 +347,21 @@ class DockerRuntime:
         write_serving_record(self.ctx.layout, org, service, package_id)
         self.ctx.say(f"  {server}: serving {package_id[:48]}... (mutual TLS)")
 
-    def _chaincode_ids(self) -> dict[str, str]:
-        try:
-            text = (self.root / ".env").read_text(encoding="utf-8")
-        except OSError:
-            return {}
-        return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    def update_env(self, updates: Mapping[str, str | None]) -> None:
+        """Sets (None: removes) variables of the deployment's .env, which compose reads; the other lines
+        stay as they are. Its writers: the chaincode package ids, the HTTP service's origins."""
+        path = self.root / ".env"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        pending = dict(updates)
+        kept: list[str] = []
+        for line in lines:
+            name = line.split("=", 1)[0]
+            if name not in updates:
+                kept.append(line)
+            elif name in pending and (value := pending.pop(name)) is not None:
+                kept.append(f"{name}={value}")  # in its place; a second line of it goes
+        kept += [f"{name}={value}" for name, value in pending.items() if value is not None]
+        path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
     # ---- TLS renewal -----------------------------------------------------------------------------
 

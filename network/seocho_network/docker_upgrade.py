@@ -17,41 +17,33 @@ capability step only, as upgrade.py refuses after it).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from collections.abc import Callable
-from dataclasses import asdict
-from datetime import UTC, datetime
+import functools
 from pathlib import Path
 
 from . import docker_releases
-from .backup import ARCHIVE, MANIFEST, BackupManifest, archived_height
-from .context import NetworkContext, NetworkError
-from .ledger_copies import archive_volume
+from .backup import ARCHIVE, write_backup
+from .context import NetworkError
 from .network import Network
 from .topology import Orderer, Peer
-from .upgrade import UpgradeReport, check_can_upgrade, node_version, upgrade_fabric
-
-LEDGER_ARCHIVE = ARCHIVE
+from .upgrade import UpgradeReport, node_version, upgrade_fabric, upgrade_node
 
 
 def upgrade_fabric_in_docker(network: Network, target: str, topology_file: Path) -> UpgradeReport:
     """upgrade.upgrade_fabric on a Docker deployment: one container at a time recreated on `target`."""
     if network.runtime_name != "docker":
         raise NetworkError("upgrade_fabric_in_docker recreates a Docker deployment's containers")
-    check_can_upgrade(network, target)  # before anything is recorded
-    record_running_releases(network)
-    report = upgrade_fabric(network, target, topology_file, restart_node=upgrade_container)
-    releases = docker_releases.node_releases(network.layout)
-    if set(releases.values()) <= {target}:
-        docker_releases.clear_releases(network.layout)  # every node runs the topology's release
+    # Once the checks passed, before the first node moves: each container kept on what it runs.
+    report = upgrade_fabric(
+        network, target, topology_file, upgrade_container, before_first_node=record_running_releases
+    )
+    # upgrade_fabric saw every node on `target`: each is recorded on it, as the topology now is.
+    docker_releases.clear_releases(network.layout)
     return report
 
 
 def record_running_releases(network: Network) -> None:
     """Records each orderer and peer not yet recorded on the release it says it runs (its /version;
-    the topology's when it does not answer, which the upgrade then refuses: every node must be up)."""
+    the topology's when it does not answer)."""
     recorded = docker_releases.node_releases(network.layout)
     nodes: list[Orderer | Peer] = [*network.topology.orderers, *network.topology.peers]
     for node in nodes:
@@ -60,60 +52,28 @@ def record_running_releases(network: Network) -> None:
     docker_releases.write_releases(network.layout, recorded)
 
 
-def upgrade_container(
-    current: Network,
-    upgraded: Network,
-    node: Orderer | Peer,
-    wait: Callable[[NetworkContext, Orderer | Peer], None],
-) -> bool:
-    """Recreates `node`'s container on the upgraded release's image (its volume backed up first), then
-    `wait`s until it serves again; False when it runs that release already."""
-    target = upgraded.topology.fabric_version
-    found = node_version(current, node)
-    if found == target:
-        current.say(f"upgrade: {node.node_id} runs {found} already")
-        docker_releases.set_release(current.layout, node.node_id, target)
-        return False
-    current.say(f"upgrade: {node.node_id} {found} -> {target} (its container recreated)")
-    current.runtime.stop([node])
-    backup_volume(current, node, f"fabric-{found or 'unknown'}")
-    docker_releases.set_release(current.layout, node.node_id, target)
-    upgraded.runtime.start([node])
-    wait(upgraded, node)
-    return True
-
-
-def backup_volume(ctx: NetworkContext, node: Orderer | Peer, label: str) -> Path:
+def backup_volume(ctx: Network, node: Orderer | Peer, label: str) -> Path:
     """The stopped node's ledger volume as an archive in backups/<label>/<node>/, the rollback point; the
     first archive stays when an interrupted upgrade runs again. A peer's directory is a backup that
     `docker restore PEER --from DIR` takes (its manifest beside the archive); an orderer's is only for
     restoring every orderer together with ordering stopped (backup.py says why)."""
-    archive = ctx.layout.root / "backups" / label / node.node_id / LEDGER_ARCHIVE
+    archive = ctx.layout.root / "backups" / label / node.node_id / ARCHIVE
     if archive.exists():
         return archive
     archive.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    archive_volume(node, archive)
     if isinstance(node, Peer):
-        _write_manifest(ctx, node, archive, label.removeprefix("fabric-"))
+        write_backup(ctx, node, archive.parent, label.removeprefix("fabric-"))
+    else:
+        ctx.runtime.archive_ledger(node, archive)
+        archive.chmod(0o600)
     ctx.say(f"  {node.node_id}: ledger volume backed up to {archive}")
     return archive
 
 
-def _write_manifest(ctx: NetworkContext, peer: Peer, archive: Path, release: str) -> None:
-    digest = hashlib.sha256()
-    with archive.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    manifest = BackupManifest(
-        node=peer.node_id,
-        kind="peer",
-        runtime="docker",
-        channel=ctx.topology.channel,
-        height=archived_height(archive, ctx.topology.channel),
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        fabric_version=release,
-        archive_sha256=digest.hexdigest(),
-    )
-    descriptor = os.open(archive.parent / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(asdict(manifest), indent=2) + "\n")
+def _record_release(upgraded: Network, node: Orderer | Peer) -> None:
+    """The node on the upgraded release in releases.json: its next start recreates it on that image."""
+    docker_releases.set_release(upgraded.layout, node.node_id, upgraded.topology.fabric_version)
+
+
+upgrade_container = functools.partial(upgrade_node, backup=backup_volume, before_start=_record_release)
+"""upgrade.upgrade_node for a container: its ledger volume backed up, then recreated on the new image."""

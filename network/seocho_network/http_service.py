@@ -7,7 +7,10 @@ certificate for the service's host name from the district's TLS CA; it copies th
 the district's terminals sign as (from the deployment's profile) and a profile that names the district's
 peer and CA by their container names into the files the container mounts, owned by the image's user
 (uid 10001) with keys 0600, then (re)creates the container and waits for its health check. Run again with
-a new certificate, it replaces the mounted files and recreates the container: that is the renewal.
+a new certificate, it replaces the mounted files and recreates the container: that is the renewal of the
+district's own certificate. The service's identity and its default certificate are renewed with the nodes'
+by `network.sh docker renew` (their folder is one of the deployment's), which then calls
+`refresh_after_renewal` here: the container's copies written again, the container recreated.
 """
 
 from __future__ import annotations
@@ -36,12 +39,10 @@ from .compose_service import (
 )
 from .context import NetworkContext, NetworkError
 from .crypto import OrganizationCrypto
-from .layout import NodeFiles
-from .profiles import existing_identities
+from .profiles import existing_identities, profile_document
 from .topology import Organization
 
 HEALTH_TIMEOUT_SECONDS = 120
-RENEW_WITHIN = datetime.timedelta(days=30)
 
 
 def _runtime(ctx: NetworkContext) -> DockerRuntime:
@@ -106,14 +107,9 @@ def check_origins(origins: Sequence[str]) -> None:
             raise NetworkError(f"--cors-origin {origin!r}: an origin is https://host[:port] and no more")
 
 
-def write_origins(ctx: NetworkContext, origins: Sequence[str]) -> None:
+def write_origins(runtime: DockerRuntime, origins: Sequence[str]) -> None:
     """The app's origins in the deployment's .env (compose reads them there; other lines stay)."""
-    path = ctx.layout.root / ".env"
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    kept = [line for line in lines if not line.startswith(CORS_VARIABLE + "=")]
-    if origins:
-        kept.append(f"{CORS_VARIABLE}={' '.join(origins)}")
-    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    runtime.update_env({CORS_VARIABLE: " ".join(origins) if origins else None})
 
 
 def _give_to_service(directory: Path) -> None:
@@ -143,6 +139,11 @@ def write_container_files(
     layout, topology = ctx.layout, ctx.topology
     org = service_org(topology)
     files = layout.node(service_node_id(topology))
+    # Read before anything is emptied: they may be the mounted copies themselves (container-tls/).
+    try:
+        certificate_pem, key_pem = certificate.read_bytes(), key.read_bytes()
+    except OSError as exc:
+        raise NetworkError(f"cannot read the HTTPS certificate or its key: {exc}") from None
     network_dir = _fresh(files.root / "container")
     (network_dir / "tls").mkdir()
     shutil.copyfile(layout.definition_tls_root(org), network_dir / "tls" / "gateway-root.pem")
@@ -153,27 +154,18 @@ def write_container_files(
         msp_id = org.msp_id if name == SERVICE_IDENTITY else staff[name]["msp_id"]
         identities[name] = {"msp_id": msp_id, "msp_dir": f"identities/{name}/msp"}
     peer = org.peers[0]
-    profile = {
-        "channel": topology.channel,
-        "chaincode": topology.chaincode.name,
-        # On the project's Docker network: the peer's name is in its TLS certificate.
-        "gateway": {
-            "address": f"{peer.node_id}:{peer.port}",
-            "tls_root_cert": "tls/gateway-root.pem",
-            "server_name": peer.node_id,
-        },
-        "identities": identities,
-        # Residents' enrolments are relayed here (the wallet page).
-        "ca": {
-            "msp_id": org.msp_id,
-            "url": f"https://{org.ca.node_id}:{org.ca.port}",
-            "tls_root_cert": "tls/ca-root.pem",
-        },
+    # On the project's Docker network: the peer by its container name.
+    address = f"{peer.node_id}:{peer.port}"
+    profile = profile_document(topology, peer, address, "tls/gateway-root.pem", identities)
+    profile["ca"] = {  # residents' enrolments are relayed here (the wallet page)
+        "msp_id": org.msp_id,
+        "url": f"https://{org.ca.node_id}:{org.ca.port}",
+        "tls_root_cert": "tls/ca-root.pem",
     }
     (network_dir / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False), encoding="utf-8")
     tls_dir = _fresh(files.root / "container-tls")
-    shutil.copyfile(certificate, tls_dir / "server.crt")
-    shutil.copyfile(key, tls_dir / "server.key")
+    reenrolment._write(tls_dir / "server.crt", certificate_pem, 0o644)
+    reenrolment._write(tls_dir / "server.key", key_pem, 0o600)  # never readable by others, even briefly
     for directory in (network_dir, tls_dir):
         _give_to_service(directory)
     if chaincode_user() is not None:  # the deployer's own uid runs it: its state directory beside
@@ -204,40 +196,61 @@ def service_up(
     # and localhost) from the district's TLS CA. Both kept across runs.
     said = OrganizationCrypto(layout, service_org(topology)).issue(node_id, "client", files, hosts=[node_id])
     ctx.say(f"service: {said}")
-    _renew_when_due(ctx, files)
     certificate, key = (tls_cert, tls_key) if tls_cert and tls_key else (files.tls_cert, files.tls_key)
     write_container_files(ctx, chosen, certificate, key)
-    write_origins(ctx, cors_origins)
+    write_origins(runtime, cors_origins)
     runtime._write_compose()  # a deployment made before the service was part of it gets it now
-    project = _project(ctx)
-    try:
-        runtime.compose(
-            "up", "--detach", "--force-recreate", "--wait", "--wait-timeout", str(HEALTH_TIMEOUT_SECONDS),
-            node_id, org=project, timeout=HEALTH_TIMEOUT_SECONDS + 60,
-        )  # fmt: skip
-    except NetworkError as exc:
-        raise NetworkError(f"{exc}\nits last log lines:\n{runtime.logs(node_id, 20)}") from None
+    _recreate(ctx, runtime)
     url = f"https://127.0.0.1:{host_port(topology)}"
     which = "the district's" if tls_cert else f"issued by {service_org(topology).tls_ca.node_id}"
     ctx.say(f"service: {node_id} healthy at {url} (certificate {which}; staff: {', '.join(staff) or 'none'})")
     return url
 
 
-def _expires_soon(certificate: Path) -> bool:
-    leaf = x509.load_pem_x509_certificate(certificate.read_bytes())
-    return leaf.not_valid_after_utc - datetime.datetime.now(datetime.UTC) < RENEW_WITHIN
+def _recreate(ctx: NetworkContext, runtime: DockerRuntime) -> None:
+    """The service's container created again on its mounted files; until its health check passes."""
+    node_id = service_node_id(ctx.topology)
+    try:
+        runtime.compose(
+            "up", "--detach", "--force-recreate", "--wait", "--wait-timeout", str(HEALTH_TIMEOUT_SECONDS),
+            node_id, org=_project(ctx), timeout=HEALTH_TIMEOUT_SECONDS + 60,
+        )  # fmt: skip
+    except NetworkError as exc:
+        raise NetworkError(f"{exc}\nits last log lines:\n{runtime.logs(node_id, 20)}") from None
 
 
-def _renew_when_due(ctx: NetworkContext, files: NodeFiles) -> None:
-    """The service's enrolment and its default HTTPS certificate, reenrolled (new keys) at their CAs when
-    they expire within RENEW_WITHIN: `network.sh docker renew` knows only the nodes."""
-    (signcert,) = sorted((files.msp / "signcerts").glob("*.pem"))
-    if _expires_soon(signcert):
-        renewed = reenrolment.renew_msp(ctx.layout, ctx.topology, files.msp)
-        ctx.say(f"service: its identity renewed, until {renewed.not_valid_after_utc:%Y-%m-%d}")
-    if _expires_soon(files.tls_cert):
-        renewed = reenrolment.renew_tls(ctx.layout, ctx.topology, files)
-        ctx.say(f"service: its HTTPS certificate renewed, until {renewed.not_valid_after_utc:%Y-%m-%d}")
+def refresh_after_renewal(ctx: NetworkContext, renewed: Sequence[Path]) -> bool:
+    """After `network.sh docker renew`: when it renewed the service's folder (its identity, its default
+    HTTPS certificate) and the service is deployed, the container's copies of them are written again
+    (the same staff; the district's own certificate kept when it serves one) and its container
+    recreated. False when there was nothing to do."""
+    runtime = _runtime(ctx)
+    files = ctx.layout.node(service_node_id(ctx.topology))
+    profile = files.root / "container" / "profile.yaml"
+    if files.root.absolute() not in {path.absolute() for path in renewed} or not profile.exists():
+        return False
+    project, node_id = _project(ctx), files.root.name
+    if not runtime._deployed(project) or not runtime.compose("ps", "--quiet", node_id, org=project).strip():
+        return False  # `service up` writes the copies when it creates the container
+    document = yaml.safe_load(profile.read_text(encoding="utf-8")) or {}
+    staff = [name for name in document.get("identities") or {} if name != SERVICE_IDENTITY]
+    mounted = files.root / "container-tls"
+    own = _issued_elsewhere(ctx, mounted / "server.crt")
+    certificate, key = (mounted / "server.crt", mounted / "server.key")
+    if not own:
+        certificate, key = files.tls_cert, files.tls_key
+    write_container_files(ctx, _staff_identities(ctx, staff), certificate, key)
+    _recreate(ctx, runtime)
+    which = "the district's certificate kept" if own else "its renewed HTTPS certificate"
+    ctx.say(f"service: {node_id} recreated with its renewed identity ({which})")
+    return True
+
+
+def _issued_elsewhere(ctx: NetworkContext, certificate: Path) -> bool:
+    """Whether the served certificate is the district's own, not one the district's TLS CA issued."""
+    root_file = ctx.layout.definition_tls_root(service_org(ctx.topology))
+    root = x509.load_pem_x509_certificate(root_file.read_bytes())
+    return x509.load_pem_x509_certificates(certificate.read_bytes())[0].issuer != root.subject
 
 
 def service_down(ctx: NetworkContext) -> None:

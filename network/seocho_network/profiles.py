@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from .context import NetworkContext
+from .topology import Peer, Topology
 
 
 def write_profiles(ctx: NetworkContext) -> Path:
@@ -28,19 +30,28 @@ def write_profiles(ctx: NetworkContext) -> Path:
         (org, layout.peer_profile(org)) for org in topology.organizations
     ]:
         peer = org.peers[0]
-        document = {
-            "channel": topology.channel,
-            "chaincode": topology.chaincode.name,
-            "gateway": {
-                "address": peer.address,
-                "tls_root_cert": f"tls/{org.name.lower()}-ca.pem",
-                "server_name": peer.node_id,
-            },
-            "identities": identities,
-        }
+        tls_root = f"tls/{org.name.lower()}-ca.pem"
+        document = profile_document(topology, peer, peer.address, tls_root, identities)
         path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     ctx.say(f"  {layout.profile} (Gateway {district.peers[0].node_id}); one per organisation beside it")
     return layout.profile
+
+
+def profile_document(
+    topology: Topology,
+    peer: Peer,
+    address: str,
+    tls_root_cert: str,
+    identities: dict[str, dict[str, str]],
+) -> dict[str, Any]:
+    """A client profile: the channel and chaincode, `peer` as the Gateway at `address` (its node id is the
+    name in its TLS certificate) trusted through `tls_root_cert` (relative to the profile), `identities`."""
+    return {
+        "channel": topology.channel,
+        "chaincode": topology.chaincode.name,
+        "gateway": {"address": address, "tls_root_cert": tls_root_cert, "server_name": peer.node_id},
+        "identities": identities,
+    }
 
 
 def existing_identities(profile: Path) -> dict[str, dict[str, str]]:

@@ -95,15 +95,23 @@ NodeStep = Callable[..., bool]
 
 
 def upgrade_fabric(
-    network: Network, target: str, topology_file: Path, restart_node: NodeStep | None = None
+    network: Network,
+    target: str,
+    topology_file: Path,
+    restart_node: NodeStep | None = None,
+    before_first_node: Callable[[Network], None] | None = None,
 ) -> UpgradeReport:
     """Upgrades every orderer, then every peer, to Fabric `target`, records it in `topology_file`, and
     on Fabric 3 enables the channel's V3_0 capability.
 
     `restart_node` is how one node moves (`upgrade_node`'s signature): by default the native runtime's
-    process restarted on the new programs; docker_upgrade.py passes its container recreated on the new
-    image."""
+    process restarted on the new programs; docker_upgrade.py passes upgrade_node with its own backup
+    (the ledger volume) and its release recorded before the start (the container recreated on the new
+    image). `before_first_node(network)` runs once the checks passed (docker_upgrade.py records the
+    release each container runs there)."""
     _check_can_upgrade(network, target, native_only=restart_node is None)
+    if before_first_node is not None:
+        before_first_node(network)
     step = restart_node or upgrade_node
     upgraded = at_release(network, target)
     report = UpgradeReport(target)
@@ -135,11 +143,6 @@ def at_release(network: Network, target: str) -> Network:
     return Network(topology, network.layout, find_binaries(target), network.say, network.runtime_name)
 
 
-def check_can_upgrade(network: Network, target: str) -> None:
-    """What upgrade_fabric refuses before touching a node, whichever runtime moves the nodes."""
-    _check_can_upgrade(network, target, native_only=False)
-
-
 def _check_can_upgrade(network: Network, target: str, native_only: bool = True) -> None:
     if native_only and network.runtime_name != "native":
         raise NetworkError(
@@ -162,18 +165,31 @@ def _check_can_upgrade(network: Network, target: str, native_only: bool = True) 
         network.say("upgrade: fewer than 3 Raft orderers: ordering stops while each one restarts")
 
 
+BackupStep = Callable[[Network, Orderer | Peer, str], object]
+"""How a stopped node's ledger is kept before it moves: (ctx, node, label under backups/)."""
+
+
 def upgrade_node(
-    current: Network, upgraded: Network, node: Node, wait: Callable[[NetworkContext, Node], None]
+    current: Network,
+    upgraded: Network,
+    node: Node,
+    wait: Callable[[NetworkContext, Node], None],
+    backup: BackupStep | None = None,
+    before_start: Callable[[Network, Orderer | Peer], None] | None = None,
 ) -> bool:
-    """Restarts `node` on the upgraded release (its data directory backed up first), then `wait`s until it
-    serves again (`wait_for_consenter`, `wait_for_peer`); False when it runs that release already."""
+    """Restarts `node` on the upgraded release (its ledger backed up first: by default its data directory
+    copied), then `wait`s until it serves again (`wait_for_consenter`, `wait_for_peer`); False when it
+    runs that release already. `before_start(upgraded, node)` runs between the backup and the start
+    (docker_upgrade.py records the node's new release there, which its container is recreated on)."""
     found = node_version(current, node)
     if found == upgraded.topology.fabric_version:
         current.say(f"upgrade: {node.node_id} runs {found} already")
         return False
     current.say(f"upgrade: {node.node_id} {found} -> {upgraded.topology.fabric_version}")
     current.runtime.stop([node])
-    backup(current, node.node_id, f"fabric-{found or 'unknown'}")
+    (backup or _backup_data)(current, node, f"fabric-{found or 'unknown'}")
+    if before_start is not None:
+        before_start(upgraded, node)
     upgraded.runtime.start([node])
     wait(upgraded, node)
     return True
@@ -220,6 +236,10 @@ def backup(ctx: NetworkContext, node_id: str, label: str) -> Path | None:
     shutil.copytree(source, destination, symlinks=True)
     ctx.say(f"  {node_id}: ledger backed up to {destination}")
     return destination
+
+
+def _backup_data(ctx: NetworkContext, node: Orderer | Peer, label: str) -> None:
+    backup(ctx, node.node_id, label)
 
 
 def enable_channel_capability(ctx: NetworkContext, capability: str) -> bool:

@@ -19,26 +19,19 @@ from .binaries import FABRIC_VERSIONS
 from .topology import DEFAULT_TOPOLOGY
 
 
-def own_topology(network: Any) -> Path:
+def own_topology(network: Any, create: bool = True) -> Path:
     """Without --topology the release is recorded in the home's own copy of the default topology
-    (which `Network.open` then prefers), never in the project's file."""
+    (which `Network.open` then prefers), never in the project's file; made here unless `create` is
+    False (then the project's file when the home has no copy: nothing recorded in it yet)."""
     from .network import OWN_TOPOLOGY
 
-    if network.runtime_name not in ("native", "docker") or not network.layout.root.is_dir():
-        return DEFAULT_TOPOLOGY  # upgrade_fabric refuses these before it records anything
     own = network.layout.root / OWN_TOPOLOGY
     if not own.exists():
+        if not create or not network.layout.root.is_dir():
+            return DEFAULT_TOPOLOGY  # no home: the upgrade refuses before it records anything
         shutil.copyfile(DEFAULT_TOPOLOGY, own)
         click.echo(f"upgrade: the release is recorded in {own} (this network's topology from now on)")
     return Path(own)
-
-
-def recorded_topology(network: Any) -> Path:
-    """The topology file the upgrade recorded in without --topology (none made here)."""
-    from .network import OWN_TOPOLOGY
-
-    own = network.layout.root / OWN_TOPOLOGY
-    return Path(own) if own.exists() else DEFAULT_TOPOLOGY
 
 
 def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
@@ -70,15 +63,17 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
         if warning:
             raise click.UsageError(warning)
         network = options.open()
-        topology = options.topology or own_topology(network)
+        # Every refusal before own_topology, which copies the default topology into the home.
         if bft and int(target.split(".")[0]) < 3:
             raise click.UsageError("--bft needs Fabric 3 (SmartBFT)")
-        if bft and network.runtime_name == "docker":
+        in_docker = network.runtime_name == "docker"
+        if bft and in_docker:
             raise click.UsageError(
                 "--bft (Raft to SmartBFT) is not automated in Docker; upgrade without it, or bring a new "
                 "deployment up on BFT (network/docker/README.md, 'Upgrade Fabric')"
             )
-        if network.runtime_name == "docker":
+        topology = options.topology or own_topology(network)
+        if in_docker:
             from .docker_upgrade import upgrade_fabric_in_docker
 
             report = upgrade_fabric_in_docker(network, target, topology)
@@ -116,7 +111,7 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
         from .bft_rollback import rollback_to_raft
 
         network = options.open()
-        report = rollback_to_raft(network, options.topology or recorded_topology(network))
+        report = rollback_to_raft(network, options.topology or own_topology(network, create=False))
         for what, seconds in report.steps:
             click.echo(f"rollback: {what}: {seconds:.1f} s")
         click.echo(f"rollback: the channel is ordered by Raft; took {report.total:.0f} s")

@@ -25,7 +25,13 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "faults"))
 
 from fabric_network_support import RunningNetwork
 from seocho_network import Network
-from seocho_network.topology import FABRIC_VERSION_VARIABLE, ORDERER_TYPE_VARIABLE, Orderer, Peer
+from seocho_network.topology import (
+    FABRIC_VERSION_VARIABLE,
+    ORDERER_TYPE_VARIABLE,
+    Orderer,
+    Organization,
+    Peer,
+)
 
 NETWORK_SH = REPO_ROOT / "scripts" / "network.sh"
 SEOCHO = REPO_ROOT / ".venv" / "bin" / "seocho"
@@ -99,13 +105,19 @@ def docker_running_network(
 
 def container(node: Orderer | Peer) -> str:
     """The id of the running or stopped container of `node` (its organisation's project)."""
-    project = f"{os.environ['COMPOSE_PROJECT_NAME']}-{node.org.name.lower()}"
+    return service_container(node.org, node.node_id)
+
+
+def service_container(org: Organization, service: str) -> str:
+    """The id of the running or stopped container of the Compose service `service` in `org`'s project
+    (this process's COMPOSE_PROJECT_NAME, as docker_running_network sets it, and the organisation)."""
+    project = f"{os.environ['COMPOSE_PROJECT_NAME']}-{org.name.lower()}"
     found = docker(
         "ps", "--all", "--quiet",
         "--filter", f"label=com.docker.compose.project={project}",
-        "--filter", f"label=com.docker.compose.service={node.node_id}",
+        "--filter", f"label=com.docker.compose.service={service}",
     ).stdout.split()  # fmt: skip
-    assert len(found) == 1, f"{node.node_id}: containers {found}"
+    assert len(found) == 1, f"{service}: containers {found}"
     return found[0]
 
 

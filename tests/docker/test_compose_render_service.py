@@ -9,14 +9,21 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from seocho_network.compose import DockerRuntime
 from seocho_network.compose_render import compose_document
 from seocho_network.compose_service import service_node_id
 from seocho_network.context import NetworkError
-from seocho_network.http_service import check_certificate_pair, check_origins, write_origins
+from seocho_network.http_service import (
+    check_certificate_pair,
+    check_origins,
+    write_container_files,
+    write_origins,
+)
 from seocho_network.layout import NetworkLayout
 from seocho_network.topology import load_topology
 
@@ -108,12 +115,60 @@ def test_a_cors_origin_must_be_a_browser_origin(origin: str) -> None:
 def test_origins_are_kept_in_the_env_file_beside_the_chaincode_ids(tmp_path: Path) -> None:
     check_origins(["https://app.seocho.example", "http://127.0.0.1:5173"])
     (tmp_path / ".env").write_text("CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n")
-    context = SimpleNamespace(layout=NetworkLayout(tmp_path))
-    write_origins(context, ["https://app.seocho.example"])  # type: ignore[arg-type]
-    write_origins(context, ["https://app.seocho.example", "https://kiosk.seocho.example"])  # type: ignore[arg-type]
+    runtime = DockerRuntime(SimpleNamespace(layout=NetworkLayout(tmp_path)))  # type: ignore[arg-type]
+    write_origins(runtime, ["https://app.seocho.example"])
+    write_origins(runtime, ["https://app.seocho.example", "https://kiosk.seocho.example"])
+    runtime.update_env({"CHAINCODE_ID_DISTRICT": "seocho_1.0:cd"})  # the chaincode's ids: the same file
     assert (tmp_path / ".env").read_text() == (
         "CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n"
         "SEOCHO_SERVICE_CORS_ORIGINS=https://app.seocho.example https://kiosk.seocho.example\n"
+        "CHAINCODE_ID_DISTRICT=seocho_1.0:cd\n"
     )
-    write_origins(context, [])  # type: ignore[arg-type]
-    assert (tmp_path / ".env").read_text() == "CHAINCODE_ID_PARTNERS=seocho_1.0:ab\n"
+    write_origins(runtime, [])
+    runtime.update_env({"CHAINCODE_ID_PARTNERS": "seocho_1.0:ef"})
+    assert (tmp_path / ".env").read_text() == (
+        "CHAINCODE_ID_PARTNERS=seocho_1.0:ef\nCHAINCODE_ID_DISTRICT=seocho_1.0:cd\n"
+    )
+
+
+def _service_home(tmp_path: Path) -> SimpleNamespace:
+    """What write_container_files reads, in a home: the organisation's roots and the service's MSP."""
+    topology = load_topology(port_offset=0)
+    layout = NetworkLayout(tmp_path, tuple(org.domain for org in topology.organizations))
+    district = topology.organizations[0]
+    for path in (layout.definition_tls_root(district), layout.ca_server_root(district.ca)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("root\n")
+    signcerts = layout.node(service_node_id(topology)).msp / "signcerts"
+    signcerts.mkdir(parents=True)
+    (signcerts / "cert.pem").write_text("identity\n")
+    return SimpleNamespace(layout=layout, topology=topology)
+
+
+def test_the_mounted_https_files_may_be_given_again_and_the_key_is_never_readable_by_others(
+    tmp_path: Path,
+) -> None:
+    context = _service_home(tmp_path)
+    cert, key = _pair(tmp_path, "district")
+    write_container_files(context, {}, cert, key)  # type: ignore[arg-type]
+    mounted = context.layout.node(service_node_id(context.topology)).root / "container-tls"
+    # Run again with the copies the container mounts (e.g. `service up --tls-cert .../container-tls/...`).
+    write_container_files(context, {}, mounted / "server.crt", mounted / "server.key")  # type: ignore[arg-type]
+    assert (mounted / "server.crt").read_bytes() == cert.read_bytes()
+    assert (mounted / "server.key").read_bytes() == key.read_bytes()
+    assert (mounted / "server.key").stat().st_mode & 0o077 == 0
+    district = context.topology.organizations[0]
+    profile = yaml.safe_load((mounted.parent / "container" / "profile.yaml").read_text())
+    peer = district.peers[0]  # by its container name, on the project's network
+    assert profile["gateway"] == {
+        "address": f"{peer.node_id}:{peer.port}",
+        "tls_root_cert": "tls/gateway-root.pem",
+        "server_name": peer.node_id,
+    }
+    assert profile["ca"]["url"] == f"https://{district.ca.node_id}:{district.ca.port}"
+    assert profile["identities"] == {
+        "http-service": {"msp_id": district.msp_id, "msp_dir": "identities/http-service/msp"}
+    }
+    with pytest.raises(NetworkError, match="cannot read the HTTPS certificate"):
+        write_container_files(context, {}, tmp_path / "missing.crt", key)  # type: ignore[arg-type]
+    assert (mounted / "server.crt").read_bytes() == cert.read_bytes()  # nothing emptied

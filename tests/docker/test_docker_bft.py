@@ -27,6 +27,7 @@ from fabric_protos.peer import transaction_pb2
 from fabric_protos.peer.transaction_pb2 import TxValidationCode
 from ledger_record import accounting
 from load import MEMBERS, Load
+from polling import wait_for
 from seocho_network import channel, config_updates
 from seocho_network.topology import FABRIC_VERSION_VARIABLE, ORDERER_TYPE_VARIABLE, Orderer
 from seocho_network.upgrade import channel_capabilities, node_versions
@@ -152,10 +153,12 @@ def _kill_under_load(bft: RunningNetwork, victim: Orderer, leader_killed: bool) 
         running = docker("inspect", "--format", "{{.State.Running}}", container(victim)).stdout
         assert running.strip() == "false"
         time.sleep(10)  # ordered by the other three meanwhile
-        deadline = timing["killed"] + 90
-        while not committed_since(timing["killed"]):
-            assert time.monotonic() < deadline, "nothing committed without the killed orderer"
-            time.sleep(0.5)
+        wait_for(
+            lambda: committed_since(timing["killed"]),
+            "a commit without the killed orderer",
+            timeout=max(0.0, timing["killed"] + 90 - time.monotonic()),
+            interval=0.5,
+        )
         timing["first_commit"] = min(
             o.finished_at
             for o in list(load.outcomes)
@@ -169,10 +172,12 @@ def _kill_under_load(bft: RunningNetwork, victim: Orderer, leader_killed: bool) 
         docker("start", container(victim))
         timing["started"] = time.monotonic()
         # Caught up: at least as high as the others were when it came back (the load goes on meanwhile).
-        deadline = timing["started"] + 120
-        while (channel.orderer_heights(network)[victim.node_id] or 0) < target:
-            assert time.monotonic() < deadline, f"{victim.node_id} did not reach height {target}"
-            time.sleep(0.5)
+        wait_for(
+            lambda: (channel.orderer_heights(network)[victim.node_id] or 0) >= target,
+            f"{victim.node_id} at height {target}",
+            timeout=120,
+            interval=0.5,
+        )
         timing["caught_up"] = time.monotonic() - timing["started"]
         timing["behind"] = target
 
@@ -186,11 +191,8 @@ def _kill_under_load(bft: RunningNetwork, victim: Orderer, leader_killed: bool) 
         heights = channel.orderer_heights(network)
         return None not in heights.values() and len(set(heights.values())) == 1
 
-    deadline = time.monotonic() + 120
-    while not same_height():  # the load over: every orderer at the same height
-        heights = channel.orderer_heights(network)
-        assert time.monotonic() < deadline, f"the orderers' heights differ: {heights}"
-        time.sleep(1)
+    # The load over: every orderer at the same height.
+    wait_for(same_height, "every orderer at the same height", timeout=120, interval=1)
     lost, duplicated, phantom = accounting(bft, first_block, load.prefix, outcomes)
     role = "the leader" if leader_killed else "a follower"
     print(

@@ -32,9 +32,10 @@ from docker_support import DockerImages
 from fabric_network_support import RunningNetwork
 from ledger_record import accounting
 from load import MEMBERS, STAFF, Load, _evidence
+from polling import wait_for
 from seocho_network import docker_releases
-from seocho_network.backup import read_manifest
-from seocho_network.docker_upgrade import LEDGER_ARCHIVE, record_running_releases, upgrade_container
+from seocho_network.backup import ARCHIVE, read_manifest
+from seocho_network.docker_upgrade import record_running_releases, upgrade_container
 from seocho_network.topology import load_topology
 from seocho_network.upgrade import (
     at_release,
@@ -193,7 +194,7 @@ def test_a_rolling_upgrade_of_the_containers_under_load_loses_nothing(
     assert docker_releases.node_releases(network.layout) == {}  # every node on the topology's release
     # Each node's ledger volume was archived (0600) before its container was recreated.
     for node_id in images:
-        archive = network.layout.root / "backups" / f"fabric-{FROM}" / node_id / LEDGER_ARCHIVE
+        archive = network.layout.root / "backups" / f"fabric-{FROM}" / node_id / ARCHIVE
         assert archive.stat().st_size > 0 and archive.stat().st_mode & 0o777 == 0o600, archive
     # A peer's is a backup `docker restore` takes: of that peer, of Docker, at the height it stopped at.
     for peer in network.topology.peers:
@@ -245,23 +246,24 @@ def test_after_the_upgrade_down_and_up_start_every_container_on_3_1(
     containers removed, the volumes kept) make every orderer and peer on the 3.1.5 image again."""
     env = dict(os.environ)
     run_network_sh(env, "down", topology_file=topology_copy)
-    assert not any(True for _ in old.network.layout.root.glob(docker_releases.RECORD))
     run_network_sh(env, "up", "--no-demo", topology_file=topology_copy)
     assert set(node_versions(old.network).values()) == {TO}
     for node in [*old.topology.orderers, *old.topology.peers]:
         kind = "ORDERER" if node in old.topology.orderers else "PEER"
         assert container_image(node) == docker_images.env[f"FABRIC_{kind}_IMAGE_3_1_5"], node.node_id
     run_network_sh(env, "deploy", topology_file=topology_copy)  # the chaincode containers back
-    deadline = time.monotonic() + 90
-    while True:  # the peers redial the chaincode servers by themselves
+    before: list[int] = []
+
+    def earned() -> bool:
         try:
             current = balance(old, "S-0003")
             request_id = f"after-up-{time.monotonic_ns()}"
             with old.coin(STAFF) as staff:
                 staff.earn("S-0003", "course_session", 1, _evidence(request_id), request_id)
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
-    assert balance(old, "S-0003") == current + 1
+        except Exception:  # the peers redial the chaincode servers by themselves
+            return False
+        before.append(current)
+        return True
+
+    wait_for(earned, "an earning through the redeployed chaincode containers", timeout=90, interval=2)
+    assert balance(old, "S-0003") == before[0] + 1

@@ -13,6 +13,7 @@ from seocho_network.binaries import FABRIC_VERSIONS
 from seocho_network.cli import cli
 from seocho_network.topology import DEFAULT_TOPOLOGY, FABRIC_VERSION_VARIABLE, load_topology
 from seocho_network.upgrade import overriding_variable, record_release
+from upgrade_support import default_topology_copy
 
 
 @pytest.mark.parametrize("release", FABRIC_VERSIONS)
@@ -20,8 +21,7 @@ def test_the_release_is_recorded_in_the_topology_and_nothing_else_changes(
     tmp_path: Path, release: str
 ) -> None:
     original = DEFAULT_TOPOLOGY.read_text(encoding="utf-8")
-    path = tmp_path / "topology.yaml"
-    path.write_text(original, encoding="utf-8")
+    path = default_topology_copy(tmp_path)
     record_release(path, release)
     assert load_topology(path).fabric_version == release
     changed = [
@@ -49,8 +49,7 @@ def test_recording_twice_keeps_only_the_last(first: str, second: str) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "topology.yaml"
-        path.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+        path = default_topology_copy(Path(directory))
         record_release(path, first)
         record_release(path, second)
         assert load_topology(path).fabric_version == second
@@ -65,8 +64,7 @@ def test_a_version_variable_that_would_undo_the_upgrade_is_named(monkeypatch: py
 
 
 def test_the_command_refuses_an_unpinned_release_and_changes_nothing(tmp_path: Path) -> None:
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    topology = default_topology_copy(tmp_path)
     told = CliRunner().invoke(
         cli,
         ["--home", str(tmp_path / "home"), "--topology", str(topology), "upgrade-fabric", "--to", "9.9.9"],
@@ -82,8 +80,7 @@ def test_the_command_refuses_a_docker_deployment_that_is_not_up_and_changes_noth
     """In Docker the containers are recreated one at a time (docker_upgrade.py), which keeps a quorum
     only if every node serves: a deployment not up is refused before any record is written."""
     monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    topology = default_topology_copy(tmp_path)
     told = CliRunner().invoke(
         cli,
         ["--runtime", "docker", "--home", str(tmp_path / "home"), "--topology", str(topology),
@@ -98,17 +95,15 @@ def test_the_command_refuses_a_docker_deployment_that_is_not_up_and_changes_noth
 def test_the_command_refuses_bft_in_docker_before_touching_a_node(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An existing home and no --topology: the refusal comes before the home gets its own copy of the
+    default topology (which the release would be recorded in)."""
     monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
-    told = CliRunner().invoke(
-        cli,
-        ["--topology", str(topology), "docker", "--home", str(tmp_path / "home"),
-         "upgrade-fabric", "--to", "3.1.5", "--bft"],
-    )  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    arguments = ["docker", "--home", str(home), "upgrade-fabric", "--to", "3.1.5", "--bft"]
+    told = CliRunner().invoke(cli, arguments)
     assert told.exit_code == 2 and "not automated in Docker" in told.output
-    assert load_topology(topology).fabric_version == "2.5.16"
-    assert not (tmp_path / "home").exists()
+    assert list(home.iterdir()) == []
 
 
 def test_the_ordering_type_is_recorded_in_the_topology_and_nothing_else_changes(
@@ -118,8 +113,7 @@ def test_the_ordering_type_is_recorded_in_the_topology_and_nothing_else_changes(
     from seocho_network.topology import ORDERER_TYPE_VARIABLE
 
     monkeypatch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
-    path = tmp_path / "topology.yaml"
-    path.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    path = default_topology_copy(tmp_path)
     record_release(path, "3.1.5")  # BFT needs Fabric 3
     original = path.read_text(encoding="utf-8")
     record_ordering_type(path, "bft")
@@ -181,8 +175,7 @@ def test_the_rollback_refuses_a_finished_migration_or_docker_before_touching_a_n
 
     monkeypatch.delenv(FABRIC_VERSION_VARIABLE, raising=False)
     monkeypatch.delenv(ORDERER_TYPE_VARIABLE, raising=False)
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(DEFAULT_TOPOLOGY.read_text(encoding="utf-8"), encoding="utf-8")
+    topology = default_topology_copy(tmp_path)
     record_release(topology, "3.1.5")
     record_ordering_type(topology, "bft")
     recorded = topology.read_text(encoding="utf-8")
