@@ -1,18 +1,16 @@
 """What the rolling-upgrade and BFT migration tests share: the releases, a topology file to record in,
-the `network.sh` commands as district IT runs them, and the checks of what the load left."""
+and the `network.sh` commands as district IT runs them. Importable from any test folder (the checks of
+what the coin load left need tests/faults: tests/faults/upgrade_checks.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork
-from load import MEMBERS, Outcome
 from seocho_network.cli import cli as network_cli
 from seocho_network.topology import DEFAULT_TOPOLOGY, PORT_OFFSET_VARIABLE
 from seocho_network.upgrade import record_release
-from test_faults_under_load import balance, wait_for_equal_heights
 
 FROM, TO = "2.5.16", "3.1.5"
 UNTOUCHED = ("seocho-welfare", "banpo-czshop")  # demo institutions the load neither pays nor donates to
@@ -52,28 +50,3 @@ def timed_steps(output: str, *prefixes: str) -> str:
         for line in output.splitlines()
         if line.startswith(prefixes) and line.endswith(" s") and "took" not in line
     )
-
-
-def institution_statements(network: RunningNetwork) -> dict[str, object]:
-    """What the demo left the institutions the load never touches: their coins and settlements."""
-    with network.coin("district-auditor") as auditor:
-        return {i: auditor.get_institution_statement(i) for i in UNTOUCHED}
-
-
-def check_balances(
-    network: RunningNetwork, outcomes: Sequence[Outcome], before: dict[str, int], demo: dict[str, object]
-) -> None:
-    """Every member's balance is `before` plus exactly the load's VALID movements; the institutions the
-    load never touches keep the `demo` statements; the supply audit is ok and both organisations' peers
-    answer the same."""
-    wait_for_equal_heights(network)
-    for member in MEMBERS:
-        moved = sum(o.coins for o in outcomes if o.member == member and o.result == "valid")
-        assert balance(network, member) == before[member] + moved, member
-    assert institution_statements(network) == demo
-    answers = []
-    for org in (network.district, network.partners):
-        with network.coin("district-auditor", org) as auditor:
-            answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
-    assert answers[0][0]["ok"] is True
-    assert answers[0] == answers[1], "the two organisations' peers answer different states"

@@ -229,7 +229,7 @@ def backup(ctx: NetworkContext, node_id: str, label: str) -> Path | None:
     source = ctx.layout.node(node_id).data
     if not source.is_dir():
         return None
-    destination = ctx.layout.root / "backups" / label / node_id / "data"
+    destination = backup_path(ctx, node_id, label)
     if destination.exists():
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

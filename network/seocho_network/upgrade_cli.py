@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from .bft_migration import STOP_POINTS, migration_under_way
 from .binaries import FABRIC_VERSIONS
 from .topology import DEFAULT_TOPOLOGY
 
@@ -46,7 +47,7 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
     )
     @click.option(
         "--stop-before",
-        type=click.Choice(["normal"]),
+        type=click.Choice(STOP_POINTS),
         help="With --bft: stop before maintenance mode off, the last point `rollback-bft` undoes.",
     )
     @pass_options
@@ -73,17 +74,22 @@ def register(cli: click.Group, pass_options: Callable[..., Any]) -> None:
                 "deployment up on BFT (network/docker/README.md, 'Upgrade Fabric')"
             )
         topology = options.topology or own_topology(network)
-        if in_docker:
-            from .docker_upgrade import upgrade_fabric_in_docker
-
-            report = upgrade_fabric_in_docker(network, target, topology)
+        if bft and migration_under_way(network):
+            # Resumed: every node runs Fabric 3 already and the peers may be stopped, which the rolling
+            # upgrade refuses ("every node must be up"): straight to the migration.
+            click.echo(f"upgrade: Fabric {target} on every node already; the migration to SmartBFT resumes")
         else:
-            report = upgrade.upgrade_fabric(network, target, topology)
-        for what, seconds in report.steps:
-            click.echo(f"upgrade: {what}: {seconds:.1f} s")
-        for what in report.skipped:
-            click.echo(f"upgrade: {what}: done already")
-        click.echo(f"upgrade: Fabric {target} on every node; took {report.total:.0f} s")
+            if in_docker:
+                from .docker_upgrade import upgrade_fabric_in_docker
+
+                report = upgrade_fabric_in_docker(network, target, topology)
+            else:
+                report = upgrade.upgrade_fabric(network, target, topology)
+            for what, seconds in report.steps:
+                click.echo(f"upgrade: {what}: {seconds:.1f} s")
+            for what in report.skipped:
+                click.echo(f"upgrade: {what}: done already")
+            click.echo(f"upgrade: Fabric {target} on every node; took {report.total:.0f} s")
         if bft:
             from .bft_migration import migrate_to_bft
 

@@ -24,19 +24,18 @@ from fabric_protos.orderer import configuration_pb2 as orderer_pb2
 from ledger_record import accounting, committed_requests
 from load import MEMBERS, STAFF, Load, _evidence
 from seocho_network import membership
-from seocho_network.bft_migration import BACKUP_LABEL, current_consensus, migrate_to_bft, migration_under_way
+from seocho_network.bft_migration import BACKUP_LABEL, current_consensus, migration_under_way
 from seocho_network.bft_rollback import ABANDONED_LABEL
 from seocho_network.config_updates import channel_config
 from seocho_network.processes import running_pid
 from seocho_network.topology import BFT, RAFT
 from test_fabric_upgrade import network_of, reopen
 from test_faults_under_load import balance, resolve_unknowns
+from upgrade_checks import check_balances, institution_statements
 from upgrade_support import (
     AFTER_SECONDS,
     TO,
-    check_balances,
     default_topology_copy,
-    institution_statements,
     network_sh,
     timed_steps,
 )
@@ -160,13 +159,15 @@ def test_after_the_rollback_the_migration_resumed_finishes_and_then_cannot_be_un
     )
     assert code == 0 and stopped.count("stopped before maintenance mode off") == 1, stopped
     assert "bft: orderers restarted as SmartBFT nodes" in stopped, stopped
-    paused = reopen(raft_network, topology_file)
-    assert migration_under_way(paused)  # what lets `upgrade-fabric --bft` resume with the peers stopped
-    # (The command's rolling upgrade refuses while the peers are stopped: the migration is resumed here.)
-    resumed = migrate_to_bft(paused, topology_file)
-    finished = [what for what, _ in resumed.steps]
-    assert finished == ["maintenance mode off", "peers started on the BFT deliverer"], finished
-    assert "bft: the orderers run SmartBFT already" in raft_network.said
+    assert migration_under_way(reopen(raft_network, topology_file))
+    # The same command without --stop-before finishes, with the peers still stopped: no rolling upgrade,
+    # no second restart of the orderers.
+    code, resumed = network_sh(raft_network, topology_file, "upgrade-fabric", "--to", TO, "--bft")
+    assert code == 0 and "the migration to SmartBFT resumes" in resumed, resumed
+    timed = [line for line in resumed.splitlines() if line.startswith("bft: ") and line.endswith(" s")]
+    finished = [line.split(": ")[1] for line in timed if "took" not in line]
+    assert finished == ["maintenance mode off", "peers started on the BFT deliverer"], resumed
+    assert "the orderers run SmartBFT already" in resumed, resumed
     bft = reopen(raft_network, topology_file)
     assert not migration_under_way(bft)
     assert (bft.topology.orderer_type, len(bft.topology.orderers)) == (BFT, 4)

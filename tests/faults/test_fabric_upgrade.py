@@ -50,13 +50,12 @@ from seocho_network.upgrade import (
     wait_for_peer,
 )
 from test_faults_under_load import balance, resolve_unknowns
+from upgrade_checks import check_balances, institution_statements
 from upgrade_support import (
     AFTER_SECONDS,
     FROM,
     TO,
-    check_balances,
     default_topology_copy,
-    institution_statements,
     network_sh,
     timed_steps,
 )
