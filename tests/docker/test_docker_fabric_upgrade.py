@@ -21,7 +21,6 @@ import os
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from background import Background
 from docker_network_support import container, container_image, docker_running_network, run_network_sh
 from docker_support import DockerImages
 from fabric_network_support import RunningNetwork
-from ledger_record import accounting
+from ledger_record import tally
 from load import MEMBERS, STAFF, Load, _evidence
 from polling import wait_for
 from seocho_network import docker_releases
@@ -45,7 +44,7 @@ from seocho_network.upgrade import (
     wait_for_peer,
 )
 from test_faults_under_load import balance, resolve_unknowns
-from upgrade_checks import check_balances, institution_statements
+from upgrade_checks import a_new_earning_commits, check_balances, institution_statements
 from upgrade_support import (
     AFTER_SECONDS,
     FROM,
@@ -120,16 +119,10 @@ def test_before_the_capability_step_a_partial_upgrade_rolls_back(
     # The moved peer's volume as it stopped on 2.5.16, a backup `docker restore` takes.
     manifest = read_manifest(network.layout.root / "backups" / f"fabric-{FROM}" / moved[1].node_id)
     assert manifest.height >= first_block
-    lost, duplicated, phantom = accounting(old, first_block, load.prefix, outcomes)
+    counted = tally(old, first_block, load.prefix, outcomes)
     steps = re.findall(r"^upgrade: ((?:orderer|peer) .*: [0-9.]+ s)$", output, re.M)
-    print(
-        f"\nDocker rollback of a partial upgrade under load: {'; '.join(steps)}; {len(outcomes)} calls "
-        f"{dict(Counter(o.result for o in outcomes))}, lost {lost}, duplicated {duplicated}, "
-        f"phantom {phantom}; not valid: "
-        f"{dict(Counter(o.detail[:70] for o in outcomes if o.result != 'valid').most_common(3))}"
-    )
-    assert any(o.result == "valid" for o in outcomes)
-    assert (lost, duplicated, phantom) == (0, 0, 0)
+    print(f"\nDocker rollback of a partial upgrade under load: {'; '.join(steps)}; {counted.summary()}")
+    counted.assert_nothing_lost()
 
 
 def test_a_rolling_upgrade_of_the_containers_under_load_loses_nothing(
@@ -202,33 +195,24 @@ def test_a_rolling_upgrade_of_the_containers_under_load_loses_nothing(
         assert manifest.height > 0  # the rollback test's copy where it made one first (kept, not replaced)
 
     # Nothing lost, nothing doubled, nothing phantom (the ledger's block stream against the clients).
-    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
-    lost, duplicated, phantom = accounting(old, first_block, load.prefix, outcomes)
-    valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
+    counted = tally(old, first_block, load.prefix, outcomes)
+    valid_after = counted.valid_started_after(timing["finished"])
     steps = "; ".join(
         match.group(1)
         for match in re.finditer(r"^upgrade: ((?:orderer|peer|channel) .*: [0-9.]+ s)$", output, re.M)
     )
     print(
         f"\nDocker rolling upgrade {FROM} -> {TO} under load: {timing['upgrade']:.1f} s ({steps}); "
-        f"{len(outcomes)} calls, {len(told_valid)} valid ({valid_after} started after it), "
-        f"lost {lost}, duplicated {duplicated}, phantom {phantom}; outcomes "
-        f"{dict(Counter(o.result for o in outcomes))}; not valid: "
-        f"{dict(Counter(o.detail[:70] for o in outcomes if o.result != 'valid').most_common(3))}; "
+        f"{counted.summary()}; {valid_after} valid started after it; "
         f"{len(mixed)} of {len(seen)} image snapshots had both releases"
     )
-    assert told_valid and valid_after > 0
-    assert (lost, duplicated, phantom) == (0, 0, 0)
+    counted.assert_nothing_lost()
+    assert valid_after > 0
 
     # The demo's balances, plus exactly the load's VALID movements; the rest exactly the demo's.
     check_balances(old, outcomes, demo_members, demo_statements)
 
-    # A new movement commits on 3.1.5 with V3_0.
-    before = balance(old, "S-0002")
-    request_id = f"{load.prefix}after-upgrade"
-    with old.coin(STAFF) as staff:
-        staff.earn("S-0002", "course_session", 1, _evidence(request_id), request_id)
-    assert balance(old, "S-0002") == before + 1
+    a_new_earning_commits(old, f"{load.prefix}after-upgrade")  # on 3.1.5 with V3_0
 
 
 def test_the_command_again_finds_everything_done(old: RunningNetwork, topology_copy: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fabric_network_support import RunningNetwork
@@ -66,3 +67,38 @@ def accounting(
         sum(1 for o in outcomes if on_ledger[o.request_id] > 1),
         sum(1 for o in outcomes if o.result != "valid" and on_ledger[o.request_id] > 0),
     )
+
+
+@dataclass(frozen=True)
+class LoadTally:
+    """What the load's clients were told, held against the ledger's block stream (`accounting`)."""
+
+    outcomes: Sequence[Outcome]
+    lost: int
+    duplicated: int
+    phantom: int
+
+    @property
+    def valid(self) -> int:
+        return sum(1 for o in self.outcomes if o.result == "valid")
+
+    def valid_started_after(self, moment: float) -> int:
+        return sum(1 for o in self.outcomes if o.result == "valid" and o.started_at > moment)
+
+    def summary(self) -> str:
+        """For the test's printed line: the calls, their outcomes, the commonest refusals and the tally."""
+        results = dict(Counter(o.result for o in self.outcomes))
+        refusals = dict(Counter(o.detail[:70] for o in self.outcomes if o.result != "valid").most_common(3))
+        return (
+            f"{len(self.outcomes)} calls, {self.valid} valid, {results}; not valid: {refusals}; "
+            f"lost {self.lost}, duplicated {self.duplicated}, phantom {self.phantom}"
+        )
+
+    def assert_nothing_lost(self) -> None:
+        """Some movement committed, and none was lost, doubled or committed after a refusal."""
+        assert self.valid > 0, self.summary()
+        assert (self.lost, self.duplicated, self.phantom) == (0, 0, 0), self.summary()
+
+
+def tally(network: RunningNetwork, first_block: int, prefix: str, outcomes: Sequence[Outcome]) -> LoadTally:
+    return LoadTally(outcomes, *accounting(network, first_block, prefix, outcomes))

@@ -16,7 +16,6 @@ topology starts 3.1.5 again and the network commits. The upgrade's measured time
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork, start_session_network
 from fabric_protos.orderer import configuration_pb2 as orderer_pb2
-from ledger_record import accounting
+from ledger_record import tally
 from load import MEMBERS, STAFF, Load, _evidence
 from seocho.cli import cli
 from seocho_network import Network
@@ -50,7 +49,7 @@ from seocho_network.upgrade import (
     wait_for_peer,
 )
 from test_faults_under_load import balance, resolve_unknowns
-from upgrade_checks import check_balances, institution_statements
+from upgrade_checks import a_new_earning_commits, check_balances, institution_statements
 from upgrade_support import (
     AFTER_SECONDS,
     FROM,
@@ -140,13 +139,9 @@ def test_before_the_capability_step_a_partial_upgrade_rolls_back(
     assert set(node_versions(network).values()) == {FROM}
     assert "V3_0" not in channel_capabilities(network)
     assert load_topology(topology_copy).fabric_version == FROM
-    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
-    print(
-        f"\nrollback of a partial upgrade under load: {report.total:.1f} s; {len(outcomes)} calls, "
-        f"lost {lost}, duplicated {duplicated}, phantom {phantom}"
-    )
-    assert any(o.result == "valid" for o in outcomes)
-    assert (lost, duplicated, phantom) == (0, 0, 0)
+    counted = tally(old_network, first_block, load.prefix, outcomes)
+    print(f"\nrollback of a partial upgrade under load: {report.total:.1f} s; {counted.summary()}")
+    counted.assert_nothing_lost()
     assert institution_statements(old_network) == demo_statements
 
 
@@ -184,29 +179,20 @@ def test_a_rolling_upgrade_to_3_1_under_load_loses_nothing(
     assert load_topology(topology_copy).fabric_version == TO
 
     # Nothing lost, nothing doubled, nothing phantom (the ledger's block stream against the clients).
-    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
-    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
-    valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
+    counted = tally(old_network, first_block, load.prefix, outcomes)
+    valid_after = counted.valid_started_after(timing["finished"])
     steps = "; ".join(f"{what} {seconds:.1f} s" for what, seconds in report.steps)
     print(
         f"\nrolling upgrade {FROM} -> {TO} under load: {timing['upgrade']:.1f} s ({steps}); "
-        f"{len(outcomes)} calls, {len(told_valid)} valid ({valid_after} started after it), "
-        f"lost {lost}, duplicated {duplicated}, phantom {phantom}; outcomes "
-        f"{dict(Counter(o.result for o in outcomes))}; not valid: "
-        f"{dict(Counter(o.detail[:70] for o in outcomes if o.result != 'valid').most_common(3))}"
+        f"{counted.summary()}; {valid_after} valid started after it"
     )
-    assert told_valid and valid_after > 0
-    assert (lost, duplicated, phantom) == (0, 0, 0)
+    counted.assert_nothing_lost()
+    assert valid_after > 0
 
     # The demo's balances, plus exactly the load's VALID movements; the rest exactly the demo's.
     check_balances(old_network, outcomes, demo_members, demo_statements)
 
-    # A new movement commits on 3.1.5 with V3_0.
-    before = balance(old_network, "S-0002")
-    request_id = f"{load.prefix}after-upgrade"
-    with old_network.coin(STAFF) as staff:
-        staff.earn("S-0002", "course_session", 1, _evidence(request_id), request_id)
-    assert balance(old_network, "S-0002") == before + 1
+    a_new_earning_commits(old_network, f"{load.prefix}after-upgrade")  # on 3.1.5 with V3_0
 
 
 @pytest.mark.timeout(900)
@@ -274,18 +260,15 @@ def test_then_raft_migrates_to_smartbft_under_load_and_loses_nothing(
         assert (info["consensusRelation"], info["status"]) == ("consenter", "active"), orderer.node_id
     assert set(node_versions(bft).values()) == {TO}
 
-    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
-    lost, duplicated, phantom = accounting(old_network, first_block, load.prefix, outcomes)
-    valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
+    counted = tally(old_network, first_block, load.prefix, outcomes)
+    valid_after = counted.valid_started_after(timing["finished"])
     steps = timed_steps(output, "bft: ")
     print(
-        f"\nRaft -> SmartBFT under load: {timing['migration']:.1f} s ({steps}); {len(outcomes)} calls, "
-        f"{len(told_valid)} valid ({valid_after} started after it), lost {lost}, duplicated {duplicated}, "
-        f"phantom {phantom}; outcomes {dict(Counter(o.result for o in outcomes))}; not valid: "
-        f"{dict(Counter(o.detail[:70] for o in outcomes if o.result != 'valid').most_common(3))}"
+        f"\nRaft -> SmartBFT under load: {timing['migration']:.1f} s ({steps}); {counted.summary()}; "
+        f"{valid_after} valid started after it"
     )
+    counted.assert_nothing_lost()
     assert valid_after > 0
-    assert (lost, duplicated, phantom) == (0, 0, 0)
     check_balances(old_network, outcomes, before, demo_statements)
     # The same command once more: everything is done, so it does nothing and says so.
     again = upgrade_command()

@@ -16,7 +16,6 @@ identity (creator org unknown), and the two that stay endorse together, neither 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +23,8 @@ import fabric_gateway as fg
 import pytest
 from click.testing import CliRunner
 from fabric_network_support import RunningNetwork, gateway_as, start_session_network
-from ledger_record import accounting
-from load import MEMBERS, STAFF, Load, Outcome, _evidence
+from ledger_record import tally
+from load import MEMBERS, STAFF, Load, _evidence
 from network_cli_support import network_sh_process
 from seocho.cli import cli
 from seocho_network import Network, config_updates, membership
@@ -120,18 +119,15 @@ def test_a_third_organisation_joins_under_load(own_network: RunningNetwork, thre
     assert three_orgs.orderer_admin(chest.orderers[0]).info("seocho").get("consensusRelation") == "consenter"
 
     # Nothing lost, nothing doubled, nothing phantom (the ledger's block stream against the clients).
-    lost, duplicated, phantom = accounting(own_network, first_block, load.prefix, outcomes)
-    told_valid = {o.request_id for o in outcomes if o.result == "valid"}
-    valid_after = sum(1 for o in outcomes if o.result == "valid" and o.started_at > timing["finished"])
+    counted = tally(own_network, first_block, load.prefix, outcomes)
+    valid_after = counted.valid_started_after(timing["finished"])
     print(
         f"\nthird organisation: org up {timing['org up']:.1f} s; "
-        f"joined under load in {timing['join']:.1f} s; "
-        f"{len(outcomes)} calls, {len(told_valid)} valid ({valid_after} started after the join), "
-        f"lost {lost}, duplicated {duplicated}, phantom {phantom}; outcomes "
-        f"{dict(Counter(o.result for o in outcomes))}, not valid: {_reasons(outcomes)}"
+        f"joined under load in {timing['join']:.1f} s; {counted.summary()}; "
+        f"{valid_after} valid started after the join"
     )
-    assert told_valid and valid_after > 0
-    assert (lost, duplicated, phantom) == (0, 0, 0)
+    counted.assert_nothing_lost()
+    assert valid_after > 0
 
     # Any two of the three endorse a movement; one alone does not.
     for pair in ((district, chest), (partners, chest), (district, partners)):
@@ -170,11 +166,6 @@ class NetworkSteps:
             )
         lines = done.stdout.strip().splitlines()
         return lines[-1] if lines else ""
-
-
-def _reasons(outcomes: list[Outcome]) -> dict[str, int]:
-    """The commonest reasons of the calls that did not commit (the chaincode's answers, the codes)."""
-    return dict(Counter(o.detail[:80] for o in outcomes if o.result != "valid").most_common(3))
 
 
 def _wait_for_equal_heights(network: Network) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fabric_network_support import RunningNetwork
-from load import MEMBERS, Outcome
+from load import MEMBERS, STAFF, Outcome, _evidence
 from test_faults_under_load import balance, wait_for_equal_heights
 from upgrade_support import UNTOUCHED
 
@@ -34,3 +34,11 @@ def check_balances(
             answers.append((auditor.audit_supply(), [auditor.get_balance(m) for m in MEMBERS]))
     assert answers[0][0]["ok"] is True
     assert answers[0] == answers[1], "the two organisations' peers answer different states"
+
+
+def a_new_earning_commits(network: RunningNetwork, request_id: str) -> None:
+    """One more earning, after the change, moves the member's balance by exactly its coin."""
+    before = balance(network, "S-0002")
+    with network.coin(STAFF) as staff:
+        staff.earn("S-0002", "course_session", 1, _evidence(request_id), request_id)
+    assert balance(network, "S-0002") == before + 1
